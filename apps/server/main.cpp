@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+// llmrouter-server: command line, config loading and (with --check) a config summary.
+// The HTTP host is not part of this build yet; without --check the program says so and
+// exits with status 2 rather than pretend to serve.
+#include <charconv>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "llmrouter/config.h"
+#include "llmrouter/version.h"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: llmrouter-server [CONFIG] [--host H] [--port P] [--check] [--version] [--help]\n"
+    "\n"
+    "  CONFIG       path of the TOML configuration (default: config.toml)\n"
+    "  --host H     listen address (overrides [server] host)\n"
+    "  --port P     listen port, 0 for any free port (overrides [server] port)\n"
+    "  --check      load and validate CONFIG, print a summary, exit 0 when valid\n"
+    "  --version    print the version and exit\n"
+    "  --help       print this help and exit\n";
+
+struct Options {
+  std::string config = "config.toml";
+  std::string host;
+  int port = -1;
+  bool check = false;
+};
+
+void print_summary(const llmrouter::Config& c) {
+  using llmrouter::provider_format_name;
+  using llmrouter::rule_type_name;
+  fmt::print("{}: valid\n", c.source);
+  fmt::print("listen: {}:{}\n", c.server.host, c.server.port);
+  fmt::print("providers ({}):\n", c.providers.size());
+  for (const auto& p : c.providers) {
+    fmt::print("  {:<16} {:<9} {}{}\n", p.name, provider_format_name(p.format), p.base_url,
+               p.available ? "" : fmt::format("  [skipped: {}]", p.unavailable_reason));
+  }
+  fmt::print("routers ({}):\n", c.routers.size());
+  for (std::size_t i = 0; i < c.routers.size(); ++i) {
+    const auto& r = c.routers[i];
+    std::string what;
+    if (!r.provider.empty()) what = fmt::format(" -> {}", r.provider);
+    if (!r.model_prefix.empty()) what = fmt::format(" '{}'{}", r.model_prefix, what);
+    if (!r.tag.empty()) what = fmt::format(" '{}'{}", r.tag, what);
+    fmt::print("  [{}] {}{}\n", i, rule_type_name(r.type), what);
+  }
+  auto components = [](std::string_view title, const std::vector<llmrouter::ComponentConfig>& group) {
+    std::string enabled;
+    for (const auto& comp : group) {
+      if (!comp.enabled) continue;
+      if (!enabled.empty()) enabled += ", ";
+      enabled += comp.id;
+    }
+    fmt::print("{}: {}\n", title, enabled.empty() ? "none enabled" : enabled);
+  };
+  components("classifiers", c.classifiers);
+  components("response classifiers", c.response_classifiers);
+  components("plugins", c.plugins);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  bool config_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&](std::string_view flag) -> const char* {
+      if (i + 1 >= argc) {
+        fmt::print(stderr, "llmrouter-server: {} needs a value\n{}", flag, kUsage);
+        std::exit(64);
+      }
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", kUsage);
+      return 0;
+    } else if (a == "--version") {
+      fmt::print("llmrouter-server {}\n", llmrouter::version());
+      return 0;
+    } else if (a == "--check") {
+      opt.check = true;
+    } else if (a == "--host") {
+      opt.host = value(a);
+    } else if (a == "--port") {
+      const std::string_view v = value(a);
+      int port = -1;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
+      if (ec != std::errc() || end != v.data() + v.size() || port < 0 || port > 65535) {
+        fmt::print(stderr, "llmrouter-server: --port expects 0..65535, got '{}'\n", v);
+        return 64;
+      }
+      opt.port = port;
+    } else if (!a.empty() && a[0] == '-') {
+      fmt::print(stderr, "llmrouter-server: unknown option '{}'\n{}", a, kUsage);
+      return 64;
+    } else if (!config_given) {
+      opt.config = std::string(a);
+      config_given = true;
+    } else {
+      fmt::print(stderr, "llmrouter-server: unexpected argument '{}'\n{}", a, kUsage);
+      return 64;
+    }
+  }
+
+  auto config = llmrouter::load_config_file(opt.config);
+  if (!config) {
+    fmt::print(stderr, "{}\n", config.error().message);
+    return 1;
+  }
+  if (!opt.host.empty()) config->server.host = opt.host;
+  if (opt.port >= 0) config->server.port = static_cast<uint16_t>(opt.port);
+
+  if (opt.check) {
+    print_summary(*config);
+    return 0;
+  }
+  fmt::print(stderr,
+             "llmrouter-server: {} is valid, but this build cannot serve HTTP yet: the HTTP host "
+             "is not implemented. Use --check to validate a configuration.\n",
+             opt.config);
+  return 2;
+}

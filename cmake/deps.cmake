@@ -1,0 +1,29 @@
+# Every third-party dependency, found in one place. All come from Debian 12 packages
+# (scripts/install-deps installs them). Include directories are SYSTEM so their warnings
+# stay out of ours.
+find_package(Threads REQUIRED)
+find_package(CURL 7.88 REQUIRED)                      # CURL::libcurl (transport)
+find_package(simdjson 3 CONFIG REQUIRED)              # simdjson::simdjson (parsing)
+find_package(tomlplusplus 3 CONFIG REQUIRED)          # tomlplusplus::tomlplusplus (config)
+find_package(fmt 9 CONFIG REQUIRED)                   # fmt::fmt
+find_package(tl-expected 1.0 CONFIG REQUIRED)         # tl::expected (Result<T>)
+find_package(RapidJSON 1.1 CONFIG REQUIRED)           # no target: RAPIDJSON_INCLUDE_DIRS (writing)
+
+add_library(llmrouter_rapidjson INTERFACE)
+target_include_directories(llmrouter_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIRS})
+
+if(LLMROUTER_BUILD_APPS)
+  find_package(PkgConfig REQUIRED)
+  # Debian ships cpp-httplib as a compiled library without a CMake config; its pkg-config
+  # flags must match the .so's class layout.
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
+endif()
+
+if(LLMROUTER_BUILD_TESTS)
+  find_package(GTest 1.12 CONFIG REQUIRED)            # GTest::gtest_main, GTest::gmock
+  include(GoogleTest)
+endif()
+
+if(LLMROUTER_BUILD_BENCHMARKS)
+  find_package(benchmark 1.7 CONFIG REQUIRED)         # benchmark::benchmark
+endif()

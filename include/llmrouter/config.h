@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file config.h
+/// The router's configuration: TOML loaded into typed, validated structs.
+///
+/// Loading checks everything that can be checked without the network: types, ranges,
+/// unknown keys (with a "did you mean" suggestion), unknown formats and rule types,
+/// duplicate provider names, and rules or pareto tiers naming providers that do not
+/// exist. Every problem is reported, not just the first, one per line, as
+///
+///     FILE:LINE:COLUMN: KEY.PATH: what is wrong; what was expected
+///
+/// A loaded `Config` is a plain value: copy it, read it from many threads.
+/// The schema is documented key by key in config.example.toml and docs/config.md.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "llmrouter/capabilities.h"
+#include "llmrouter/log.h"
+#include "llmrouter/result.h"
+#include "llmrouter/value.h"
+
+namespace llmrouter {
+
+/// `[server]`: how llmrouter-server listens.
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  /// 0 asks the OS for a free port (the server prints the one it got).
+  uint16_t port = 8090;
+  /// Serve `/dashboard` and `/dashboard/events`.
+  bool dashboard = false;
+  /// Name of the environment variable holding the key clients must present. Unset: no auth.
+  std::optional<std::string> api_key_env;
+  /// Largest request body accepted; larger ones get 413. Default 32 MiB (image-heavy agents).
+  uint64_t max_body_bytes = 32ull << 20;
+  /// Concurrent client connections served at once; beyond it new ones get 503.
+  uint32_t max_connections = 2048;
+};
+
+/// `[logging]`: the JSONL request log, and the level of the diagnostic log.
+struct LoggingConfig {
+  bool enabled = false;
+  std::string path = "logs/requests.jsonl";
+  LogLevel level = LogLevel::Info;
+};
+
+/// `[telemetry]`: OpenTelemetry export over OTLP/HTTP.
+struct TelemetryConfig {
+  bool enabled = false;
+  /// Base URL; `/v1/traces` and `/v1/metrics` are appended.
+  std::string otlp_endpoint = "http://localhost:4318";
+  std::string service_name = "llmrouter";
+  /// Fraction of requests traced, in [0, 1].
+  double sample_ratio = 1.0;
+};
+
+/// `[routing]`: failover.
+struct RoutingConfig {
+  /// Providers tried per request, the first included (1 disables failover).
+  uint32_t max_attempts = 3;
+};
+
+/// The wire format a provider speaks.
+enum class ProviderFormat { OpenAI, Anthropic, Ollama };
+
+/// "openai", "anthropic", "ollama".
+std::string_view provider_format_name(ProviderFormat f) noexcept;
+
+/// One `[[providers]]` entry.
+struct ProviderConfig {
+  std::string name;
+  ProviderFormat format = ProviderFormat::OpenAI;
+  /// Without a trailing '/'. For anthropic, with or without "/v1" (the provider adds it).
+  std::string base_url;
+  /// Environment variable holding the provider's API key; unset: no credential sent.
+  std::optional<std::string> api_key_env;
+  double cost_per_1m_tokens = 0.0;
+  double quality = 0.0;
+  std::optional<double> latency_ms;
+  std::optional<double> throughput_tokens_per_sec;
+  /// Time allowed to establish the connection (TCP and TLS).
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Time allowed from sending the request to the first byte of the response. Generous by
+  /// default: a local server may load a model before answering.
+  std::chrono::milliseconds first_byte_timeout{300'000};
+  /// Longest silence allowed between two chunks of a streamed response.
+  std::chrono::milliseconds idle_timeout{120'000};
+  /// Limit on the whole exchange; unset: none (long generations are legitimate).
+  std::optional<std::chrono::milliseconds> timeout;
+  /// Extra request headers sent to this provider, in config order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Declared capabilities of this provider's models; empty with `capabilities_declared`
+  /// false means "unknown", which routing treats as "supports everything".
+  CapabilitySet capabilities;
+  bool capabilities_declared = false;
+
+  /// False when `api_key_env` names an unset or empty variable: the provider is kept in
+  /// the config (rules may name it) but never receives traffic.
+  bool available = true;
+  /// Why the provider is unavailable (empty when available).
+  std::string unavailable_reason;
+  /// Where the `[[providers]]` table starts.
+  SourceLoc loc;
+};
+
+/// The eight router rule types.
+enum class RuleType { Prefix, Tag, Discover, Price, Latency, Throughput, Fallback, Random };
+
+/// "prefix", "tag", "discover", "price", "latency", "throughput", "fallback", "random".
+std::string_view rule_type_name(RuleType t) noexcept;
+
+/// One `{ provider, model, weight }` of a random rule.
+struct RandomCandidate {
+  std::string provider;
+  std::string model;
+  /// Relative weight, > 0 (default 1: uniform).
+  double weight = 1.0;
+  SourceLoc loc;
+};
+
+/// One `[[routers]]` entry. Which fields apply depends on `type` (see config.example.toml);
+/// the loader rejects keys that do not belong to the type.
+struct RuleConfig {
+  RuleType type = RuleType::Prefix;
+  /// prefix: the model-name prefix to match (case-sensitive).
+  std::string model_prefix;
+  /// tag: the classifier tag to match.
+  std::string tag;
+  /// prefix, tag, discover: the provider to route to.
+  std::string provider;
+  /// price, latency, throughput, fallback, random: the candidate providers in preference
+  /// order for ties; empty means every provider, in config order.
+  std::vector<std::string> providers;
+  /// Model sent upstream instead of the requested one (all types but discover; random
+  /// only without `candidates`).
+  std::optional<std::string> rewrite_model;
+  /// price: exclude providers costing more than this.
+  std::optional<double> max_cost_per_1m_tokens;
+  /// latency: exclude providers slower than this.
+  std::optional<double> max_latency_ms;
+  /// throughput: exclude providers slower than this.
+  std::optional<double> min_tokens_per_sec;
+  /// fallback: score = bias * quality - (1 - bias) * cost; in [0, 1].
+  double quality_bias = 0.5;
+  /// random: explicit (provider, model) pairs; when set, `providers` is not allowed.
+  std::vector<RandomCandidate> candidates;
+  SourceLoc loc;
+};
+
+/// A `[classifiers.<id>]`, `[response_classifiers.<id>]` or `[plugins.<id>]` table:
+/// `enabled` plus free-form settings, checked later by the component named `id`.
+struct ComponentConfig {
+  std::string id;
+  bool enabled = false;
+  /// Every key but `enabled`, as an object (nested tables become nested objects).
+  Value settings = Value(Value::Object{});
+  SourceLoc loc;
+};
+
+/// A whole, validated configuration.
+struct Config {
+  /// The file it was read from, or the name given to `load_config_string`.
+  std::string source;
+  ServerConfig server;
+  LoggingConfig logging;
+  TelemetryConfig telemetry;
+  RoutingConfig routing;
+  /// In config order, available or not.
+  std::vector<ProviderConfig> providers;
+  /// In config order: the first matching rule wins.
+  std::vector<RuleConfig> routers;
+  /// Each group in file order.
+  std::vector<ComponentConfig> classifiers;
+  std::vector<ComponentConfig> response_classifiers;
+  std::vector<ComponentConfig> plugins;
+  /// Non-fatal findings (skipped providers), one message each, already logged.
+  std::vector<std::string> warnings;
+
+  /// The provider called `name`, or nullptr.
+  const ProviderConfig* find_provider(std::string_view name) const noexcept;
+  /// The component with `id` in `group`, or nullptr.
+  static const ComponentConfig* find_component(const std::vector<ComponentConfig>& group,
+                                               std::string_view id) noexcept;
+};
+
+/// Options for loading.
+struct LoadOptions {
+  /// Reads an environment variable (nullopt when unset). Default: std::getenv.
+  std::function<std::optional<std::string>(const std::string& name)> getenv;
+  /// Log warnings through log.h as well as returning them in `Config::warnings`.
+  bool log_warnings = true;
+};
+
+/// Reads and validates the TOML file at `path`. Errors: `Errc::Config`, one line per
+/// problem, each naming the file, line, column and key.
+[[nodiscard]] Result<Config> load_config_file(const std::string& path,
+                                              const LoadOptions& options = {});
+
+/// Validates TOML text; `source_name` stands for the file name in messages.
+[[nodiscard]] Result<Config> load_config_string(std::string_view toml_text,
+                                                std::string_view source_name = "<config>",
+                                                const LoadOptions& options = {});
+
+/// Every key path the schema knows, in documentation order, with `[]` for array elements
+/// and `<id>` for free-form tables (e.g. "providers[].base_url", "plugins.<id>.enabled").
+/// Used to check that config.example.toml documents every key.
+const std::vector<std::string_view>& config_schema_keys();
+
+}  // namespace llmrouter

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file llmrouter.h
+/// Umbrella header: everything public in libllmrouter.
+
+#include "llmrouter/capabilities.h"
+#include "llmrouter/config.h"
+#include "llmrouter/log.h"
+#include "llmrouter/request.h"
+#include "llmrouter/response.h"
+#include "llmrouter/result.h"
+#include "llmrouter/value.h"
+#include "llmrouter/version.h"

@@ -1,0 +1,972 @@
+// SPDX-License-Identifier: MIT
+// Loading and validating the TOML configuration. toml++ stays inside this file: the rest
+// of the library sees only the typed structs of config.h.
+#include "llmrouter/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "util/strings.h"
+
+namespace llmrouter {
+namespace {
+
+using detail::closest_match;
+
+// ---- The schema: which keys each table accepts. config_schema_keys() is built from
+// these same lists, so the loader and the documentation check cannot drift apart.
+
+constexpr std::string_view kRootKeys[] = {"server",  "logging",     "telemetry",
+                                          "routing", "providers",   "routers",
+                                          "classifiers", "response_classifiers", "plugins"};
+constexpr std::string_view kServerKeys[] = {"host",        "port",           "dashboard",
+                                            "api_key_env", "max_body_bytes", "max_connections"};
+constexpr std::string_view kLoggingKeys[] = {"enabled", "path", "level"};
+constexpr std::string_view kTelemetryKeys[] = {"enabled", "otlp_endpoint", "service_name",
+                                               "sample_ratio"};
+constexpr std::string_view kRoutingKeys[] = {"max_attempts"};
+constexpr std::string_view kProviderKeys[] = {
+    "name",         "format",          "base_url",           "api_key_env",
+    "cost_per_1m_tokens", "quality",   "latency_ms",         "throughput_tokens_per_sec",
+    "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "timeout_ms",
+    "headers",      "capabilities"};
+constexpr std::string_view kCandidateKeys[] = {"provider", "model", "weight"};
+constexpr std::string_view kFormatNames[] = {"openai", "anthropic", "ollama"};
+constexpr std::string_view kRuleTypeNames[] = {"prefix", "tag",        "discover", "price",
+                                               "latency", "throughput", "fallback", "random"};
+constexpr std::string_view kCapabilityNames[] = {"completion", "tools",  "vision", "thinking",
+                                                 "embedding",  "insert", "coding"};
+constexpr std::string_view kLogLevelNames[] = {"debug", "info", "warn", "error"};
+
+// Keys each rule type takes besides `type`, indexed by RuleType.
+constexpr std::string_view kPrefixKeys[] = {"model_prefix", "provider", "rewrite_model"};
+constexpr std::string_view kTagKeys[] = {"tag", "provider", "rewrite_model"};
+constexpr std::string_view kDiscoverKeys[] = {"provider"};
+constexpr std::string_view kPriceKeys[] = {"providers", "max_cost_per_1m_tokens", "rewrite_model"};
+constexpr std::string_view kLatencyKeys[] = {"providers", "max_latency_ms", "rewrite_model"};
+constexpr std::string_view kThroughputKeys[] = {"providers", "min_tokens_per_sec",
+                                                "rewrite_model"};
+constexpr std::string_view kFallbackKeys[] = {"providers", "quality_bias", "rewrite_model"};
+constexpr std::string_view kRandomKeys[] = {"providers", "rewrite_model", "candidates"};
+
+std::span<const std::string_view> rule_keys(RuleType t) {
+  switch (t) {
+    case RuleType::Prefix: return kPrefixKeys;
+    case RuleType::Tag: return kTagKeys;
+    case RuleType::Discover: return kDiscoverKeys;
+    case RuleType::Price: return kPriceKeys;
+    case RuleType::Latency: return kLatencyKeys;
+    case RuleType::Throughput: return kThroughputKeys;
+    case RuleType::Fallback: return kFallbackKeys;
+    case RuleType::Random: return kRandomKeys;
+  }
+  return {};
+}
+
+constexpr RuleType kAllRuleTypes[] = {RuleType::Prefix,     RuleType::Tag,      RuleType::Discover,
+                                      RuleType::Price,      RuleType::Latency,  RuleType::Throughput,
+                                      RuleType::Fallback,   RuleType::Random};
+
+bool contains(std::span<const std::string_view> list, std::string_view s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+std::string list_text(std::span<const std::string_view> list) {
+  return detail::join(list, ", ");
+}
+
+std::string suggestion(std::string_view word, std::span<const std::string_view> candidates) {
+  const std::string_view best = closest_match(word, candidates);
+  return best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best);
+}
+
+SourceLoc loc_of(const toml::source_region& r) {
+  return SourceLoc{static_cast<uint32_t>(r.begin.line), static_cast<uint32_t>(r.begin.column)};
+}
+
+std::string_view type_phrase(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: return "nothing";
+  }
+  return "an unknown value";
+}
+
+// A key as it appears in a path: bare when it can be, quoted otherwise.
+std::string path_key(std::string_view key) {
+  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  if (bare) return std::string(key);
+  std::string quoted;
+  detail::append_json_string(quoted, key);
+  return quoted;
+}
+
+std::string join_path(std::string_view parent, std::string_view key) {
+  return parent.empty() ? path_key(key) : fmt::format("{}.{}", parent, path_key(key));
+}
+
+bool is_env_name(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+bool is_header_name(std::string_view s) {
+  static constexpr std::string_view kTokenPunct = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kTokenPunct.find(c) != std::string_view::npos;
+  });
+}
+
+bool is_http_url(std::string_view s) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (s.substr(0, scheme.size()) == scheme) {
+      const std::string_view rest = s.substr(scheme.size());
+      return !rest.empty() && rest[0] != '/' &&
+             rest.find_first_of(" \t\r\n") == std::string_view::npos;
+    }
+  }
+  return false;
+}
+
+// "a string", "an integer", ... for a settings value.
+std::string kind_phrase(const Value& v) {
+  const std::string_view name = v.is_object() ? "table" : kind_name(v.kind());
+  const bool vowel = name.find_first_of("aeiou") == 0;
+  return fmt::format("{} {}", vowel ? "an" : "a", name);
+}
+
+std::string format_number(double d) { return fmt::format("{}", d); }
+
+// ---- Diagnostics
+
+struct Diagnostic {
+  SourceLoc loc;
+  std::string text;  // "path: message"
+};
+
+class Loader;
+
+// Reads one TOML table: typed getters mark keys as used; finish() reports the rest.
+class TableReader {
+ public:
+  TableReader(Loader& loader, const toml::table& table, std::string path)
+      : loader_(loader), table_(table), path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+  const toml::table& table() const { return table_; }
+  SourceLoc loc() const { return loc_of(table_.source()); }
+  std::string key_path(std::string_view key) const { return join_path(path_, key); }
+
+  // The node at `key` (marked as used), or nullptr.
+  const toml::node* node(std::string_view key) {
+    const toml::node* n = table_.get(key);
+    if (n) used_.push_back(key);
+    return n;
+  }
+  bool has(std::string_view key) const { return table_.get(key) != nullptr; }
+
+  std::optional<std::string> string(std::string_view key, bool required = false);
+  std::optional<std::string> nonempty_string(std::string_view key, bool required = false);
+  std::optional<bool> boolean(std::string_view key);
+  std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max);
+  std::optional<double> number(std::string_view key, double min, double max);
+  std::optional<std::vector<std::pair<std::string, SourceLoc>>> string_array(std::string_view key);
+  const toml::table* subtable(std::string_view key);
+
+  // Reports every key not read, suggesting the closest of `known`.
+  void finish(std::span<const std::string_view> known);
+  // As finish(), but a key valid for another rule type gets a message saying so.
+  void finish_rule(RuleType type);
+
+ private:
+  bool expect(const toml::node& n, toml::node_type t, std::string_view key,
+              std::string_view expected);
+  bool used(std::string_view key) const { return contains(used_, key); }
+
+  Loader& loader_;
+  const toml::table& table_;
+  std::string path_;
+  std::vector<std::string_view> used_;
+};
+
+class Loader {
+ public:
+  Loader(std::string source, const LoadOptions& options) : source_(std::move(source)), options_(options) {}
+
+  void error(SourceLoc loc, std::string_view path, std::string message) {
+    diags_.push_back({loc, path.empty() ? std::move(message) : fmt::format("{}: {}", path, message)});
+  }
+
+  Result<Config> load(const toml::table& root);
+
+  Result<Config> syntax_error(const toml::parse_error& e) const {
+    const SourceLoc loc = loc_of(e.source());
+    return fail(Errc::Config,
+                fmt::format("{}:{}:{}: {}", source_, loc.line, loc.column, e.description()));
+  }
+
+ private:
+  void read_server(TableReader& r, ServerConfig& s);
+  void read_logging(TableReader& r, LoggingConfig& l);
+  void read_telemetry(TableReader& r, TelemetryConfig& t);
+  void read_routing(TableReader& r, RoutingConfig& rc);
+  void read_providers(const toml::node& node);
+  void read_provider(TableReader& r, ProviderConfig& p);
+  void read_routers(const toml::node& node);
+  void read_rule(TableReader& r, RuleConfig& rule);
+  void read_components(const toml::node& node, std::string_view group,
+                       std::vector<ComponentConfig>& out);
+  Value to_value(const toml::node& n, const std::string& path);
+  void check_provider_ref(std::string_view name, SourceLoc loc, const std::string& path);
+  void check_pareto_tiers();
+  void apply_availability();
+  std::optional<std::chrono::milliseconds> timeout(TableReader& r, std::string_view key);
+
+  std::string source_;
+  const LoadOptions& options_;
+  Config config_;
+  std::vector<Diagnostic> diags_;
+  std::map<std::string, std::size_t, std::less<>> provider_index_;
+
+  friend class TableReader;
+};
+
+// ---- TableReader
+
+bool TableReader::expect(const toml::node& n, toml::node_type t, std::string_view key,
+                         std::string_view expected) {
+  if (n.type() == t) return true;
+  loader_.error(loc_of(n.source()), key_path(key),
+                fmt::format("expected {}, found {}", expected, type_phrase(n.type())));
+  return false;
+}
+
+std::optional<std::string> TableReader::string(std::string_view key, bool required) {
+  const toml::node* n = node(key);
+  if (!n) {
+    if (required) loader_.error(loc(), key_path(key), "missing required key (a string)");
+    return std::nullopt;
+  }
+  if (!expect(*n, toml::node_type::string, key, "a string")) return std::nullopt;
+  return n->as_string()->get();
+}
+
+std::optional<std::string> TableReader::nonempty_string(std::string_view key, bool required) {
+  auto s = string(key, required);
+  if (s && s->empty()) {
+    loader_.error(loc_of(table_.get(key)->source()), key_path(key), "must not be empty");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<bool> TableReader::boolean(std::string_view key) {
+  const toml::node* n = node(key);
+  if (!n || !expect(*n, toml::node_type::boolean, key, "a boolean (true or false)")) {
+    return std::nullopt;
+  }
+  return n->as_boolean()->get();
+}
+
+std::optional<int64_t> TableReader::integer(std::string_view key, int64_t min, int64_t max) {
+  const toml::node* n = node(key);
+  if (!n || !expect(*n, toml::node_type::integer, key, "an integer")) return std::nullopt;
+  const int64_t v = n->as_integer()->get();
+  if (v < min || v > max) {
+    loader_.error(loc_of(n->source()), key_path(key),
+                  fmt::format("must be between {} and {}, got {}", min, max, v));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<double> TableReader::number(std::string_view key, double min, double max) {
+  const toml::node* n = node(key);
+  if (!n) return std::nullopt;
+  double v = 0;
+  if (n->type() == toml::node_type::integer) {
+    v = static_cast<double>(n->as_integer()->get());
+  } else if (n->type() == toml::node_type::floating_point) {
+    v = n->as_floating_point()->get();
+  } else {
+    expect(*n, toml::node_type::floating_point, key, "a number");
+    return std::nullopt;
+  }
+  if (!std::isfinite(v) || v < min || v > max) {
+    const std::string range =
+        max == std::numeric_limits<double>::max()
+            ? fmt::format("must be >= {}", format_number(min))
+            : fmt::format("must be between {} and {}", format_number(min), format_number(max));
+    loader_.error(loc_of(n->source()), key_path(key), fmt::format("{}, got {}", range, format_number(v)));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::vector<std::pair<std::string, SourceLoc>>> TableReader::string_array(
+    std::string_view key) {
+  const toml::node* n = node(key);
+  if (!n || !expect(*n, toml::node_type::array, key, "an array of strings")) return std::nullopt;
+  std::vector<std::pair<std::string, SourceLoc>> out;
+  bool ok = true;
+  std::size_t i = 0;
+  for (const toml::node& e : *n->as_array()) {
+    if (const auto* s = e.as_string()) {
+      out.emplace_back(s->get(), loc_of(e.source()));
+    } else {
+      loader_.error(loc_of(e.source()), fmt::format("{}[{}]", key_path(key), i),
+                    fmt::format("expected a string, found {}", type_phrase(e.type())));
+      ok = false;
+    }
+    ++i;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+const toml::table* TableReader::subtable(std::string_view key) {
+  const toml::node* n = node(key);
+  if (!n || !expect(*n, toml::node_type::table, key, "a table")) return nullptr;
+  return n->as_table();
+}
+
+void TableReader::finish(std::span<const std::string_view> known) {
+  for (auto&& [k, v] : table_) {
+    if (used(k.str())) continue;
+    std::string hint = suggestion(k.str(), known);
+    if (hint.empty()) hint = fmt::format("; known keys: {}", list_text(known));
+    loader_.error(loc_of(k.source()), key_path(k.str()), fmt::format("unknown key{}", hint));
+  }
+}
+
+void TableReader::finish_rule(RuleType type) {
+  const auto keys = rule_keys(type);
+  for (auto&& [k, v] : table_) {
+    if (used(k.str())) continue;
+    bool other_type = false;
+    for (RuleType t : kAllRuleTypes) other_type = other_type || contains(rule_keys(t), k.str());
+    std::string message;
+    if (other_type) {
+      message = fmt::format("does not apply to a '{}' rule (it takes: type, {})",
+                            rule_type_name(type), list_text(keys));
+    } else {
+      std::vector<std::string_view> known = {"type"};
+      known.insert(known.end(), keys.begin(), keys.end());
+      std::string hint = suggestion(k.str(), known);
+      if (hint.empty()) hint = fmt::format("; a '{}' rule takes: {}", rule_type_name(type), list_text(known));
+      message = fmt::format("unknown key{}", hint);
+    }
+    loader_.error(loc_of(k.source()), key_path(k.str()), std::move(message));
+  }
+}
+
+// ---- Loader
+
+Result<Config> Loader::load(const toml::table& root) {
+  config_.source = source_;
+  TableReader r(*this, root, "");
+
+  if (const toml::table* t = r.subtable("server")) {
+    TableReader sr(*this, *t, "server");
+    read_server(sr, config_.server);
+  }
+  if (const toml::table* t = r.subtable("logging")) {
+    TableReader lr(*this, *t, "logging");
+    read_logging(lr, config_.logging);
+  }
+  if (const toml::table* t = r.subtable("telemetry")) {
+    TableReader tr(*this, *t, "telemetry");
+    read_telemetry(tr, config_.telemetry);
+  }
+  if (const toml::table* t = r.subtable("routing")) {
+    TableReader rr(*this, *t, "routing");
+    read_routing(rr, config_.routing);
+  }
+  if (const toml::node* n = r.node("providers")) {
+    read_providers(*n);
+  } else {
+    error(SourceLoc{1, 1}, "providers",
+          "missing: at least one [[providers]] table is required");
+  }
+  if (const toml::node* n = r.node("routers")) read_routers(*n);
+  if (const toml::node* n = r.node("classifiers")) read_components(*n, "classifiers", config_.classifiers);
+  if (const toml::node* n = r.node("response_classifiers")) {
+    read_components(*n, "response_classifiers", config_.response_classifiers);
+  }
+  if (const toml::node* n = r.node("plugins")) read_components(*n, "plugins", config_.plugins);
+  r.finish(kRootKeys);
+
+  check_pareto_tiers();
+  if (diags_.empty()) apply_availability();
+
+  if (!diags_.empty()) {
+    std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.loc.line, a.loc.column) < std::tie(b.loc.line, b.loc.column);
+    });
+    std::string message;
+    for (const Diagnostic& d : diags_) {
+      if (!message.empty()) message += '\n';
+      message += fmt::format("{}:{}:{}: {}", source_, d.loc.line, d.loc.column, d.text);
+    }
+    return fail(Errc::Config, std::move(message));
+  }
+  return std::move(config_);
+}
+
+void Loader::read_server(TableReader& r, ServerConfig& s) {
+  if (auto v = r.nonempty_string("host")) s.host = *v;
+  if (auto v = r.integer("port", 0, 65535)) s.port = static_cast<uint16_t>(*v);
+  if (auto v = r.boolean("dashboard")) s.dashboard = *v;
+  if (auto v = r.string("api_key_env")) {
+    if (!is_env_name(*v)) {
+      error(loc_of(r.table().get("api_key_env")->source()), r.key_path("api_key_env"),
+            fmt::format("'{}' is not an environment variable name (letters, digits and '_'); "
+                        "put the key itself in the environment, never in the config",
+                        *v));
+    } else {
+      s.api_key_env = *v;
+    }
+  }
+  if (auto v = r.integer("max_body_bytes", 1024, int64_t{1} << 32)) s.max_body_bytes = static_cast<uint64_t>(*v);
+  if (auto v = r.integer("max_connections", 1, 1'000'000)) s.max_connections = static_cast<uint32_t>(*v);
+  r.finish(kServerKeys);
+}
+
+void Loader::read_logging(TableReader& r, LoggingConfig& l) {
+  if (auto v = r.boolean("enabled")) l.enabled = *v;
+  if (auto v = r.nonempty_string("path")) l.path = *v;
+  if (auto v = r.string("level")) {
+    if (auto level = parse_log_level(*v)) {
+      l.level = *level;
+    } else {
+      error(loc_of(r.table().get("level")->source()), r.key_path("level"),
+            fmt::format("unknown level '{}'; expected one of {}{}", *v, list_text(kLogLevelNames),
+                        suggestion(*v, kLogLevelNames)));
+    }
+  }
+  r.finish(kLoggingKeys);
+}
+
+void Loader::read_telemetry(TableReader& r, TelemetryConfig& t) {
+  if (auto v = r.boolean("enabled")) t.enabled = *v;
+  if (auto v = r.string("otlp_endpoint")) {
+    if (!is_http_url(*v)) {
+      error(loc_of(r.table().get("otlp_endpoint")->source()), r.key_path("otlp_endpoint"),
+            fmt::format("expected an http:// or https:// URL, got '{}'", *v));
+    } else {
+      while (v->size() > 1 && v->back() == '/') v->pop_back();
+      t.otlp_endpoint = *v;
+    }
+  }
+  if (auto v = r.nonempty_string("service_name")) t.service_name = *v;
+  if (auto v = r.number("sample_ratio", 0.0, 1.0)) t.sample_ratio = *v;
+  r.finish(kTelemetryKeys);
+}
+
+void Loader::read_routing(TableReader& r, RoutingConfig& rc) {
+  if (auto v = r.integer("max_attempts", 1, 10)) rc.max_attempts = static_cast<uint32_t>(*v);
+  r.finish(kRoutingKeys);
+}
+
+void Loader::read_providers(const toml::node& node) {
+  const toml::array* arr = node.as_array();
+  if (!arr || !arr->is_array_of_tables() || arr->empty()) {
+    if (arr && arr->empty()) {
+      error(loc_of(node.source()), "providers", "at least one [[providers]] table is required");
+    } else {
+      error(loc_of(node.source()), "providers",
+            fmt::format("expected an array of tables ([[providers]]), found {}",
+                        type_phrase(node.type())));
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::table& t = *(*arr)[i].as_table();
+    TableReader r(*this, t, fmt::format("providers[{}]", i));
+    ProviderConfig p;
+    p.loc = r.loc();
+    read_provider(r, p);
+    if (!p.name.empty()) {
+      auto [it, inserted] = provider_index_.emplace(p.name, config_.providers.size());
+      if (!inserted) {
+        const ProviderConfig& first = config_.providers[it->second];
+        error(loc_of(t.get("name")->source()), r.key_path("name"),
+              fmt::format("duplicate provider name '{}' (first defined at line {})", p.name,
+                          first.loc.line));
+      }
+    }
+    config_.providers.push_back(std::move(p));
+  }
+}
+
+std::optional<std::chrono::milliseconds> Loader::timeout(TableReader& r, std::string_view key) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  if (auto v = r.integer(key, 1, kDay)) return std::chrono::milliseconds(*v);
+  return std::nullopt;
+}
+
+void Loader::read_provider(TableReader& r, ProviderConfig& p) {
+  constexpr double kMax = std::numeric_limits<double>::max();
+  if (auto v = r.nonempty_string("name", true)) p.name = *v;
+  if (auto v = r.string("format", true)) {
+    if (*v == "openai") {
+      p.format = ProviderFormat::OpenAI;
+    } else if (*v == "anthropic") {
+      p.format = ProviderFormat::Anthropic;
+    } else if (*v == "ollama") {
+      p.format = ProviderFormat::Ollama;
+    } else {
+      error(loc_of(r.table().get("format")->source()), r.key_path("format"),
+            fmt::format("unknown format '{}'; expected one of {}{}", *v, list_text(kFormatNames),
+                        suggestion(*v, kFormatNames)));
+    }
+  }
+  if (auto v = r.string("base_url", true)) {
+    if (!is_http_url(*v)) {
+      error(loc_of(r.table().get("base_url")->source()), r.key_path("base_url"),
+            fmt::format("expected an http:// or https:// URL, got '{}'", *v));
+    } else {
+      while (!v->empty() && v->back() == '/') v->pop_back();
+      p.base_url = *v;
+    }
+  }
+  if (auto v = r.string("api_key_env")) {
+    if (!is_env_name(*v)) {
+      error(loc_of(r.table().get("api_key_env")->source()), r.key_path("api_key_env"),
+            fmt::format("'{}' is not an environment variable name (letters, digits and '_'); "
+                        "put the key itself in the environment, never in the config",
+                        *v));
+    } else {
+      p.api_key_env = *v;
+    }
+  }
+  if (auto v = r.number("cost_per_1m_tokens", 0.0, kMax)) p.cost_per_1m_tokens = *v;
+  if (auto v = r.number("quality", 0.0, kMax)) p.quality = *v;
+  if (auto v = r.number("latency_ms", 0.0, kMax)) p.latency_ms = *v;
+  if (auto v = r.number("throughput_tokens_per_sec", 0.0, kMax)) p.throughput_tokens_per_sec = *v;
+  if (auto v = timeout(r, "connect_timeout_ms")) p.connect_timeout = *v;
+  if (auto v = timeout(r, "first_byte_timeout_ms")) p.first_byte_timeout = *v;
+  if (auto v = timeout(r, "idle_timeout_ms")) p.idle_timeout = *v;
+  if (auto v = timeout(r, "timeout_ms")) p.timeout = *v;
+  if (const toml::table* h = r.subtable("headers")) {
+    for (auto&& [k, v] : *h) {
+      const std::string path = join_path(r.key_path("headers"), k.str());
+      if (!is_header_name(k.str())) {
+        error(loc_of(k.source()), path, "not a valid HTTP header name");
+        continue;
+      }
+      const auto* s = v.as_string();
+      if (!s) {
+        error(loc_of(v.source()), path,
+              fmt::format("expected a string, found {}", type_phrase(v.type())));
+        continue;
+      }
+      if (s->get().find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        error(loc_of(v.source()), path, "a header value must not contain CR, LF or NUL");
+        continue;
+      }
+      p.headers.emplace_back(std::string(k.str()), s->get());
+    }
+  }
+  if (auto caps = r.string_array("capabilities")) {
+    p.capabilities_declared = true;
+    for (std::size_t i = 0; i < caps->size(); ++i) {
+      const auto& [name, loc] = (*caps)[i];
+      if (auto c = parse_capability(name)) {
+        p.capabilities.insert(*c);
+      } else {
+        error(loc, fmt::format("{}[{}]", r.key_path("capabilities"), i),
+              fmt::format("unknown capability '{}'; expected one of {}{}", name,
+                          list_text(kCapabilityNames), suggestion(name, kCapabilityNames)));
+      }
+    }
+  }
+  r.finish(kProviderKeys);
+}
+
+void Loader::check_provider_ref(std::string_view name, SourceLoc loc, const std::string& path) {
+  if (provider_index_.count(name)) return;
+  std::vector<std::string_view> names;
+  for (const ProviderConfig& p : config_.providers) {
+    if (!p.name.empty()) names.push_back(p.name);
+  }
+  std::string hint = suggestion(name, names);
+  if (hint.empty()) hint = fmt::format("; defined providers: {}", list_text(names));
+  error(loc, path, fmt::format("no provider named '{}'{}", name, hint));
+}
+
+void Loader::read_routers(const toml::node& node) {
+  const toml::array* arr = node.as_array();
+  if (!arr || !(arr->empty() || arr->is_array_of_tables())) {
+    error(loc_of(node.source()), "routers",
+          fmt::format("expected an array of tables ([[routers]]), found {}", type_phrase(node.type())));
+    return;
+  }
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::table& t = *(*arr)[i].as_table();
+    TableReader r(*this, t, fmt::format("routers[{}]", i));
+    RuleConfig rule;
+    rule.loc = r.loc();
+    read_rule(r, rule);
+    config_.routers.push_back(std::move(rule));
+  }
+}
+
+void Loader::read_rule(TableReader& r, RuleConfig& rule) {
+  const auto type_name = r.string("type");
+  if (!type_name) {
+    if (!r.has("type")) {
+      error(r.loc(), r.key_path("type"),
+            fmt::format("missing required key; expected one of {}", list_text(kRuleTypeNames)));
+    }
+    return;  // the other keys cannot be checked without a type
+  }
+  bool known = false;
+  for (RuleType t : kAllRuleTypes) {
+    if (rule_type_name(t) == *type_name) {
+      rule.type = t;
+      known = true;
+    }
+  }
+  if (!known) {
+    error(loc_of(r.table().get("type")->source()), r.key_path("type"),
+          fmt::format("unknown rule type '{}'; expected one of {}{}", *type_name,
+                      list_text(kRuleTypeNames), suggestion(*type_name, kRuleTypeNames)));
+    return;
+  }
+  const auto takes = [&](std::string_view key) { return contains(rule_keys(rule.type), key); };
+  constexpr double kMax = std::numeric_limits<double>::max();
+
+  auto read_provider_ref = [&](std::string_view key, std::string& out) {
+    if (auto v = r.nonempty_string(key, true)) {
+      check_provider_ref(*v, loc_of(r.table().get(key)->source()), r.key_path(key));
+      out = *v;
+    }
+  };
+  if (rule.type == RuleType::Prefix) {
+    if (auto v = r.nonempty_string("model_prefix", true)) rule.model_prefix = *v;
+  }
+  if (rule.type == RuleType::Tag) {
+    if (auto v = r.nonempty_string("tag", true)) rule.tag = *v;
+  }
+  if (takes("provider")) read_provider_ref("provider", rule.provider);
+  if (takes("providers")) {
+    if (auto list = r.string_array("providers")) {
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        const auto& [name, loc] = (*list)[i];
+        const std::string path = fmt::format("{}[{}]", r.key_path("providers"), i);
+        if (std::find(rule.providers.begin(), rule.providers.end(), name) != rule.providers.end()) {
+          error(loc, path, fmt::format("provider '{}' is listed twice", name));
+          continue;
+        }
+        check_provider_ref(name, loc, path);
+        rule.providers.push_back(name);
+      }
+    }
+  }
+  if (takes("rewrite_model")) {
+    if (auto v = r.nonempty_string("rewrite_model")) rule.rewrite_model = *v;
+  }
+  if (takes("max_cost_per_1m_tokens")) rule.max_cost_per_1m_tokens = r.number("max_cost_per_1m_tokens", 0.0, kMax);
+  if (takes("max_latency_ms")) rule.max_latency_ms = r.number("max_latency_ms", 0.0, kMax);
+  if (takes("min_tokens_per_sec")) rule.min_tokens_per_sec = r.number("min_tokens_per_sec", 0.0, kMax);
+  if (takes("quality_bias")) {
+    if (auto v = r.number("quality_bias", 0.0, 1.0)) rule.quality_bias = *v;
+  }
+  if (takes("candidates")) {
+    if (const toml::node* n = r.node("candidates")) {
+      const std::string cpath = r.key_path("candidates");
+      const toml::array* arr = n->as_array();
+      if (!arr) {
+        error(loc_of(n->source()), cpath,
+              fmt::format("expected an array of {{ provider, model }} tables, found {}",
+                          type_phrase(n->type())));
+      } else {
+        if (arr->empty()) error(loc_of(n->source()), cpath, "must list at least one candidate");
+        for (const char* key : {"providers", "rewrite_model"}) {
+          if (const toml::node* other = r.table().get(key)) {
+            error(loc_of(other->source()), r.key_path(key),
+                  "cannot be combined with candidates (each candidate names its provider and model)");
+          }
+        }
+        for (std::size_t i = 0; i < arr->size(); ++i) {
+          const toml::node& e = (*arr)[i];
+          const std::string epath = fmt::format("{}[{}]", cpath, i);
+          const toml::table* et = e.as_table();
+          if (!et) {
+            error(loc_of(e.source()), epath,
+                  fmt::format("expected a {{ provider, model }} table, found {}", type_phrase(e.type())));
+            continue;
+          }
+          TableReader cr(*this, *et, epath);
+          RandomCandidate c;
+          c.loc = loc_of(e.source());
+          if (auto v = cr.nonempty_string("provider", true)) {
+            check_provider_ref(*v, loc_of(et->get("provider")->source()), cr.key_path("provider"));
+            c.provider = *v;
+          }
+          if (auto v = cr.nonempty_string("model", true)) c.model = *v;
+          if (auto v = cr.number("weight", std::numeric_limits<double>::min(), kMax)) c.weight = *v;
+          cr.finish(kCandidateKeys);
+          rule.candidates.push_back(std::move(c));
+        }
+      }
+    }
+  }
+  r.finish_rule(rule.type);
+}
+
+Value Loader::to_value(const toml::node& n, const std::string& path) {
+  Value v;
+  switch (n.type()) {
+    case toml::node_type::string: v = Value(n.as_string()->get()); break;
+    case toml::node_type::integer: v = Value(n.as_integer()->get()); break;
+    case toml::node_type::floating_point: v = Value(n.as_floating_point()->get()); break;
+    case toml::node_type::boolean: v = Value(n.as_boolean()->get()); break;
+    case toml::node_type::array: {
+      Value::Array a;
+      std::size_t i = 0;
+      for (const toml::node& e : *n.as_array()) a.push_back(to_value(e, fmt::format("{}[{}]", path, i++)));
+      v = Value(std::move(a));
+      break;
+    }
+    case toml::node_type::table: {
+      Value::Object o;
+      for (auto&& [k, e] : *n.as_table()) {
+        o.emplace_back(std::string(k.str()), to_value(e, join_path(path, k.str())));
+      }
+      // toml++ orders keys by name; settings keep the order of the file.
+      std::stable_sort(o.begin(), o.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.second.loc.line, a.second.loc.column) <
+               std::tie(b.second.loc.line, b.second.loc.column);
+      });
+      v = Value(std::move(o));
+      break;
+    }
+    default:
+      error(loc_of(n.source()), path,
+            fmt::format("{} is not supported in settings; write it as a string", type_phrase(n.type())));
+      break;
+  }
+  v.loc = loc_of(n.source());
+  return v;
+}
+
+void Loader::read_components(const toml::node& node, std::string_view group,
+                             std::vector<ComponentConfig>& out) {
+  const toml::table* t = node.as_table();
+  if (!t) {
+    error(loc_of(node.source()), group,
+          fmt::format("expected a table of [{}.<id>] tables, found {}", group, type_phrase(node.type())));
+    return;
+  }
+  // toml++ tables are ordered by key; keep the file order of the sections instead.
+  std::vector<std::pair<std::string_view, const toml::node*>> entries;
+  for (auto&& [k, v] : *t) entries.emplace_back(k.str(), &v);
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto la = a.second->source().begin;
+    const auto lb = b.second->source().begin;
+    return std::tie(la.line, la.column) < std::tie(lb.line, lb.column);
+  });
+  for (const auto& [id, v] : entries) {
+    const std::string path = join_path(group, id);
+    const toml::table* ct = v->as_table();
+    if (!ct) {
+      error(loc_of(v->source()), path,
+            fmt::format("expected a table ([{}]), found {}", path, type_phrase(v->type())));
+      continue;
+    }
+    ComponentConfig c;
+    c.id = std::string(id);
+    c.loc = loc_of(ct->source());
+    for (auto&& [k, e] : *ct) {
+      if (k.str() == "enabled") {
+        if (const auto* b = e.as_boolean()) {
+          c.enabled = b->get();
+        } else {
+          error(loc_of(e.source()), join_path(path, "enabled"),
+                fmt::format("expected a boolean (true or false), found {}", type_phrase(e.type())));
+        }
+        continue;
+      }
+      Value sv = to_value(e, join_path(path, k.str()));
+      c.settings.set(std::string(k.str()), std::move(sv));
+    }
+    c.settings.loc = c.loc;
+    out.push_back(std::move(c));
+  }
+}
+
+// The pareto-router plugin names providers in its tiers; they are cross-checked here so a
+// typo is a load error rather than a failed request.
+void Loader::check_pareto_tiers() {
+  const ComponentConfig* c = Config::find_component(config_.plugins, "pareto-router");
+  if (!c) return;
+  const std::string base = "plugins.pareto-router";
+  const Value* tiers = c->settings.find("tiers");
+  if (!tiers) return;
+  if (!tiers->is_object()) {
+    error(tiers->loc, base + ".tiers",
+          fmt::format("expected a table of tier = [providers...], found {}", kind_phrase(*tiers)));
+    return;
+  }
+  std::vector<std::string_view> tier_names;
+  for (const auto& [name, list] : tiers->as_object()) {
+    tier_names.push_back(name);
+    const std::string tpath = join_path(base + ".tiers", name);
+    if (!list.is_array()) {
+      error(list.loc, tpath, fmt::format("expected an array of provider names, found {}", kind_phrase(list)));
+      continue;
+    }
+    if (list.as_array().empty()) error(list.loc, tpath, "a tier needs at least one provider");
+    for (std::size_t i = 0; i < list.as_array().size(); ++i) {
+      const Value& e = list.as_array()[i];
+      const std::string epath = fmt::format("{}[{}]", tpath, i);
+      if (!e.is_string()) {
+        error(e.loc, epath, fmt::format("expected a provider name, found {}", kind_phrase(e)));
+        continue;
+      }
+      check_provider_ref(e.as_string(), e.loc, epath);
+    }
+  }
+  for (const char* key : {"tier", "default_tier"}) {
+    const Value* t = c->settings.find(key);
+    if (!t) continue;
+    const std::string path = join_path(base, key);
+    if (!t->is_string()) {
+      error(t->loc, path, fmt::format("expected a tier name, found {}", kind_phrase(*t)));
+    } else if (!contains(tier_names, t->as_string())) {
+      error(t->loc, path,
+            fmt::format("no tier named '{}'; configured tiers: {}{}", t->as_string(),
+                        list_text(tier_names), suggestion(t->as_string(), tier_names)));
+    }
+  }
+}
+
+void Loader::apply_availability() {
+  const auto getenv = options_.getenv ? options_.getenv : [](const std::string& name) {
+    const char* v = std::getenv(name.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  std::vector<std::string> skipped;
+  for (ProviderConfig& p : config_.providers) {
+    if (!p.api_key_env) continue;
+    const std::optional<std::string> key = getenv(*p.api_key_env);
+    if (key && !key->empty()) continue;
+    p.available = false;
+    p.unavailable_reason = fmt::format("${} is {}", *p.api_key_env, key ? "empty" : "not set");
+    std::string warning = fmt::format("provider '{}' skipped: {}", p.name, p.unavailable_reason);
+    if (options_.log_warnings) log(LogLevel::Warn, warning);
+    config_.warnings.push_back(std::move(warning));
+    skipped.push_back(fmt::format("{} needs ${}", p.name, *p.api_key_env));
+  }
+  const bool any = std::any_of(config_.providers.begin(), config_.providers.end(),
+                               [](const ProviderConfig& p) { return p.available; });
+  if (!any && !config_.providers.empty()) {
+    std::vector<std::string_view> parts(skipped.begin(), skipped.end());
+    error(config_.providers.front().loc, "providers",
+          fmt::format("no provider is available: every provider's API key variable is unset or "
+                      "empty ({})",
+                      detail::join(parts, ", ")));
+  }
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fail(Errc::Config, fmt::format("{}: cannot open the config file: {}", path, std::strerror(errno)));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    return fail(Errc::Config, fmt::format("{}: cannot read the config file", path));
+  }
+  return ss.str();
+}
+
+}  // namespace
+
+const ProviderConfig* Config::find_provider(std::string_view name) const noexcept {
+  for (const ProviderConfig& p : providers) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const ComponentConfig* Config::find_component(const std::vector<ComponentConfig>& group,
+                                              std::string_view id) noexcept {
+  for (const ComponentConfig& c : group) {
+    if (c.id == id) return &c;
+  }
+  return nullptr;
+}
+
+Result<Config> load_config_string(std::string_view toml_text, std::string_view source_name,
+                                  const LoadOptions& options) {
+  Loader loader{std::string(source_name), options};
+  try {
+    toml::table root = toml::parse(toml_text, source_name);
+    return loader.load(root);
+  } catch (const toml::parse_error& e) {
+    return loader.syntax_error(e);
+  } catch (const std::exception& e) {
+    return fail(Errc::Config, fmt::format("{}: {}", source_name, e.what()));
+  }
+}
+
+Result<Config> load_config_file(const std::string& path, const LoadOptions& options) {
+  Result<std::string> text = read_file(path);
+  if (!text) return fail(text.error());
+  return load_config_string(*text, path, options);
+}
+
+const std::vector<std::string_view>& config_schema_keys() {
+  static const std::vector<std::string_view> keys = [] {
+    static std::vector<std::string> storage;
+    auto add = [&](std::string_view prefix, std::span<const std::string_view> list) {
+      for (std::string_view k : list) storage.push_back(fmt::format("{}{}", prefix, k));
+    };
+    add("server.", kServerKeys);
+    add("logging.", kLoggingKeys);
+    add("telemetry.", kTelemetryKeys);
+    add("routing.", kRoutingKeys);
+    add("providers[].", kProviderKeys);
+    storage.push_back("routers[].type");
+    for (RuleType t : kAllRuleTypes) {
+      for (std::string_view k : rule_keys(t)) {
+        std::string key = fmt::format("routers[].{}", k);
+        if (std::find(storage.begin(), storage.end(), key) == storage.end()) storage.push_back(key);
+      }
+    }
+    add("routers[].candidates[].", kCandidateKeys);
+    storage.push_back("classifiers.<id>.enabled");
+    storage.push_back("response_classifiers.<id>.enabled");
+    storage.push_back("plugins.<id>.enabled");
+    return std::vector<std::string_view>(storage.begin(), storage.end());
+  }();
+  return keys;
+}
+
+}  // namespace llmrouter

@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: MIT
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "llmrouter/config.h"
+
+namespace llmrouter {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// A minimal valid provider section, two lines long... kept at the end of test inputs so
+// the line numbers of the lines under test are easy to read.
+constexpr std::string_view kProvider =
+    "[[providers]]\nname = \"local\"\nformat = \"openai\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n";
+
+LoadOptions env(std::map<std::string, std::string> vars = {}) {
+  LoadOptions o;
+  o.getenv = [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+  o.log_warnings = false;
+  return o;
+}
+
+Result<Config> load(std::string_view text, LoadOptions options = env()) {
+  return load_config_string(text, "test.toml", options);
+}
+
+// The whole error message of a load that must fail.
+std::string error_of(std::string_view text, LoadOptions options = env()) {
+  Result<Config> c = load(text, options);
+  if (c) {
+    ADD_FAILURE() << "expected a config error for:\n" << text;
+    return {};
+  }
+  EXPECT_EQ(c.error().code, Errc::Config);
+  return c.error().message;
+}
+
+TEST(ConfigTest, MinimalConfigGetsDefaults) {
+  Result<Config> c = load(kProvider);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->source, "test.toml");
+  EXPECT_EQ(c->server.host, "127.0.0.1");
+  EXPECT_EQ(c->server.port, 8090);
+  EXPECT_FALSE(c->server.dashboard);
+  EXPECT_FALSE(c->server.api_key_env);
+  EXPECT_EQ(c->server.max_body_bytes, 32u << 20);
+  EXPECT_EQ(c->server.max_connections, 2048u);
+  EXPECT_FALSE(c->logging.enabled);
+  EXPECT_EQ(c->logging.path, "logs/requests.jsonl");
+  EXPECT_EQ(c->logging.level, LogLevel::Info);
+  EXPECT_FALSE(c->telemetry.enabled);
+  EXPECT_EQ(c->telemetry.otlp_endpoint, "http://localhost:4318");
+  EXPECT_EQ(c->telemetry.service_name, "llmrouter");
+  EXPECT_EQ(c->telemetry.sample_ratio, 1.0);
+  EXPECT_EQ(c->routing.max_attempts, 3u);
+  ASSERT_EQ(c->providers.size(), 1u);
+  const ProviderConfig& p = c->providers[0];
+  EXPECT_EQ(p.name, "local");
+  EXPECT_EQ(p.format, ProviderFormat::OpenAI);
+  EXPECT_EQ(p.base_url, "http://127.0.0.1:8080/v1");
+  EXPECT_TRUE(p.available);
+  EXPECT_EQ(p.connect_timeout, std::chrono::milliseconds(10'000));
+  EXPECT_EQ(p.first_byte_timeout, std::chrono::milliseconds(300'000));
+  EXPECT_EQ(p.idle_timeout, std::chrono::milliseconds(120'000));
+  EXPECT_FALSE(p.timeout);
+  EXPECT_FALSE(p.capabilities_declared);
+  EXPECT_EQ(p.loc, (SourceLoc{1, 1}));
+  EXPECT_TRUE(c->routers.empty());
+  EXPECT_TRUE(c->warnings.empty());
+}
+
+TEST(ConfigTest, SyntaxErrorNamesFileLineAndColumn) {
+  EXPECT_EQ(error_of("[server]\nport = 80x\n"),
+            "test.toml:2:10: Error while parsing decimal integer: expected digit, saw 'x'");
+}
+
+TEST(ConfigTest, BadTableHeaderIsAnErrorNotACrash) {
+  EXPECT_EQ(error_of("[/x]\n"),
+            "test.toml:1:2: Error while parsing key: expected bare key starting character or "
+            "string delimiter, saw '/'");
+}
+
+TEST(ConfigTest, MissingProvidersIsAnError) {
+  EXPECT_EQ(error_of("[server]\nport = 1\n"),
+            "test.toml:1:1: providers: missing: at least one [[providers]] table is required");
+}
+
+TEST(ConfigTest, EmptyProvidersIsAnError) {
+  EXPECT_EQ(error_of("providers = []\n"),
+            "test.toml:1:13: providers: at least one [[providers]] table is required");
+}
+
+TEST(ConfigTest, UnknownRootKeySuggestsClosest) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routes]]\ntype = \"prefix\"\n"),
+            "test.toml:5:3: routes: unknown key; did you mean 'routers'?");
+}
+
+TEST(ConfigTest, UnknownKeySuggestsClosest) {
+  EXPECT_EQ(error_of(std::string("[server]\nprot = 8080\n") + std::string(kProvider)),
+            "test.toml:2:1: server.prot: unknown key; did you mean 'port'?");
+}
+
+TEST(ConfigTest, UnknownKeyWithoutCloseMatchListsKnownKeys) {
+  EXPECT_EQ(error_of(std::string("[routing]\nretries = 2\n") + std::string(kProvider)),
+            "test.toml:2:1: routing.retries: unknown key; known keys: max_attempts");
+}
+
+TEST(ConfigTest, WrongTypeSaysWhatWasExpected) {
+  EXPECT_EQ(error_of(std::string("[server]\nport = \"8090\"\n") + std::string(kProvider)),
+            "test.toml:2:8: server.port: expected an integer, found a string");
+  EXPECT_EQ(error_of(std::string("[server]\ndashboard = 1\n") + std::string(kProvider)),
+            "test.toml:2:13: server.dashboard: expected a boolean (true or false), found an integer");
+  EXPECT_EQ(error_of(std::string("server = 3\n") + std::string(kProvider)),
+            "test.toml:1:10: server: expected a table, found an integer");
+}
+
+TEST(ConfigTest, PortOutOfRange) {
+  EXPECT_EQ(error_of(std::string("[server]\nport = 70000\n") + std::string(kProvider)),
+            "test.toml:2:8: server.port: must be between 0 and 65535, got 70000");
+  EXPECT_EQ(error_of(std::string("[server]\nport = -1\n") + std::string(kProvider)),
+            "test.toml:2:8: server.port: must be between 0 and 65535, got -1");
+}
+
+TEST(ConfigTest, OtherRangesAreChecked) {
+  EXPECT_EQ(error_of(std::string("[routing]\nmax_attempts = 0\n") + std::string(kProvider)),
+            "test.toml:2:16: routing.max_attempts: must be between 1 and 10, got 0");
+  EXPECT_EQ(error_of(std::string("[telemetry]\nsample_ratio = 1.5\n") + std::string(kProvider)),
+            "test.toml:2:16: telemetry.sample_ratio: must be between 0 and 1, got 1.5");
+  EXPECT_EQ(error_of(std::string("[server]\nmax_connections = 0\n") + std::string(kProvider)),
+            "test.toml:2:19: server.max_connections: must be between 1 and 1000000, got 0");
+}
+
+TEST(ConfigTest, UnknownLogLevelSuggests) {
+  EXPECT_EQ(error_of(std::string("[logging]\nlevel = \"warning\"\n") + std::string(kProvider)),
+            "test.toml:2:9: logging.level: unknown level 'warning'; expected one of debug, info, "
+            "warn, error; did you mean 'warn'?");
+}
+
+TEST(ConfigTest, UnknownFormatSuggests) {
+  EXPECT_EQ(error_of("[[providers]]\nname = \"a\"\nformat = \"opena\"\nbase_url = \"http://h\"\n"),
+            "test.toml:3:10: providers[0].format: unknown format 'opena'; expected one of "
+            "openai, anthropic, ollama; did you mean 'openai'?");
+}
+
+TEST(ConfigTest, MissingRequiredProviderKeysPointAtTheTable) {
+  EXPECT_EQ(error_of("[[providers]]\nname = \"a\"\n"),
+            "test.toml:1:1: providers[0].format: missing required key (a string)\n"
+            "test.toml:1:1: providers[0].base_url: missing required key (a string)");
+}
+
+TEST(ConfigTest, DuplicateProviderNames) {
+  EXPECT_EQ(error_of(std::string(kProvider) + std::string(kProvider)),
+            "test.toml:6:8: providers[1].name: duplicate provider name 'local' (first defined "
+            "at line 1)");
+}
+
+TEST(ConfigTest, NegativeNumbersAreRejected) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "cost_per_1m_tokens = -1\n"),
+            "test.toml:5:22: providers[0].cost_per_1m_tokens: must be >= 0, got -1");
+  EXPECT_EQ(error_of(std::string(kProvider) + "latency_ms = -0.5\n"),
+            "test.toml:5:14: providers[0].latency_ms: must be >= 0, got -0.5");
+}
+
+TEST(ConfigTest, BaseUrlMustBeHttp) {
+  EXPECT_EQ(error_of("[[providers]]\nname = \"a\"\nformat = \"openai\"\nbase_url = \"localhost:8080\"\n"),
+            "test.toml:4:12: providers[0].base_url: expected an http:// or https:// URL, got "
+            "'localhost:8080'");
+}
+
+TEST(ConfigTest, BaseUrlTrailingSlashIsRemoved) {
+  Result<Config> c = load("[[providers]]\nname = \"a\"\nformat = \"ollama\"\nbase_url = \"http://h:11434//\"\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->providers[0].base_url, "http://h:11434");
+  EXPECT_EQ(c->providers[0].format, ProviderFormat::Ollama);
+}
+
+TEST(ConfigTest, ApiKeyEnvMustBeAVariableName) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "api_key_env = \"sk-abc123\"\n"),
+            "test.toml:5:15: providers[0].api_key_env: 'sk-abc123' is not an environment "
+            "variable name (letters, digits and '_'); put the key itself in the environment, "
+            "never in the config");
+}
+
+TEST(ConfigTest, UnknownCapabilitySuggests) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "capabilities = [\"tools\", \"visoin\"]\n"),
+            "test.toml:5:26: providers[0].capabilities[1]: unknown capability 'visoin'; expected "
+            "one of completion, tools, vision, thinking, embedding, insert, coding; did you mean "
+            "'vision'?");
+}
+
+TEST(ConfigTest, HeadersAreValidated) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "headers = { \"bad header\" = \"x\" }\n"),
+            "test.toml:5:13: providers[0].headers.\"bad header\": not a valid HTTP header name");
+  EXPECT_EQ(error_of(std::string(kProvider) + "headers = { x-a = \"1\\r\\nx-b: 2\" }\n"),
+            "test.toml:5:19: providers[0].headers.x-a: a header value must not contain CR, LF or NUL");
+  EXPECT_EQ(error_of(std::string(kProvider) + "headers = { x-a = 1 }\n"),
+            "test.toml:5:19: providers[0].headers.x-a: expected a string, found an integer");
+}
+
+TEST(ConfigTest, ProviderFieldsAreRead) {
+  Result<Config> c = load(std::string(kProvider) +
+                          "api_key_env = \"LOCAL_KEY\"\ncost_per_1m_tokens = 2\nquality = 7.5\n"
+                          "latency_ms = 100\nthroughput_tokens_per_sec = 50.5\n"
+                          "connect_timeout_ms = 1000\nfirst_byte_timeout_ms = 2000\n"
+                          "idle_timeout_ms = 3000\ntimeout_ms = 4000\n"
+                          "headers = { x-b = \"2\", x-a = \"1\" }\ncapabilities = [\"vision\"]\n",
+                          env({{"LOCAL_KEY", "secret"}}));
+  ASSERT_TRUE(c) << c.error().message;
+  const ProviderConfig& p = c->providers[0];
+  EXPECT_EQ(p.api_key_env, "LOCAL_KEY");
+  EXPECT_TRUE(p.available);
+  EXPECT_EQ(p.cost_per_1m_tokens, 2.0);
+  EXPECT_EQ(p.quality, 7.5);
+  EXPECT_EQ(p.latency_ms, 100.0);
+  EXPECT_EQ(p.throughput_tokens_per_sec, 50.5);
+  EXPECT_EQ(p.connect_timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(p.first_byte_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(p.idle_timeout, std::chrono::milliseconds(3000));
+  EXPECT_EQ(p.timeout, std::chrono::milliseconds(4000));
+  ASSERT_EQ(p.headers.size(), 2u);
+  EXPECT_TRUE(p.capabilities_declared);
+  EXPECT_TRUE(p.capabilities.contains(Capability::Vision));
+  EXPECT_FALSE(p.capabilities.contains(Capability::Tools));
+}
+
+TEST(ConfigTest, TimeoutsMustBePositive) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "connect_timeout_ms = 0\n"),
+            "test.toml:5:22: providers[0].connect_timeout_ms: must be between 1 and 86400000, got 0");
+}
+
+// ---- Provider availability
+
+TEST(ConfigTest, ProviderWithUnsetKeyIsSkippedWithAWarning) {
+  Result<Config> c = load(std::string(kProvider) +
+                          "[[providers]]\nname = \"cloud\"\nformat = \"anthropic\"\n"
+                          "base_url = \"https://api.example.com\"\napi_key_env = \"CLOUD_KEY\"\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->providers[0].available);
+  EXPECT_FALSE(c->providers[1].available);
+  EXPECT_EQ(c->providers[1].unavailable_reason, "$CLOUD_KEY is not set");
+  EXPECT_THAT(c->warnings, ElementsAre("provider 'cloud' skipped: $CLOUD_KEY is not set"));
+}
+
+TEST(ConfigTest, ProviderWithEmptyKeyIsSkipped) {
+  Result<Config> c = load(std::string(kProvider) +
+                              "[[providers]]\nname = \"cloud\"\nformat = \"openai\"\n"
+                              "base_url = \"https://api.example.com\"\napi_key_env = \"CLOUD_KEY\"\n",
+                          env({{"CLOUD_KEY", ""}}));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->providers[1].available);
+  EXPECT_THAT(c->warnings, ElementsAre("provider 'cloud' skipped: $CLOUD_KEY is empty"));
+}
+
+TEST(ConfigTest, ProviderWithKeySetIsAvailable) {
+  Result<Config> c = load("[[providers]]\nname = \"cloud\"\nformat = \"openai\"\n"
+                          "base_url = \"https://api.example.com\"\napi_key_env = \"CLOUD_KEY\"\n",
+                          env({{"CLOUD_KEY", "k"}}));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->providers[0].available);
+  EXPECT_TRUE(c->warnings.empty());
+}
+
+TEST(ConfigTest, NoAvailableProviderIsAnError) {
+  EXPECT_EQ(error_of("[[providers]]\nname = \"a\"\nformat = \"openai\"\nbase_url = \"https://h\"\n"
+                     "api_key_env = \"A_KEY\"\n"
+                     "[[providers]]\nname = \"b\"\nformat = \"openai\"\nbase_url = \"https://h\"\n"
+                     "api_key_env = \"B_KEY\"\n"),
+            "test.toml:1:1: providers: no provider is available: every provider's API key "
+            "variable is unset or empty (a needs $A_KEY, b needs $B_KEY)");
+}
+
+// ---- Router rules
+
+TEST(ConfigTest, AllRuleTypesLoad) {
+  Result<Config> c = load(std::string(kProvider) +
+                          "[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"local/\"\nprovider = \"local\"\nrewrite_model = \"m\"\n"
+                          "[[routers]]\ntype = \"tag\"\ntag = \"code\"\nprovider = \"local\"\n"
+                          "[[routers]]\ntype = \"discover\"\nprovider = \"local\"\n"
+                          "[[routers]]\ntype = \"price\"\nproviders = [\"local\"]\nmax_cost_per_1m_tokens = 3\n"
+                          "[[routers]]\ntype = \"latency\"\nmax_latency_ms = 500\n"
+                          "[[routers]]\ntype = \"throughput\"\nmin_tokens_per_sec = 30\n"
+                          "[[routers]]\ntype = \"fallback\"\nquality_bias = 0.7\n"
+                          "[[routers]]\ntype = \"random\"\ncandidates = [{ provider = \"local\", model = \"x\", weight = 2 }]\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->routers.size(), 8u);
+  EXPECT_EQ(c->routers[0].type, RuleType::Prefix);
+  EXPECT_EQ(c->routers[0].model_prefix, "local/");
+  EXPECT_EQ(c->routers[0].provider, "local");
+  EXPECT_EQ(c->routers[0].rewrite_model, "m");
+  EXPECT_EQ(c->routers[0].loc, (SourceLoc{5, 1}));
+  EXPECT_EQ(c->routers[1].type, RuleType::Tag);
+  EXPECT_EQ(c->routers[1].tag, "code");
+  EXPECT_EQ(c->routers[2].type, RuleType::Discover);
+  EXPECT_EQ(c->routers[3].type, RuleType::Price);
+  EXPECT_THAT(c->routers[3].providers, ElementsAre("local"));
+  EXPECT_EQ(c->routers[3].max_cost_per_1m_tokens, 3.0);
+  EXPECT_EQ(c->routers[4].max_latency_ms, 500.0);
+  EXPECT_EQ(c->routers[5].min_tokens_per_sec, 30.0);
+  EXPECT_EQ(c->routers[6].quality_bias, 0.7);
+  ASSERT_EQ(c->routers[7].candidates.size(), 1u);
+  EXPECT_EQ(c->routers[7].candidates[0].provider, "local");
+  EXPECT_EQ(c->routers[7].candidates[0].model, "x");
+  EXPECT_EQ(c->routers[7].candidates[0].weight, 2.0);
+}
+
+TEST(ConfigTest, UnknownRuleTypeSuggests) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"prefx\"\n"),
+            "test.toml:6:8: routers[0].type: unknown rule type 'prefx'; expected one of prefix, "
+            "tag, discover, price, latency, throughput, fallback, random; did you mean 'prefix'?");
+}
+
+TEST(ConfigTest, MissingRuleType) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\nprovider = \"local\"\n"),
+            "test.toml:5:1: routers[0].type: missing required key; expected one of prefix, tag, "
+            "discover, price, latency, throughput, fallback, random");
+}
+
+TEST(ConfigTest, MissingRuleKeys) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"prefix\"\n"),
+            "test.toml:5:1: routers[0].model_prefix: missing required key (a string)\n"
+            "test.toml:5:1: routers[0].provider: missing required key (a string)");
+}
+
+TEST(ConfigTest, RuleNamingUnknownProviderSuggests) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"tag\"\ntag = \"x\"\nprovider = \"locl\"\n"),
+            "test.toml:8:12: routers[0].provider: no provider named 'locl'; did you mean 'local'?");
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"discover\"\nprovider = \"openai\"\n"),
+            "test.toml:7:12: routers[0].provider: no provider named 'openai'; defined providers: local");
+}
+
+TEST(ConfigTest, ProvidersListNamingUnknownProvider) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"price\"\nproviders = [\"local\", \"cloud\"]\n"),
+            "test.toml:7:23: routers[0].providers[1]: no provider named 'cloud'; defined providers: local");
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"price\"\nproviders = [\"local\", \"local\"]\n"),
+            "test.toml:7:23: routers[0].providers[1]: provider 'local' is listed twice");
+}
+
+TEST(ConfigTest, RuleKeyOfAnotherTypeIsExplained) {
+  EXPECT_EQ(error_of(std::string(kProvider) +
+                     "[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"a\"\nprovider = \"local\"\nquality_bias = 0.5\n"),
+            "test.toml:9:1: routers[0].quality_bias: does not apply to a 'prefix' rule (it takes: "
+            "type, model_prefix, provider, rewrite_model)");
+}
+
+TEST(ConfigTest, MisspeltRuleKeySuggests) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"fallback\"\nquality_bais = 0.5\n"),
+            "test.toml:7:1: routers[0].quality_bais: unknown key; did you mean 'quality_bias'?");
+}
+
+TEST(ConfigTest, QualityBiasOutsideUnitRange) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"fallback\"\nquality_bias = 1.5\n"),
+            "test.toml:7:16: routers[0].quality_bias: must be between 0 and 1, got 1.5");
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[routers]]\ntype = \"fallback\"\nquality_bias = -0.1\n"),
+            "test.toml:7:16: routers[0].quality_bias: must be between 0 and 1, got -0.1");
+}
+
+TEST(ConfigTest, RandomCandidatesAreChecked) {
+  EXPECT_EQ(error_of(std::string(kProvider) +
+                     "[[routers]]\ntype = \"random\"\ncandidates = [{ provider = \"nope\", model = \"m\" }, { model = \"m\", extra = 1 }]\n"),
+            "test.toml:7:28: routers[0].candidates[0].provider: no provider named 'nope'; defined "
+            "providers: local\n"
+            "test.toml:7:51: routers[0].candidates[1].provider: missing required key (a string)\n"
+            "test.toml:7:66: routers[0].candidates[1].extra: unknown key; known keys: provider, "
+            "model, weight");
+}
+
+TEST(ConfigTest, RandomCandidatesExcludeProvidersList) {
+  EXPECT_EQ(error_of(std::string(kProvider) +
+                     "[[routers]]\ntype = \"random\"\nproviders = [\"local\"]\n"
+                     "candidates = [{ provider = \"local\", model = \"m\" }]\n"),
+            "test.toml:7:13: routers[0].providers: cannot be combined with candidates (each "
+            "candidate names its provider and model)");
+}
+
+TEST(ConfigTest, RandomCandidateWeightMustBePositive) {
+  Result<Config> c = load(std::string(kProvider) +
+                          "[[routers]]\ntype = \"random\"\ncandidates = [{ provider = \"local\", model = \"m\", weight = 0 }]\n");
+  ASSERT_FALSE(c);
+  EXPECT_THAT(c.error().message, HasSubstr("routers[0].candidates[0].weight: must be >= "));
+}
+
+// ---- Classifiers, response classifiers, plugins
+
+TEST(ConfigTest, ComponentSettingsAreKeptAsValues) {
+  Result<Config> c = load(std::string(kProvider) +
+                          "[plugins.zeta]\nenabled = true\nlimit = 3\n"
+                          "[classifiers.keyword]\nenabled = true\n"
+                          "[classifiers.keyword.tags]\ncode = [\"def \", \"class \"]\n"
+                          "[plugins.alpha]\nratio = 0.5\nname = \"x\"\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->plugins.size(), 2u);
+  EXPECT_EQ(c->plugins[0].id, "zeta");  // file order, not alphabetical
+  EXPECT_TRUE(c->plugins[0].enabled);
+  EXPECT_EQ(c->plugins[0].settings.to_json(), R"({"limit":3})");
+  EXPECT_EQ(c->plugins[0].loc, (SourceLoc{5, 1}));
+  EXPECT_EQ(c->plugins[1].id, "alpha");
+  EXPECT_FALSE(c->plugins[1].enabled);
+  ASSERT_EQ(c->classifiers.size(), 1u);
+  const Value* tags = c->classifiers[0].settings.find("tags");
+  ASSERT_NE(tags, nullptr);
+  EXPECT_EQ(tags->to_json(), R"({"code":["def ","class "]})");
+  EXPECT_EQ(tags->find("code")->loc, (SourceLoc{11, 8}));
+  EXPECT_EQ(Config::find_component(c->classifiers, "keyword"), &c->classifiers[0]);
+  EXPECT_EQ(Config::find_component(c->classifiers, "nope"), nullptr);
+}
+
+TEST(ConfigTest, ComponentEnabledMustBeBoolean) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[response_classifiers.refusal]\nenabled = \"yes\"\n"),
+            "test.toml:6:11: response_classifiers.refusal.enabled: expected a boolean (true or "
+            "false), found a string");
+}
+
+TEST(ConfigTest, ComponentMustBeATable) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[plugins]\nweb = true\n"),
+            "test.toml:6:7: plugins.web: expected a table ([plugins.web]), found a boolean");
+}
+
+TEST(ConfigTest, DatesInSettingsAreRejected) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "[plugins.x]\nwhen = 2024-01-01\n"),
+            "test.toml:6:8: plugins.x.when: a date is not supported in settings; write it as a string");
+}
+
+TEST(ConfigTest, ParetoTiersMustNameProviders) {
+  EXPECT_EQ(error_of(std::string(kProvider) +
+                     "[plugins.pareto-router]\nenabled = true\ndefault_tier = \"mid\"\n"
+                     "[plugins.pareto-router.tiers]\nlow = [\"local\", \"lcoal\"]\nhigh = []\n"),
+            "test.toml:7:16: plugins.pareto-router.default_tier: no tier named 'mid'; configured "
+            "tiers: low, high\n"
+            "test.toml:9:17: plugins.pareto-router.tiers.low[1]: no provider named 'lcoal'; did "
+            "you mean 'local'?\n"
+            "test.toml:10:8: plugins.pareto-router.tiers.high: a tier needs at least one provider");
+}
+
+TEST(ConfigTest, ParetoTiersLoad) {
+  Result<Config> c = load(std::string(kProvider) +
+                          "[plugins.pareto-router]\nenabled = true\ntier = \"low\"\n"
+                          "[plugins.pareto-router.tiers]\nlow = [\"local\"]\n");
+  ASSERT_TRUE(c) << c.error().message;
+  const ComponentConfig* p = Config::find_component(c->plugins, "pareto-router");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->settings.to_json(), R"({"tier":"low","tiers":{"low":["local"]}})");
+}
+
+// ---- Several problems at once, files, robustness
+
+TEST(ConfigTest, AllErrorsAreReportedInLineOrder) {
+  EXPECT_EQ(error_of("[server]\nport = 99999\nhots = \"x\"\n"
+                     "[[providers]]\nname = \"a\"\nformat = \"gemini\"\nbase_url = \"http://h\"\n"),
+            "test.toml:2:8: server.port: must be between 0 and 65535, got 99999\n"
+            "test.toml:3:1: server.hots: unknown key; did you mean 'host'?\n"
+            "test.toml:6:10: providers[0].format: unknown format 'gemini'; expected one of openai, "
+            "anthropic, ollama");
+}
+
+TEST(ConfigTest, MissingFileIsAClearError) {
+  Result<Config> c = load_config_file("/nonexistent/dir/config.toml", env());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, Errc::Config);
+  EXPECT_EQ(c.error().message,
+            "/nonexistent/dir/config.toml: cannot open the config file: No such file or directory");
+}
+
+TEST(ConfigTest, LoadsFromFile) {
+  Result<Config> c =
+      load_config_file(LLMROUTER_SOURCE_DIR "/tests/data/config/bad_port.toml", env());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message,
+            LLMROUTER_SOURCE_DIR "/tests/data/config/bad_port.toml:3:8: server.port: must be "
+                                 "between 0 and 65535, got 70000");
+}
+
+TEST(ConfigTest, GarbageNeverCrashes) {
+  const std::string_view inputs[] = {
+      "",          "[[[",           "[/",         "\xff\xfe\x00\x01",    "a = [",
+      "[a]\n[a]\n", "x = {",        "providers = 1", "[[providers]]\n[[providers]]\n",
+      "routers = [1, 2]", "[[routers]]\n", "classifiers = []", "[plugins.a]\nb = [1, \"x\", {c = 1}]",
+      "\"\\u0000\" = 1",
+  };
+  for (std::string_view in : inputs) {
+    Result<Config> c = load(in);
+    EXPECT_FALSE(c) << "input: " << in;
+    if (!c) {
+      EXPECT_THAT(c.error().message, HasSubstr("test.toml:"));
+    }
+  }
+}
+
+TEST(ConfigTest, SchemaKeysAreListed) {
+  const auto& keys = config_schema_keys();
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "server.port"), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "routers[].candidates[].weight"), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "plugins.<id>.enabled"), keys.end());
+  // No duplicates.
+  std::vector<std::string_view> sorted(keys.begin(), keys.end());
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+}
+
+}  // namespace
+}  // namespace llmrouter

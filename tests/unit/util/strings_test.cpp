@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#include "util/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace llmrouter::detail {
+namespace {
+
+TEST(StringsTest, EditDistance) {
+  EXPECT_EQ(edit_distance("", ""), 0u);
+  EXPECT_EQ(edit_distance("port", "port"), 0u);
+  EXPECT_EQ(edit_distance("prot", "port"), 1u);  // one transposition
+  EXPECT_EQ(edit_distance("abc", "ca"), 3u);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+}
+
+TEST(StringsTest, ClosestMatchOnlyWhenClose) {
+  constexpr std::string_view kKeys[] = {"host", "port", "dashboard"};
+  EXPECT_EQ(closest_match("prot", kKeys), "port");
+  EXPECT_EQ(closest_match("dashbord", kKeys), "dashboard");
+  EXPECT_EQ(closest_match("completely_different", kKeys), "");
+  EXPECT_EQ(closest_match("x", kKeys), "");
+  EXPECT_EQ(closest_match("dash", kKeys), "dashboard");  // truncated spelling
+}
+
+TEST(StringsTest, JsonStringEscapes) {
+  std::string out;
+  append_json_string(out, "a\"b\\c\n\t\x01");
+  EXPECT_EQ(out, R"("a\"b\\c\n\t\u0001")");
+}
+
+TEST(StringsTest, JsonStringKeepsValidUtf8AndReplacesInvalid) {
+  std::string out;
+  append_json_string(out, "h\xC3\xA9llo \xF0\x9F\x98\x80");
+  EXPECT_EQ(out, "\"h\xC3\xA9llo \xF0\x9F\x98\x80\"");
+  out.clear();
+  append_json_string(out, "bad\xC3");  // truncated sequence
+  EXPECT_EQ(out, "\"bad\xEF\xBF\xBD\"");
+  out.clear();
+  append_json_string(out, "\xED\xA0\x80");  // encoded surrogate
+  EXPECT_EQ(out, "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
+}  // namespace
+}  // namespace llmrouter::detail
