@@ -228,6 +228,16 @@ class Loader {
   }
 
  private:
+  // Reads the optional table `key` of `root` into `out` with `read`.
+  template <class T>
+  void section(TableReader& root, std::string_view key, void (Loader::*read)(TableReader&, T&),
+               T& out) {
+    if (const toml::table* t = root.subtable(key)) {
+      TableReader r(*this, *t, std::string(key));
+      (this->*read)(r, out);
+    }
+  }
+  std::optional<std::string> env_name(TableReader& r, std::string_view key);
   void read_server(TableReader& r, ServerConfig& s);
   void read_logging(TableReader& r, LoggingConfig& l);
   void read_telemetry(TableReader& r, TelemetryConfig& t);
@@ -388,22 +398,10 @@ Result<Config> Loader::load(const toml::table& root) {
   config_.source = source_;
   TableReader r(*this, root, "");
 
-  if (const toml::table* t = r.subtable("server")) {
-    TableReader sr(*this, *t, "server");
-    read_server(sr, config_.server);
-  }
-  if (const toml::table* t = r.subtable("logging")) {
-    TableReader lr(*this, *t, "logging");
-    read_logging(lr, config_.logging);
-  }
-  if (const toml::table* t = r.subtable("telemetry")) {
-    TableReader tr(*this, *t, "telemetry");
-    read_telemetry(tr, config_.telemetry);
-  }
-  if (const toml::table* t = r.subtable("routing")) {
-    TableReader rr(*this, *t, "routing");
-    read_routing(rr, config_.routing);
-  }
+  section(r, "server", &Loader::read_server, config_.server);
+  section(r, "logging", &Loader::read_logging, config_.logging);
+  section(r, "telemetry", &Loader::read_telemetry, config_.telemetry);
+  section(r, "routing", &Loader::read_routing, config_.routing);
   if (const toml::node* n = r.node("providers")) {
     read_providers(*n);
   } else {
@@ -435,20 +433,25 @@ Result<Config> Loader::load(const toml::table& root) {
   return std::move(config_);
 }
 
+// An environment variable name; a value that cannot be one (often the key itself, pasted
+// by mistake) is an error that says where keys belong.
+std::optional<std::string> Loader::env_name(TableReader& r, std::string_view key) {
+  auto v = r.string(key);
+  if (v && !is_env_name(*v)) {
+    error(loc_of(r.table().get(key)->source()), r.key_path(key),
+          fmt::format("'{}' is not an environment variable name (letters, digits and '_'); "
+                      "put the key itself in the environment, never in the config",
+                      *v));
+    return std::nullopt;
+  }
+  return v;
+}
+
 void Loader::read_server(TableReader& r, ServerConfig& s) {
   if (auto v = r.nonempty_string("host")) s.host = *v;
   if (auto v = r.integer("port", 0, 65535)) s.port = static_cast<uint16_t>(*v);
   if (auto v = r.boolean("dashboard")) s.dashboard = *v;
-  if (auto v = r.string("api_key_env")) {
-    if (!is_env_name(*v)) {
-      error(loc_of(r.table().get("api_key_env")->source()), r.key_path("api_key_env"),
-            fmt::format("'{}' is not an environment variable name (letters, digits and '_'); "
-                        "put the key itself in the environment, never in the config",
-                        *v));
-    } else {
-      s.api_key_env = *v;
-    }
-  }
+  s.api_key_env = env_name(r, "api_key_env");
   if (auto v = r.integer("max_body_bytes", 1024, int64_t{1} << 32)) s.max_body_bytes = static_cast<uint64_t>(*v);
   if (auto v = r.integer("max_connections", 1, 1'000'000)) s.max_connections = static_cast<uint32_t>(*v);
   r.finish(kServerKeys);
@@ -552,16 +555,7 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
       p.base_url = *v;
     }
   }
-  if (auto v = r.string("api_key_env")) {
-    if (!is_env_name(*v)) {
-      error(loc_of(r.table().get("api_key_env")->source()), r.key_path("api_key_env"),
-            fmt::format("'{}' is not an environment variable name (letters, digits and '_'); "
-                        "put the key itself in the environment, never in the config",
-                        *v));
-    } else {
-      p.api_key_env = *v;
-    }
-  }
+  p.api_key_env = env_name(r, "api_key_env");
   if (auto v = r.number("cost_per_1m_tokens", 0.0, kMax)) p.cost_per_1m_tokens = *v;
   if (auto v = r.number("quality", 0.0, kMax)) p.quality = *v;
   if (auto v = r.number("latency_ms", 0.0, kMax)) p.latency_ms = *v;

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "llmrouter/config.h"
+#include "support/config_helpers.h"
 
 namespace llmrouter {
 namespace {
@@ -20,12 +21,7 @@ using ::testing::ElementsAre;
 constexpr const char* kExample = LLMROUTER_SOURCE_DIR "/config.example.toml";
 constexpr const char* kDemo = LLMROUTER_SOURCE_DIR "/examples/demo/config.toml";
 
-LoadOptions no_env() {
-  LoadOptions o;
-  o.getenv = [](const std::string&) { return std::optional<std::string>(); };
-  o.log_warnings = false;
-  return o;
-}
+LoadOptions no_env() { return testing::fake_env(); }
 
 TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   Result<Config> c = load_config_file(kExample, no_env());

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "llmrouter/config.h"
+#include "support/config_helpers.h"
 
 namespace llmrouter {
 namespace {
@@ -17,16 +18,7 @@ using ::testing::HasSubstr;
 constexpr std::string_view kProvider =
     "[[providers]]\nname = \"local\"\nformat = \"openai\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n";
 
-LoadOptions env(std::map<std::string, std::string> vars = {}) {
-  LoadOptions o;
-  o.getenv = [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-  o.log_warnings = false;
-  return o;
-}
+LoadOptions env(std::map<std::string, std::string> vars = {}) { return testing::fake_env(std::move(vars)); }
 
 Result<Config> load(std::string_view text, LoadOptions options = env()) {
   return load_config_string(text, "test.toml", options);
