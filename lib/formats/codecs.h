@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The per-format codec entry points behind formats.h, and decoding helpers the formats
+// share. Internal.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json/json.h"
+#include "llmrouter/formats.h"
+
+namespace llmrouter::detail {
+
+// OpenAI Chat Completions (formats/openai.cpp)
+Result<CanonicalRequest> decode_openai_request(std::string_view body);
+Result<std::string> encode_openai_request(const CanonicalRequest& req);
+Result<Response> decode_openai_response(std::string_view body);
+std::string encode_openai_response(const Response& resp);
+std::string encode_openai_error(const Error& error);
+std::unique_ptr<StreamDecoder> make_openai_stream_decoder();
+std::unique_ptr<StreamEncoder> make_openai_stream_encoder(const StreamEncoderOptions& options);
+
+// Anthropic Messages (formats/anthropic.cpp)
+Result<CanonicalRequest> decode_anthropic_request(std::string_view body);
+Result<std::string> encode_anthropic_request(const CanonicalRequest& req);
+Result<Response> decode_anthropic_response(std::string_view body);
+std::string encode_anthropic_response(const Response& resp);
+std::string encode_anthropic_error(const Error& error);
+std::unique_ptr<StreamDecoder> make_anthropic_stream_decoder();
+std::unique_ptr<StreamEncoder> make_anthropic_stream_encoder();
+
+// OpenAI Responses, client side only (formats/responses.cpp)
+Result<CanonicalRequest> decode_responses_request(std::string_view body);
+std::string encode_responses_response(const Response& resp);
+std::string encode_responses_error(const Error& error);
+std::unique_ptr<StreamEncoder> make_responses_stream_encoder();
+
+// Ollama /api/chat, provider side only (formats/ollama.cpp)
+Result<std::string> encode_ollama_request(const CanonicalRequest& req);
+Result<Response> decode_ollama_response(std::string_view body);
+std::unique_ptr<StreamDecoder> make_ollama_stream_decoder();
+
+// ---- Shared decoding helpers (formats/formats.cpp)
+
+/// The router's own `plugins` array: [{"id": "...", ...settings}].
+Result<std::vector<PluginRequest>> decode_plugins(const json::Element& e, const json::Path& path);
+/// A `stop` value: a string or an array of strings.
+Result<std::vector<std::string>> decode_stop(const json::Element& e, const json::Path& path);
+/// An Anthropic-style cache_control object.
+Result<CacheControl> decode_cache_control(const json::Element& e, const json::Path& path);
+/// Tool-call arguments as a model produced them: a JSON object is kept (compact); any
+/// other text becomes a JSON string holding it verbatim (see ToolUseBlock::input).
+RawJson arguments_to_input(std::string_view arguments);
+/// The inverse, for formats that carry arguments as a string: the object text, or the
+/// verbatim text a string input holds.
+std::string input_to_arguments(const RawJson& input);
+/// The input as a JSON object for formats that need one ("{}" for a string input).
+std::string_view input_as_object(const RawJson& input);
+
+/// Adds the text of tool-result parts to `out`, joined by "\n"; counts the non-text
+/// parts left out in `dropped`.
+std::string tool_result_text(const ToolResultBlock& r, std::size_t* dropped = nullptr);
+
+}  // namespace llmrouter::detail

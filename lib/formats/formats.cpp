@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+// The public entry points of formats.h, dispatching by format, and the decoding helpers
+// the codecs share.
+#include <fmt/format.h>
+
+#include "formats/codecs.h"
+#include "util/try.h"
+
+namespace llmrouter {
+
+using namespace detail;
+
+Result<CanonicalRequest> decode_request(WireFormat client, std::string_view body) {
+  switch (client) {
+    case WireFormat::OpenAI: return decode_openai_request(body);
+    case WireFormat::Anthropic: return decode_anthropic_request(body);
+    case WireFormat::Responses: return decode_responses_request(body);
+    case WireFormat::Ollama: break;
+  }
+  return fail(Errc::InvalidArgument,
+              fmt::format("decode_request: '{}' is not a client format", wire_format_name(client)));
+}
+
+Result<std::string> encode_request(WireFormat provider, const CanonicalRequest& req) {
+  switch (provider) {
+    case WireFormat::OpenAI: return encode_openai_request(req);
+    case WireFormat::Anthropic: return encode_anthropic_request(req);
+    case WireFormat::Ollama: return encode_ollama_request(req);
+    case WireFormat::Responses: break;
+  }
+  return fail(Errc::InvalidArgument,
+              fmt::format("encode_request: '{}' is not a provider format", wire_format_name(provider)));
+}
+
+Result<Response> decode_response(WireFormat provider, std::string_view body) {
+  switch (provider) {
+    case WireFormat::OpenAI: return decode_openai_response(body);
+    case WireFormat::Anthropic: return decode_anthropic_response(body);
+    case WireFormat::Ollama: return decode_ollama_response(body);
+    case WireFormat::Responses: break;
+  }
+  return fail(Errc::InvalidArgument,
+              fmt::format("decode_response: '{}' is not a provider format", wire_format_name(provider)));
+}
+
+std::string encode_response(WireFormat client, const Response& resp) {
+  switch (client) {
+    case WireFormat::Anthropic: return encode_anthropic_response(resp);
+    case WireFormat::Responses: return encode_responses_response(resp);
+    case WireFormat::OpenAI:
+    case WireFormat::Ollama: break;
+  }
+  return encode_openai_response(resp);
+}
+
+std::string encode_error(WireFormat client, const Error& error) {
+  switch (client) {
+    case WireFormat::Anthropic: return encode_anthropic_error(error);
+    case WireFormat::Responses: return encode_responses_error(error);
+    case WireFormat::OpenAI:
+    case WireFormat::Ollama: break;
+  }
+  return encode_openai_error(error);
+}
+
+std::unique_ptr<StreamDecoder> make_stream_decoder(WireFormat provider) {
+  switch (provider) {
+    case WireFormat::Anthropic: return make_anthropic_stream_decoder();
+    case WireFormat::Ollama: return make_ollama_stream_decoder();
+    case WireFormat::OpenAI:
+    case WireFormat::Responses: break;
+  }
+  return make_openai_stream_decoder();
+}
+
+std::unique_ptr<StreamEncoder> make_stream_encoder(WireFormat client, const StreamEncoderOptions& options) {
+  switch (client) {
+    case WireFormat::Anthropic: return make_anthropic_stream_encoder();
+    case WireFormat::Responses: return make_responses_stream_encoder();
+    case WireFormat::OpenAI:
+    case WireFormat::Ollama: break;
+  }
+  return make_openai_stream_encoder(options);
+}
+
+namespace detail {
+
+Result<std::vector<PluginRequest>> decode_plugins(const json::Element& e, const json::Path& path) {
+  LLMROUTER_TRY(arr, json::as_array(e, path));
+  std::vector<PluginRequest> out;
+  std::size_t i = 0;
+  for (json::Element p : arr) {
+    const json::Path pp(path, i++);
+    LLMROUTER_TRY(o, json::as_object(p, pp));
+    PluginRequest req;
+    bool has_id = false;
+    for (auto [key, value] : o) {
+      if (key == "id") {
+        LLMROUTER_TRY(id, json::as_string(value, json::Path(pp, "id")));
+        req.id = std::string(id);
+        has_id = true;
+      } else {
+        req.settings.set(std::string(key), json::to_value(value));
+      }
+    }
+    if (!has_id || req.id.empty()) return json::error_at(json::Path(pp, "id"), "is required");
+    out.push_back(std::move(req));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> decode_stop(const json::Element& e, const json::Path& path) {
+  std::vector<std::string> out;
+  if (e.is_string()) {
+    out.emplace_back(e.get_string().value_unsafe());
+    return out;
+  }
+  LLMROUTER_TRY(arr, json::as_array(e, path));
+  std::size_t i = 0;
+  for (json::Element s : arr) {
+    LLMROUTER_TRY(v, json::as_string(s, json::Path(path, i++)));
+    out.emplace_back(v);
+  }
+  return out;
+}
+
+Result<CacheControl> decode_cache_control(const json::Element& e, const json::Path& path) {
+  LLMROUTER_TRY(o, json::as_object(e, path));
+  CacheControl cc;
+  if (auto t = json::field(o, "type")) {
+    LLMROUTER_TRY(s, json::as_string(*t, json::Path(path, "type")));
+    cc.type = std::string(s);
+  }
+  if (auto t = json::field(o, "ttl")) {
+    LLMROUTER_TRY(s, json::as_string(*t, json::Path(path, "ttl")));
+    cc.ttl = std::string(s);
+  }
+  return cc;
+}
+
+RawJson arguments_to_input(std::string_view arguments) {
+  auto doc = json::parse(arguments, json::ParserSlot::Scratch);
+  if (doc && doc->is_object()) return json::raw(*doc);
+  std::string quoted;
+  json::Writer w(quoted);
+  w.string(arguments);
+  return RawJson{std::move(quoted)};
+}
+
+std::string input_to_arguments(const RawJson& input) {
+  if (input.empty()) return "{}";
+  if (input.text.front() != '"') return input.text;
+  auto doc = json::parse(input.text, json::ParserSlot::Scratch);
+  if (doc && doc->is_string()) return std::string(doc->get_string().value_unsafe());
+  return input.text;
+}
+
+std::string_view input_as_object(const RawJson& input) {
+  if (input.empty() || input.text.front() != '{') return "{}";
+  return input.text;
+}
+
+std::string tool_result_text(const ToolResultBlock& r, std::size_t* dropped) {
+  std::string out;
+  std::size_t skipped = 0;
+  for (const ToolResultPart& p : r.content) {
+    if (const auto* t = std::get_if<TextBlock>(&p)) {
+      if (!out.empty() && !t->text.empty()) out += '\n';
+      out += t->text;
+    } else if (const auto* d = std::get_if<DocumentBlock>(&p); d && d->source == SourceKind::Text) {
+      if (!out.empty()) out += '\n';
+      out += d->data;
+    } else {
+      ++skipped;
+    }
+  }
+  if (dropped) *dropped = skipped;
+  return out;
+}
+
+}  // namespace detail
+}  // namespace llmrouter

@@ -1,0 +1,1209 @@
+// SPDX-License-Identifier: MIT
+// OpenAI Chat Completions: client requests and responses, and the `openai` provider
+// format (OpenAI, llama.cpp server, vLLM, xAI, Cloudflare Workers AI).
+#include <map>
+
+#include <fmt/format.h>
+
+#include "formats/codecs.h"
+#include "formats/common.h"
+#include "formats/framing.h"
+#include "util/try.h"
+
+namespace llmrouter::detail {
+namespace {
+
+using json::Element;
+using json::Path;
+
+constexpr std::string_view kTarget = "openai";
+constexpr int64_t kMaxU32 = 0xFFFFFFFFLL;
+
+// ---------------------------------------------------------------------------------------
+// Client request -> canonical
+
+Result<ImageBlock> decode_image_url(const Element& e, const Path& path) {
+  ImageBlock img;
+  std::string_view url;
+  if (e.is_string()) {
+    url = e.get_string().value_unsafe();
+  } else {
+    LLMROUTER_TRY(o, json::as_object(e, path));
+    LLMROUTER_TRY(u, json::required(o, "url", path));
+    LLMROUTER_TRY(s, json::as_string(u, Path(path, "url")));
+    url = s;
+    if (auto d = json::field(o, "detail")) {
+      LLMROUTER_TRY(detail, json::as_string(*d, Path(path, "detail")));
+      img.detail = std::string(detail);
+    }
+  }
+  if (auto data = parse_data_url(url)) {
+    img.source = SourceKind::Base64;
+    img.media_type = std::move(data->media_type);
+    img.data = std::move(data->data);
+  } else {
+    img.source = SourceKind::Url;
+    img.url = std::string(url);
+  }
+  return img;
+}
+
+Result<DocumentBlock> decode_file(const Element& e, const Path& path) {
+  LLMROUTER_TRY(o, json::as_object(e, path));
+  DocumentBlock doc;
+  if (auto v = json::field(o, "filename")) {
+    LLMROUTER_TRY(s, json::as_string(*v, Path(path, "filename")));
+    doc.filename = std::string(s);
+  }
+  if (auto v = json::field(o, "file_id")) {
+    LLMROUTER_TRY(s, json::as_string(*v, Path(path, "file_id")));
+    doc.source = SourceKind::FileId;
+    doc.file_id = std::string(s);
+  } else if (auto v2 = json::field(o, "file_data")) {
+    LLMROUTER_TRY(s, json::as_string(*v2, Path(path, "file_data")));
+    auto data = parse_data_url(s);
+    if (!data) return json::error_at(Path(path, "file_data"), "expected a base64 data: URL");
+    doc.source = SourceKind::Base64;
+    doc.media_type = std::move(data->media_type);
+    doc.data = std::move(data->data);
+  } else {
+    return json::error_at(path, "a file needs file_id or file_data");
+  }
+  return doc;
+}
+
+// Content: a string or an array of parts. `allow_media` is false for roles that take text only.
+Result<std::vector<ContentBlock>> decode_content(const Element& e, const Path& path, bool allow_media) {
+  std::vector<ContentBlock> out;
+  if (e.is_string()) {
+    out.push_back(TextBlock{std::string(e.get_string().value_unsafe()), std::nullopt, {}});
+    return out;
+  }
+  LLMROUTER_TRY(parts, json::as_array(e, path));
+  std::size_t i = 0;
+  for (Element part : parts) {
+    const Path pp(path, i++);
+    LLMROUTER_TRY(po, json::as_object(part, pp));
+    LLMROUTER_TRY(type_el, json::required(po, "type", pp));
+    LLMROUTER_TRY(type, json::as_string(type_el, Path(pp, "type")));
+    if (type == "text" || type == "refusal") {
+      const std::string_view key = type == "text" ? "text" : "refusal";
+      LLMROUTER_TRY(t, json::required(po, key, pp));
+      LLMROUTER_TRY(text, json::as_string(t, Path(pp, key)));
+      out.push_back(TextBlock{std::string(text), std::nullopt, {}});
+    } else if (allow_media && type == "image_url") {
+      LLMROUTER_TRY(u, json::required(po, "image_url", pp));
+      LLMROUTER_TRY(img, decode_image_url(u, Path(pp, "image_url")));
+      out.push_back(std::move(img));
+    } else if (allow_media && type == "file") {
+      LLMROUTER_TRY(f, json::required(po, "file", pp));
+      LLMROUTER_TRY(doc, decode_file(f, Path(pp, "file")));
+      out.push_back(std::move(doc));
+    } else if (type == "input_audio") {
+      return json::error_at(Path(pp, "type"), "audio input is not supported");
+    } else {
+      return json::error_at(Path(pp, "type"), fmt::format("unsupported content part type '{}'", type));
+    }
+  }
+  return out;
+}
+
+Result<ToolUseBlock> decode_tool_call(const Element& e, const Path& path) {
+  LLMROUTER_TRY(o, json::as_object(e, path));
+  ToolUseBlock u;
+  LLMROUTER_TRY(id_el, json::required(o, "id", path));
+  LLMROUTER_TRY(id, json::as_string(id_el, Path(path, "id")));
+  u.id = std::string(id);
+  LLMROUTER_TRY(fn_el, json::required(o, "function", path));
+  const Path fp(path, "function");
+  LLMROUTER_TRY(fn, json::as_object(fn_el, fp));
+  LLMROUTER_TRY(name_el, json::required(fn, "name", fp));
+  LLMROUTER_TRY(name, json::as_string(name_el, Path(fp, "name")));
+  u.name = std::string(name);
+  std::string_view args = "{}";
+  if (auto a = json::field(fn, "arguments")) {
+    LLMROUTER_TRY(s, json::as_string(*a, Path(fp, "arguments")));
+    args = s;
+  }
+  u.input = arguments_to_input(args);
+  return u;
+}
+
+Result<void> decode_messages(const Element& e, const Path& path, CanonicalRequest& req) {
+  LLMROUTER_TRY(arr, json::as_array(e, path));
+  std::size_t i = 0;
+  for (Element m : arr) {
+    const Path mp(path, i++);
+    LLMROUTER_TRY(mo, json::as_object(m, mp));
+    LLMROUTER_TRY(role_el, json::required(mo, "role", mp));
+    LLMROUTER_TRY(role, json::as_string(role_el, Path(mp, "role")));
+    const auto content = json::field(mo, "content");
+    const Path cp(mp, "content");
+    std::string name;
+    if (auto n = json::field(mo, "name")) {
+      LLMROUTER_TRY(s, json::as_string(*n, Path(mp, "name")));
+      name = std::string(s);
+    }
+
+    if (role == "system" || role == "developer") {
+      std::vector<ContentBlock> blocks;
+      if (content) {
+        LLMROUTER_TRY(b, decode_content(*content, cp, false));
+        blocks = std::move(b);
+      }
+      if (req.messages.empty()) {  // the leading system prompt
+        for (ContentBlock& b : blocks) req.system.push_back(std::move(std::get<TextBlock>(b)));
+      } else {
+        req.messages.push_back(Message{Role::System, std::move(blocks), std::move(name)});
+      }
+    } else if (role == "user") {
+      Message msg{Role::User, {}, std::move(name)};
+      if (content) {
+        LLMROUTER_TRY(b, decode_content(*content, cp, true));
+        msg.content = std::move(b);
+      }
+      req.messages.push_back(std::move(msg));
+    } else if (role == "assistant") {
+      Message msg{Role::Assistant, {}, std::move(name)};
+      for (std::string_view key : {"reasoning_content", "reasoning"}) {
+        if (auto r = json::field(mo, key); r && r->is_string()) {
+          std::string_view text = r->get_string().value_unsafe();
+          if (!text.empty()) msg.content.push_back(ThinkingBlock{std::string(text), {}});
+          break;
+        }
+      }
+      if (content) {
+        LLMROUTER_TRY(b, decode_content(*content, cp, false));
+        for (ContentBlock& block : b) msg.content.push_back(std::move(block));
+      }
+      if (auto calls = json::field(mo, "tool_calls")) {
+        const Path tp(mp, "tool_calls");
+        LLMROUTER_TRY(ca, json::as_array(*calls, tp));
+        std::size_t k = 0;
+        for (Element c : ca) {
+          LLMROUTER_TRY(u, decode_tool_call(c, Path(tp, k++)));
+          msg.content.push_back(std::move(u));
+        }
+      }
+      req.messages.push_back(std::move(msg));
+    } else if (role == "tool") {
+      ToolResultBlock r;
+      LLMROUTER_TRY(id_el, json::required(mo, "tool_call_id", mp));
+      LLMROUTER_TRY(id, json::as_string(id_el, Path(mp, "tool_call_id")));
+      r.tool_use_id = std::string(id);
+      if (content) {
+        LLMROUTER_TRY(b, decode_content(*content, cp, true));
+        for (ContentBlock& block : b) {
+          if (auto* t = std::get_if<TextBlock>(&block)) {
+            r.content.emplace_back(std::move(*t));
+          } else if (auto* img = std::get_if<ImageBlock>(&block)) {
+            r.content.emplace_back(std::move(*img));
+          } else if (auto* doc = std::get_if<DocumentBlock>(&block)) {
+            r.content.emplace_back(std::move(*doc));
+          }
+        }
+      }
+      // Consecutive tool messages answer one assistant turn: keep them together.
+      if (!req.messages.empty() && req.messages.back().role == Role::Tool) {
+        req.messages.back().content.push_back(std::move(r));
+      } else {
+        req.messages.push_back(Message{Role::Tool, {std::move(r)}, {}});
+      }
+    } else if (role == "function") {
+      return json::error_at(Path(mp, "role"),
+                            "the legacy 'function' role is not supported; use tools and 'tool' messages");
+    } else {
+      return json::error_at(Path(mp, "role"),
+                            fmt::format("unknown role '{}'; expected system, developer, user, "
+                                        "assistant or tool", role));
+    }
+  }
+  return {};
+}
+
+Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& req) {
+  LLMROUTER_TRY(arr, json::as_array(e, path));
+  std::size_t i = 0;
+  for (Element t : arr) {
+    const Path tp(path, i++);
+    LLMROUTER_TRY(to, json::as_object(t, tp));
+    LLMROUTER_TRY(type_el, json::required(to, "type", tp));
+    LLMROUTER_TRY(type, json::as_string(type_el, Path(tp, "type")));
+    Tool tool;
+    if (type != "function") {
+      tool.kind = Tool::Kind::Opaque;
+      tool.origin = WireFormat::OpenAI;
+      tool.opaque = json::raw(t);
+      if (auto n = json::field(to, "name"); n && n->is_string()) tool.name = std::string(n->get_string().value_unsafe());
+      req.tools.push_back(std::move(tool));
+      continue;
+    }
+    LLMROUTER_TRY(fn_el, json::required(to, "function", tp));
+    const Path fp(tp, "function");
+    LLMROUTER_TRY(fn, json::as_object(fn_el, fp));
+    LLMROUTER_TRY(name_el, json::required(fn, "name", fp));
+    LLMROUTER_TRY(name, json::as_string(name_el, Path(fp, "name")));
+    tool.name = std::string(name);
+    if (auto d = json::field(fn, "description")) {
+      LLMROUTER_TRY(s, json::as_string(*d, Path(fp, "description")));
+      tool.description = std::string(s);
+    }
+    if (auto p = json::field(fn, "parameters")) {
+      LLMROUTER_TRY(po, json::as_object(*p, Path(fp, "parameters")));
+      (void)po;
+      tool.input_schema = json::raw(*p);
+    } else {
+      tool.input_schema.text = R"({"type":"object","properties":{}})";
+    }
+    if (auto s = json::field(fn, "strict")) {
+      LLMROUTER_TRY(b, json::as_bool(*s, Path(fp, "strict")));
+      tool.strict = b;
+    }
+    req.tools.push_back(std::move(tool));
+  }
+  return {};
+}
+
+Result<ToolChoice> decode_tool_choice(const Element& e, const Path& path) {
+  if (e.is_string()) {
+    const std::string_view s = e.get_string().value_unsafe();
+    if (s == "auto") return ToolChoice{ToolChoice::Mode::Auto, {}};
+    if (s == "none") return ToolChoice{ToolChoice::Mode::None, {}};
+    if (s == "required") return ToolChoice{ToolChoice::Mode::Required, {}};
+    return json::error_at(path, fmt::format("unknown tool_choice '{}'; expected auto, none, required "
+                                            "or a function", s));
+  }
+  LLMROUTER_TRY(o, json::as_object(e, path));
+  if (auto fn = json::field(o, "function")) {
+    LLMROUTER_TRY(fo, json::as_object(*fn, Path(path, "function")));
+    LLMROUTER_TRY(n, json::required(fo, "name", Path(path, "function")));
+    LLMROUTER_TRY(name, json::as_string(n, Path(Path(path, "function"), "name")));
+    return ToolChoice{ToolChoice::Mode::Tool, std::string(name)};
+  }
+  return json::error_at(path, "expected \"auto\", \"none\", \"required\" or {\"type\": \"function\", "
+                              "\"function\": {\"name\": ...}}");
+}
+
+Result<ResponseFormat> decode_response_format(const Element& e, const Path& path) {
+  LLMROUTER_TRY(o, json::as_object(e, path));
+  LLMROUTER_TRY(type_el, json::required(o, "type", path));
+  LLMROUTER_TRY(type, json::as_string(type_el, Path(path, "type")));
+  ResponseFormat rf;
+  if (type == "text") {
+    rf.type = ResponseFormat::Type::Text;
+  } else if (type == "json_object") {
+    rf.type = ResponseFormat::Type::JsonObject;
+  } else if (type == "json_schema") {
+    rf.type = ResponseFormat::Type::JsonSchema;
+    LLMROUTER_TRY(js_el, json::required(o, "json_schema", path));
+    const Path jp(path, "json_schema");
+    LLMROUTER_TRY(js, json::as_object(js_el, jp));
+    if (auto n = json::field(js, "name")) {
+      LLMROUTER_TRY(s, json::as_string(*n, Path(jp, "name")));
+      rf.name = std::string(s);
+    }
+    if (auto d = json::field(js, "description")) {
+      LLMROUTER_TRY(s, json::as_string(*d, Path(jp, "description")));
+      rf.description = std::string(s);
+    }
+    if (auto s = json::field(js, "schema")) {
+      LLMROUTER_TRY(so, json::as_object(*s, Path(jp, "schema")));
+      (void)so;
+      rf.schema = json::raw(*s);
+    }
+    if (auto s = json::field(js, "strict")) {
+      LLMROUTER_TRY(b, json::as_bool(*s, Path(jp, "strict")));
+      rf.strict = b;
+    }
+  } else {
+    return json::error_at(Path(path, "type"),
+                          fmt::format("unknown response format '{}'; expected text, json_object or "
+                                      "json_schema", type));
+  }
+  return rf;
+}
+
+// ---------------------------------------------------------------------------------------
+// Canonical -> provider request
+
+void write_text_or_parts(json::Writer& w, const std::vector<ContentBlock>& blocks) {
+  bool media = false;
+  std::size_t texts = 0;
+  for (const ContentBlock& b : blocks) {
+    if (std::holds_alternative<ImageBlock>(b) || std::holds_alternative<DocumentBlock>(b)) media = true;
+    if (std::holds_alternative<TextBlock>(b)) ++texts;
+  }
+  if (!media && texts <= 1) {
+    std::string text;
+    for (const ContentBlock& b : blocks) {
+      if (const auto* t = std::get_if<TextBlock>(&b)) text = t->text;
+    }
+    w.string(text);
+    return;
+  }
+  w.begin_array();
+  for (const ContentBlock& b : blocks) {
+    if (const auto* t = std::get_if<TextBlock>(&b)) {
+      w.begin_object();
+      w.kv("type", "text");
+      w.kv("text", t->text);
+      w.end_object();
+    } else if (const auto* img = std::get_if<ImageBlock>(&b)) {
+      if (img->source == SourceKind::FileId) {
+        log_dropped(kTarget, "image file_id");
+        continue;
+      }
+      w.begin_object();
+      w.kv("type", "image_url");
+      w.key("image_url");
+      w.begin_object();
+      w.kv("url", img->source == SourceKind::Url ? img->url : make_data_url(img->media_type, img->data));
+      if (!img->detail.empty()) w.kv("detail", img->detail);
+      w.end_object();
+      w.end_object();
+    } else if (const auto* doc = std::get_if<DocumentBlock>(&b)) {
+      w.begin_object();
+      if (doc->source == SourceKind::Text) {
+        w.kv("type", "text");
+        w.kv("text", doc->data);
+      } else if (doc->source == SourceKind::Url) {
+        log_dropped(kTarget, "document url");
+        w.kv("type", "text");
+        w.kv("text", doc->url);
+      } else {
+        w.kv("type", "file");
+        w.key("file");
+        w.begin_object();
+        if (doc->source == SourceKind::FileId) {
+          w.kv("file_id", doc->file_id);
+        } else {
+          w.kv("file_data", make_data_url(doc->media_type, doc->data));
+        }
+        if (!doc->filename.empty()) w.kv("filename", doc->filename);
+        w.end_object();
+      }
+      w.end_object();
+    } else {
+      log_dropped(kTarget, "non-text content block");
+    }
+  }
+  w.end_array();
+}
+
+void write_openai_message(json::Writer& w, const Message& m) {
+  switch (m.role) {
+    case Role::System:
+    case Role::User: {
+      w.begin_object();
+      w.kv("role", m.role == Role::System ? "system" : "user");
+      w.key("content");
+      write_text_or_parts(w, m.content);
+      if (!m.name.empty()) w.kv("name", m.name);
+      w.end_object();
+      break;
+    }
+    case Role::Assistant: {
+      w.begin_object();
+      w.kv("role", "assistant");
+      std::string text;
+      bool has_text = false;
+      bool has_calls = false;
+      for (const ContentBlock& b : m.content) {
+        if (const auto* t = std::get_if<TextBlock>(&b)) {
+          if (has_text) text += '\n';
+          text += t->text;
+          has_text = true;
+        } else if (std::holds_alternative<ToolUseBlock>(b)) {
+          has_calls = true;
+        } else if (std::holds_alternative<ThinkingBlock>(b) ||
+                   std::holds_alternative<RedactedThinkingBlock>(b)) {
+          log_dropped(kTarget, "assistant thinking");
+        } else {
+          log_dropped(kTarget, "assistant content block");
+        }
+      }
+      w.key("content");
+      if (has_text || !has_calls) {
+        w.string(text);
+      } else {
+        w.null();
+      }
+      if (has_calls) {
+        w.key("tool_calls");
+        w.begin_array();
+        for (const ContentBlock& b : m.content) {
+          const auto* u = std::get_if<ToolUseBlock>(&b);
+          if (!u) continue;
+          w.begin_object();
+          w.kv("id", u->id);
+          w.kv("type", "function");
+          w.key("function");
+          w.begin_object();
+          w.kv("name", u->name);
+          w.kv("arguments", input_to_arguments(u->input));
+          w.end_object();
+          w.end_object();
+        }
+        w.end_array();
+      }
+      if (!m.name.empty()) w.kv("name", m.name);
+      w.end_object();
+      break;
+    }
+    case Role::Tool:
+      // One `tool` message per result, right after the assistant turn that called them.
+      for (const ContentBlock& b : m.content) {
+        const auto* r = std::get_if<ToolResultBlock>(&b);
+        if (!r) continue;
+        std::size_t dropped = 0;
+        std::string text = tool_result_text(*r, &dropped);
+        if (dropped) log_dropped(kTarget, "media inside a tool result");
+        if (r->is_error && text.rfind("Error", 0) != 0) text = "Error: " + text;
+        w.begin_object();
+        w.kv("role", "tool");
+        w.kv("tool_call_id", r->tool_use_id);
+        w.kv("content", text);
+        w.end_object();
+      }
+      break;
+  }
+}
+
+void write_tool_choice(json::Writer& w, const ToolChoice& c) {
+  w.key("tool_choice");
+  switch (c.mode) {
+    case ToolChoice::Mode::Auto: w.string("auto"); break;
+    case ToolChoice::Mode::None: w.string("none"); break;
+    case ToolChoice::Mode::Required: w.string("required"); break;
+    case ToolChoice::Mode::Tool:
+      w.begin_object();
+      w.kv("type", "function");
+      w.key("function");
+      w.begin_object();
+      w.kv("name", c.name);
+      w.end_object();
+      w.end_object();
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Responses from the provider
+
+Unexpected upstream_error(const Error& e) {
+  return fail(Errc::Upstream, fmt::format("openai response: {}", e.message));
+}
+
+void read_usage(const json::Object& u, Usage& usage) {
+  auto num = [&](const json::Object& o, std::string_view key) -> uint64_t {
+    if (auto v = json::field(o, key)) {
+      if (v->is_uint64()) return v->get_uint64().value_unsafe();
+      if (v->is_int64() && v->get_int64().value_unsafe() >= 0) return static_cast<uint64_t>(v->get_int64().value_unsafe());
+    }
+    return 0;
+  };
+  usage.input_tokens = num(u, "prompt_tokens");
+  usage.output_tokens = num(u, "completion_tokens");
+  if (auto d = json::field(u, "prompt_tokens_details"); d && d->is_object()) {
+    usage.cache_read_input_tokens = num(json::object_of(*d), "cached_tokens");
+  }
+  if (auto d = json::field(u, "completion_tokens_details"); d && d->is_object()) {
+    usage.reasoning_tokens = num(json::object_of(*d), "reasoning_tokens");
+  }
+}
+
+void write_usage(json::Writer& w, const Usage& u) {
+  w.key("usage");
+  w.begin_object();
+  w.kv_uint("prompt_tokens", u.input_tokens);
+  w.kv_uint("completion_tokens", u.output_tokens);
+  w.kv_uint("total_tokens", u.input_tokens + u.output_tokens);
+  w.key("prompt_tokens_details");
+  w.begin_object();
+  w.kv_uint("cached_tokens", u.cache_read_input_tokens);
+  w.end_object();
+  w.key("completion_tokens_details");
+  w.begin_object();
+  w.kv_uint("reasoning_tokens", u.reasoning_tokens);
+  w.end_object();
+  w.end_object();
+}
+
+// ---------------------------------------------------------------------------------------
+// Streams
+
+class OpenAIStreamDecoder final : public StreamDecoder {
+ public:
+  Result<void> feed(std::string_view bytes, std::vector<StreamEvent>& out) override {
+    events_.clear();
+    if (auto r = sse_.feed(bytes, events_); !r) return r;
+    return handle(out);
+  }
+
+  Result<void> finish(std::vector<StreamEvent>& out) override {
+    events_.clear();
+    sse_.finish(events_);
+    LLMROUTER_CHECK(handle(out));
+    if (ended_) return {};
+    if (!finish_reason_) return fail(Errc::Upstream, "openai stream: stream ended before the reply was complete");
+    end(out);
+    return {};
+  }
+
+ private:
+  Result<void> handle(std::vector<StreamEvent>& out) {
+    for (const SseEvent& ev : events_) {
+      if (ended_) break;
+      if (ev.data == "[DONE]") {
+        end(out);
+        continue;
+      }
+      LLMROUTER_CHECK(chunk(ev.data, out));
+    }
+    return {};
+  }
+
+  Result<void> chunk(std::string_view data, std::vector<StreamEvent>& out) {
+    auto doc = json::parse(data);
+    if (!doc) return upstream_error(doc.error());
+    const Path root;
+    auto obj = json::as_object(*doc, root);
+    if (!obj) return upstream_error(obj.error());
+    if (auto err = json::field(*obj, "error")) {
+      std::string message = "upstream error";
+      if (err->is_object()) {
+        if (auto m = json::field(json::object_of(*err), "message"); m && m->is_string()) {
+          message = std::string(m->get_string().value_unsafe());
+        }
+      } else if (err->is_string()) {
+        message = std::string(err->get_string().value_unsafe());
+      }
+      out.push_back(StreamError{Error{Errc::Upstream, std::move(message), 0, {}}});
+      ended_ = true;
+      return {};
+    }
+    if (!started_) {
+      MessageStart start;
+      if (auto v = json::field(*obj, "id"); v && v->is_string()) start.id = std::string(v->get_string().value_unsafe());
+      if (auto v = json::field(*obj, "model"); v && v->is_string()) start.model = std::string(v->get_string().value_unsafe());
+      if (auto v = json::field(*obj, "created"); v && v->is_int64()) start.created = v->get_int64().value_unsafe();
+      out.push_back(std::move(start));
+      started_ = true;
+    }
+    if (auto u = json::field(*obj, "usage"); u && u->is_object()) {
+      read_usage(json::object_of(*u), usage_);
+      has_usage_ = true;
+    }
+    auto choices = json::field(*obj, "choices");
+    if (!choices || !choices->is_array()) return {};
+    for (Element c : json::array_of(*choices)) {
+      if (!c.is_object()) return fail(Errc::Upstream, "openai stream: choices[0]: expected an object");
+      const json::Object co = json::object_of(c);
+      if (auto idx = json::field(co, "index"); idx && idx->is_int64() && idx->get_int64().value_unsafe() != 0) {
+        continue;  // only the first choice is used
+      }
+      if (auto d = json::field(co, "delta"); d && d->is_object()) {
+        LLMROUTER_CHECK(delta(json::object_of(*d), out));
+      }
+      if (auto f = json::field(co, "finish_reason"); f && f->is_string()) {
+        finish_reason_ = stop_reason_from_openai(f->get_string().value_unsafe());
+      }
+    }
+    return {};
+  }
+
+  Result<void> delta(const json::Object& d, std::vector<StreamEvent>& out) {
+    for (std::string_view key : {"reasoning_content", "reasoning"}) {
+      if (auto r = json::field(d, key); r && r->is_string()) {
+        const std::string_view text = r->get_string().value_unsafe();
+        if (!text.empty()) {
+          const uint32_t index = open_block(thinking_index_, out);
+          out.push_back(ThinkingDelta{index, std::string(text)});
+        }
+        break;
+      }
+    }
+    if (auto c = json::field(d, "content"); c && c->is_string()) {
+      const std::string_view text = c->get_string().value_unsafe();
+      if (!text.empty()) {
+        const uint32_t index = open_block(text_index_, out);
+        out.push_back(TextDelta{index, std::string(text)});
+      }
+    }
+    if (auto calls = json::field(d, "tool_calls"); calls && calls->is_array()) {
+      for (Element tc : json::array_of(*calls)) {
+        if (!tc.is_object()) return fail(Errc::Upstream, "openai stream: tool_calls: expected objects");
+        const json::Object to = json::object_of(tc);
+        int64_t oai_index = static_cast<int64_t>(tools_.size());
+        if (auto i = json::field(to, "index"); i && i->is_int64()) oai_index = i->get_int64().value_unsafe();
+        std::string_view id, name, args;
+        if (auto v = json::field(to, "id"); v && v->is_string()) id = v->get_string().value_unsafe();
+        if (auto f = json::field(to, "function"); f && f->is_object()) {
+          const json::Object fo = json::object_of(*f);
+          if (auto v = json::field(fo, "name"); v && v->is_string()) name = v->get_string().value_unsafe();
+          if (auto v = json::field(fo, "arguments"); v && v->is_string()) args = v->get_string().value_unsafe();
+        }
+        auto it = tools_.find(oai_index);
+        if (it == tools_.end()) {
+          close_text_blocks(out);
+          const uint32_t index = next_index_++;
+          it = tools_.emplace(oai_index, index).first;
+          out.push_back(ToolCallStart{index, id.empty() ? new_id("call_") : std::string(id), std::string(name)});
+          open_.push_back(index);
+        }
+        if (!args.empty()) out.push_back(ToolCallDelta{it->second, std::string(args)});
+      }
+    }
+    return {};
+  }
+
+  // The block for a text-like stream (text or thinking): reuse the open one, or close the
+  // other kind and open a new one.
+  uint32_t open_block(std::optional<uint32_t>& slot, std::vector<StreamEvent>& out) {
+    if (slot) return *slot;
+    close_text_blocks(out);
+    slot = next_index_++;
+    open_.push_back(*slot);
+    return *slot;
+  }
+
+  void close_text_blocks(std::vector<StreamEvent>& out) {
+    for (std::optional<uint32_t>* slot : {&thinking_index_, &text_index_}) {
+      if (!*slot) continue;
+      out.push_back(BlockStop{**slot});
+      std::erase(open_, **slot);
+      slot->reset();
+    }
+  }
+
+  void end(std::vector<StreamEvent>& out) {
+    if (!started_) {
+      out.push_back(MessageStart{});
+      started_ = true;
+    }
+    for (uint32_t index : open_) out.push_back(BlockStop{index});
+    open_.clear();
+    if (has_usage_) out.push_back(UsageUpdate{usage_});
+    out.push_back(Done{settle_stop_reason(finish_reason_.value_or(StopReason::EndTurn), !tools_.empty()), {}});
+    ended_ = true;
+  }
+
+  SseParser sse_;
+  std::vector<SseEvent> events_;
+  bool started_ = false;
+  bool ended_ = false;
+  uint32_t next_index_ = 0;
+  std::optional<uint32_t> text_index_;
+  std::optional<uint32_t> thinking_index_;
+  std::map<int64_t, uint32_t> tools_;  // OpenAI tool_calls index -> block index
+  std::vector<uint32_t> open_;
+  std::optional<StopReason> finish_reason_;
+  Usage usage_;
+  bool has_usage_ = false;
+};
+
+class OpenAIStreamEncoder final : public StreamEncoder {
+ public:
+  explicit OpenAIStreamEncoder(const StreamEncoderOptions& o) : include_usage_(o.include_usage) {}
+
+  void encode(const StreamEvent& event, std::string& out) override {
+    if (done_) return;
+    if (const auto* s = std::get_if<MessageStart>(&event)) {
+      start(s->id, s->model, s->created, out);
+      usage_ = s->usage;
+      return;
+    }
+    if (std::holds_alternative<StreamError>(event)) {
+      const Error& e = std::get<StreamError>(event).error;
+      std::string body;
+      json::Writer w(body);
+      w.begin_object();
+      w.key("error");
+      w.begin_object();
+      w.kv("message", e.message);
+      w.kv("type", openai_error_type(e));
+      w.key("param");
+      w.null();
+      w.key("code");
+      w.null();
+      w.end_object();
+      w.end_object();
+      append_sse(out, {}, body);
+      done_ = true;
+      return;
+    }
+    start({}, {}, 0, out);
+    if (const auto* t = std::get_if<TextDelta>(&event)) {
+      chunk(out, [&](json::Writer& w) { w.kv("content", t->text); });
+    } else if (const auto* th = std::get_if<ThinkingDelta>(&event)) {
+      chunk(out, [&](json::Writer& w) { w.kv("reasoning_content", th->thinking); });
+    } else if (const auto* c = std::get_if<ToolCallStart>(&event)) {
+      const uint32_t oai = static_cast<uint32_t>(tool_index_.size());
+      tool_index_.emplace(c->index, oai);
+      chunk(out, [&](json::Writer& w) {
+        w.key("tool_calls");
+        w.begin_array();
+        w.begin_object();
+        w.kv_uint("index", oai);
+        w.kv("id", c->id);
+        w.kv("type", "function");
+        w.key("function");
+        w.begin_object();
+        w.kv("name", c->name);
+        w.kv("arguments", "");
+        w.end_object();
+        w.end_object();
+        w.end_array();
+      });
+    } else if (const auto* d = std::get_if<ToolCallDelta>(&event)) {
+      auto it = tool_index_.find(d->index);
+      if (it == tool_index_.end()) return;
+      chunk(out, [&](json::Writer& w) {
+        w.key("tool_calls");
+        w.begin_array();
+        w.begin_object();
+        w.kv_uint("index", it->second);
+        w.key("function");
+        w.begin_object();
+        w.kv("arguments", d->partial_json);
+        w.end_object();
+        w.end_object();
+        w.end_array();
+      });
+    } else if (const auto* u = std::get_if<UsageUpdate>(&event)) {
+      merge(u->usage);
+    } else if (const auto* done = std::get_if<Done>(&event)) {
+      const StopReason reason = settle_stop_reason(done->stop_reason, !tool_index_.empty());
+      chunk(out, [](json::Writer&) {}, stop_reason_to_openai(reason));
+      if (include_usage_) {
+        std::string body;
+        json::Writer w(body);
+        header(w);
+        w.key("choices");
+        w.begin_array();
+        w.end_array();
+        write_usage(w, usage_);
+        w.end_object();
+        append_sse(out, {}, body);
+      }
+      append_sse(out, {}, "[DONE]");
+      done_ = true;
+    }
+    // SignatureDelta, RedactedThinkingEvent and BlockStop have no OpenAI form.
+  }
+
+  void keepalive(std::string& out) override { out += ": keep-alive\n\n"; }
+
+ private:
+  void start(std::string_view id, std::string_view model, int64_t created, std::string& out) {
+    if (started_) return;
+    started_ = true;
+    id_ = id.empty() ? new_id("chatcmpl-") : std::string(id);
+    model_ = std::string(model);
+    created_ = created ? created : unix_now();
+    chunk(out, [](json::Writer& w) {
+      w.kv("role", "assistant");
+      w.kv("content", "");
+    });
+  }
+
+  void merge(const Usage& u) {
+    if (u.input_tokens) usage_.input_tokens = u.input_tokens;
+    if (u.output_tokens) usage_.output_tokens = u.output_tokens;
+    if (u.cache_read_input_tokens) usage_.cache_read_input_tokens = u.cache_read_input_tokens;
+    if (u.cache_creation_input_tokens) usage_.cache_creation_input_tokens = u.cache_creation_input_tokens;
+    if (u.reasoning_tokens) usage_.reasoning_tokens = u.reasoning_tokens;
+  }
+
+  void header(json::Writer& w) {
+    w.begin_object();
+    w.kv("id", id_);
+    w.kv("object", "chat.completion.chunk");
+    w.kv_int("created", created_);
+    w.kv("model", model_);
+  }
+
+  template <class F>
+  void chunk(std::string& out, F&& delta_body, std::string_view finish_reason = {}) {
+    std::string body;
+    json::Writer w(body);
+    header(w);
+    w.key("choices");
+    w.begin_array();
+    w.begin_object();
+    w.kv_int("index", 0);
+    w.key("delta");
+    w.begin_object();
+    delta_body(w);
+    w.end_object();
+    w.key("logprobs");
+    w.null();
+    w.key("finish_reason");
+    if (finish_reason.empty()) {
+      w.null();
+    } else {
+      w.string(finish_reason);
+    }
+    w.end_object();
+    w.end_array();
+    w.end_object();
+    append_sse(out, {}, body);
+  }
+
+  bool include_usage_;
+  bool started_ = false;
+  bool done_ = false;
+  std::string id_;
+  std::string model_;
+  int64_t created_ = 0;
+  std::map<uint32_t, uint32_t> tool_index_;  // block index -> OpenAI tool_calls index
+  Usage usage_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+Result<CanonicalRequest> decode_openai_request(std::string_view body) {
+  LLMROUTER_TRY(doc, json::parse(body));
+  const Path root;
+  LLMROUTER_TRY(obj, json::as_object(doc, root));
+  CanonicalRequest req;
+  bool has_model = false;
+  bool has_messages = false;
+  std::optional<uint32_t> max_tokens, max_completion_tokens;
+  for (auto [key, value] : obj) {
+    if (value.is_null()) continue;
+    const Path p(root, key);
+    if (key == "model") {
+      LLMROUTER_TRY(s, json::as_string(value, p));
+      req.model = std::string(s);
+      has_model = true;
+    } else if (key == "messages") {
+      LLMROUTER_CHECK(decode_messages(value, p, req));
+      has_messages = true;
+    } else if (key == "max_tokens" || key == "max_completion_tokens") {
+      LLMROUTER_TRY(v, json::as_int(value, p, 0, kMaxU32));
+      (key == "max_tokens" ? max_tokens : max_completion_tokens) = static_cast<uint32_t>(v);
+    } else if (key == "temperature") {
+      LLMROUTER_TRY(v, json::as_double(value, p));
+      req.temperature = v;
+    } else if (key == "top_p") {
+      LLMROUTER_TRY(v, json::as_double(value, p));
+      req.top_p = v;
+    } else if (key == "top_k") {
+      LLMROUTER_TRY(v, json::as_int(value, p, 0, kMaxU32));
+      req.top_k = static_cast<uint32_t>(v);
+    } else if (key == "frequency_penalty") {
+      LLMROUTER_TRY(v, json::as_double(value, p));
+      req.frequency_penalty = v;
+    } else if (key == "presence_penalty") {
+      LLMROUTER_TRY(v, json::as_double(value, p));
+      req.presence_penalty = v;
+    } else if (key == "stop") {
+      LLMROUTER_TRY(v, decode_stop(value, p));
+      req.stop = std::move(v);
+    } else if (key == "seed") {
+      LLMROUTER_TRY(v, json::as_int(value, p, INT64_MIN, INT64_MAX));
+      req.seed = v;
+    } else if (key == "user") {
+      LLMROUTER_TRY(v, json::as_string(value, p));
+      req.user = std::string(v);
+    } else if (key == "metadata") {
+      LLMROUTER_TRY(v, json::as_object(value, p));
+      (void)v;
+      req.metadata = json::raw(value);
+    } else if (key == "n") {
+      LLMROUTER_TRY(v, json::as_int(value, p, 1, 128));
+      if (v != 1) return json::error_at(p, "only n = 1 is supported");
+    } else if (key == "tools") {
+      LLMROUTER_CHECK(decode_tools(value, p, req));
+    } else if (key == "tool_choice") {
+      LLMROUTER_TRY(v, decode_tool_choice(value, p));
+      req.tool_choice = v;
+    } else if (key == "parallel_tool_calls") {
+      LLMROUTER_TRY(v, json::as_bool(value, p));
+      req.parallel_tool_calls = v;
+    } else if (key == "response_format") {
+      LLMROUTER_TRY(v, decode_response_format(value, p));
+      req.response_format = std::move(v);
+    } else if (key == "reasoning_effort") {
+      LLMROUTER_TRY(v, json::as_string(value, p));
+      req.reasoning_effort = std::string(v);
+    } else if (key == "stream") {
+      LLMROUTER_TRY(v, json::as_bool(value, p));
+      req.stream = v;
+    } else if (key == "stream_options") {
+      LLMROUTER_TRY(so, json::as_object(value, p));
+      if (auto u = json::field(so, "include_usage")) {
+        LLMROUTER_TRY(v, json::as_bool(*u, Path(p, "include_usage")));
+        req.stream_include_usage = v;
+      }
+    } else if (key == "plugins") {
+      LLMROUTER_TRY(v, decode_plugins(value, p));
+      req.plugins = std::move(v);
+    }
+  }
+  if (!has_model) return json::error_at(Path(root, "model"), "is required");
+  if (!has_messages) return json::error_at(Path(root, "messages"), "is required");
+  if (max_completion_tokens) {
+    req.max_tokens = max_completion_tokens;
+    req.max_tokens_field = MaxTokensField::MaxCompletionTokens;
+  } else {
+    req.max_tokens = max_tokens;
+  }
+  LLMROUTER_CHECK(validate(req));
+  return req;
+}
+
+Result<std::string> encode_openai_request(const CanonicalRequest& req) {
+  std::string out;
+  out.reserve(1024);
+  json::Writer w(out);
+  w.begin_object();
+  w.kv("model", req.model);
+  w.key("messages");
+  w.begin_array();
+  if (!req.system.empty()) {
+    w.begin_object();
+    w.kv("role", "system");
+    w.kv("content", system_text(req));
+    w.end_object();
+  }
+  for (const Message& m : req.messages) write_openai_message(w, m);
+  w.end_array();
+  if (req.max_tokens) {
+    w.kv_uint(req.max_tokens_field == MaxTokensField::MaxCompletionTokens ? "max_completion_tokens" : "max_tokens",
+              *req.max_tokens);
+  }
+  if (req.temperature) w.kv_number("temperature", *req.temperature);
+  if (req.top_p) w.kv_number("top_p", *req.top_p);
+  if (req.top_k) log_dropped(kTarget, "top_k");
+  if (req.frequency_penalty) w.kv_number("frequency_penalty", *req.frequency_penalty);
+  if (req.presence_penalty) w.kv_number("presence_penalty", *req.presence_penalty);
+  if (!req.stop.empty()) {
+    w.key("stop");
+    w.begin_array();
+    for (const std::string& s : req.stop) w.string(s);
+    w.end_array();
+  }
+  if (req.seed) w.kv_int("seed", *req.seed);
+  if (!req.user.empty()) w.kv("user", req.user);
+  if (!req.metadata.empty()) log_dropped(kTarget, "metadata");
+  bool any_tools = false;
+  for (const Tool& t : req.tools) any_tools = any_tools || t.kind == Tool::Kind::Function || t.origin == WireFormat::OpenAI;
+  if (any_tools) {
+    w.key("tools");
+    w.begin_array();
+    for (const Tool& t : req.tools) {
+      if (t.kind == Tool::Kind::Opaque) {
+        if (t.origin == WireFormat::OpenAI) {
+          w.raw(t.opaque);
+        } else {
+          log_dropped(kTarget, fmt::format("tool '{}' ({} server tool)", t.name, wire_format_name(t.origin)));
+        }
+        continue;
+      }
+      w.begin_object();
+      w.kv("type", "function");
+      w.key("function");
+      w.begin_object();
+      w.kv("name", t.name);
+      if (!t.description.empty()) w.kv("description", t.description);
+      w.kv_raw("parameters", t.input_schema);
+      if (t.strict) w.kv_bool("strict", *t.strict);
+      w.end_object();
+      w.end_object();
+    }
+    w.end_array();
+    if (req.tool_choice) write_tool_choice(w, *req.tool_choice);
+    if (req.parallel_tool_calls) w.kv_bool("parallel_tool_calls", *req.parallel_tool_calls);
+  }
+  if (req.response_format) {
+    const ResponseFormat& rf = *req.response_format;
+    w.key("response_format");
+    w.begin_object();
+    switch (rf.type) {
+      case ResponseFormat::Type::Text: w.kv("type", "text"); break;
+      case ResponseFormat::Type::JsonObject: w.kv("type", "json_object"); break;
+      case ResponseFormat::Type::JsonSchema:
+        w.kv("type", "json_schema");
+        w.key("json_schema");
+        w.begin_object();
+        w.kv("name", rf.name.empty() ? "response" : rf.name);
+        if (!rf.description.empty()) w.kv("description", rf.description);
+        if (!rf.schema.empty()) w.kv_raw("schema", rf.schema);
+        if (rf.strict) w.kv_bool("strict", *rf.strict);
+        w.end_object();
+        break;
+    }
+    w.end_object();
+  }
+  if (!req.reasoning_effort.empty()) {
+    w.kv("reasoning_effort", req.reasoning_effort);
+  } else if (req.thinking) {
+    log_dropped(kTarget, "thinking (reasoning controls are not translated across model families)");
+  }
+  w.kv_bool("stream", req.stream);
+  if (req.stream) {
+    // Always ask for usage: logs, headers and cost need it even if the client did not.
+    w.key("stream_options");
+    w.begin_object();
+    w.kv_bool("include_usage", true);
+    w.end_object();
+  }
+  w.end_object();
+  return out;
+}
+
+Result<Response> decode_openai_response(std::string_view body) {
+  auto doc = json::parse(body);
+  if (!doc) return upstream_error(doc.error());
+  const Path root;
+  auto obj = json::as_object(*doc, root);
+  if (!obj) return upstream_error(obj.error());
+  Response resp;
+  if (auto v = json::field(*obj, "id"); v && v->is_string()) resp.id = std::string(v->get_string().value_unsafe());
+  if (auto v = json::field(*obj, "model"); v && v->is_string()) resp.model = std::string(v->get_string().value_unsafe());
+  if (auto v = json::field(*obj, "created"); v && v->is_int64()) resp.created = v->get_int64().value_unsafe();
+  if (auto u = json::field(*obj, "usage"); u && u->is_object()) read_usage(json::object_of(*u), resp.usage);
+  auto choices_el = json::required(*obj, "choices", root);
+  if (!choices_el) return upstream_error(choices_el.error());
+  auto choices = json::as_array(*choices_el, Path(root, "choices"));
+  if (!choices) return upstream_error(choices.error());
+  StopReason reason = StopReason::EndTurn;
+  bool has_calls = false;
+  for (Element c : *choices) {
+    const Path cp(Path(root, "choices"), 0);
+    auto co = json::as_object(c, cp);
+    if (!co) return upstream_error(co.error());
+    if (auto f = json::field(*co, "finish_reason"); f && f->is_string()) {
+      reason = stop_reason_from_openai(f->get_string().value_unsafe());
+    }
+    auto msg_el = json::required(*co, "message", cp);
+    if (!msg_el) return upstream_error(msg_el.error());
+    auto msg = json::as_object(*msg_el, Path(cp, "message"));
+    if (!msg) return upstream_error(msg.error());
+    for (std::string_view key : {"reasoning_content", "reasoning"}) {
+      if (auto r = json::field(*msg, key); r && r->is_string()) {
+        if (!r->get_string().value_unsafe().empty()) {
+          resp.content.push_back(ThinkingBlock{std::string(r->get_string().value_unsafe()), {}});
+        }
+        break;
+      }
+    }
+    if (auto content = json::field(*msg, "content")) {
+      auto blocks = decode_content(*content, Path(Path(cp, "message"), "content"), false);
+      if (!blocks) return upstream_error(blocks.error());
+      std::string text;
+      for (const ContentBlock& b : *blocks) text += std::get<TextBlock>(b).text;
+      if (!text.empty()) resp.content.push_back(TextBlock{std::move(text), std::nullopt, {}});
+    }
+    if (auto refusal = json::field(*msg, "refusal"); refusal && refusal->is_string()) {
+      resp.content.push_back(TextBlock{std::string(refusal->get_string().value_unsafe()), std::nullopt, {}});
+      reason = StopReason::Refusal;
+    }
+    if (auto calls = json::field(*msg, "tool_calls"); calls && calls->is_array()) {
+      std::size_t k = 0;
+      for (Element tc : json::array_of(*calls)) {
+        auto u = decode_tool_call(tc, Path(Path(Path(cp, "message"), "tool_calls"), k++));
+        if (!u) return upstream_error(u.error());
+        resp.content.push_back(std::move(*u));
+        has_calls = true;
+      }
+    }
+    break;  // only the first choice is used
+  }
+  resp.stop_reason = settle_stop_reason(reason, has_calls);
+  return resp;
+}
+
+std::string encode_openai_response(const Response& resp) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.kv("id", resp.id.empty() ? new_id("chatcmpl-") : resp.id);
+  w.kv("object", "chat.completion");
+  w.kv_int("created", resp.created ? resp.created : unix_now());
+  w.kv("model", resp.model);
+  w.key("choices");
+  w.begin_array();
+  w.begin_object();
+  w.kv_int("index", 0);
+  w.key("message");
+  w.begin_object();
+  w.kv("role", "assistant");
+  std::string text;
+  std::string thinking;
+  bool has_calls = false;
+  for (const ContentBlock& b : resp.content) {
+    if (const auto* t = std::get_if<TextBlock>(&b)) {
+      text += t->text;
+    } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
+      thinking += th->thinking;
+    } else if (std::holds_alternative<ToolUseBlock>(b)) {
+      has_calls = true;
+    }
+  }
+  w.key("content");
+  if (text.empty() && has_calls) {
+    w.null();
+  } else {
+    w.string(text);
+  }
+  if (!thinking.empty()) w.kv("reasoning_content", thinking);
+  w.key("refusal");
+  w.null();
+  if (has_calls) {
+    w.key("tool_calls");
+    w.begin_array();
+    for (const ToolUseBlock* u : tool_calls(resp)) {
+      w.begin_object();
+      w.kv("id", u->id);
+      w.kv("type", "function");
+      w.key("function");
+      w.begin_object();
+      w.kv("name", u->name);
+      w.kv("arguments", input_to_arguments(u->input));
+      w.end_object();
+      w.end_object();
+    }
+    w.end_array();
+  }
+  w.end_object();
+  w.key("logprobs");
+  w.null();
+  w.kv("finish_reason", stop_reason_to_openai(settle_stop_reason(resp.stop_reason, has_calls)));
+  w.end_object();
+  w.end_array();
+  write_usage(w, resp.usage);
+  w.end_object();
+  return out;
+}
+
+std::string encode_openai_error(const Error& error) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.key("error");
+  w.begin_object();
+  w.kv("message", error.message);
+  w.kv("type", openai_error_type(error));
+  w.key("param");
+  w.null();
+  w.key("code");
+  w.null();
+  w.end_object();
+  w.end_object();
+  return out;
+}
+
+std::unique_ptr<StreamDecoder> make_openai_stream_decoder() {
+  return std::make_unique<OpenAIStreamDecoder>();
+}
+
+std::unique_ptr<StreamEncoder> make_openai_stream_encoder(const StreamEncoderOptions& options) {
+  return std::make_unique<OpenAIStreamEncoder>(options);
+}
+
+}  // namespace llmrouter::detail

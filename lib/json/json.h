@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// JSON inside the library: simdjson's DOM for reading (full validation up front, one
+// parser per thread), a RapidJSON Writer appending to a std::string for writing.
+// Internal: never include this from a public header.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/writer.h>
+#include <simdjson.h>
+
+#include "llmrouter/result.h"
+#include "llmrouter/value.h"
+
+namespace llmrouter::detail::json {
+
+using Element = simdjson::dom::element;
+using Object = simdjson::dom::object;
+using Array = simdjson::dom::array;
+
+/// A JSON path for error messages ("messages[3].content[1].type"), built on the stack as
+/// a chain of parents and turned into text only when an error is reported.
+class Path {
+ public:
+  Path() = default;
+  Path(const Path& parent, std::string_view key) : parent_(&parent), key_(key) {}
+  Path(const Path& parent, std::size_t index) : parent_(&parent), index_(index), is_index_(true) {}
+  std::string str() const;
+
+ private:
+  const Path* parent_ = nullptr;
+  std::string_view key_;
+  std::size_t index_ = 0;
+  bool is_index_ = false;
+};
+
+/// An InvalidRequest error "PATH: message" (or just the message at the root).
+Unexpected error_at(const Path& path, std::string_view message);
+
+/// "string", "number", "object", ... for messages.
+std::string_view type_name(const Element& e);
+
+/// Which of the thread's parsers to use. Elements from one parse stay valid until the
+/// next parse on the same parser; use `Scratch` to parse a nested document (tool
+/// arguments inside a response) while holding elements of the `Main` one.
+enum class ParserSlot { Main, Scratch };
+
+/// Parses `text` (copied into a padded buffer). Errors: InvalidRequest "invalid JSON: ...".
+Result<Element> parse(std::string_view text, ParserSlot slot = ParserSlot::Main);
+
+/// True when `text` is one valid JSON value (uses the scratch parser).
+bool is_valid(std::string_view text);
+/// True when `text` is a valid JSON object (uses the scratch parser).
+bool is_object(std::string_view text);
+
+// ---- Typed access. Each returns a precise error naming the path.
+
+Result<Object> as_object(const Element& e, const Path& path);
+Result<Array> as_array(const Element& e, const Path& path);
+Result<std::string_view> as_string(const Element& e, const Path& path);
+Result<bool> as_bool(const Element& e, const Path& path);
+Result<double> as_double(const Element& e, const Path& path);
+/// An integer in [min, max] (a float with no fractional part is accepted).
+Result<int64_t> as_int(const Element& e, const Path& path, int64_t min, int64_t max);
+
+/// The array / object / string of an element whose type was checked (by value, so a
+/// range-for over the result is safe).
+inline Array array_of(const Element& e) { return Array(e.get_array().value_unsafe()); }
+inline Object object_of(const Element& e) { return Object(e.get_object().value_unsafe()); }
+
+/// The member `key`, or nullopt when absent or JSON null (OpenAI clients send nulls for
+/// unset optional fields).
+std::optional<Element> field(const Object& o, std::string_view key);
+/// The member `key`; an error when it is absent or null.
+Result<Element> required(const Object& o, std::string_view key, const Path& path);
+
+/// Compact JSON text of an element.
+RawJson raw(const Element& e);
+/// A settings tree (for plugin options in requests).
+Value to_value(const Element& e);
+
+// ---- Writing
+
+/// RapidJSON output stream appending to a std::string.
+class StringOut {
+ public:
+  using Ch = char;
+  explicit StringOut(std::string& s) : s_(s) {}
+  void Put(char c) { s_.push_back(c); }
+  void Flush() {}
+
+ private:
+  std::string& s_;
+};
+
+/// A JSON writer appending to `out`. Strings must be valid UTF-8 (everything decoded by
+/// `parse` is); raw values are inserted verbatim and must be valid JSON.
+class Writer {
+ public:
+  explicit Writer(std::string& out) : stream_(out), w_(stream_) {}
+
+  void begin_object() { w_.StartObject(); }
+  void end_object() { w_.EndObject(); }
+  void begin_array() { w_.StartArray(); }
+  void end_array() { w_.EndArray(); }
+  void key(std::string_view k) { w_.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+  void string(std::string_view s) { w_.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+  void integer(int64_t v) { w_.Int64(v); }
+  void uinteger(uint64_t v) { w_.Uint64(v); }
+  void number(double v) { w_.Double(v); }
+  void boolean(bool v) { w_.Bool(v); }
+  void null() { w_.Null(); }
+  /// Inserts JSON text as one value; empty text writes null.
+  void raw(std::string_view json);
+  void raw(const RawJson& json) { raw(json.text); }
+  /// Writes a `Value` tree.
+  void value(const Value& v);
+
+  // key + value shorthands
+  void kv(std::string_view k, std::string_view v) { key(k); string(v); }
+  void kv(std::string_view k, const char* v) { key(k); string(v); }
+  void kv_int(std::string_view k, int64_t v) { key(k); integer(v); }
+  void kv_uint(std::string_view k, uint64_t v) { key(k); uinteger(v); }
+  void kv_number(std::string_view k, double v) { key(k); number(v); }
+  void kv_bool(std::string_view k, bool v) { key(k); boolean(v); }
+  void kv_raw(std::string_view k, const RawJson& v) { key(k); raw(v); }
+
+ private:
+  StringOut stream_;
+  rapidjson::Writer<StringOut> w_;
+};
+
+}  // namespace llmrouter::detail::json

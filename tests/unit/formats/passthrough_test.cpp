@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include "llmrouter/formats.h"
+
+namespace llmrouter {
+namespace {
+
+std::string pass(std::string_view body, std::string_view model = {}) {
+  Result<std::string> r = passthrough_request(body, model);
+  EXPECT_TRUE(r) << r.error().message;
+  return r ? *r : std::string();
+}
+
+TEST(PassthroughTest, KeepsEveryByteWhenNothingChanges) {
+  const std::string body =
+      "{ \"model\" : \"gpt-4o\",\n  \"future_field\": {\"x\": [1.50, 2e3]}, \"messages\": [] }";
+  EXPECT_EQ(pass(body), body);
+}
+
+TEST(PassthroughTest, ReplacesOnlyTheModel) {
+  EXPECT_EQ(pass(R"({"model": "local/llama", "temperature": 0.70, "x": "model"})", "llama3.2-3b"),
+            R"({"model": "llama3.2-3b", "temperature": 0.70, "x": "model"})");
+}
+
+TEST(PassthroughTest, RemovesPluginsWherever) {
+  EXPECT_EQ(pass(R"({"plugins":[{"id":"a"}],"model":"m"})"), R"({"model":"m"})");
+  EXPECT_EQ(pass(R"({"model":"m","plugins":[{"id":"a","s":"}]"}],"stream":true})"),
+            R"({"model":"m","stream":true})");
+  EXPECT_EQ(pass(R"({"model":"m", "stream":true, "plugins":[]})"), R"({"model":"m", "stream":true})");
+  EXPECT_EQ(pass(R"({"model":"m","plugins":[]})", "n"), R"({"model":"n"})");
+  EXPECT_EQ(pass(R"({"plugins":[]})"), R"({})");
+}
+
+TEST(PassthroughTest, KeysThatLookAlikeAreUntouched) {
+  const std::string body = R"({"metadata":{"model":"x","plugins":1},"model":"m"})";
+  EXPECT_EQ(pass(body, "n"), R"({"metadata":{"model":"x","plugins":1},"model":"n"})");
+}
+
+TEST(PassthroughTest, EscapesTheNewModel) {
+  EXPECT_EQ(pass(R"({"model":"m"})", "a\"b"), R"({"model":"a\"b"})");
+}
+
+TEST(PassthroughTest, RejectsNonObjects) {
+  EXPECT_FALSE(passthrough_request("[1,2]", ""));
+  EXPECT_FALSE(passthrough_request("{\"a\":", ""));
+}
+
+}  // namespace
+}  // namespace llmrouter

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "llmrouter/formats.h"
+
+namespace llmrouter {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ResponsesRequestTest, PreviousResponseIdIsAClearError) {
+  Result<CanonicalRequest> r = decode_request(WireFormat::Responses,
+                                              R"({"model":"m","input":"hi","previous_response_id":"resp_1"})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status(), 400);
+  EXPECT_EQ(r.error().message,
+            "previous_response_id: is not supported: llmrouter keeps no conversation state; send the "
+            "whole conversation in input (with store: false)");
+}
+
+TEST(ResponsesRequestTest, StringInputAndInstructions) {
+  Result<CanonicalRequest> r = decode_request(WireFormat::Responses,
+                                              R"({"model":"m","instructions":"be brief","input":"hi","max_output_tokens":50})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(system_text(*r), "be brief");
+  ASSERT_EQ(r->messages.size(), 1u);
+  EXPECT_EQ(text_of(r->messages[0]), "hi");
+  EXPECT_EQ(r->max_tokens, 50u);
+}
+
+TEST(ResponsesRequestTest, ParallelCallsMergeIntoOneAssistantTurn) {
+  Result<CanonicalRequest> r = decode_request(WireFormat::Responses, R"({"model":"m","input":[
+    {"role":"user","content":"go"},
+    {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},
+    {"type":"function_call","call_id":"c2","name":"f","arguments":"{}"},
+    {"type":"function_call_output","call_id":"c1","output":"a"},
+    {"type":"function_call_output","call_id":"c2","output":"b"}],
+    "tools":[{"type":"function","name":"f","parameters":{"type":"object"}}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->messages.size(), 3u);
+  EXPECT_EQ(r->messages[1].role, Role::Assistant);
+  EXPECT_EQ(r->messages[1].content.size(), 2u);
+  EXPECT_EQ(r->messages[2].role, Role::Tool);
+  EXPECT_EQ(r->messages[2].content.size(), 2u);
+  Result<std::string> oai = encode_request(WireFormat::OpenAI, *r);
+  ASSERT_TRUE(oai);
+  EXPECT_THAT(*oai, HasSubstr(R"("tool_calls":[{"id":"c1")"));
+  EXPECT_THAT(*oai, HasSubstr(R"({"role":"tool","tool_call_id":"c1","content":"a"},{"role":"tool","tool_call_id":"c2","content":"b"})"));
+}
+
+TEST(ResponsesRequestTest, ErrorsNameTheJsonPath) {
+  Result<CanonicalRequest> r = decode_request(WireFormat::Responses,
+                                              R"({"model":"m","input":[{"type":"function_call","name":"f"}]})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "input[0].call_id: is required");
+  r = decode_request(WireFormat::Responses, R"({"model":"m","input":[{"type":"item_reference","id":"x"}]})");
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("input[0].type: item_reference is not supported"));
+}
+
+TEST(ResponsesStreamEncoderTest, FullEventSequence) {
+  auto enc = make_stream_encoder(WireFormat::Responses, {});
+  std::string out;
+  enc->encode(MessageStart{"x", "m", 0, {}}, out);
+  enc->encode(TextDelta{0, "Hi"}, out);
+  enc->encode(BlockStop{0}, out);
+  enc->encode(ToolCallStart{1, "call_1", "f"}, out);
+  enc->encode(ToolCallDelta{1, "{}"}, out);
+  enc->encode(BlockStop{1}, out);
+  enc->encode(Done{StopReason::ToolUse, ""}, out);
+  std::vector<std::string> types;
+  for (std::size_t pos = out.find("event: "); pos != std::string::npos; pos = out.find("event: ", pos + 1)) {
+    types.push_back(out.substr(pos + 7, out.find('\n', pos) - pos - 7));
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "response.created", "response.in_progress", "response.output_item.added",
+                       "response.content_part.added", "response.output_text.delta",
+                       "response.output_text.done", "response.content_part.done",
+                       "response.output_item.done", "response.output_item.added",
+                       "response.function_call_arguments.delta",
+                       "response.function_call_arguments.done", "response.output_item.done",
+                       "response.completed"}));
+  // The final output array carries both items, complete.
+  const std::string completed = out.substr(out.rfind("event: response.completed"));
+  EXPECT_THAT(completed, HasSubstr(R"("content":[{"type":"output_text","text":"Hi","annotations":[]}])"));
+  EXPECT_THAT(completed, HasSubstr(R"("type":"function_call","status":"completed","call_id":"call_1","name":"f","arguments":"{}")"));
+}
+
+TEST(ResponsesStreamEncoderTest, FailureIsResponseFailed) {
+  auto enc = make_stream_encoder(WireFormat::Responses, {});
+  std::string out;
+  enc->encode(TextDelta{0, "x"}, out);
+  out.clear();
+  enc->encode(StreamError{Error{Errc::Upstream, "boom", 0, ""}}, out);
+  EXPECT_THAT(out, HasSubstr("event: response.failed\n"));
+  EXPECT_THAT(out, HasSubstr(R"("status":"failed","error":{"code":"server_error","message":"boom"})"));
+}
+
+TEST(ResponsesResponseTest, MaxTokensIsIncomplete) {
+  Response resp;
+  resp.id = "resp_1";
+  resp.content.push_back(TextBlock{"partial", std::nullopt, {}});
+  resp.stop_reason = StopReason::MaxTokens;
+  const std::string out = encode_response(WireFormat::Responses, resp);
+  EXPECT_THAT(out, HasSubstr(R"("status":"incomplete")"));
+  EXPECT_THAT(out, HasSubstr(R"("incomplete_details":{"reason":"max_output_tokens"})"));
+}
+
+}  // namespace
+}  // namespace llmrouter
