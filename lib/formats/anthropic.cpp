@@ -152,6 +152,10 @@ Result<ContentBlock> decode_block(const Element& b, const Path& bp) {
     return ContentBlock(std::move(img));
   }
   if (type == "document") {
+    if (auto src = json::field(bo, "source"); src && src->is_object() &&
+        optional_string(json::object_of(*src), "type") == "content") {
+      return ContentBlock(OpaqueBlock{WireFormat::Anthropic, json::raw(b)});  // custom content document
+    }
     LLMROUTER_TRY(doc, decode_document(bo, bp));
     return ContentBlock(std::move(doc));
   }
@@ -1128,10 +1132,13 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
   }
   if (req.response_format) {
     if (req.response_format->type == ResponseFormat::Type::JsonSchema && !req.response_format->schema.empty()) {
-      w.key("output_format");
+      w.key("output_config");
+      w.begin_object();
+      w.key("format");
       w.begin_object();
       w.kv("type", "json_schema");
       w.kv_raw("schema", req.response_format->schema);
+      w.end_object();
       w.end_object();
     } else if (req.response_format->type != ResponseFormat::Type::Text) {
       log_dropped(kTarget, "response_format json_object (Anthropic needs a schema)");

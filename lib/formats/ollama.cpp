@@ -63,6 +63,7 @@ void write_message(json::Writer& w, const Message& m, const std::map<std::string
       w.kv("role", "tool");
       w.kv("content", text);
       if (auto it = tool_names.find(r->tool_use_id); it != tool_names.end()) w.kv("tool_name", it->second);
+      w.kv("tool_call_id", r->tool_use_id);
       write_images(w, images);
       w.end_object();
     }
@@ -99,6 +100,8 @@ void write_message(json::Writer& w, const Message& m, const std::map<std::string
     w.begin_array();
     for (const ToolUseBlock* u : calls) {
       w.begin_object();
+      w.kv("id", u->id);
+      w.kv("type", "function");
       w.key("function");
       w.begin_object();
       w.kv("name", u->name);

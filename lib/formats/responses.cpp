@@ -325,6 +325,9 @@ void write_item(json::Writer& w, const Item& item) {
         w.key("annotations");
         w.begin_array();
         w.end_array();
+        w.key("logprobs");
+        w.begin_array();
+        w.end_array();
         w.end_object();
       }
       w.end_array();
@@ -575,6 +578,9 @@ class ResponsesStreamEncoder final : public StreamEncoder {
     w.kv("type", "output_text");
     w.kv("text", text);
     w.key("annotations");
+    w.begin_array();
+    w.end_array();
+    w.key("logprobs");
     w.begin_array();
     w.end_array();
     w.end_object();

@@ -24,8 +24,8 @@ TEST(OllamaRequestTest, ToolResultsNameTheirToolAndImagesAreBase64) {
   ASSERT_TRUE(out);
   EXPECT_THAT(*out, HasSubstr(R"({"role":"user","content":"look","images":["AAAA"]})"));
   EXPECT_THAT(*out, Not(HasSubstr("example.com")));
-  EXPECT_THAT(*out, HasSubstr(R"("tool_calls":[{"function":{"name":"get_time","arguments":{"city":"Paris"}}}])"));
-  EXPECT_THAT(*out, HasSubstr(R"({"role":"tool","content":"14:05","tool_name":"get_time"})"));
+  EXPECT_THAT(*out, HasSubstr(R"("tool_calls":[{"id":"c1","type":"function","function":{"name":"get_time","arguments":{"city":"Paris"}}}])"));
+  EXPECT_THAT(*out, HasSubstr(R"({"role":"tool","content":"14:05","tool_name":"get_time","tool_call_id":"c1"})"));
   EXPECT_THAT(*out, HasSubstr(R"("format":"json","options":{"temperature":0.2,"num_predict":100})"));
 }
 

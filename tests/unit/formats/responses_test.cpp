@@ -83,7 +83,7 @@ TEST(ResponsesStreamEncoderTest, FullEventSequence) {
                        "response.completed"}));
   // The final output array carries both items, complete.
   const std::string completed = out.substr(out.rfind("event: response.completed"));
-  EXPECT_THAT(completed, HasSubstr(R"("content":[{"type":"output_text","text":"Hi","annotations":[]}])"));
+  EXPECT_THAT(completed, HasSubstr(R"("content":[{"type":"output_text","text":"Hi","annotations":[],"logprobs":[]}])"));
   EXPECT_THAT(completed, HasSubstr(R"("type":"function_call","status":"completed","call_id":"call_1","name":"f","arguments":"{}")"));
 }
 
