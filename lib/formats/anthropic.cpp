@@ -608,6 +608,9 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       if (!cb || !cb->is_object()) return fail(Errc::Upstream, "anthropic stream: content_block_start without a content_block");
       const json::Object co = json::object_of(*cb);
       const std::string block_type = optional_string(co, "type");
+      if (kinds_.count(index)) {
+        return fail(Errc::Upstream, fmt::format("anthropic stream: block {} started twice", index));
+      }
       if (block_type == "text") {
         kinds_[index] = Kind::Text;
         if (auto t = optional_string(co, "text"); !t.empty()) out.push_back(TextDelta{index, std::move(t)});
@@ -636,6 +639,15 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       if (!d || !d->is_object()) return fail(Errc::Upstream, "anthropic stream: content_block_delta without a delta");
       const json::Object dobj = json::object_of(*d);
       const std::string dtype = optional_string(dobj, "type");
+      const Kind kind = it->second;
+      const bool fits = (dtype == "text_delta" && kind == Kind::Text) ||
+                        ((dtype == "thinking_delta" || dtype == "signature_delta") && kind == Kind::Thinking) ||
+                        (dtype == "input_json_delta" && kind == Kind::Tool) ||
+                        (dtype != "text_delta" && dtype != "thinking_delta" && dtype != "signature_delta" &&
+                         dtype != "input_json_delta");
+      if (!fits) {
+        return fail(Errc::Upstream, fmt::format("anthropic stream: {} for block {} of another kind", dtype, index));
+      }
       if (dtype == "text_delta") {
         out.push_back(TextDelta{index, optional_string(dobj, "text")});
       } else if (dtype == "thinking_delta") {

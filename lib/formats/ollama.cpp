@@ -147,8 +147,11 @@ Result<Chunk> parse_chunk(std::string_view text) {
     c.thinking = optional_string(mo, "thinking");
     if (auto calls = json::field(mo, "tool_calls"); calls && calls->is_array()) {
       std::size_t i = 0;
+      const Path root;
+      const Path message_path(root, "message");
+      const Path calls_path(message_path, "tool_calls");
       for (Element tc : json::array_of(*calls)) {
-        const Path tp(Path(Path(Path(), "message"), "tool_calls"), i++);
+        const Path tp(calls_path, i++);
         auto to = json::as_object(tc, tp);
         if (!to) return upstream_error(to.error());
         auto fn_el = json::required(*to, "function", tp);

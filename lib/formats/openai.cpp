@@ -1073,8 +1073,9 @@ Result<Response> decode_openai_response(std::string_view body) {
   if (!choices) return upstream_error(choices.error());
   StopReason reason = StopReason::EndTurn;
   bool has_calls = false;
+  const Path choices_path(root, "choices");
   for (Element c : *choices) {
-    const Path cp(Path(root, "choices"), 0);
+    const Path cp(choices_path, 0);
     auto co = json::as_object(c, cp);
     if (!co) return upstream_error(co.error());
     if (auto f = json::field(*co, "finish_reason"); f && f->is_string()) {
@@ -1106,7 +1107,9 @@ Result<Response> decode_openai_response(std::string_view body) {
     if (auto calls = json::field(*msg, "tool_calls"); calls && calls->is_array()) {
       std::size_t k = 0;
       for (Element tc : json::array_of(*calls)) {
-        auto u = decode_tool_call(tc, Path(Path(Path(cp, "message"), "tool_calls"), k++));
+        const Path message_path(cp, "message");
+        const Path calls_path(message_path, "tool_calls");
+        auto u = decode_tool_call(tc, Path(calls_path, k++));
         if (!u) return upstream_error(u.error());
         resp.content.push_back(std::move(*u));
         has_calls = true;

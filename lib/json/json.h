@@ -22,7 +22,9 @@ using Object = simdjson::dom::object;
 using Array = simdjson::dom::array;
 
 /// A JSON path for error messages ("messages[3].content[1].type"), built on the stack as
-/// a chain of parents and turned into text only when an error is reported.
+/// a chain of parents and turned into text only when an error is reported. A Path points to
+/// its parent: never give a named Path a temporary parent (`Path p(Path(a, "x"), 0)` dangles
+/// after that statement); temporaries are fine inside a single call expression.
 class Path {
  public:
   Path() = default;
