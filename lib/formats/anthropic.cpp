@@ -613,17 +613,17 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       }
       if (block_type == "text") {
         kinds_[index] = Kind::Text;
-        if (auto t = optional_string(co, "text"); !t.empty()) out.push_back(TextDelta{index, std::move(t)});
+        if (auto t = optional_string(co, "text"); !t.empty()) push(out, TextDelta{index, std::move(t)});
       } else if (block_type == "thinking") {
         kinds_[index] = Kind::Thinking;
-        if (auto t = optional_string(co, "thinking"); !t.empty()) out.push_back(ThinkingDelta{index, std::move(t)});
-        if (auto s = optional_string(co, "signature"); !s.empty()) out.push_back(SignatureDelta{index, std::move(s)});
+        if (auto t = optional_string(co, "thinking"); !t.empty()) push(out, ThinkingDelta{index, std::move(t)});
+        if (auto s = optional_string(co, "signature"); !s.empty()) push(out, SignatureDelta{index, std::move(s)});
       } else if (block_type == "redacted_thinking") {
         kinds_[index] = Kind::Redacted;
-        out.push_back(RedactedThinkingEvent{index, optional_string(co, "data")});
+        push(out, RedactedThinkingEvent{index, optional_string(co, "data")});
       } else if (block_type == "tool_use") {
         kinds_[index] = Kind::Tool;
-        out.push_back(ToolCallStart{index, optional_string(co, "id"), optional_string(co, "name")});
+        push(out, ToolCallStart{index, optional_string(co, "id"), optional_string(co, "name")});
         has_tool_calls_ = true;
       } else {
         kinds_[index] = Kind::Ignored;  // server tool blocks: not part of the canonical stream
@@ -649,20 +649,20 @@ class AnthropicStreamDecoder final : public StreamDecoder {
         return fail(Errc::Upstream, fmt::format("anthropic stream: {} for block {} of another kind", dtype, index));
       }
       if (dtype == "text_delta") {
-        out.push_back(TextDelta{index, optional_string(dobj, "text")});
+        push(out, TextDelta{index, optional_string(dobj, "text")});
       } else if (dtype == "thinking_delta") {
-        out.push_back(ThinkingDelta{index, optional_string(dobj, "thinking")});
+        push(out, ThinkingDelta{index, optional_string(dobj, "thinking")});
       } else if (dtype == "signature_delta") {
-        out.push_back(SignatureDelta{index, optional_string(dobj, "signature")});
+        push(out, SignatureDelta{index, optional_string(dobj, "signature")});
       } else if (dtype == "input_json_delta") {
         std::string part = optional_string(dobj, "partial_json");
-        if (!part.empty()) out.push_back(ToolCallDelta{index, std::move(part)});
+        if (!part.empty()) push(out, ToolCallDelta{index, std::move(part)});
       }
       return {};
     }
     if (type == "content_block_stop") {
-      auto it = kinds_.find(index);
-      if (it != kinds_.end() && it->second != Kind::Ignored) out.push_back(BlockStop{index});
+      // A block that produced no event (an empty text block) has nothing to stop.
+      if (emitted(index)) out.push_back(BlockStop{index});
       return {};
     }
     if (type == "message_delta") {
@@ -692,7 +692,17 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     return {};
   }
 
+  // Appends a content event, remembering that its block has been seen downstream.
+  void push(std::vector<StreamEvent>& out, StreamEvent e) {
+    if (auto index = block_index(e); index && !emitted(*index)) emitted_.push_back(*index);
+    out.push_back(std::move(e));
+  }
+  bool emitted(uint32_t index) const {
+    return std::find(emitted_.begin(), emitted_.end(), index) != emitted_.end();
+  }
+
   enum class Kind { Text, Thinking, Redacted, Tool, Ignored };
+  std::vector<uint32_t> emitted_;
   SseParser sse_;
   std::vector<SseEvent> events_;
   std::map<uint32_t, Kind> kinds_;

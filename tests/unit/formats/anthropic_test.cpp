@@ -150,3 +150,29 @@ TEST(AnthropicErrorTest, Envelope) {
 
 }  // namespace
 }  // namespace llmrouter
+
+namespace llmrouter {
+namespace {
+
+TEST(AnthropicStreamTest, EmptyTextBlockLeavesNoTrace) {
+  auto d = make_stream_decoder(WireFormat::Anthropic);
+  std::vector<StreamEvent> events;
+  // Deliver the block's start and stop in separate chunks: the decoder must remember across
+  // feeds which blocks it has emitted.
+  ASSERT_TRUE(d->feed("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
+                      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+                      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+                      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n",
+                      events));
+  events.clear();
+  ASSERT_TRUE(d->feed("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+                      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+                      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+                      events));
+  ASSERT_TRUE(d->finish(events));
+  ASSERT_EQ(events.size(), 3u);  // stop[1], usage, done
+  EXPECT_EQ(std::get<BlockStop>(events[0]).index, 1u);
+}
+
+}  // namespace
+}  // namespace llmrouter
