@@ -32,36 +32,25 @@ Result<std::optional<CacheControl>> cache_control_of(const json::Object& o, cons
   return std::optional<CacheControl>();
 }
 
-Result<std::string> string_field(const json::Object& o, std::string_view key, const Path& path) {
-  LLMROUTER_TRY(e, json::required(o, key, path));
-  LLMROUTER_TRY(s, json::as_string(e, Path(path, key)));
-  return std::string(s);
-}
-
-std::string optional_string(const json::Object& o, std::string_view key) {
-  if (auto e = json::field(o, key); e && e->is_string()) return std::string(e->get_string().value_unsafe());
-  return {};
-}
-
 Result<void> decode_source(const json::Object& o, const Path& path, SourceKind& kind,
                            std::string& media_type, std::string& data, std::string& url,
                            std::string& file_id, bool allow_text) {
   LLMROUTER_TRY(src_el, json::required(o, "source", path));
   const Path sp(path, "source");
   LLMROUTER_TRY(src, json::as_object(src_el, sp));
-  LLMROUTER_TRY(type, string_field(src, "type", sp));
+  LLMROUTER_TRY(type, json::required_string(src, "type", sp));
   if (type == "base64" || (allow_text && type == "text")) {
     kind = type == "base64" ? SourceKind::Base64 : SourceKind::Text;
-    LLMROUTER_TRY(d, string_field(src, "data", sp));
+    LLMROUTER_TRY(d, json::required_string(src, "data", sp));
     data = std::move(d);
-    media_type = optional_string(src, "media_type");
+    media_type = json::string_or_empty(src, "media_type");
   } else if (type == "url") {
     kind = SourceKind::Url;
-    LLMROUTER_TRY(u, string_field(src, "url", sp));
+    LLMROUTER_TRY(u, json::required_string(src, "url", sp));
     url = std::move(u);
   } else if (type == "file") {
     kind = SourceKind::FileId;
-    LLMROUTER_TRY(f, string_field(src, "file_id", sp));
+    LLMROUTER_TRY(f, json::required_string(src, "file_id", sp));
     file_id = std::move(f);
   } else {
     return json::error_at(Path(sp, "type"), fmt::format("unsupported source type '{}'", type));
@@ -80,8 +69,8 @@ Result<ImageBlock> decode_image(const json::Object& o, const Path& path) {
 Result<DocumentBlock> decode_document(const json::Object& o, const Path& path) {
   DocumentBlock doc;
   LLMROUTER_CHECK(decode_source(o, path, doc.source, doc.media_type, doc.data, doc.url, doc.file_id, true));
-  doc.title = optional_string(o, "title");
-  doc.context = optional_string(o, "context");
+  doc.title = json::string_or_empty(o, "title");
+  doc.context = json::string_or_empty(o, "context");
   if (auto c = json::field(o, "citations")) doc.citations = json::raw(*c);
   LLMROUTER_TRY(cc, cache_control_of(o, path));
   doc.cache_control = std::move(cc);
@@ -90,7 +79,7 @@ Result<DocumentBlock> decode_document(const json::Object& o, const Path& path) {
 
 Result<TextBlock> decode_text(const json::Object& o, const Path& path) {
   TextBlock t;
-  LLMROUTER_TRY(text, string_field(o, "text", path));
+  LLMROUTER_TRY(text, json::required_string(o, "text", path));
   t.text = std::move(text);
   if (auto c = json::field(o, "citations")) t.citations = json::raw(*c);
   LLMROUTER_TRY(cc, cache_control_of(o, path));
@@ -100,7 +89,7 @@ Result<TextBlock> decode_text(const json::Object& o, const Path& path) {
 
 Result<ToolResultBlock> decode_tool_result(const json::Object& o, const Path& path) {
   ToolResultBlock r;
-  LLMROUTER_TRY(id, string_field(o, "tool_use_id", path));
+  LLMROUTER_TRY(id, json::required_string(o, "tool_use_id", path));
   r.tool_use_id = std::move(id);
   if (auto e = json::field(o, "is_error")) {
     LLMROUTER_TRY(b, json::as_bool(*e, Path(path, "is_error")));
@@ -120,7 +109,7 @@ Result<ToolResultBlock> decode_tool_result(const json::Object& o, const Path& pa
   for (Element b : arr) {
     const Path bp(cp, i++);
     LLMROUTER_TRY(bo, json::as_object(b, bp));
-    LLMROUTER_TRY(type, string_field(bo, "type", bp));
+    LLMROUTER_TRY(type, json::required_string(bo, "type", bp));
     if (type == "text") {
       LLMROUTER_TRY(t, decode_text(bo, bp));
       r.content.emplace_back(std::move(t));
@@ -142,7 +131,7 @@ Result<ToolResultBlock> decode_tool_result(const json::Object& o, const Path& pa
 // (server tools and their results, search results, ...) are kept as opaque blocks.
 Result<ContentBlock> decode_block(const Element& b, const Path& bp) {
   LLMROUTER_TRY(bo, json::as_object(b, bp));
-  LLMROUTER_TRY(type, string_field(bo, "type", bp));
+  LLMROUTER_TRY(type, json::required_string(bo, "type", bp));
   if (type == "text") {
     LLMROUTER_TRY(t, decode_text(bo, bp));
     return ContentBlock(std::move(t));
@@ -153,7 +142,7 @@ Result<ContentBlock> decode_block(const Element& b, const Path& bp) {
   }
   if (type == "document") {
     if (auto src = json::field(bo, "source"); src && src->is_object() &&
-        optional_string(json::object_of(*src), "type") == "content") {
+        json::string_or_empty(json::object_of(*src), "type") == "content") {
       return ContentBlock(OpaqueBlock{WireFormat::Anthropic, json::raw(b)});  // custom content document
     }
     LLMROUTER_TRY(doc, decode_document(bo, bp));
@@ -161,8 +150,8 @@ Result<ContentBlock> decode_block(const Element& b, const Path& bp) {
   }
   if (type == "tool_use") {
     ToolUseBlock u;
-    LLMROUTER_TRY(id, string_field(bo, "id", bp));
-    LLMROUTER_TRY(name, string_field(bo, "name", bp));
+    LLMROUTER_TRY(id, json::required_string(bo, "id", bp));
+    LLMROUTER_TRY(name, json::required_string(bo, "name", bp));
     u.id = std::move(id);
     u.name = std::move(name);
     if (auto in = json::field(bo, "input")) {
@@ -182,13 +171,13 @@ Result<ContentBlock> decode_block(const Element& b, const Path& bp) {
   }
   if (type == "thinking") {
     ThinkingBlock t;
-    LLMROUTER_TRY(text, string_field(bo, "thinking", bp));
+    LLMROUTER_TRY(text, json::required_string(bo, "thinking", bp));
     t.thinking = std::move(text);
-    t.signature = optional_string(bo, "signature");
+    t.signature = json::string_or_empty(bo, "signature");
     return ContentBlock(std::move(t));
   }
   if (type == "redacted_thinking") {
-    LLMROUTER_TRY(data, string_field(bo, "data", bp));
+    LLMROUTER_TRY(data, json::required_string(bo, "data", bp));
     return ContentBlock(RedactedThinkingBlock{std::move(data)});
   }
   return ContentBlock(OpaqueBlock{WireFormat::Anthropic, json::raw(b)});
@@ -215,7 +204,7 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
   for (Element m : arr) {
     const Path mp(path, i++);
     LLMROUTER_TRY(mo, json::as_object(m, mp));
-    LLMROUTER_TRY(role, string_field(mo, "role", mp));
+    LLMROUTER_TRY(role, json::required_string(mo, "role", mp));
     LLMROUTER_TRY(content_el, json::required(mo, "content", mp));
     LLMROUTER_TRY(blocks, decode_content(content_el, Path(mp, "content")));
     if (role == "assistant") {
@@ -256,18 +245,18 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
     const Path tp(path, i++);
     LLMROUTER_TRY(to, json::as_object(t, tp));
     Tool tool;
-    const std::string type = optional_string(to, "type");
+    const std::string type = json::string_or_empty(to, "type");
     if (!type.empty() && type != "custom") {  // a server or versioned built-in tool
       tool.kind = Tool::Kind::Opaque;
       tool.origin = WireFormat::Anthropic;
-      tool.name = optional_string(to, "name");
+      tool.name = json::string_or_empty(to, "name");
       tool.opaque = json::raw(t);
       req.tools.push_back(std::move(tool));
       continue;
     }
-    LLMROUTER_TRY(name, string_field(to, "name", tp));
+    LLMROUTER_TRY(name, json::required_string(to, "name", tp));
     tool.name = std::move(name);
-    tool.description = optional_string(to, "description");
+    tool.description = json::string_or_empty(to, "description");
     LLMROUTER_TRY(schema, json::required(to, "input_schema", tp));
     LLMROUTER_TRY(so, json::as_object(schema, Path(tp, "input_schema")));
     (void)so;
@@ -285,7 +274,7 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
 
 Result<void> decode_tool_choice(const Element& e, const Path& path, CanonicalRequest& req) {
   LLMROUTER_TRY(o, json::as_object(e, path));
-  LLMROUTER_TRY(type, string_field(o, "type", path));
+  LLMROUTER_TRY(type, json::required_string(o, "type", path));
   ToolChoice c;
   if (type == "auto") {
     c.mode = ToolChoice::Mode::Auto;
@@ -295,7 +284,7 @@ Result<void> decode_tool_choice(const Element& e, const Path& path, CanonicalReq
     c.mode = ToolChoice::Mode::None;
   } else if (type == "tool") {
     c.mode = ToolChoice::Mode::Tool;
-    LLMROUTER_TRY(name, string_field(o, "name", path));
+    LLMROUTER_TRY(name, json::required_string(o, "name", path));
     c.name = std::move(name);
   } else {
     return json::error_at(Path(path, "type"),
@@ -311,7 +300,7 @@ Result<void> decode_tool_choice(const Element& e, const Path& path, CanonicalReq
 
 Result<ThinkingConfig> decode_thinking(const Element& e, const Path& path) {
   LLMROUTER_TRY(o, json::as_object(e, path));
-  LLMROUTER_TRY(type, string_field(o, "type", path));
+  LLMROUTER_TRY(type, json::required_string(o, "type", path));
   ThinkingConfig t;
   if (type == "enabled") {
     t.mode = ThinkingConfig::Mode::Enabled;
@@ -335,7 +324,7 @@ Result<ResponseFormat> decode_output_format(const Element& e, const Path& path) 
   LLMROUTER_TRY(o, json::as_object(e, path));
   ResponseFormat rf;
   rf.type = ResponseFormat::Type::JsonSchema;
-  const std::string type = optional_string(o, "type");
+  const std::string type = json::string_or_empty(o, "type");
   if (!type.empty() && type != "json_schema") {
     return json::error_at(Path(path, "type"), fmt::format("unsupported output format '{}'", type));
   }
@@ -568,15 +557,15 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     if (!doc) return upstream_error(doc.error());
     auto obj = json::as_object(*doc, Path());
     if (!obj) return upstream_error(obj.error());
-    const std::string type = optional_string(*obj, "type");
+    const std::string type = json::string_or_empty(*obj, "type");
     if (type == "ping") return {};
     if (type == "error") {
       std::string message = "upstream error";
       int status = 0;
       if (auto e = json::field(*obj, "error"); e && e->is_object()) {
         const json::Object eo = json::object_of(*e);
-        if (auto m = optional_string(eo, "message"); !m.empty()) message = m;
-        if (optional_string(eo, "type") == "overloaded_error") status = 529;
+        if (auto m = json::string_or_empty(eo, "message"); !m.empty()) message = m;
+        if (json::string_or_empty(eo, "type") == "overloaded_error") status = 529;
       }
       out.push_back(StreamError{Error{Errc::Upstream, std::move(message), status, {}}});
       ended_ = true;
@@ -586,8 +575,8 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       MessageStart start;
       if (auto m = json::field(*obj, "message"); m && m->is_object()) {
         const json::Object mo = json::object_of(*m);
-        start.id = optional_string(mo, "id");
-        start.model = optional_string(mo, "model");
+        start.id = json::string_or_empty(mo, "id");
+        start.model = json::string_or_empty(mo, "model");
         if (auto u = json::field(mo, "usage"); u && u->is_object()) read_usage(json::object_of(*u), usage_);
       }
       start.usage = usage_;
@@ -607,23 +596,23 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       auto cb = json::field(*obj, "content_block");
       if (!cb || !cb->is_object()) return fail(Errc::Upstream, "anthropic stream: content_block_start without a content_block");
       const json::Object co = json::object_of(*cb);
-      const std::string block_type = optional_string(co, "type");
+      const std::string block_type = json::string_or_empty(co, "type");
       if (kinds_.count(index)) {
         return fail(Errc::Upstream, fmt::format("anthropic stream: block {} started twice", index));
       }
       if (block_type == "text") {
         kinds_[index] = Kind::Text;
-        if (auto t = optional_string(co, "text"); !t.empty()) push(out, TextDelta{index, std::move(t)});
+        if (auto t = json::string_or_empty(co, "text"); !t.empty()) push(out, TextDelta{index, std::move(t)});
       } else if (block_type == "thinking") {
         kinds_[index] = Kind::Thinking;
-        if (auto t = optional_string(co, "thinking"); !t.empty()) push(out, ThinkingDelta{index, std::move(t)});
-        if (auto s = optional_string(co, "signature"); !s.empty()) push(out, SignatureDelta{index, std::move(s)});
+        if (auto t = json::string_or_empty(co, "thinking"); !t.empty()) push(out, ThinkingDelta{index, std::move(t)});
+        if (auto s = json::string_or_empty(co, "signature"); !s.empty()) push(out, SignatureDelta{index, std::move(s)});
       } else if (block_type == "redacted_thinking") {
         kinds_[index] = Kind::Redacted;
-        push(out, RedactedThinkingEvent{index, optional_string(co, "data")});
+        push(out, RedactedThinkingEvent{index, json::string_or_empty(co, "data")});
       } else if (block_type == "tool_use") {
         kinds_[index] = Kind::Tool;
-        push(out, ToolCallStart{index, optional_string(co, "id"), optional_string(co, "name")});
+        push(out, ToolCallStart{index, json::string_or_empty(co, "id"), json::string_or_empty(co, "name")});
         has_tool_calls_ = true;
       } else {
         kinds_[index] = Kind::Ignored;  // server tool blocks: not part of the canonical stream
@@ -638,7 +627,7 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       auto d = json::field(*obj, "delta");
       if (!d || !d->is_object()) return fail(Errc::Upstream, "anthropic stream: content_block_delta without a delta");
       const json::Object dobj = json::object_of(*d);
-      const std::string dtype = optional_string(dobj, "type");
+      const std::string dtype = json::string_or_empty(dobj, "type");
       const Kind kind = it->second;
       const bool fits = (dtype == "text_delta" && kind == Kind::Text) ||
                         ((dtype == "thinking_delta" || dtype == "signature_delta") && kind == Kind::Thinking) ||
@@ -649,13 +638,13 @@ class AnthropicStreamDecoder final : public StreamDecoder {
         return fail(Errc::Upstream, fmt::format("anthropic stream: {} for block {} of another kind", dtype, index));
       }
       if (dtype == "text_delta") {
-        push(out, TextDelta{index, optional_string(dobj, "text")});
+        push(out, TextDelta{index, json::string_or_empty(dobj, "text")});
       } else if (dtype == "thinking_delta") {
-        push(out, ThinkingDelta{index, optional_string(dobj, "thinking")});
+        push(out, ThinkingDelta{index, json::string_or_empty(dobj, "thinking")});
       } else if (dtype == "signature_delta") {
-        push(out, SignatureDelta{index, optional_string(dobj, "signature")});
+        push(out, SignatureDelta{index, json::string_or_empty(dobj, "signature")});
       } else if (dtype == "input_json_delta") {
-        std::string part = optional_string(dobj, "partial_json");
+        std::string part = json::string_or_empty(dobj, "partial_json");
         if (!part.empty()) push(out, ToolCallDelta{index, std::move(part)});
       }
       return {};
@@ -668,8 +657,8 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     if (type == "message_delta") {
       if (auto d = json::field(*obj, "delta"); d && d->is_object()) {
         const json::Object dobj = json::object_of(*d);
-        if (auto r = optional_string(dobj, "stop_reason"); !r.empty()) stop_reason_ = stop_reason_from_anthropic(r);
-        stop_sequence_ = optional_string(dobj, "stop_sequence");
+        if (auto r = json::string_or_empty(dobj, "stop_reason"); !r.empty()) stop_reason_ = stop_reason_from_anthropic(r);
+        stop_sequence_ = json::string_or_empty(dobj, "stop_sequence");
       }
       if (auto u = json::field(*obj, "usage"); u && u->is_object()) {
         Usage latest = usage_;
@@ -983,7 +972,7 @@ Result<CanonicalRequest> decode_anthropic_request(std::string_view body) {
         for (Element b : arr) {
           const Path bp(p, i++);
           LLMROUTER_TRY(bo, json::as_object(b, bp));
-          LLMROUTER_TRY(type, string_field(bo, "type", bp));
+          LLMROUTER_TRY(type, json::required_string(bo, "type", bp));
           if (type != "text") return json::error_at(Path(bp, "type"), "system blocks must be text");
           LLMROUTER_TRY(t, decode_text(bo, bp));
           req.system.push_back(std::move(t));
@@ -1007,7 +996,7 @@ Result<CanonicalRequest> decode_anthropic_request(std::string_view body) {
       req.stop = std::move(v);
     } else if (key == "metadata") {
       LLMROUTER_TRY(mo, json::as_object(value, p));
-      req.user = optional_string(mo, "user_id");
+      req.user = json::string_or_empty(mo, "user_id");
     } else if (key == "tools") {
       LLMROUTER_CHECK(decode_tools(value, p, req));
     } else if (key == "tool_choice") {
@@ -1020,7 +1009,7 @@ Result<CanonicalRequest> decode_anthropic_request(std::string_view body) {
       req.response_format = std::move(rf);
     } else if (key == "output_config") {
       LLMROUTER_TRY(oc, json::as_object(value, p));
-      req.reasoning_effort = optional_string(oc, "effort");
+      req.reasoning_effort = json::string_or_empty(oc, "effort");
       if (auto f = json::field(oc, "format")) {
         LLMROUTER_TRY(rf, decode_output_format(*f, Path(p, "format")));
         req.response_format = std::move(rf);
@@ -1101,11 +1090,7 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
     w.begin_array();
     for (const Tool& t : req.tools) {
       if (t.kind == Tool::Kind::Opaque) {
-        if (t.origin == WireFormat::Anthropic) {
-          w.raw(t.opaque);
-        } else {
-          log_dropped(kTarget, fmt::format("tool '{}' ({} built-in tool)", t.name, wire_format_name(t.origin)));
-        }
+        if (keep_opaque_tool(t, WireFormat::Anthropic)) w.raw(t.opaque);
         continue;
       }
       w.begin_object();
@@ -1178,8 +1163,8 @@ Result<Response> decode_anthropic_response(std::string_view body) {
   auto obj = json::as_object(*doc, root);
   if (!obj) return upstream_error(obj.error());
   Response resp;
-  resp.id = optional_string(*obj, "id");
-  resp.model = optional_string(*obj, "model");
+  resp.id = json::string_or_empty(*obj, "id");
+  resp.model = json::string_or_empty(*obj, "model");
   if (auto u = json::field(*obj, "usage"); u && u->is_object()) read_usage(json::object_of(*u), resp.usage);
   auto content = json::required(*obj, "content", root);
   if (!content) return upstream_error(content.error());
@@ -1191,8 +1176,8 @@ Result<Response> decode_anthropic_response(std::string_view body) {
     has_calls = has_calls || std::holds_alternative<ToolUseBlock>(b);
     resp.content.push_back(std::move(b));
   }
-  resp.stop_reason = settle_stop_reason(stop_reason_from_anthropic(optional_string(*obj, "stop_reason")), has_calls);
-  resp.stop_sequence = optional_string(*obj, "stop_sequence");
+  resp.stop_reason = settle_stop_reason(stop_reason_from_anthropic(json::string_or_empty(*obj, "stop_reason")), has_calls);
+  resp.stop_sequence = json::string_or_empty(*obj, "stop_sequence");
   return resp;
 }
 

@@ -59,6 +59,17 @@ std::string input_to_arguments(const RawJson& input);
 /// The input as a JSON object for formats that need one ("{}" for a string input).
 std::string_view input_as_object(const RawJson& input);
 
+/// A function tool's fields, from an object holding `name`, `description`, `parameters`
+/// and `strict` (OpenAI nests it under "function"; Responses has it flat).
+Result<Tool> decode_function_tool(const json::Object& fn, const json::Path& path);
+/// "auto", "none" or "required" as a ToolChoice; nullopt for anything else.
+std::optional<ToolChoice> tool_choice_from_string(std::string_view s);
+/// True when an opaque (provider-specific) tool can be sent to `target` as it is; logs the
+/// drop otherwise.
+bool keep_opaque_tool(const Tool& t, WireFormat target);
+/// The OpenAI error object {"message", "type", "param", "code"} (also used by Responses).
+void write_openai_error(json::Writer& w, const Error& error);
+
 /// Adds the text of tool-result parts to `out`, joined by "\n"; counts the non-text
 /// parts left out in `dropped`.
 std::string tool_result_text(const ToolResultBlock& r, std::size_t* dropped = nullptr);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "formats/codecs.h"
+#include "formats/common.h"
 #include "util/try.h"
 
 namespace llmrouter {
@@ -158,6 +159,57 @@ std::string input_to_arguments(const RawJson& input) {
 std::string_view input_as_object(const RawJson& input) {
   if (input.empty() || input.text.front() != '{') return "{}";
   return input.text;
+}
+
+Result<Tool> decode_function_tool(const json::Object& fn, const json::Path& path) {
+  Tool tool;
+  LLMROUTER_TRY(name_el, json::required(fn, "name", path));
+  LLMROUTER_TRY(name, json::as_string(name_el, json::Path(path, "name")));
+  tool.name = std::string(name);
+  if (auto d = json::field(fn, "description")) {
+    LLMROUTER_TRY(s, json::as_string(*d, json::Path(path, "description")));
+    tool.description = std::string(s);
+  }
+  if (auto p = json::field(fn, "parameters")) {
+    LLMROUTER_CHECK(json::as_object(*p, json::Path(path, "parameters")));
+    tool.input_schema = json::raw(*p);
+  } else {
+    // OpenAI: omitted parameters mean a function without arguments.
+    tool.input_schema.text = R"({"type":"object","properties":{}})";
+  }
+  if (auto s = json::field(fn, "strict")) {
+    LLMROUTER_TRY(b, json::as_bool(*s, json::Path(path, "strict")));
+    tool.strict = b;
+  }
+  return tool;
+}
+
+std::optional<ToolChoice> tool_choice_from_string(std::string_view s) {
+  if (s == "auto") return ToolChoice{ToolChoice::Mode::Auto, {}};
+  if (s == "none") return ToolChoice{ToolChoice::Mode::None, {}};
+  if (s == "required") return ToolChoice{ToolChoice::Mode::Required, {}};
+  return std::nullopt;
+}
+
+bool keep_opaque_tool(const Tool& t, WireFormat target) {
+  if (t.origin == target) return true;
+  log_dropped(wire_format_name(target),
+              fmt::format("tool '{}' ({} built-in tool)", t.name, wire_format_name(t.origin)));
+  return false;
+}
+
+void write_openai_error(json::Writer& w, const Error& error) {
+  w.begin_object();
+  w.key("error");
+  w.begin_object();
+  w.kv("message", error.message);
+  w.kv("type", openai_error_type(error));
+  w.key("param");
+  w.null();
+  w.key("code");
+  w.null();
+  w.end_object();
+  w.end_object();
 }
 
 std::string tool_result_text(const ToolResultBlock& r, std::size_t* dropped) {

@@ -18,11 +18,6 @@ using json::Path;
 
 constexpr std::string_view kTarget = "ollama";
 
-std::string optional_string(const json::Object& o, std::string_view key) {
-  if (auto e = json::field(o, key); e && e->is_string()) return std::string(e->get_string().value_unsafe());
-  return {};
-}
-
 uint64_t optional_count(const json::Object& o, std::string_view key) {
   if (auto v = json::field(o, key)) {
     if (v->is_uint64()) return v->get_uint64().value_unsafe();
@@ -138,13 +133,13 @@ Result<Chunk> parse_chunk(std::string_view text) {
   auto obj = json::as_object(*doc, Path());
   if (!obj) return upstream_error(obj.error());
   Chunk c;
-  c.error = optional_string(*obj, "error");
+  c.error = json::string_or_empty(*obj, "error");
   if (!c.error.empty()) return c;
-  c.model = optional_string(*obj, "model");
+  c.model = json::string_or_empty(*obj, "model");
   if (auto m = json::field(*obj, "message"); m && m->is_object()) {
     const json::Object mo = json::object_of(*m);
-    c.content = optional_string(mo, "content");
-    c.thinking = optional_string(mo, "thinking");
+    c.content = json::string_or_empty(mo, "content");
+    c.thinking = json::string_or_empty(mo, "thinking");
     if (auto calls = json::field(mo, "tool_calls"); calls && calls->is_array()) {
       std::size_t i = 0;
       const Path root;
@@ -159,9 +154,9 @@ Result<Chunk> parse_chunk(std::string_view text) {
         auto fn = json::as_object(*fn_el, Path(tp, "function"));
         if (!fn) return upstream_error(fn.error());
         ToolUseBlock u;
-        u.name = optional_string(*fn, "name");
+        u.name = json::string_or_empty(*fn, "name");
         // Ollama has no call ids (newer versions may send one); ours are unique per call.
-        u.id = optional_string(*to, "id");
+        u.id = json::string_or_empty(*to, "id");
         if (u.id.empty()) u.id = new_id("call_");
         if (auto a = json::field(*fn, "arguments")) {
           u.input = a->is_string() ? arguments_to_input(a->get_string().value_unsafe()) : json::raw(*a);
@@ -173,7 +168,7 @@ Result<Chunk> parse_chunk(std::string_view text) {
     }
   }
   if (auto d = json::field(*obj, "done"); d && d->is_bool()) c.done = d->get_bool().value_unsafe();
-  c.done_reason = optional_string(*obj, "done_reason");
+  c.done_reason = json::string_or_empty(*obj, "done_reason");
   c.prompt_eval_count = optional_count(*obj, "prompt_eval_count");
   c.eval_count = optional_count(*obj, "eval_count");
   return c;
@@ -290,7 +285,7 @@ Result<std::string> encode_ollama_request(const CanonicalRequest& req) {
   bool any_tools = false;
   for (const Tool& t : req.tools) {
     if (t.kind == Tool::Kind::Opaque) {
-      log_dropped(kTarget, fmt::format("tool '{}' ({} built-in tool)", t.name, wire_format_name(t.origin)));
+      (void)keep_opaque_tool(t, WireFormat::Ollama);  // never the same origin: logs the drop
       continue;
     }
     if (!any_tools) {

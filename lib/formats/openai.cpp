@@ -241,24 +241,8 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
     LLMROUTER_TRY(fn_el, json::required(to, "function", tp));
     const Path fp(tp, "function");
     LLMROUTER_TRY(fn, json::as_object(fn_el, fp));
-    LLMROUTER_TRY(name_el, json::required(fn, "name", fp));
-    LLMROUTER_TRY(name, json::as_string(name_el, Path(fp, "name")));
-    tool.name = std::string(name);
-    if (auto d = json::field(fn, "description")) {
-      LLMROUTER_TRY(s, json::as_string(*d, Path(fp, "description")));
-      tool.description = std::string(s);
-    }
-    if (auto p = json::field(fn, "parameters")) {
-      LLMROUTER_TRY(po, json::as_object(*p, Path(fp, "parameters")));
-      (void)po;
-      tool.input_schema = json::raw(*p);
-    } else {
-      tool.input_schema.text = R"({"type":"object","properties":{}})";
-    }
-    if (auto s = json::field(fn, "strict")) {
-      LLMROUTER_TRY(b, json::as_bool(*s, Path(fp, "strict")));
-      tool.strict = b;
-    }
+    LLMROUTER_TRY(function_tool, decode_function_tool(fn, fp));
+    tool = std::move(function_tool);
     req.tools.push_back(std::move(tool));
   }
   return {};
@@ -267,9 +251,7 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
 Result<ToolChoice> decode_tool_choice(const Element& e, const Path& path) {
   if (e.is_string()) {
     const std::string_view s = e.get_string().value_unsafe();
-    if (s == "auto") return ToolChoice{ToolChoice::Mode::Auto, {}};
-    if (s == "none") return ToolChoice{ToolChoice::Mode::None, {}};
-    if (s == "required") return ToolChoice{ToolChoice::Mode::Required, {}};
+    if (auto c = tool_choice_from_string(s)) return *c;
     return json::error_at(path, fmt::format("unknown tool_choice '{}'; expected auto, none, required "
                                             "or a function", s));
   }
@@ -714,21 +696,7 @@ class OpenAIStreamEncoder final : public StreamEncoder {
       return;
     }
     if (std::holds_alternative<StreamError>(event)) {
-      const Error& e = std::get<StreamError>(event).error;
-      std::string body;
-      json::Writer w(body);
-      w.begin_object();
-      w.key("error");
-      w.begin_object();
-      w.kv("message", e.message);
-      w.kv("type", openai_error_type(e));
-      w.key("param");
-      w.null();
-      w.key("code");
-      w.null();
-      w.end_object();
-      w.end_object();
-      append_sse(out, {}, body);
+      append_sse(out, {}, encode_openai_error(std::get<StreamError>(event).error));
       done_ = true;
       return;
     }
@@ -997,11 +965,7 @@ Result<std::string> encode_openai_request(const CanonicalRequest& req) {
     w.begin_array();
     for (const Tool& t : req.tools) {
       if (t.kind == Tool::Kind::Opaque) {
-        if (t.origin == WireFormat::OpenAI) {
-          w.raw(t.opaque);
-        } else {
-          log_dropped(kTarget, fmt::format("tool '{}' ({} server tool)", t.name, wire_format_name(t.origin)));
-        }
+        if (keep_opaque_tool(t, WireFormat::OpenAI)) w.raw(t.opaque);
         continue;
       }
       w.begin_object();
@@ -1187,17 +1151,7 @@ std::string encode_openai_response(const Response& resp) {
 std::string encode_openai_error(const Error& error) {
   std::string out;
   json::Writer w(out);
-  w.begin_object();
-  w.key("error");
-  w.begin_object();
-  w.kv("message", error.message);
-  w.kv("type", openai_error_type(error));
-  w.key("param");
-  w.null();
-  w.key("code");
-  w.null();
-  w.end_object();
-  w.end_object();
+  write_openai_error(w, error);
   return out;
 }
 

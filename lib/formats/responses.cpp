@@ -18,29 +18,18 @@ using json::Path;
 
 constexpr int64_t kMaxU32 = 0xFFFFFFFFLL;
 
-std::string optional_string(const json::Object& o, std::string_view key) {
-  if (auto e = json::field(o, key); e && e->is_string()) return std::string(e->get_string().value_unsafe());
-  return {};
-}
-
-Result<std::string> string_field(const json::Object& o, std::string_view key, const Path& path) {
-  LLMROUTER_TRY(e, json::required(o, key, path));
-  LLMROUTER_TRY(s, json::as_string(e, Path(path, key)));
-  return std::string(s);
-}
-
 // ---------------------------------------------------------------------------------------
 // Request
 
 Result<ImageBlock> decode_input_image(const json::Object& o, const Path& path) {
   ImageBlock img;
-  img.detail = optional_string(o, "detail");
-  if (auto id = optional_string(o, "file_id"); !id.empty()) {
+  img.detail = json::string_or_empty(o, "detail");
+  if (auto id = json::string_or_empty(o, "file_id"); !id.empty()) {
     img.source = SourceKind::FileId;
     img.file_id = std::move(id);
     return img;
   }
-  LLMROUTER_TRY(url, string_field(o, "image_url", path));
+  LLMROUTER_TRY(url, json::required_string(o, "image_url", path));
   if (auto data = parse_data_url(url)) {
     img.media_type = std::move(data->media_type);
     img.data = std::move(data->data);
@@ -53,15 +42,15 @@ Result<ImageBlock> decode_input_image(const json::Object& o, const Path& path) {
 
 Result<DocumentBlock> decode_input_file(const json::Object& o, const Path& path) {
   DocumentBlock doc;
-  doc.filename = optional_string(o, "filename");
-  if (auto id = optional_string(o, "file_id"); !id.empty()) {
+  doc.filename = json::string_or_empty(o, "filename");
+  if (auto id = json::string_or_empty(o, "file_id"); !id.empty()) {
     doc.source = SourceKind::FileId;
     doc.file_id = std::move(id);
-  } else if (auto url = optional_string(o, "file_url"); !url.empty()) {
+  } else if (auto url = json::string_or_empty(o, "file_url"); !url.empty()) {
     doc.source = SourceKind::Url;
     doc.url = std::move(url);
   } else {
-    LLMROUTER_TRY(data, string_field(o, "file_data", path));
+    LLMROUTER_TRY(data, json::required_string(o, "file_data", path));
     auto parsed = parse_data_url(data);
     if (!parsed) return json::error_at(Path(path, "file_data"), "expected a base64 data: URL");
     doc.media_type = std::move(parsed->media_type);
@@ -81,12 +70,12 @@ Result<std::vector<ContentBlock>> decode_content(const Element& e, const Path& p
   for (Element part : arr) {
     const Path pp(path, i++);
     LLMROUTER_TRY(po, json::as_object(part, pp));
-    LLMROUTER_TRY(type, string_field(po, "type", pp));
+    LLMROUTER_TRY(type, json::required_string(po, "type", pp));
     if (type == "input_text" || type == "output_text" || type == "text" || type == "summary_text") {
-      LLMROUTER_TRY(text, string_field(po, "text", pp));
+      LLMROUTER_TRY(text, json::required_string(po, "text", pp));
       out.push_back(TextBlock{std::move(text), std::nullopt, {}});
     } else if (type == "refusal") {
-      LLMROUTER_TRY(text, string_field(po, "refusal", pp));
+      LLMROUTER_TRY(text, json::required_string(po, "refusal", pp));
       out.push_back(TextBlock{std::move(text), std::nullopt, {}});
     } else if (type == "input_image") {
       LLMROUTER_TRY(img, decode_input_image(po, pp));
@@ -118,10 +107,10 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
   for (Element item : arr) {
     const Path ip(path, i++);
     LLMROUTER_TRY(io, json::as_object(item, ip));
-    std::string type = optional_string(io, "type");
+    std::string type = json::string_or_empty(io, "type");
     if (type.empty() && json::field(io, "role")) type = "message";
     if (type == "message") {
-      LLMROUTER_TRY(role, string_field(io, "role", ip));
+      LLMROUTER_TRY(role, json::required_string(io, "role", ip));
       LLMROUTER_TRY(content_el, json::required(io, "content", ip));
       LLMROUTER_TRY(blocks, decode_content(content_el, Path(ip, "content")));
       if (role == "system" || role == "developer") {
@@ -144,15 +133,15 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
       }
     } else if (type == "function_call") {
       ToolUseBlock u;
-      LLMROUTER_TRY(call_id, string_field(io, "call_id", ip));
-      LLMROUTER_TRY(name, string_field(io, "name", ip));
+      LLMROUTER_TRY(call_id, json::required_string(io, "call_id", ip));
+      LLMROUTER_TRY(name, json::required_string(io, "name", ip));
       u.id = std::move(call_id);
       u.name = std::move(name);
-      u.input = arguments_to_input(optional_string(io, "arguments"));
+      u.input = arguments_to_input(json::string_or_empty(io, "arguments"));
       append(req, Role::Assistant, std::move(u));
     } else if (type == "function_call_output") {
       ToolResultBlock r;
-      LLMROUTER_TRY(call_id, string_field(io, "call_id", ip));
+      LLMROUTER_TRY(call_id, json::required_string(io, "call_id", ip));
       r.tool_use_id = std::move(call_id);
       LLMROUTER_TRY(output, json::required(io, "output", ip));
       LLMROUTER_TRY(blocks, decode_content(output, Path(ip, "output")));
@@ -174,7 +163,7 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
         for (Element part : json::array_of(*s)) {
           if (part.is_object()) {
             if (!summary.empty()) summary += '\n';
-            summary += optional_string(json::object_of(part), "text");
+            summary += json::string_or_empty(json::object_of(part), "text");
           }
         }
       }
@@ -201,31 +190,19 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
   for (Element t : arr) {
     const Path tp(path, i++);
     LLMROUTER_TRY(to, json::as_object(t, tp));
-    LLMROUTER_TRY(type, string_field(to, "type", tp));
+    LLMROUTER_TRY(type, json::required_string(to, "type", tp));
     Tool tool;
     if (type != "function") {
       tool.kind = Tool::Kind::Opaque;
       tool.origin = WireFormat::Responses;
-      tool.name = optional_string(to, "name");
+      tool.name = json::string_or_empty(to, "name");
       if (tool.name.empty()) tool.name = type;
       tool.opaque = json::raw(t);
       req.tools.push_back(std::move(tool));
       continue;
     }
-    LLMROUTER_TRY(name, string_field(to, "name", tp));
-    tool.name = std::move(name);
-    tool.description = optional_string(to, "description");
-    if (auto p = json::field(to, "parameters")) {
-      LLMROUTER_TRY(po, json::as_object(*p, Path(tp, "parameters")));
-      (void)po;
-      tool.input_schema = json::raw(*p);
-    } else {
-      tool.input_schema.text = R"({"type":"object","properties":{}})";
-    }
-    if (auto s = json::field(to, "strict")) {
-      LLMROUTER_TRY(b, json::as_bool(*s, Path(tp, "strict")));
-      tool.strict = b;
-    }
+    LLMROUTER_TRY(function_tool, decode_function_tool(to, tp));
+    tool = std::move(function_tool);
     req.tools.push_back(std::move(tool));
   }
   return {};
@@ -234,14 +211,12 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
 Result<ToolChoice> decode_tool_choice(const Element& e, const Path& path) {
   if (e.is_string()) {
     const std::string_view s = e.get_string().value_unsafe();
-    if (s == "auto") return ToolChoice{ToolChoice::Mode::Auto, {}};
-    if (s == "none") return ToolChoice{ToolChoice::Mode::None, {}};
-    if (s == "required") return ToolChoice{ToolChoice::Mode::Required, {}};
+    if (auto c = tool_choice_from_string(s)) return *c;
     return json::error_at(path, fmt::format("unknown tool_choice '{}'", s));
   }
   LLMROUTER_TRY(o, json::as_object(e, path));
-  if (optional_string(o, "type") == "function") {
-    LLMROUTER_TRY(name, string_field(o, "name", path));
+  if (json::string_or_empty(o, "type") == "function") {
+    LLMROUTER_TRY(name, json::required_string(o, "name", path));
     return ToolChoice{ToolChoice::Mode::Tool, std::move(name)};
   }
   return ToolChoice{ToolChoice::Mode::Auto, {}};  // hosted-tool choices: let the model decide
@@ -253,15 +228,15 @@ Result<ResponseFormat> decode_text_format(const json::Object& text, const Path& 
   if (!f) return rf;
   const Path fp(path, "format");
   LLMROUTER_TRY(fo, json::as_object(*f, fp));
-  LLMROUTER_TRY(type, string_field(fo, "type", fp));
+  LLMROUTER_TRY(type, json::required_string(fo, "type", fp));
   if (type == "text") {
     rf.type = ResponseFormat::Type::Text;
   } else if (type == "json_object") {
     rf.type = ResponseFormat::Type::JsonObject;
   } else if (type == "json_schema") {
     rf.type = ResponseFormat::Type::JsonSchema;
-    rf.name = optional_string(fo, "name");
-    rf.description = optional_string(fo, "description");
+    rf.name = json::string_or_empty(fo, "name");
+    rf.description = json::string_or_empty(fo, "description");
     LLMROUTER_TRY(schema, json::required(fo, "schema", fp));
     LLMROUTER_TRY(so, json::as_object(schema, Path(fp, "schema")));
     (void)so;
@@ -719,7 +694,7 @@ Result<CanonicalRequest> decode_responses_request(std::string_view body) {
       req.top_p = v;
     } else if (key == "reasoning") {
       LLMROUTER_TRY(ro, json::as_object(value, p));
-      req.reasoning_effort = optional_string(ro, "effort");
+      req.reasoning_effort = json::string_or_empty(ro, "effort");
     } else if (key == "text") {
       LLMROUTER_TRY(to, json::as_object(value, p));
       LLMROUTER_TRY(rf, decode_text_format(to, p));
@@ -759,22 +734,7 @@ std::string encode_responses_response(const Response& resp) {
   return out;
 }
 
-std::string encode_responses_error(const Error& error) {
-  std::string out;
-  json::Writer w(out);
-  w.begin_object();
-  w.key("error");
-  w.begin_object();
-  w.kv("message", error.message);
-  w.kv("type", openai_error_type(error));
-  w.key("param");
-  w.null();
-  w.key("code");
-  w.null();
-  w.end_object();
-  w.end_object();
-  return out;
-}
+std::string encode_responses_error(const Error& error) { return encode_openai_error(error); }
 
 std::unique_ptr<StreamEncoder> make_responses_stream_encoder() {
   return std::make_unique<ResponsesStreamEncoder>();

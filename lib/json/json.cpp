@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "util/try.h"
+
 namespace llmrouter::detail::json {
 
 std::string Path::str() const {
@@ -136,6 +138,17 @@ std::optional<Element> field(const Object& o, std::string_view key) {
 Result<Element> required(const Object& o, std::string_view key, const Path& path) {
   if (auto e = field(o, key)) return *e;
   return error_at(Path(path, key), "is required");
+}
+
+std::string string_or_empty(const Object& o, std::string_view key) {
+  if (auto e = field(o, key); e && e->is_string()) return std::string(e->get_string().value_unsafe());
+  return {};
+}
+
+Result<std::string> required_string(const Object& o, std::string_view key, const Path& path) {
+  LLMROUTER_TRY(e, required(o, key, path));
+  LLMROUTER_TRY(s, as_string(e, Path(path, key)));
+  return std::string(s);
 }
 
 RawJson raw(const Element& e) { return RawJson{simdjson::minify(e)}; }

@@ -79,6 +79,12 @@ std::optional<Element> field(const Object& o, std::string_view key);
 /// The member `key`; an error when it is absent or null.
 Result<Element> required(const Object& o, std::string_view key, const Path& path);
 
+/// The string member `key`, or "" when absent or not a string (for lenient reading of
+/// upstream replies).
+std::string string_or_empty(const Object& o, std::string_view key);
+/// The string member `key`; an error when absent or not a string.
+Result<std::string> required_string(const Object& o, std::string_view key, const Path& path);
+
 /// Compact JSON text of an element.
 RawJson raw(const Element& e);
 /// A settings tree (for plugin options in requests).
