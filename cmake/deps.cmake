@@ -7,10 +7,8 @@ find_package(simdjson 3 CONFIG REQUIRED)              # simdjson::simdjson (pars
 find_package(tomlplusplus 3 CONFIG REQUIRED)          # tomlplusplus::tomlplusplus (config)
 find_package(fmt 9 CONFIG REQUIRED)                   # fmt::fmt
 find_package(tl-expected 1.0 CONFIG REQUIRED)         # tl::expected (Result<T>)
-find_package(RapidJSON 1.1 CONFIG REQUIRED)           # no target: RAPIDJSON_INCLUDE_DIRS (writing)
-
-add_library(llmrouter_rapidjson INTERFACE)
-target_include_directories(llmrouter_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIRS})
+# JSON is written by lib/json's own writer (see the comment on json::Writer); RapidJSON is
+# not needed.
 
 if(LLMROUTER_BUILD_APPS)
   find_package(PkgConfig REQUIRED)

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "util/strings.h"
 #include "util/try.h"
 
 namespace llmrouter::detail::json {
@@ -176,22 +177,46 @@ Value to_value(const Element& e) {
   return Value();
 }
 
-void Writer::raw(std::string_view json) {
-  if (json.empty()) {
-    w_.Null();
+void Writer::key(std::string_view k) {
+  prefix();
+  detail::append_json_string(out_, k);
+  out_.push_back(':');
+  after_key_ = true;
+}
+
+void Writer::string(std::string_view s) {
+  prefix();
+  detail::append_json_string(out_, s);
+}
+
+void Writer::integer(int64_t v) {
+  prefix();
+  fmt::format_to(std::back_inserter(out_), "{}", v);
+}
+
+void Writer::uinteger(uint64_t v) {
+  prefix();
+  fmt::format_to(std::back_inserter(out_), "{}", v);
+}
+
+void Writer::number(double v) {
+  prefix();
+  if (!std::isfinite(v)) {
+    out_ += "null";
     return;
   }
-  rapidjson::Type type = rapidjson::kObjectType;
-  switch (json.front()) {
-    case '[': type = rapidjson::kArrayType; break;
-    case '"': type = rapidjson::kStringType; break;
-    case 't': type = rapidjson::kTrueType; break;
-    case 'f': type = rapidjson::kFalseType; break;
-    case 'n': type = rapidjson::kNullType; break;
-    case '{': type = rapidjson::kObjectType; break;
-    default: type = rapidjson::kNumberType; break;
+  const std::size_t start = out_.size();
+  fmt::format_to(std::back_inserter(out_), "{}", v);
+  if (out_.find_first_of(".e", start) == std::string::npos) out_ += ".0";
+}
+
+void Writer::raw(std::string_view json) {
+  prefix();
+  if (json.empty()) {
+    out_ += "null";
+  } else {
+    out_.append(json);
   }
-  w_.RawValue(json.data(), json.size(), type);
 }
 
 void Writer::value(const Value& v) {

@@ -2,7 +2,9 @@
 #include "util/strings.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace llmrouter::detail {
@@ -78,22 +80,44 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  // Bytes copied as they are: printable ASCII except '"' and '\\'.
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    return t;
+  }();
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
-  for (std::size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    const auto u = static_cast<uint8_t>(c);
-    if (u >= 0x80) {
-      const std::size_t n = utf8_sequence_length(s, i);
-      if (n == 0) {
-        out += "\xEF\xBF\xBD";  // U+FFFD
-        ++i;
-      } else {
-        out.append(s.substr(i, n));
-        i += n;
-      }
+  std::size_t run = 0;  // start of the pending run of bytes to copy
+  std::size_t i = 0;
+  while (i < s.size()) {
+    // Skip 8 plain bytes at a time (SWAR): none below 0x20, none '"' or '\\', none >= 0x80.
+    while (i + 8 <= s.size()) {
+      uint64_t x;
+      std::memcpy(&x, s.data() + i, 8);
+      constexpr uint64_t kOnes = 0x0101010101010101ULL;
+      constexpr uint64_t kHigh = 0x8080808080808080ULL;
+      const uint64_t below_space = (x - kOnes * 0x20) & ~x;
+      const uint64_t quote = x ^ (kOnes * '"');
+      const uint64_t backslash = x ^ (kOnes * '\\');
+      const uint64_t special = below_space | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | x;
+      if (special & kHigh) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
+    const auto u = static_cast<uint8_t>(s[i]);
+    if (kPlain[u]) {
+      ++i;
       continue;
     }
-    switch (c) {
+    if (u >= 0x80) {
+      if (const std::size_t n = utf8_sequence_length(s, i)) {
+        i += n;
+        continue;
+      }
+    }
+    out.append(s.data() + run, i - run);
+    switch (u) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
@@ -107,11 +131,12 @@ void append_json_string(std::string& out, std::string_view s) {
           out.push_back(kHex[u >> 4]);
           out.push_back(kHex[u & 0xF]);
         } else {
-          out.push_back(c);
+          out += "\xEF\xBF\xBD";  // invalid UTF-8: U+FFFD
         }
     }
-    ++i;
+    run = ++i;
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
