@@ -208,6 +208,11 @@ struct LoadOptions {
                                                 std::string_view source_name = "<config>",
                                                 const LoadOptions& options = {});
 
+/// A configuration error located in `config`'s source: "FILE:LINE:COL: PATH: MESSAGE"
+/// (Errc::Config). For components validating their own settings (`Value::loc`).
+[[nodiscard]] Error config_error(const Config& config, SourceLoc loc, std::string_view path,
+                                 std::string_view message);
+
 /// Every key path the schema knows, in documentation order, with `[]` for array elements
 /// and `<id>` for free-form tables (e.g. "providers[].base_url", "plugins.<id>.enabled").
 /// Used to check that config.example.toml documents every key.

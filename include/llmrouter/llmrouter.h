@@ -4,10 +4,16 @@
 /// Umbrella header: everything public in libllmrouter.
 
 #include "llmrouter/capabilities.h"
+#include "llmrouter/classifier.h"
 #include "llmrouter/config.h"
+#include "llmrouter/formats.h"
 #include "llmrouter/log.h"
+#include "llmrouter/pipeline.h"
+#include "llmrouter/plugin.h"
+#include "llmrouter/registry.h"
 #include "llmrouter/request.h"
 #include "llmrouter/response.h"
 #include "llmrouter/result.h"
+#include "llmrouter/router.h"
 #include "llmrouter/value.h"
 #include "llmrouter/version.h"

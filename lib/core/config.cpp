@@ -808,6 +808,10 @@ void Loader::read_components(const toml::node& node, std::string_view group,
       Value sv = to_value(e, join_path(path, k.str()));
       c.settings.set(std::string(k.str()), std::move(sv));
     }
+    // toml++ orders keys by name; settings keep the order of the file.
+    std::stable_sort(c.settings.as_object().begin(), c.settings.as_object().end(), [](const auto& a, const auto& b) {
+      return std::tie(a.second.loc.line, a.second.loc.column) < std::tie(b.second.loc.line, b.second.loc.column);
+    });
     c.settings.loc = c.loc;
     out.push_back(std::move(c));
   }
@@ -934,6 +938,11 @@ Result<Config> load_config_file(const std::string& path, const LoadOptions& opti
   Result<std::string> text = read_file(path);
   if (!text) return fail(text.error());
   return load_config_string(*text, path, options);
+}
+
+Error config_error(const Config& config, SourceLoc loc, std::string_view path, std::string_view message) {
+  return Error{Errc::Config,
+               fmt::format("{}:{}:{}: {}: {}", config.source, loc.line, loc.column, path, message), 0, {}};
 }
 
 const std::vector<std::string_view>& config_schema_keys() {

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+#include "classifiers/matcher.h"
+
+#include <algorithm>
+#include <deque>
+
+namespace llmrouter::detail {
+namespace {
+
+constexpr uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? static_cast<uint8_t>(c + 32) : c; }
+
+}  // namespace
+
+KeywordMatcher::KeywordMatcher(const std::vector<std::string>& patterns,
+                               const std::vector<uint32_t>& groups, uint32_t group_count)
+    : group_count_(group_count) {
+  // Alphabet: one class per distinct (lower-cased) byte used by a pattern.
+  for (const std::string& p : patterns) {
+    for (char ch : p) {
+      const uint8_t c = lower(static_cast<uint8_t>(ch));
+      // Beyond 255 classes the remaining bytes share class 0 with every other byte; the
+      // automaton stays correct for the patterns it could encode.
+      if (class_of_[c] == 0 && classes_ < 256) class_of_[c] = static_cast<uint8_t>(classes_++);
+    }
+  }
+  for (int c = 'A'; c <= 'Z'; ++c) class_of_[c] = class_of_[c + 32];
+
+  // Trie with goto edges (0 = none; state 0 is the root).
+  std::vector<uint32_t> go(classes_, 0);
+  std::vector<std::vector<uint32_t>> out(1);
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    if (patterns[i].empty()) continue;
+    uint32_t s = 0;
+    for (char ch : patterns[i]) {
+      const uint8_t cls = class_of_[lower(static_cast<uint8_t>(ch))];
+      uint32_t& next = go[s * classes_ + cls];
+      if (next == 0) {
+        next = static_cast<uint32_t>(out.size());
+        out.emplace_back();
+        go.resize(go.size() + classes_, 0);
+      }
+      s = go[s * classes_ + cls];
+    }
+    out[s].push_back(groups[i]);
+  }
+
+  // Breadth-first: failure links folded into a full transition table (a DFA), and each
+  // state's outputs merged with its failure state's.
+  const std::size_t n = out.size();
+  delta_.assign(n * classes_, 0);
+  std::vector<uint32_t> fail(n, 0);
+  std::deque<uint32_t> queue;
+  for (uint32_t c = 0; c < classes_; ++c) {
+    const uint32_t t = go[c];
+    delta_[c] = t;
+    if (t) queue.push_back(t);
+  }
+  while (!queue.empty()) {
+    const uint32_t s = queue.front();
+    queue.pop_front();
+    for (uint32_t g : out[fail[s]]) out[s].push_back(g);
+    for (uint32_t c = 0; c < classes_; ++c) {
+      const uint32_t t = go[s * classes_ + c];
+      if (t) {
+        fail[t] = delta_[fail[s] * classes_ + c];
+        delta_[s * classes_ + c] = t;
+        queue.push_back(t);
+      } else {
+        delta_[s * classes_ + c] = delta_[fail[s] * classes_ + c];
+      }
+    }
+  }
+  out_begin_.resize(n);
+  outputs_.resize(n);
+  for (std::size_t s = 0; s < n; ++s) {
+    std::sort(out[s].begin(), out[s].end());
+    out[s].erase(std::unique(out[s].begin(), out[s].end()), out[s].end());
+    out_begin_[s] = static_cast<uint32_t>(out_groups_.size());
+    outputs_[s] = static_cast<uint32_t>(out[s].size());
+    out_groups_.insert(out_groups_.end(), out[s].begin(), out[s].end());
+  }
+}
+
+uint32_t KeywordMatcher::scan(std::string_view text, std::vector<bool>& found) const {
+  uint32_t newly = 0;
+  uint32_t remaining = 0;
+  for (uint32_t g = 0; g < group_count_; ++g) remaining += found[g] ? 0 : 1;
+  if (remaining == 0) return 0;
+  uint32_t s = 0;
+  const uint32_t* delta = delta_.data();
+  for (char ch : text) {
+    s = delta[s * classes_ + class_of_[static_cast<uint8_t>(ch)]];
+    if (outputs_[s] == 0) continue;
+    for (uint32_t k = 0; k < outputs_[s]; ++k) {
+      const uint32_t g = out_groups_[out_begin_[s] + k];
+      if (!found[g]) {
+        found[g] = true;
+        ++newly;
+        if (--remaining == 0) return newly;
+      }
+    }
+  }
+  return newly;
+}
+
+}  // namespace llmrouter::detail

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+#include "llmrouter/pipeline.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "llmrouter/formats.h"
+#include "llmrouter/log.h"
+#include "util/strings.h"
+
+namespace llmrouter {
+namespace {
+
+std::string list_names(const std::vector<std::string_view>& names) {
+  return names.empty() ? std::string("none") : detail::join(names, ", ");
+}
+
+std::string suggest(std::string_view id, const std::vector<std::string_view>& names) {
+  const std::string_view best = detail::closest_match(id, names);
+  return best.empty() ? fmt::format("registered: {}", list_names(names)) : fmt::format("did you mean '{}'?", best);
+}
+
+void add_unique(std::vector<std::string>& tags, std::string_view tag) {
+  if (std::find(tags.begin(), tags.end(), tag) == tags.end()) tags.emplace_back(tag);
+}
+
+// A plugin hook's error as the request's error: its own status when it set one (the web
+// plugin's 501, pareto's 400), 500 otherwise.
+Error plugin_error(const std::string& id, const Error& e) {
+  Error out = e;
+  out.message = fmt::format("plugin '{}' failed: {}", id, e.message);
+  if (e.http_status == 0 && e.code != Errc::NoRoute && e.code != Errc::InvalidRequest) out.code = Errc::Internal;
+  return out;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(Config config, const ModelCatalog* catalog)
+    : config_(std::move(config)), router_(config_, catalog) {}
+
+Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, const Registries& registries,
+                                                         const ModelCatalog* catalog) {
+  std::shared_ptr<Pipeline> p(new Pipeline(config, catalog));
+  const Config& cfg = p->config_;
+
+  for (const ComponentConfig& c : cfg.classifiers) {
+    const ClassifierFactory* f = registries.classifier(c.id);
+    if (!f) {
+      return fail(config_error(cfg, c.loc, "classifiers." + c.id,
+                               fmt::format("unknown classifier; {}", suggest(c.id, registries.classifier_names()))));
+    }
+    if (!c.enabled) continue;
+    auto made = (*f)(c, cfg);
+    if (!made) return fail(made.error());
+    p->classifiers_.emplace_back(c.id, std::move(*made));
+  }
+  for (const ComponentConfig& c : cfg.response_classifiers) {
+    const ResponseClassifierFactory* f = registries.response_classifier(c.id);
+    if (!f) {
+      return fail(config_error(cfg, c.loc, "response_classifiers." + c.id,
+                               fmt::format("unknown response classifier; {}",
+                                           suggest(c.id, registries.response_classifier_names()))));
+    }
+    if (!c.enabled) continue;
+    auto made = (*f)(c, cfg);
+    if (!made) return fail(made.error());
+    p->response_classifiers_.emplace_back(c.id, std::move(*made));
+  }
+  for (const ComponentConfig& c : cfg.plugins) {
+    if (!registries.plugin(c.id)) {
+      return fail(config_error(cfg, c.loc, "plugins." + c.id,
+                               fmt::format("unknown plugin; {}", suggest(c.id, registries.plugin_names()))));
+    }
+  }
+  // Every registered plugin is built: a request may ask for one that config leaves disabled.
+  for (std::string_view name : registries.plugin_names()) {
+    const ComponentConfig* c = Config::find_component(cfg.plugins, name);
+    ComponentConfig empty;
+    empty.id = std::string(name);
+    auto made = (*registries.plugin(name))(c ? *c : empty, cfg);
+    if (!made) return fail(made.error());
+    p->plugins_.push_back(PluginSlot{std::string(name), std::move(*made), c && c->enabled,
+                                     c ? c->settings : Value(Value::Object{})});
+  }
+  return std::shared_ptr<const Pipeline>(std::move(p));
+}
+
+std::vector<ActivePlugin> Pipeline::resolve_plugins(const CanonicalRequest& req, std::vector<std::string>& unknown) const {
+  // Settings: config settings, shallowly overridden by the request's first entry for the id.
+  auto merged = [&](const PluginSlot& slot) {
+    Value settings = slot.settings;
+    for (const PluginRequest& r : req.plugins) {
+      if (r.id != slot.id) continue;
+      for (const auto& [k, v] : r.settings.as_object()) settings.set(k, v);
+      break;
+    }
+    return settings;
+  };
+  std::vector<ActivePlugin> out;
+  for (const PluginSlot& slot : plugins_) {  // config-enabled, in registry order
+    if (slot.enabled) out.push_back(ActivePlugin{slot.id, slot.plugin.get(), merged(slot)});
+  }
+  for (const PluginRequest& r : req.plugins) {  // then the request's own, in its order
+    if (std::any_of(out.begin(), out.end(), [&](const ActivePlugin& a) { return a.id == r.id; })) continue;
+    const auto slot = std::find_if(plugins_.begin(), plugins_.end(), [&](const PluginSlot& s) { return s.id == r.id; });
+    if (slot == plugins_.end()) {
+      if (std::find(unknown.begin(), unknown.end(), r.id) == unknown.end()) unknown.push_back(r.id);
+      continue;
+    }
+    out.push_back(ActivePlugin{slot->id, slot->plugin.get(), merged(*slot)});
+  }
+  return out;
+}
+
+Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState state) const {
+  PreparedRequest p;
+  state.config = &config_;
+  state.requested_model = req.model;
+  p.plugins = resolve_plugins(req, p.unknown_plugins);
+  for (const std::string& id : p.unknown_plugins) {
+    log(LogLevel::Warn, fmt::format("request {}: ignoring unknown plugin '{}'", state.id, id));
+  }
+
+  // Runs one request-side stage; true when a plugin stopped it.
+  auto stage = [&](auto hook) -> Result<bool> {
+    for (const ActivePlugin& a : p.plugins) {
+      Result<Flow> flow = hook(*a.plugin, a.settings);
+      if (!flow) return fail(plugin_error(a.id, flow.error()));
+      if (*flow == Flow::Continue) continue;
+      state.active_plugins.push_back(a.id);
+      p.modified = true;
+      if (*flow == Flow::Stop) return true;
+    }
+    return false;
+  };
+
+  auto started = stage([&](const Plugin& pl, const Value& s) { return pl.on_start(req, state, s); });
+  if (!started) return fail(started.error());
+  bool stopped = *started;
+  if (!stopped) {
+    std::vector<std::string> tags;
+    for (const auto& [id, c] : classifiers_) {
+      std::vector<std::string> mine;
+      c->classify(req, mine);
+      for (const std::string& t : mine) add_unique(tags, t);
+    }
+    const CapabilitySet needs = needed_capabilities(req);
+    if (needs.contains(Capability::Vision)) add_unique(tags, "vision");
+    if (needs.contains(Capability::Tools)) add_unique(tags, "tools");
+    req.tags = std::move(tags);
+    auto pre = stage([&](const Plugin& pl, const Value& s) { return pl.pre_request(req, state, s); });
+    if (!pre) return fail(pre.error());
+    stopped = *pre;
+  }
+
+  if (stopped || state.response) {
+    if (!state.response) {
+      return fail(Errc::Internal, fmt::format("plugin '{}' stopped the request without a reply",
+                                              state.active_plugins.empty() ? "?" : state.active_plugins.back()));
+    }
+  } else if (req.forced_provider) {
+    const ProviderConfig* prov = config_.find_provider(*req.forced_provider);
+    if (!prov || !prov->available) {
+      return fail(Errc::NoRoute, fmt::format("provider '{}' chosen by a plugin is {}", *req.forced_provider,
+                                             prov ? "unavailable: " + prov->unavailable_reason : "not configured"));
+    }
+    RouteDecision d;
+    d.target = RouteTarget{prov->name, req.model, -1, RuleType::Prefix};
+    d.reason = fmt::format("forced by plugin {}: provider {}, model {}",
+                           state.active_plugins.empty() ? "?" : state.active_plugins.back(), prov->name, req.model);
+    p.decision = std::move(d);
+  } else {
+    RouteQuery q{req.model, req.tags, needed_capabilities(req), state.random};
+    auto decision = router_.route(q);
+    if (!decision) return fail(decision.error());
+    p.decision = std::move(*decision);
+  }
+  p.request = std::move(req);
+  p.state = std::move(state);
+  return p;
+}
+
+Result<PreparedRequest> Pipeline::route(WireFormat client, std::string_view body, double random) const {
+  auto req = decode_request(client, body);
+  if (!req) return fail(req.error());
+  RequestState state;
+  state.client_format = client;
+  state.random = random;
+  return prepare(std::move(*req), std::move(state));
+}
+
+void Pipeline::finish(PreparedRequest& p, Response& resp) const {
+  // Runs one response-side stage; errors are logged and the stage goes on.
+  auto stage = [&](const char* name, auto hook) {
+    for (const ActivePlugin& a : p.plugins) {
+      Result<Flow> flow = hook(*a.plugin, a.settings);
+      if (!flow) {
+        log(LogLevel::Warn, fmt::format("request {}: plugin '{}' {} hook failed: {}", p.state.id, a.id, name,
+                                        flow.error().message));
+        continue;
+      }
+      if (*flow == Flow::Continue) continue;
+      p.state.active_plugins.push_back(a.id);
+      if (*flow == Flow::Stop) return true;
+    }
+    return false;
+  };
+  const bool stopped = stage("post_response", [&](const Plugin& pl, const Value& s) {
+    return pl.post_response(p.request, resp, p.state, s);
+  });
+  if (stopped) return;
+  for (const auto& [id, c] : response_classifiers_) {
+    std::vector<std::string> mine;
+    c->classify(p.request, resp, mine);
+    for (const std::string& t : mine) add_unique(resp.tags, t);
+  }
+  stage("on_end", [&](const Plugin& pl, const Value& s) { return pl.on_end(p.request, resp, p.state, s); });
+}
+
+}  // namespace llmrouter

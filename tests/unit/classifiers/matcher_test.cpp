@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+#include "classifiers/matcher.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace llmrouter::detail {
+namespace {
+
+std::vector<bool> scan(const KeywordMatcher& m, std::string_view text) {
+  std::vector<bool> found(m.group_count(), false);
+  m.scan(text, found);
+  return found;
+}
+
+TEST(KeywordMatcherTest, CaseInsensitiveSubstrings) {
+  KeywordMatcher m({"class ", "import", "Stack Trace"}, {0, 0, 1}, 2);
+  EXPECT_EQ(scan(m, "from x IMPORT y"), (std::vector<bool>{true, false}));
+  EXPECT_EQ(scan(m, "here is a stack trace:"), (std::vector<bool>{false, true}));
+  EXPECT_EQ(scan(m, "a classic"), (std::vector<bool>{false, false}));
+  EXPECT_EQ(scan(m, "class Foo"), (std::vector<bool>{true, false}));
+}
+
+TEST(KeywordMatcherTest, OverlappingAndNestedPatterns) {
+  // "he", "she", "his", "hers": the textbook Aho–Corasick example.
+  KeywordMatcher m({"he", "she", "his", "hers"}, {0, 1, 2, 3}, 4);
+  EXPECT_EQ(scan(m, "ushers"), (std::vector<bool>{true, true, false, true}));
+  EXPECT_EQ(scan(m, "ahishe"), (std::vector<bool>{true, true, true, false}));
+}
+
+TEST(KeywordMatcherTest, MultiByteUtf8Patterns) {
+  KeywordMatcher m({"café", "日本"}, {0, 1}, 2);
+  EXPECT_EQ(scan(m, "un CAFé noir"), (std::vector<bool>{true, false}));
+  EXPECT_EQ(scan(m, "日本語"), (std::vector<bool>{false, true}));
+}
+
+TEST(KeywordMatcherTest, AgreesWithNaiveSearchOnRandomInput) {
+  std::mt19937 rng(7);
+  const std::string alphabet = "abcAB ";
+  auto random_string = [&](std::size_t n) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s.push_back(alphabet[rng() % alphabet.size()]);
+    return s;
+  };
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::string> patterns;
+    std::vector<uint32_t> groups;
+    for (uint32_t i = 0; i < 12; ++i) {
+      patterns.push_back(random_string(1 + rng() % 4));
+      groups.push_back(i % 5);
+    }
+    KeywordMatcher m(patterns, groups, 5);
+    const std::string text = random_string(60);
+    std::vector<bool> expected(5, false);
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+      if (lower(text).find(lower(patterns[i])) != std::string::npos) expected[groups[i]] = true;
+    }
+    EXPECT_EQ(scan(m, text), expected) << "round " << round;
+  }
+}
+
+}  // namespace
+}  // namespace llmrouter::detail

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+#include "llmrouter/router.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/config_helpers.h"
+
+namespace llmrouter {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Providers: a (cheap, slow), b (mid), c (expensive, fast, declares vision), d (needs a key
+// that is not set).
+constexpr std::string_view kProviders = R"(
+[routing]
+max_attempts = 4
+[[providers]]
+name = "a"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+cost_per_1m_tokens = 0.0
+quality = 50
+latency_ms = 900
+throughput_tokens_per_sec = 20
+capabilities = ["completion", "tools"]
+[[providers]]
+name = "b"
+format = "ollama"
+base_url = "http://127.0.0.1:2"
+cost_per_1m_tokens = 1.0
+quality = 70
+latency_ms = 300
+[[providers]]
+name = "c"
+format = "anthropic"
+base_url = "http://127.0.0.1:3"
+cost_per_1m_tokens = 15.0
+quality = 95
+latency_ms = 200
+throughput_tokens_per_sec = 80
+capabilities = ["completion", "tools", "vision"]
+[[providers]]
+name = "d"
+format = "openai"
+base_url = "http://127.0.0.1:4/v1"
+api_key_env = "D_KEY"
+cost_per_1m_tokens = 0.0
+quality = 99
+latency_ms = 1
+throughput_tokens_per_sec = 1000
+)";
+
+struct Fixture {
+  explicit Fixture(std::string_view rules) : config(testing::config_from(std::string(kProviders) + std::string(rules))),
+                                             router(config, &catalog) {}
+  Config config;
+  ModelCatalog catalog;
+  Router router;
+};
+
+RouteQuery query(std::string model, std::vector<std::string> tags = {}, CapabilitySet needs = {}, double random = 0) {
+  return RouteQuery{std::move(model), std::move(tags), needs, random};
+}
+
+std::string chain(const RouteDecision& d) {
+  std::string s = d.target.provider + ":" + d.target.model;
+  for (const RouteTarget& t : d.fallbacks) s += " " + t.provider + ":" + t.model;
+  return s;
+}
+
+std::string route(const Router& r, const RouteQuery& q) {
+  auto d = r.route(q);
+  return d ? chain(*d) : "error: " + d.error().message;
+}
+
+CapabilitySet vision() {
+  CapabilitySet s;
+  s.insert(Capability::Vision);
+  return s;
+}
+
+TEST(RouterTest, PrefixKeepsOrRewritesTheModel) {
+  Fixture f(R"(
+[[routers]]
+type = "prefix"
+model_prefix = "local/"
+provider = "a"
+[[routers]]
+type = "prefix"
+model_prefix = "gpt-"
+provider = "b"
+rewrite_model = "llama3"
+)");
+  auto d = f.router.route(query("local/qwen"));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(chain(*d), "a:local/qwen");
+  EXPECT_EQ(d->target.rule_index, 0);
+  EXPECT_EQ(d->reason, "rule 0 (prefix=local/): provider a, model local/qwen");
+  EXPECT_EQ(route(f.router, query("gpt-4o")), "b:llama3");
+  EXPECT_EQ(route(f.router, query("claude")), "error: no route for model 'claude': no rule matches it");
+}
+
+TEST(RouterTest, TagRule) {
+  Fixture f("[[routers]]\ntype = \"tag\"\ntag = \"code\"\nprovider = \"b\"\nrewrite_model = \"coder\"\n");
+  EXPECT_EQ(route(f.router, query("m", {"sql", "code"})), "b:coder");
+  EXPECT_THAT(route(f.router, query("m", {"sql"})), HasSubstr("no rule matches"));
+}
+
+TEST(RouterTest, DiscoverNeedsTheExactModelName) {
+  Fixture f("[[routers]]\ntype = \"discover\"\nprovider = \"b\"\n");
+  EXPECT_THAT(route(f.router, query("gemma3")), HasSubstr("no rule matches"));  // nothing discovered yet
+  f.catalog.set_models("b", {{"gemma3:latest", {}, false}});
+  EXPECT_THAT(route(f.router, query("gemma3")), HasSubstr("no rule matches"));
+  EXPECT_EQ(route(f.router, query("gemma3:latest")), "b:gemma3:latest");
+}
+
+TEST(RouterTest, PriceLatencyThroughputRankAndFilter) {
+  Fixture price("[[routers]]\ntype = \"price\"\nmax_cost_per_1m_tokens = 1.0\n");
+  EXPECT_EQ(route(price.router, query("m")), "a:m b:m");  // d is skipped (no key), c too expensive
+  Fixture latency("[[routers]]\ntype = \"latency\"\n");
+  EXPECT_EQ(route(latency.router, query("m")), "c:m b:m a:m");
+  Fixture latency_max("[[routers]]\ntype = \"latency\"\nmax_latency_ms = 300\n");
+  EXPECT_EQ(route(latency_max.router, query("m")), "c:m b:m");
+  Fixture throughput("[[routers]]\ntype = \"throughput\"\nmin_tokens_per_sec = 10\n");
+  EXPECT_EQ(route(throughput.router, query("m")), "c:m a:m");  // b has no figure
+}
+
+TEST(RouterTest, TiesKeepConfigOrder) {
+  Fixture f("[[routers]]\ntype = \"price\"\nproviders = [\"b\", \"a\"]\n[[routers]]\ntype = \"price\"\n");
+  // a and d cost 0 but d is unavailable; b before a in the rule's list only matters on ties.
+  EXPECT_EQ(route(f.router, query("m")), "a:m b:m c:m");
+}
+
+TEST(RouterTest, FallbackScoresByBias) {
+  Fixture quality("[[routers]]\ntype = \"fallback\"\nquality_bias = 1.0\n");
+  EXPECT_EQ(route(quality.router, query("m")), "c:m b:m a:m");
+  Fixture cheap("[[routers]]\ntype = \"fallback\"\nquality_bias = 0.0\n");
+  EXPECT_EQ(route(cheap.router, query("m")), "a:m b:m c:m");
+}
+
+TEST(RouterTest, CapabilityMismatchPicksTheNextCandidateOfTheSameRule) {
+  Fixture f("[[routers]]\ntype = \"price\"\n");
+  // a declares no vision; b declares nothing (unknown: allowed); c declares vision.
+  EXPECT_EQ(route(f.router, query("m", {}, vision())), "b:m c:m");
+  // Discovery knowledge is used when the provider declares nothing.
+  f.catalog.set_models("b", {{"m", CapabilitySet{}, true}});
+  EXPECT_EQ(route(f.router, query("m", {}, vision())), "c:m");
+}
+
+TEST(RouterTest, NoQualifyingProviderSaysWhy) {
+  Fixture f("[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"x\"\nprovider = \"a\"\n");
+  EXPECT_EQ(route(f.router, query("xm", {}, vision())),
+            "error: no route for model 'xm': no available provider can serve it (it needs: vision)");
+  Fixture g("[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"x\"\nprovider = \"d\"\n");
+  EXPECT_EQ(route(g.router, query("xm")), "error: no route for model 'xm': no available provider can serve it");
+  auto d = g.router.route(query("xm"));
+  EXPECT_EQ(d.error().code, Errc::NoRoute);
+  EXPECT_EQ(d.error().status(), 400);
+}
+
+TEST(RouterTest, FallbacksComeFromLaterRulesWithoutDuplicates) {
+  Fixture f(R"(
+[[routers]]
+type = "tag"
+tag = "code"
+provider = "b"
+[[routers]]
+type = "prefix"
+model_prefix = "m"
+provider = "b"
+[[routers]]
+type = "fallback"
+quality_bias = 1.0
+)");
+  auto d = f.router.route(query("m", {"code"}));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(chain(*d), "b:m c:m a:m");
+  EXPECT_EQ(d->fallbacks[0].rule_index, 2);
+}
+
+TEST(RouterTest, FallbacksAreCappedByMaxAttempts) {
+  Config c = testing::config_from(std::string(kProviders).replace(std::string(kProviders).find("max_attempts = 4"), 16, "max_attempts = 2") +
+                                  "[[routers]]\ntype = \"fallback\"\n");
+  Router r(c, nullptr);
+  auto d = r.route(query("m"));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->fallbacks.size(), 1u);
+}
+
+TEST(RouterTest, RandomDrawsOnlyAmongQualifyingCandidatesByWeight) {
+  Fixture f(R"(
+[[routers]]
+type = "random"
+candidates = [
+  { provider = "a", model = "small" },
+  { provider = "d", model = "skipped" },
+  { provider = "c", model = "big", weight = 3.0 },
+]
+)");
+  // Weights 1 (a) and 3 (c): [0, 0.25) -> a, [0.25, 1) -> c; d never, whatever the draw.
+  EXPECT_EQ(route(f.router, query("x", {}, {}, 0.0)), "a:small c:big");
+  EXPECT_EQ(route(f.router, query("x", {}, {}, 0.24)), "a:small c:big");
+  EXPECT_EQ(route(f.router, query("x", {}, {}, 0.25)), "c:big a:small");
+  EXPECT_EQ(route(f.router, query("x", {}, {}, 0.999)), "c:big a:small");
+  EXPECT_EQ(route(f.router, query("x", {}, vision(), 0.0)), "c:big");
+}
+
+TEST(RouterTest, RandomOverProvidersIsUniform) {
+  Fixture f("[[routers]]\ntype = \"random\"\nproviders = [\"a\", \"b\", \"d\"]\nrewrite_model = \"r\"\n");
+  EXPECT_EQ(route(f.router, query("x", {}, {}, 0.1)), "a:r b:r");
+  EXPECT_EQ(route(f.router, query("x", {}, {}, 0.6)), "b:r a:r");
+}
+
+TEST(RouterTest, KnownModels) {
+  Fixture f(R"(
+[[routers]]
+type = "prefix"
+model_prefix = "l/"
+provider = "a"
+rewrite_model = "llama"
+[[routers]]
+type = "random"
+candidates = [{ provider = "c", model = "big" }]
+[[routers]]
+type = "discover"
+provider = "b"
+)");
+  f.catalog.set_models("b", {{"qwen3:8b", {}, false}});
+  std::vector<std::string> names;
+  for (const RouteTarget& t : f.router.known_models()) names.push_back(t.provider + ":" + t.model);
+  EXPECT_EQ(names, (std::vector<std::string>{"a:llama", "c:big", "b:qwen3:8b"}));
+}
+
+}  // namespace
+}  // namespace llmrouter
