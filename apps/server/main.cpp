@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "llmrouter/config.h"
+#include "llmrouter/pipeline.h"
 #include "llmrouter/version.h"
 
 namespace {
@@ -112,6 +113,13 @@ int main(int argc, char** argv) {
   auto config = llmrouter::load_config_file(opt.config);
   if (!config) {
     fmt::print(stderr, "{}\n", config.error().message);
+    return 1;
+  }
+  // Building the pipeline checks what the loader cannot: component ids against the
+  // registries, and each classifier's and plugin's own settings.
+  auto pipeline = llmrouter::Pipeline::build(*config, llmrouter::Registries::with_builtins());
+  if (!pipeline) {
+    fmt::print(stderr, "{}\n", pipeline.error().message);
     return 1;
   }
   if (!opt.host.empty()) config->server.host = opt.host;

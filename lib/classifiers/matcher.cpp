@@ -16,6 +16,7 @@ KeywordMatcher::KeywordMatcher(const std::vector<std::string>& patterns,
     : group_count_(group_count) {
   // Alphabet: one class per distinct (lower-cased) byte used by a pattern.
   for (const std::string& p : patterns) {
+    max_len_ = std::max(max_len_, p.size());
     for (char ch : p) {
       const uint8_t c = lower(static_cast<uint8_t>(ch));
       // Beyond 255 classes the remaining bytes share class 0 with every other byte; the
@@ -70,6 +71,12 @@ KeywordMatcher::KeywordMatcher(const std::vector<std::string>& patterns,
       }
     }
   }
+  // Final form of the table: each entry is the next state's row offset (state * classes_),
+  // with kOutputFlag set when that state reports groups, so a scan needs one load per byte.
+  for (uint32_t& t : delta_) {
+    const uint32_t next = t;
+    t = next * classes_ | (out[next].empty() ? 0u : kOutputFlag);
+  }
   out_begin_.resize(n);
   outputs_.resize(n);
   for (std::size_t s = 0; s < n; ++s) {
@@ -81,24 +88,63 @@ KeywordMatcher::KeywordMatcher(const std::vector<std::string>& patterns,
   }
 }
 
+bool KeywordMatcher::report(uint32_t row, std::vector<bool>& found, uint32_t& newly, uint32_t& remaining) const {
+  const uint32_t s = (row & ~kOutputFlag) / classes_;
+  for (uint32_t k = 0; k < outputs_[s]; ++k) {
+    const uint32_t g = out_groups_[out_begin_[s] + k];
+    if (!found[g]) {
+      found[g] = true;
+      ++newly;
+      if (--remaining == 0) return true;
+    }
+  }
+  return false;
+}
+
 uint32_t KeywordMatcher::scan(std::string_view text, std::vector<bool>& found) const {
   uint32_t newly = 0;
   uint32_t remaining = 0;
   for (uint32_t g = 0; g < group_count_; ++g) remaining += found[g] ? 0 : 1;
-  if (remaining == 0) return 0;
-  uint32_t s = 0;
+  if (remaining == 0 || max_len_ == 0) return 0;
   const uint32_t* delta = delta_.data();
-  for (char ch : text) {
-    s = delta[s * classes_ + class_of_[static_cast<uint8_t>(ch)]];
-    if (outputs_[s] == 0) continue;
-    for (uint32_t k = 0; k < outputs_[s]; ++k) {
-      const uint32_t g = out_groups_[out_begin_[s] + k];
-      if (!found[g]) {
-        found[g] = true;
-        ++newly;
-        if (--remaining == 0) return newly;
+  const auto step = [&](uint32_t row, char ch) {
+    return delta[(row & ~kOutputFlag) + class_of_[static_cast<uint8_t>(ch)]];
+  };
+
+  // A DFA walk is bound by the latency of one table load per byte. Longer texts are cut into
+  // four segments walked in lockstep, so four independent loads are in flight at once. Each
+  // segment starts max_len_ - 1 bytes early, so a match across a cut is still seen.
+  constexpr std::size_t kWays = 4;
+  std::size_t pos = 0;
+  if (text.size() >= 256 && text.size() / kWays > 2 * max_len_) {
+    const std::size_t seg = text.size() / kWays;
+    std::size_t at[kWays];
+    std::size_t end[kWays];
+    uint32_t row[kWays] = {};
+    for (std::size_t k = 0; k < kWays; ++k) {
+      const std::size_t start = k * seg;
+      at[k] = start >= max_len_ - 1 ? start - (max_len_ - 1) : 0;
+      end[k] = k + 1 == kWays ? text.size() : (k + 1) * seg;
+    }
+    const std::size_t common = end[0] - at[0];  // every segment is at least this long
+    for (std::size_t i = 0; i < common; ++i) {
+      for (std::size_t k = 0; k < kWays; ++k) {
+        row[k] = step(row[k], text[at[k] + i]);
+        if ((row[k] & kOutputFlag) && report(row[k], found, newly, remaining)) return newly;
       }
     }
+    for (std::size_t k = 0; k < kWays; ++k) {
+      for (std::size_t i = at[k] + common; i < end[k]; ++i) {
+        row[k] = step(row[k], text[i]);
+        if ((row[k] & kOutputFlag) && report(row[k], found, newly, remaining)) return newly;
+      }
+    }
+    return newly;
+  }
+  uint32_t row = 0;  // current state's row offset, possibly with kOutputFlag
+  for (; pos < text.size(); ++pos) {
+    row = step(row, text[pos]);
+    if ((row & kOutputFlag) && report(row, found, newly, remaining)) return newly;
   }
   return newly;
 }

@@ -26,10 +26,15 @@ class KeywordMatcher {
   std::size_t state_count() const noexcept { return outputs_.size(); }
 
  private:
+  static constexpr uint32_t kOutputFlag = 0x80000000u;
+  // Reports the groups of the state behind `row`; true when every group is found.
+  bool report(uint32_t row, std::vector<bool>& found, uint32_t& newly, uint32_t& remaining) const;
+
   uint32_t group_count_ = 0;
+  std::size_t max_len_ = 0;            // longest pattern, in bytes
   uint32_t classes_ = 1;               // alphabet size after compression (class 0 = other)
   uint8_t class_of_[256] = {};         // byte (lower-cased) -> class
-  std::vector<uint32_t> delta_;        // state * classes_ + class -> next state
+  std::vector<uint32_t> delta_;        // row + class -> next row (| kOutputFlag), row = state * classes_
   std::vector<uint32_t> out_begin_;    // state -> first index into out_groups_
   std::vector<uint32_t> outputs_;      // state -> number of groups reported there
   std::vector<uint32_t> out_groups_;

@@ -66,3 +66,31 @@ TEST(KeywordMatcherTest, AgreesWithNaiveSearchOnRandomInput) {
 
 }  // namespace
 }  // namespace llmrouter::detail
+
+namespace llmrouter::detail {
+namespace {
+
+TEST(KeywordMatcherTest, LongTextsFindMatchesAcrossSegmentCuts) {
+  // Longer texts are walked in four segments: put a keyword across every cut.
+  const std::string keyword = "needle-in-the-haystack";
+  for (std::size_t size : {256u, 301u, 4096u, 65537u}) {
+    for (std::size_t cut = 1; cut < 4; ++cut) {
+      for (std::size_t offset : {1u, 10u, 21u}) {
+        std::string text(size, 'x');
+        const std::size_t at = cut * (size / 4) - offset;
+        text.replace(at, keyword.size(), keyword);
+        KeywordMatcher m({keyword}, {0}, 1);
+        std::vector<bool> found(1, false);
+        m.scan(text, found);
+        EXPECT_TRUE(found[0]) << "size " << size << " cut " << cut << " offset " << offset;
+      }
+    }
+    KeywordMatcher m({keyword}, {0}, 1);
+    std::vector<bool> found(1, false);
+    m.scan(std::string(size, 'x') + keyword, found);  // at the very end
+    EXPECT_TRUE(found[0]);
+  }
+}
+
+}  // namespace
+}  // namespace llmrouter::detail
