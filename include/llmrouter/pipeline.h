@@ -7,10 +7,12 @@
 ///     on_start plugins -> classifiers -> pre_request plugins -> router rules
 ///       -> provider (later) -> post_response plugins -> response classifiers -> on_end plugins
 ///
-/// `prepare` runs the request side (no network) and `finish` the response side.
-/// [EXPERIMENTAL] Sending to providers, failover and the event stream are not part of this
-/// version of the pipeline yet.
+/// `prepare` runs the request side (no network) and `finish` the response side; `handle`
+/// runs a whole request: decode, prepare, send with failover, finish, and the events.
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,7 +21,9 @@
 
 #include "llmrouter/classifier.h"
 #include "llmrouter/config.h"
+#include "llmrouter/events.h"
 #include "llmrouter/plugin.h"
+#include "llmrouter/provider.h"
 #include "llmrouter/registry.h"
 #include "llmrouter/request.h"
 #include "llmrouter/response.h"
@@ -50,6 +54,45 @@ struct PreparedRequest {
   std::vector<std::string> unknown_plugins;
 };
 
+/// Finds the Provider serving a configured provider name (nullptr: none).
+using ProviderLookup = std::function<const Provider*(std::string_view name)>;
+
+/// One try of one provider.
+struct Attempt {
+  std::string provider;
+  std::string model;
+  /// Empty when the attempt succeeded.
+  std::string error;
+  int64_t duration_ms = 0;
+};
+
+/// What the host sees while `handle` runs (on the calling thread).
+class RequestObserver : public EventSink {
+ public:
+  /// The request is routed (or answered by a plugin): response headers can be decided.
+  /// Called at most once, before the first event.
+  virtual void on_routed(const PreparedRequest&) {}
+};
+
+/// Everything about one handled request.
+struct Outcome {
+  uint64_t id = 0;
+  /// Set when decoding succeeded.
+  std::optional<PreparedRequest> prepared;
+  /// The reply (assembled from the events), after post_response plugins and response
+  /// classifiers; unset on error.
+  std::optional<Response> response;
+  std::optional<Error> error;
+  std::vector<Attempt> attempts;
+  /// Time to the first event delivered to the client.
+  std::optional<int64_t> ttft_ms;
+  /// True once any event reached the client (an error after that went in-band).
+  bool delivered = false;
+  int64_t duration_ms = 0;
+  /// Usage priced with the chosen provider's cost_per_1m_tokens.
+  double cost_usd = 0.0;
+};
+
 class Pipeline {
  public:
   /// Builds the stages. Errors (Errc::Config): a classifier, response classifier or plugin
@@ -72,6 +115,20 @@ class Pipeline {
   /// Plugin errors here are logged and do not fail the request.
   void finish(PreparedRequest& prepared, Response& resp) const;
 
+  /// Handles one client request from its body to its last event: decode, plugins,
+  /// classifiers, routing, provider with failover (a failure before any event reached the
+  /// client moves on to the next fallback, up to `[routing] max_attempts`), post-response
+  /// stages, and the `start` / `classified` / `routed` / `complete` events on every path.
+  /// Never throws; errors are in the Outcome (and, after the first event, were sent to
+  /// `client` as a StreamError). Thread-safe.
+  Outcome handle(WireFormat client, std::string_view body, const ProviderLookup& providers,
+                 RequestObserver& observer, const CancelFlag& cancel) const;
+
+  /// The event stream of this pipeline's requests.
+  const std::shared_ptr<EventBus>& events() const noexcept { return events_; }
+  /// Requests being handled now.
+  uint64_t in_flight() const noexcept { return in_flight_.load(); }
+
   const Config& config() const noexcept { return config_; }
   const Router& router() const noexcept { return router_; }
 
@@ -81,10 +138,6 @@ class Pipeline {
  private:
   Pipeline(Config config, const ModelCatalog* catalog);
 
-  struct Named {
-    std::string id;
-    Value settings;
-  };
   Config config_;
   Router router_;
   std::vector<std::pair<std::string, std::unique_ptr<Classifier>>> classifiers_;
@@ -98,6 +151,9 @@ class Pipeline {
     Value settings = Value(Value::Object{});
   };
   std::vector<PluginSlot> plugins_;
+  std::shared_ptr<EventBus> events_ = EventBus::create();
+  mutable std::atomic<uint64_t> next_id_{0};
+  mutable std::atomic<uint64_t> in_flight_{0};
 
   std::vector<ActivePlugin> resolve_plugins(const CanonicalRequest& req, std::vector<std::string>& unknown) const;
 };

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+// Pipeline::handle: one request from its body to its last event, with failover and the
+// start / classified / routed / complete events on every path.
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "json/json.h"
+#include "llmrouter/formats.h"
+#include "llmrouter/log.h"
+#include "llmrouter/pipeline.h"
+
+namespace llmrouter {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The events a complete reply would have streamed (for replies made by plugins).
+std::vector<StreamEvent> events_of(const Response& r) {
+  std::vector<StreamEvent> out;
+  out.push_back(MessageStart{r.id, r.model, r.created, r.usage});
+  for (std::size_t i = 0; i < r.content.size(); ++i) {
+    const auto index = static_cast<uint32_t>(i);
+    const ContentBlock& b = r.content[i];
+    if (const auto* t = std::get_if<TextBlock>(&b)) {
+      out.push_back(TextDelta{index, t->text});
+    } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
+      out.push_back(ThinkingDelta{index, th->thinking});
+      if (!th->signature.empty()) out.push_back(SignatureDelta{index, th->signature});
+    } else if (const auto* rt = std::get_if<RedactedThinkingBlock>(&b)) {
+      out.push_back(RedactedThinkingEvent{index, rt->data});
+    } else if (const auto* u = std::get_if<ToolUseBlock>(&b)) {
+      out.push_back(ToolCallStart{index, u->id, u->name});
+      out.push_back(ToolCallDelta{index, u->input.text});
+    } else {
+      continue;
+    }
+    out.push_back(BlockStop{index});
+  }
+  out.push_back(UsageUpdate{r.usage});
+  out.push_back(Done{r.stop_reason, r.stop_sequence});
+  return out;
+}
+
+// Forwards a provider's events to the client while assembling the reply.
+class Relay final : public EventSink {
+ public:
+  Relay(RequestObserver& client, Outcome& outcome, Clock::time_point start, bool& ended)
+      : client_(client), outcome_(outcome), start_(start), ended_(ended) {}
+
+  bool on_event(const StreamEvent& e) override {
+    if (!outcome_.delivered) {
+      outcome_.delivered = true;
+      outcome_.ttft_ms = ms_since(start_);
+    }
+    if (auto r = assembler_.add(e); !r && !bad_) {
+      bad_ = true;
+      log(LogLevel::Warn, fmt::format("request {}: {}", outcome_.id, r.error().message));
+    }
+    if (std::holds_alternative<Done>(e) || std::holds_alternative<StreamError>(e)) ended_ = true;
+    return client_.on_event(e);
+  }
+  ResponseAssembler& assembler() { return assembler_; }
+
+ private:
+  RequestObserver& client_;
+  Outcome& outcome_;
+  Clock::time_point start_;
+  ResponseAssembler assembler_;
+  bool bad_ = false;
+  bool& ended_;
+};
+
+void write_string_array(detail::json::Writer& w, const std::vector<std::string>& items) {
+  w.begin_array();
+  for (const std::string& s : items) w.string(s);
+  w.end_array();
+}
+
+// Messages for the log: text in full, media and opaque blocks summarised (never their data).
+void write_messages(detail::json::Writer& w, const std::vector<Message>& messages) {
+  w.begin_array();
+  for (const Message& m : messages) {
+    w.begin_object();
+    w.kv("role", role_name(m.role));
+    w.key("content");
+    w.begin_array();
+    for (const ContentBlock& b : m.content) {
+      w.begin_object();
+      if (const auto* t = std::get_if<TextBlock>(&b)) {
+        w.kv("type", "text");
+        w.kv("text", t->text);
+      } else if (const auto* img = std::get_if<ImageBlock>(&b)) {
+        w.kv("type", "image");
+        w.kv("media_type", img->media_type);
+        w.kv_uint("bytes", img->data.size());
+      } else if (const auto* u = std::get_if<ToolUseBlock>(&b)) {
+        w.kv("type", "tool_use");
+        w.kv("id", u->id);
+        w.kv("name", u->name);
+        w.kv_raw("input", u->input);
+      } else if (const auto* r = std::get_if<ToolResultBlock>(&b)) {
+        w.kv("type", "tool_result");
+        w.kv("tool_use_id", r->tool_use_id);
+        w.kv("text", text_of(*r));
+        if (r->is_error) w.kv_bool("is_error", true);
+      } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
+        w.kv("type", "thinking");
+        w.kv("thinking", th->thinking);
+      } else {
+        w.kv("type", std::holds_alternative<DocumentBlock>(b) ? "document" : "other");
+      }
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_usage(detail::json::Writer& w, const Usage& u) {
+  w.begin_object();
+  w.kv_uint("input_tokens", u.input_tokens);
+  w.kv_uint("output_tokens", u.output_tokens);
+  w.kv_uint("cache_read_input_tokens", u.cache_read_input_tokens);
+  w.kv_uint("cache_creation_input_tokens", u.cache_creation_input_tokens);
+  w.end_object();
+}
+
+std::string complete_event(const Outcome& o, WireFormat client, std::string_view requested_model) {
+  std::string out;
+  detail::json::Writer w(out);
+  w.begin_object();
+  w.kv("type", "complete");
+  w.kv_uint("id", o.id);
+  w.kv_int("ts_ms", now_ms());
+  const PreparedRequest* p = o.prepared ? &*o.prepared : nullptr;
+  const bool by_plugin = p && !p->decision && p->state.response;
+  std::string provider, sent_model;
+  if (by_plugin) {
+    provider = "plugin";
+    sent_model = std::string(requested_model);
+  } else if (!o.attempts.empty()) {
+    provider = o.attempts.back().provider;
+    sent_model = o.attempts.back().model;
+  } else if (p && p->decision) {
+    provider = p->decision->target.provider;
+    sent_model = p->decision->target.model;
+  }
+  w.kv("client_format", wire_format_name(client));
+  w.key("provider");
+  provider.empty() ? w.null() : w.string(provider);
+  w.kv("requested_model", requested_model);
+  w.key("sent_model");
+  sent_model.empty() ? w.null() : w.string(sent_model);
+  w.kv_int("duration_ms", o.duration_ms);
+  w.key("ttft_ms");
+  if (o.ttft_ms && p && p->request.stream) {
+    w.integer(*o.ttft_ms);
+  } else {
+    w.null();
+  }
+  w.kv_bool("stream", p && p->request.stream);
+  w.key("tags");
+  write_string_array(w, p ? p->request.tags : std::vector<std::string>{});
+  w.key("trace_id");
+  w.null();
+  w.key("plugins");
+  write_string_array(w, p ? p->state.active_plugins : std::vector<std::string>{});
+  w.key("system");
+  if (p && !p->request.system.empty()) {
+    w.string(system_text(p->request));
+  } else {
+    w.null();
+  }
+  w.key("messages");
+  write_messages(w, p ? p->request.messages : std::vector<Message>{});
+  w.key("response");
+  if (o.response) {
+    const Response& r = *o.response;
+    w.begin_object();
+    w.kv("id", r.id);
+    w.kv("model", r.model);
+    w.kv("content", text_of(r));
+    w.kv("stop_reason", stop_reason_name(r.stop_reason));
+    const auto calls = tool_calls(r);
+    if (!calls.empty()) {
+      w.key("tool_calls");
+      w.begin_array();
+      for (const ToolUseBlock* u : calls) {
+        w.begin_object();
+        w.kv("id", u->id);
+        w.kv("name", u->name);
+        w.kv_raw("input", u->input);
+        w.end_object();
+      }
+      w.end_array();
+    }
+    w.key("tags");
+    write_string_array(w, r.tags);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("usage");
+  write_usage(w, o.response ? o.response->usage : Usage{});
+  w.kv_number("cost_usd", o.cost_usd);
+  w.key("attempts");
+  w.begin_array();
+  for (const Attempt& a : o.attempts) {
+    w.begin_object();
+    w.kv("provider", a.provider);
+    w.kv("model", a.model);
+    w.key("error");
+    a.error.empty() ? w.null() : w.string(a.error);
+    w.kv_int("duration_ms", a.duration_ms);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("error");
+  if (o.error) {
+    w.string(o.error->message);
+  } else {
+    w.null();
+  }
+  w.end_object();
+  return out;
+}
+
+}  // namespace
+
+bool should_fail_over(const Error& e) noexcept {
+  if (e.code == Errc::Timeout) return true;
+  if (e.code != Errc::Upstream) return false;
+  const int s = e.status();
+  return s == 429 || s >= 500;
+}
+
+Outcome Pipeline::handle(WireFormat client, std::string_view body, const ProviderLookup& providers,
+                         RequestObserver& observer, const CancelFlag& cancel) const {
+  const Clock::time_point start = Clock::now();
+  Outcome o;
+  o.id = next_id_.fetch_add(1);
+  const uint64_t in_flight = in_flight_.fetch_add(1) + 1;
+  std::string requested_model;
+  bool client_stream_ended = false;  // the client got Done or StreamError
+
+  // Every path ends here: finish the outcome, publish `complete`, count the request out.
+  auto complete = [&](std::optional<Error> error) -> Outcome {
+    if (error) {
+      o.error = std::move(error);
+      if (o.delivered && !client_stream_ended) observer.on_event(StreamError{*o.error});  // in-band
+    }
+    o.duration_ms = ms_since(start);
+    events_->publish(complete_event(o, client, requested_model));
+    in_flight_.fetch_sub(1);
+    return std::move(o);
+  };
+
+  auto decoded = decode_request(client, body);
+  if (decoded) requested_model = decoded->model;
+  {
+    std::string ev;
+    detail::json::Writer w(ev);
+    w.begin_object();
+    w.kv("type", "start");
+    w.kv_uint("id", o.id);
+    w.kv_int("ts_ms", now_ms());
+    w.kv("model", requested_model);
+    w.kv_uint("in_flight", in_flight);
+    w.end_object();
+    events_->publish(std::move(ev));
+  }
+  if (!decoded) return complete(decoded.error());
+
+  RequestState state;
+  state.id = o.id;
+  state.client_format = client;
+  // The random rule's draw: a fresh value per request.
+  state.random = static_cast<double>((o.id * 0x9E3779B97F4A7C15ull) >> 11) * 0x1.0p-53;
+  auto prepared = prepare(std::move(*decoded), std::move(state));
+  if (!prepared) return complete(prepared.error());
+  o.prepared = std::move(*prepared);
+  PreparedRequest& p = *o.prepared;
+  {
+    std::string ev;
+    detail::json::Writer w(ev);
+    w.begin_object();
+    w.kv("type", "classified");
+    w.kv_uint("id", o.id);
+    w.kv_int("ts_ms", now_ms());
+    w.key("tags");
+    write_string_array(w, p.request.tags);
+    w.end_object();
+    events_->publish(std::move(ev));
+  }
+
+  Relay relay(observer, o, start, client_stream_ended);
+  if (!p.decision) {  // a plugin answered
+    observer.on_routed(p);
+    for (const StreamEvent& e : events_of(*p.state.response)) relay.on_event(e);
+  } else {
+    {
+      std::string ev;
+      detail::json::Writer w(ev);
+      w.begin_object();
+      w.kv("type", "routed");
+      w.kv_uint("id", o.id);
+      w.kv_int("ts_ms", now_ms());
+      w.kv("provider", p.decision->target.provider);
+      w.kv("model", p.decision->target.model);
+      w.kv("reason", p.decision->reason);
+      w.end_object();
+      events_->publish(std::move(ev));
+    }
+    observer.on_routed(p);
+    std::vector<RouteTarget> targets{p.decision->target};
+    targets.insert(targets.end(), p.decision->fallbacks.begin(), p.decision->fallbacks.end());
+    if (targets.size() > config_.routing.max_attempts) targets.resize(config_.routing.max_attempts);
+    std::optional<Error> last;
+    bool sent = false;
+    for (const RouteTarget& t : targets) {
+      if (cancel.load()) return complete(Error{Errc::Cancelled, "the client went away", 0, {}});
+      const Clock::time_point attempt_start = Clock::now();
+      Attempt attempt{t.provider, t.model, {}, 0};
+      const Provider* provider = providers ? providers(t.provider) : nullptr;
+      Result<void> r = provider ? Result<void>{}
+                                : Result<void>(fail(Errc::Internal, fmt::format("no transport for provider '{}'", t.provider)));
+      if (provider) {
+        CanonicalRequest upstream = p.request;
+        upstream.model = t.model;
+        r = provider->send(upstream, relay, cancel);
+      }
+      attempt.duration_ms = ms_since(attempt_start);
+      if (r) {
+        o.attempts.push_back(std::move(attempt));
+        sent = true;
+        break;
+      }
+      Error e = r.error();
+      if (e.provider.empty()) e.provider = t.provider;
+      attempt.error = e.message;
+      o.attempts.push_back(std::move(attempt));
+      last = e;
+      if (o.delivered || !should_fail_over(e)) break;
+      log(LogLevel::Info, fmt::format("request {}: provider {} failed ({}), trying the next one", o.id, t.provider, e.message));
+    }
+    if (!sent) return complete(last);
+  }
+
+  auto response = relay.assembler().finish();
+  if (!response) return complete(response.error());  // the stream failed in-band
+  finish(p, *response);
+  if (p.decision) {
+    if (const ProviderConfig* pc = config_.find_provider(o.attempts.back().provider)) {
+      o.cost_usd = static_cast<double>(response->usage.input_tokens + response->usage.output_tokens) / 1e6 *
+                   pc->cost_per_1m_tokens;
+    }
+  }
+  o.response = std::move(*response);
+  return complete(std::nullopt);
+}
+
+}  // namespace llmrouter

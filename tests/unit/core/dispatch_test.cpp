@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+// Pipeline::handle with fake providers: failover, events on every path, the log line.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "llmrouter/pipeline.h"
+#include "support/config_helpers.h"
+
+namespace llmrouter {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Replies with a scripted result: an error before any event, events then an error, or text.
+class FakeProvider final : public Provider {
+ public:
+  struct Script {
+    std::optional<Error> error_before;
+    std::string text = "hello";
+    std::optional<Error> error_after;
+  };
+  static Script ok() { return Script{std::nullopt, "hello", std::nullopt}; }
+  static Script fails(Errc code, std::string message, int status = 0) {
+    return Script{Error{code, std::move(message), status, {}}, "", std::nullopt};
+  }
+  static Script breaks(std::string text, Error after) { return Script{std::nullopt, std::move(text), std::move(after)}; }
+  FakeProvider(std::string name, Script script) : name_(std::move(name)), script_(std::move(script)) {}
+  std::string_view name() const override { return name_; }
+  Result<void> send(const CanonicalRequest& req, EventSink& sink, const CancelFlag&) const override {
+    ++calls;
+    last_model = req.model;
+    if (script_.error_before) return fail(*script_.error_before);
+    sink.on_event(MessageStart{"id-" + name_, req.model, 0, Usage{10, 0, 0, 0, 0}});
+    sink.on_event(TextDelta{0, script_.text});
+    if (script_.error_after) {
+      sink.on_event(StreamError{*script_.error_after});
+      return {};
+    }
+    sink.on_event(BlockStop{0});
+    sink.on_event(UsageUpdate{Usage{0, 5, 0, 0, 0}});
+    sink.on_event(Done{});
+    return {};
+  }
+  mutable int calls = 0;
+  mutable std::string last_model;
+
+ private:
+  std::string name_;
+  Script script_;
+};
+
+class Collector final : public RequestObserver {
+ public:
+  void on_routed(const PreparedRequest& p) override {
+    routed = p.decision ? p.decision->target.provider : "plugin";
+  }
+  bool on_event(const StreamEvent& e) override {
+    events.push_back(e);
+    return true;
+  }
+  std::string routed;
+  std::vector<StreamEvent> events;
+};
+
+constexpr std::string_view kConfig = R"(
+[routing]
+max_attempts = 3
+[[providers]]
+name = "first"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+cost_per_1m_tokens = 2.0
+[[providers]]
+name = "second"
+format = "openai"
+base_url = "http://127.0.0.1:2/v1"
+cost_per_1m_tokens = 4.0
+[[providers]]
+name = "third"
+format = "openai"
+base_url = "http://127.0.0.1:3/v1"
+cost_per_1m_tokens = 6.0
+[[routers]]
+type = "prefix"
+model_prefix = "x/"
+provider = "first"
+rewrite_model = "real-x"
+[[routers]]
+type = "price"
+)";
+
+struct Fixture {
+  explicit Fixture(std::map<std::string, FakeProvider::Script> scripts, std::string_view extra = {},
+                   Registries regs = Registries::with_builtins()) {
+    config = testing::config_from(std::string(kConfig) + std::string(extra));
+    auto p = Pipeline::build(config, regs);
+    EXPECT_TRUE(p) << p.error().message;
+    pipeline = *p;
+    for (auto& [name, script] : scripts) providers.emplace(name, std::make_unique<FakeProvider>(name, script));
+    sub = pipeline->events()->subscribe(64);
+  }
+  Outcome handle(std::string_view body) {
+    CancelFlag cancel{false};
+    return pipeline->handle(WireFormat::OpenAI, body,
+                            [this](std::string_view name) -> const Provider* {
+                              auto it = providers.find(std::string(name));
+                              return it == providers.end() ? nullptr : it->second.get();
+                            },
+                            client, cancel);
+  }
+  std::vector<std::string> event_types() {
+    std::vector<std::string> types;
+    std::string e;
+    while (sub->next(e, std::chrono::milliseconds(0))) {
+      types.push_back(e.substr(9, e.find('"', 9) - 9));
+      last_event = e;
+    }
+    return types;
+  }
+  Config config;
+  std::shared_ptr<const Pipeline> pipeline;
+  std::map<std::string, std::unique_ptr<FakeProvider>> providers;
+  std::unique_ptr<Subscription> sub;
+  Collector client;
+  std::string last_event;
+};
+
+constexpr std::string_view kBody = R"({"model":"x/m","messages":[{"role":"user","content":"hi"}]})";
+
+TEST(DispatchTest, SuccessDeliversEventsAndPublishesTheFourEvents) {
+  Fixture f({{"first", FakeProvider::ok()}});
+  Outcome o = f.handle(kBody);
+  ASSERT_FALSE(o.error) << o.error->message;
+  ASSERT_TRUE(o.response);
+  EXPECT_EQ(text_of(*o.response), "hello");
+  EXPECT_EQ(f.providers["first"]->last_model, "real-x");
+  EXPECT_EQ(f.client.routed, "first");
+  EXPECT_EQ(f.client.events.size(), 5u);
+  ASSERT_EQ(o.attempts.size(), 1u);
+  EXPECT_TRUE(o.attempts[0].error.empty());
+  EXPECT_DOUBLE_EQ(o.cost_usd, 15.0 / 1e6 * 2.0);
+  EXPECT_THAT(f.event_types(), ElementsAre("start", "classified", "routed", "complete"));
+  EXPECT_THAT(f.last_event, HasSubstr(R"("provider":"first","requested_model":"x/m","sent_model":"real-x")"));
+  EXPECT_THAT(f.last_event, HasSubstr(R"("response":{"id":"id-first","model":"real-x","content":"hello","stop_reason":"end_turn","tags":[]})"));
+  EXPECT_THAT(f.last_event, HasSubstr(R"("usage":{"input_tokens":10,"output_tokens":5,)"));
+  EXPECT_THAT(f.last_event, HasSubstr(R"("error":null})"));
+  EXPECT_EQ(f.pipeline->in_flight(), 0u);
+}
+
+TEST(DispatchTest, FailsOverOn5xxAnd429BeforeAnyByte) {
+  Fixture f({{"first", FakeProvider::fails(Errc::Upstream, "overloaded", 503)},
+             {"second", FakeProvider::fails(Errc::Upstream, "slow down", 429)},
+             {"third", FakeProvider::ok()}});
+  Outcome o = f.handle(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");  // price: first, second, third
+  ASSERT_FALSE(o.error) << o.error->message;
+  ASSERT_EQ(o.attempts.size(), 3u);
+  EXPECT_EQ(o.attempts[0].error, "overloaded");
+  EXPECT_EQ(o.attempts[1].error, "slow down");
+  EXPECT_EQ(o.attempts[2].provider, "third");
+  EXPECT_DOUBLE_EQ(o.cost_usd, 15.0 / 1e6 * 6.0);
+}
+
+TEST(DispatchTest, AttemptsAreCappedByMaxAttempts) {
+  Fixture f({{"first", FakeProvider::fails(Errc::Timeout, "first byte timeout")},
+             {"second", FakeProvider::fails(Errc::Upstream, "bad gateway", 502)},
+             {"third", FakeProvider::ok()}});
+  Config c = f.config;
+  c.routing.max_attempts = 2;
+  auto p = Pipeline::build(c, Registries::with_builtins());
+  ASSERT_TRUE(p);
+  CancelFlag cancel{false};
+  Collector client;
+  Outcome o = (*p)->handle(WireFormat::OpenAI, R"({"model":"m","messages":[{"role":"user","content":"hi"}]})",
+                           [&](std::string_view n) -> const Provider* { return f.providers[std::string(n)].get(); },
+                           client, cancel);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->message, "bad gateway");
+  EXPECT_EQ(o.error->status(), 502);
+  EXPECT_EQ(o.attempts.size(), 2u);
+  EXPECT_EQ(f.providers["third"]->calls, 0);
+}
+
+TEST(DispatchTest, ClientErrorsAreNotRetried) {
+  Fixture f({{"first", FakeProvider::fails(Errc::Upstream, "bad request", 400)}, {"second", FakeProvider::ok()}});
+  Outcome o = f.handle(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->status(), 400);
+  EXPECT_EQ(o.attempts.size(), 1u);
+  EXPECT_EQ(f.providers["second"]->calls, 0);
+  EXPECT_THAT(f.event_types(), ElementsAre("start", "classified", "routed", "complete"));
+  EXPECT_THAT(f.last_event, HasSubstr(R"("error":"bad request"})"));
+}
+
+TEST(DispatchTest, ErrorAfterTheFirstByteGoesInBandWithoutFailover) {
+  Fixture f({{"first", FakeProvider::breaks("partial", Error{Errc::Timeout, "idle timeout", 0, {}})},
+             {"second", FakeProvider::ok()}});
+  Outcome o = f.handle(kBody);
+  ASSERT_TRUE(o.error);
+  EXPECT_TRUE(o.delivered);
+  EXPECT_EQ(f.providers["second"]->calls, 0);
+  ASSERT_TRUE(std::holds_alternative<StreamError>(f.client.events.back()));
+  // Exactly one in-band error.
+  EXPECT_EQ(std::count_if(f.client.events.begin(), f.client.events.end(),
+                          [](const StreamEvent& e) { return std::holds_alternative<StreamError>(e); }),
+            1);
+}
+
+TEST(DispatchTest, BadRequestAndNoRouteStillComplete) {
+  Fixture f({});
+  Outcome bad = f.handle("{not json");
+  ASSERT_TRUE(bad.error);
+  EXPECT_EQ(bad.error->status(), 400);
+  EXPECT_THAT(f.event_types(), ElementsAre("start", "complete"));
+
+  Fixture g({});
+  Config c = g.config;
+  c.routers.clear();
+  auto p = Pipeline::build(c, Registries::with_builtins());
+  ASSERT_TRUE(p);
+  auto sub = (*p)->events()->subscribe();
+  CancelFlag cancel{false};
+  Collector client;
+  Outcome o = (*p)->handle(WireFormat::OpenAI, kBody, nullptr, client, cancel);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, Errc::NoRoute);
+  std::string e, last;
+  int n = 0;
+  while (sub->next(e, std::chrono::milliseconds(0))) {
+    ++n;
+    last = e;
+  }
+  EXPECT_EQ(n, 2);  // start, complete: no dashboard entry dangles
+  EXPECT_THAT(last, HasSubstr(R"("error":"no route for model 'x/m': no rule matches it"})"));
+  EXPECT_EQ((*p)->in_flight(), 0u);
+}
+
+TEST(DispatchTest, PluginAnswersWithoutAProvider) {
+  Registries regs = Registries::with_builtins();
+  ASSERT_TRUE(regs.add_plugin("cache", [](const ComponentConfig&, const Config&) -> Result<std::unique_ptr<Plugin>> {
+    struct Cache final : Plugin {
+      Result<Flow> on_start(CanonicalRequest&, RequestState& st, const Value&) const override {
+        Response r;
+        r.content.push_back(TextBlock{"cached", std::nullopt, {}});
+        st.response = std::move(r);
+        return Flow::Stop;
+      }
+    };
+    return std::unique_ptr<Plugin>(std::make_unique<Cache>());
+  }));
+  Fixture f({{"first", FakeProvider::ok()}}, "[plugins.cache]\nenabled = true\n", regs);
+  Outcome o = f.handle(kBody);
+  ASSERT_FALSE(o.error);
+  EXPECT_EQ(text_of(*o.response), "cached");
+  EXPECT_EQ(f.providers["first"]->calls, 0);
+  EXPECT_EQ(f.client.routed, "plugin");
+  EXPECT_THAT(f.event_types(), ElementsAre("start", "classified", "complete"));
+  EXPECT_THAT(f.last_event, HasSubstr(R"("provider":"plugin","requested_model":"x/m","sent_model":"x/m")"));
+  EXPECT_THAT(f.last_event, HasSubstr(R"("plugins":["cache"])"));
+}
+
+TEST(EventBusTest, SlowSubscriberLosesOldestAndCounts) {
+  auto bus = EventBus::create();
+  auto slow = bus->subscribe(2);
+  for (int i = 0; i < 5; ++i) bus->publish(std::to_string(i));
+  EXPECT_EQ(slow->dropped(), 3u);
+  std::string e;
+  ASSERT_TRUE(slow->next(e, std::chrono::milliseconds(0)));
+  EXPECT_EQ(e, "3");
+  slow->close();
+  EXPECT_FALSE(slow->next(e, std::chrono::milliseconds(1000)));
+  EXPECT_EQ(bus->published(), 5u);
+}
+
+TEST(JsonlLogTest, WritesCompleteEventsAsWholeLinesAndFlushesOnStop) {
+  const auto dir = std::filesystem::temp_directory_path() / ("llmrouter-log-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string path = (dir / "nested" / "requests.jsonl").string();
+  auto bus = EventBus::create();
+  std::string error;
+  auto log = JsonlLog::open(path, bus, &error);
+  ASSERT_TRUE(log) << error;
+  for (int i = 0; i < 100; ++i) {
+    bus->publish(R"({"type":"start","id":)" + std::to_string(i) + "}");
+    bus->publish(R"({"type":"complete","id":)" + std::to_string(i) + "}");
+  }
+  log->stop();
+  EXPECT_EQ(log->lines_written(), 100u);
+  std::ifstream in(path);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    EXPECT_EQ(line, R"({"type":"complete","id":)" + std::to_string(n) + "}");
+    ++n;
+  }
+  EXPECT_EQ(n, 100);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(JsonlLogTest, UnopenablePathIsAClearError) {
+  std::string error;
+  auto log = JsonlLog::open("/proc/llmrouter/cannot/requests.jsonl", EventBus::create(), &error);
+  EXPECT_FALSE(log);
+  EXPECT_THAT(error, HasSubstr("cannot open the request log /proc/llmrouter/cannot/requests.jsonl"));
+}
+
+}  // namespace
+}  // namespace llmrouter
