@@ -35,9 +35,8 @@ name = "fast"
 format = "openai"
 base_url = "http://127.0.0.1:8080/v1"
 [[routers]]
-type = "prefix"
-model_prefix = ""
-provider = "local"
+type = "fallback"
+providers = ["local"]
 [plugins.urgent]
 enabled = true
 provider = "fast"
