@@ -111,9 +111,14 @@ struct ProviderConfig {
 };
 
 /// The eight router rule types.
-enum class RuleType { Prefix, Tag, Discover, Price, Latency, Throughput, Fallback, Random };
+enum class RuleType {
+  Prefix, Tag, Discover, Price, Latency, Throughput, Fallback, Random,
+  /// A type registered by the embedding program (Registries::add_rule); see `custom_type`.
+  Custom,
+};
 
-/// "prefix", "tag", "discover", "price", "latency", "throughput", "fallback", "random".
+/// "prefix", "tag", "discover", "price", "latency", "throughput", "fallback", "random",
+/// "custom".
 std::string_view rule_type_name(RuleType t) noexcept;
 
 /// One `{ provider, model, weight }` of a random rule.
@@ -151,6 +156,10 @@ struct RuleConfig {
   double quality_bias = 0.5;
   /// random: explicit (provider, model) pairs; when set, `providers` is not allowed.
   std::vector<RandomCandidate> candidates;
+  /// Custom rules: the `type` as written, and every other key of the table (checked by the
+  /// rule's factory).
+  std::string custom_type;
+  Value settings = Value(Value::Object{});
   SourceLoc loc;
 };
 
@@ -196,6 +205,9 @@ struct LoadOptions {
   std::function<std::optional<std::string>(const std::string& name)> getenv;
   /// Log warnings through log.h as well as returning them in `Config::warnings`.
   bool log_warnings = true;
+  /// Rule types registered by the embedding program (Registries::rule_names()): tables of
+  /// these types are accepted, their keys kept as settings for the rule's factory.
+  std::vector<std::string> rule_types;
 };
 
 /// Reads and validates the TOML file at `path`. Errors: `Errc::Config`, one line per

@@ -136,7 +136,7 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
  private:
-  Pipeline(Config config, const ModelCatalog* catalog);
+  Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> custom_rules);
 
   Config config_;
   Router router_;

@@ -63,6 +63,22 @@ struct RouteTarget {
   friend bool operator==(const RouteTarget&, const RouteTarget&) = default;
 };
 
+/// A (provider, model) a rule proposes.
+struct RouteCandidate {
+  std::string provider;
+  std::string model;
+};
+
+/// A rule type of the embedding program's (`[[routers]] type = "<name>"`, registered with
+/// Registries::add_rule). Built once per table; const and thread-safe.
+class Rule {
+ public:
+  virtual ~Rule() = default;
+  /// Appends the candidates for `query`, best first (none: the rule does not match). The
+  /// router drops unavailable providers and models lacking a needed capability.
+  virtual void candidates(const RouteQuery& query, std::vector<RouteCandidate>& out) const = 0;
+};
+
 /// The routing decision: where the request goes first, and where next if that fails.
 struct RouteDecision {
   RouteTarget target;
@@ -76,8 +92,10 @@ struct RouteDecision {
 class Router {
  public:
   /// Builds the chain from `config` (already validated). `catalog` may be null (no
-  /// discovery); it must outlive the router.
-  Router(const Config& config, const ModelCatalog* catalog);
+  /// discovery); it must outlive the router. `custom[i]` implements `config.routers[i]` when
+  /// that rule's type is RuleType::Custom (null otherwise; the vector may be shorter).
+  Router(const Config& config, const ModelCatalog* catalog,
+         std::vector<std::shared_ptr<const Rule>> custom = {});
 
   /// The decision for `query`, or Errc::NoRoute naming the model (HTTP 400).
   [[nodiscard]] Result<RouteDecision> route(const RouteQuery& query) const;
@@ -99,6 +117,7 @@ class Router {
   std::vector<ProviderConfig> providers_;
   uint32_t max_attempts_ = 3;
   const ModelCatalog* catalog_ = nullptr;
+  std::vector<std::shared_ptr<const Rule>> custom_;
 };
 
 }  // namespace llmrouter

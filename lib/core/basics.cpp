@@ -95,6 +95,7 @@ std::string_view rule_type_name(RuleType t) noexcept {
     case RuleType::Throughput: return "throughput";
     case RuleType::Fallback: return "fallback";
     case RuleType::Random: return "random";
+    case RuleType::Custom: return "custom";
   }
   return "unknown";
 }

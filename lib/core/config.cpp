@@ -69,6 +69,7 @@ std::span<const std::string_view> rule_keys(RuleType t) {
     case RuleType::Throughput: return kThroughputKeys;
     case RuleType::Fallback: return kFallbackKeys;
     case RuleType::Random: return kRandomKeys;
+    case RuleType::Custom: return {};
   }
   return {};
 }
@@ -644,10 +645,23 @@ void Loader::read_rule(TableReader& r, RuleConfig& rule) {
       known = true;
     }
   }
+  if (!known && std::find(options_.rule_types.begin(), options_.rule_types.end(), *type_name) !=
+                    options_.rule_types.end()) {
+    // A registered custom type: its keys are its factory's to check.
+    rule.type = RuleType::Custom;
+    rule.custom_type = *type_name;
+    for (auto&& [k, v] : r.table()) {
+      if (k.str() == "type") continue;
+      rule.settings.set(std::string(k.str()), to_value(v, r.key_path(k.str())));
+    }
+    return;
+  }
   if (!known) {
+    std::vector<std::string_view> names(std::begin(kRuleTypeNames), std::end(kRuleTypeNames));
+    for (const std::string& t : options_.rule_types) names.push_back(t);
     error(loc_of(r.table().get("type")->source()), r.key_path("type"),
-          fmt::format("unknown rule type '{}'; expected one of {}{}", *type_name,
-                      list_text(kRuleTypeNames), suggestion(*type_name, kRuleTypeNames)));
+          fmt::format("unknown rule type '{}'; expected one of {}{}", *type_name, list_text(names),
+                      suggestion(*type_name, names)));
     return;
   }
   const auto takes = [&](std::string_view key) { return contains(rule_keys(rule.type), key); };

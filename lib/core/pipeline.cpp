@@ -36,12 +36,25 @@ Error plugin_error(const std::string& id, const Error& e) {
 
 }  // namespace
 
-Pipeline::Pipeline(Config config, const ModelCatalog* catalog)
-    : config_(std::move(config)), router_(config_, catalog) {}
+Pipeline::Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> custom_rules)
+    : config_(std::move(config)), router_(config_, catalog, std::move(custom_rules)) {}
 
 Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, const Registries& registries,
                                                          const ModelCatalog* catalog) {
-  std::shared_ptr<Pipeline> p(new Pipeline(config, catalog));
+  std::vector<std::shared_ptr<const Rule>> custom_rules(config.routers.size());
+  for (std::size_t i = 0; i < config.routers.size(); ++i) {
+    const RuleConfig& r = config.routers[i];
+    if (r.type != RuleType::Custom) continue;
+    const RuleFactory* f = registries.rule(r.custom_type);
+    if (!f) {
+      return fail(config_error(config, r.loc, fmt::format("routers[{}].type", i),
+                               fmt::format("rule type '{}' is not registered", r.custom_type)));
+    }
+    auto made = (*f)(r, config);
+    if (!made) return fail(made.error());
+    custom_rules[i] = std::move(*made);
+  }
+  std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(custom_rules)));
   const Config& cfg = p->config_;
 
   for (const ComponentConfig& c : cfg.classifiers) {

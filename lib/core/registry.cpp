@@ -58,6 +58,24 @@ Result<void> Registries::add_plugin(std::string name, PluginFactory factory) {
   return add(plugins_, std::move(name), std::move(factory), "plugin");
 }
 
+Result<void> Registries::add_rule(std::string name, RuleFactory factory) {
+  for (RuleType t : {RuleType::Prefix, RuleType::Tag, RuleType::Discover, RuleType::Price, RuleType::Latency,
+                     RuleType::Throughput, RuleType::Fallback, RuleType::Random}) {
+    if (rule_type_name(t) == name) {
+      return fail(Errc::InvalidArgument, fmt::format("rule '{}' is a built-in rule type", name));
+    }
+  }
+  return add(rules_, std::move(name), std::move(factory), "rule");
+}
+
+const RuleFactory* Registries::rule(std::string_view name) const { return find(rules_, name); }
+
+std::vector<std::string> Registries::rule_names() const {
+  std::vector<std::string> out;
+  for (const auto& [n, f] : rules_) out.push_back(n);
+  return out;
+}
+
 const ClassifierFactory* Registries::classifier(std::string_view name) const { return find(classifiers_, name); }
 const ResponseClassifierFactory* Registries::response_classifier(std::string_view name) const {
   return find(response_classifiers_, name);

@@ -55,11 +55,14 @@ std::optional<CapabilitySet> ModelCatalog::capabilities(std::string_view provide
 
 // ---- Router
 
-Router::Router(const Config& config, const ModelCatalog* catalog)
+Router::Router(const Config& config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> custom)
     : rules_(config.routers),
       providers_(config.providers),
       max_attempts_(config.routing.max_attempts),
-      catalog_(catalog) {}
+      catalog_(catalog),
+      custom_(std::move(custom)) {
+  custom_.resize(rules_.size());
+}
 
 bool Router::qualifies(const Candidate& c, const RouteQuery& q) const {
   const auto p = std::find_if(providers_.begin(), providers_.end(),
@@ -137,6 +140,13 @@ std::vector<Router::Candidate> Router::candidates_of(std::size_t index, const Ro
         return -(r.quality_bias * p.quality - (1.0 - r.quality_bias) * p.cost_per_1m_tokens);
       }, false);
       break;
+    case RuleType::Custom:
+      if (const Rule* rule = custom_[index].get()) {
+        std::vector<RouteCandidate> proposed;
+        rule->candidates(q, proposed);
+        for (RouteCandidate& c : proposed) out.push_back({std::move(c.provider), std::move(c.model)});
+      }
+      break;
     case RuleType::Random: {
       // Only qualifying candidates take part in the draw; the others follow in config order.
       std::vector<Candidate> all;
@@ -180,6 +190,7 @@ std::string Router::describe(std::size_t index) const {
   switch (r.type) {
     case RuleType::Prefix: return fmt::format("rule {} (prefix={})", index, r.model_prefix);
     case RuleType::Tag: return fmt::format("rule {} (tag={})", index, r.tag);
+    case RuleType::Custom: return fmt::format("rule {} ({})", index, r.custom_type);
     default: return fmt::format("rule {} ({})", index, rule_type_name(r.type));
   }
 }

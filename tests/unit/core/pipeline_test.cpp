@@ -217,3 +217,82 @@ TEST(RegistriesTest, NamesAreUnique) {
 
 }  // namespace
 }  // namespace llmrouter
+
+namespace llmrouter {
+namespace {
+
+// A custom rule: long prompts go to the provider named in its settings.
+class LongPrompts final : public Rule {
+ public:
+  LongPrompts(std::string provider, double min_chars) : provider_(std::move(provider)), min_(min_chars) {}
+  void candidates(const RouteQuery& q, std::vector<RouteCandidate>& out) const override {
+    if (q.tags.empty() && static_cast<double>(q.model.size()) >= min_) out.push_back({provider_, q.model});
+  }
+
+ private:
+  std::string provider_;
+  double min_;
+};
+
+Registries with_long_prompts() {
+  Registries regs = Registries::with_builtins();
+  EXPECT_TRUE(regs.add_rule("long-model-names", [](const RuleConfig& r, const Config& c) -> Result<std::unique_ptr<Rule>> {
+    const Value* to = r.settings.find("provider");
+    if (!to || !to->is_string()) return fail(config_error(c, r.loc, "routers[].provider", "expected a provider name"));
+    const Value* min = r.settings.find("min_chars");
+    return std::unique_ptr<Rule>(std::make_unique<LongPrompts>(to->as_string(), min && min->is_number() ? min->as_double() : 10));
+  }));
+  return regs;
+}
+
+constexpr std::string_view kCustomRules = R"(
+[[providers]]
+name = "small"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+[[providers]]
+name = "big"
+format = "openai"
+base_url = "http://127.0.0.1:2/v1"
+[[routers]]
+type = "long-model-names"
+provider = "big"
+min_chars = 8
+[[routers]]
+type = "fallback"
+providers = ["small"]
+)";
+
+TEST(CustomRuleTest, RegisteredRuleTypesRouteLikeBuiltIns) {
+  Registries regs = with_long_prompts();
+  LoadOptions options = testing::fake_env();
+  options.rule_types = regs.rule_names();
+  auto config = load_config_string(kCustomRules, "test.toml", options);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->routers[0].type, RuleType::Custom);
+  EXPECT_EQ(config->routers[0].custom_type, "long-model-names");
+  auto p = Pipeline::build(*config, regs);
+  ASSERT_TRUE(p) << p.error().message;
+  auto long_name = (*p)->route(WireFormat::OpenAI, R"({"model":"very-long-name","messages":[{"role":"user","content":"x"}]})");
+  ASSERT_TRUE(long_name);
+  EXPECT_EQ(long_name->decision->reason, "rule 0 (long-model-names): provider big, model very-long-name");
+  EXPECT_EQ(long_name->decision->fallbacks.at(0).provider, "small");
+  auto short_name = (*p)->route(WireFormat::OpenAI, R"({"model":"tiny","messages":[{"role":"user","content":"x"}]})");
+  ASSERT_TRUE(short_name);
+  EXPECT_EQ(short_name->decision->target.provider, "small");
+}
+
+TEST(CustomRuleTest, UnregisteredTypesAreConfigErrors) {
+  auto config = load_config_string(kCustomRules, "test.toml", testing::fake_env());
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().message,
+            "test.toml:11:8: routers[0].type: unknown rule type 'long-model-names'; expected one of prefix, tag, "
+            "discover, price, latency, throughput, fallback, random");
+  Registries regs = Registries::with_builtins();
+  EXPECT_FALSE(regs.add_rule("price", [](const RuleConfig&, const Config&) -> Result<std::unique_ptr<Rule>> {
+    return fail(Errc::Internal, "unused");
+  }));
+}
+
+}  // namespace
+}  // namespace llmrouter
