@@ -149,6 +149,8 @@ struct StreamError {
 using StreamEvent = std::variant<MessageStart, TextDelta, ThinkingDelta, SignatureDelta,
                                  RedactedThinkingEvent, ToolCallStart, ToolCallDelta,
                                  BlockStop, UsageUpdate, Done, StreamError>;
+/// The events a stream of `r` would carry (for replies that did not arrive as a stream).
+std::vector<StreamEvent> events_of(const Response& r);
 
 /// Folds stream events into a `Response`. Not thread-safe; one per stream.
 ///

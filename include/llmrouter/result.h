@@ -48,6 +48,8 @@ struct Error {
   int http_status = 0;
   /// The provider involved, when there is one.
   std::string provider;
+  /// An upstream 429's `retry-after` value, passed on to the client.
+  std::string retry_after = {};
 
   /// `http_status` when set, otherwise the default status for `code`.
   int status() const noexcept;

@@ -24,33 +24,6 @@ int64_t now_ms() {
       .count();
 }
 
-// The events a complete reply would have streamed (for replies made by plugins).
-std::vector<StreamEvent> events_of(const Response& r) {
-  std::vector<StreamEvent> out;
-  out.push_back(MessageStart{r.id, r.model, r.created, r.usage});
-  for (std::size_t i = 0; i < r.content.size(); ++i) {
-    const auto index = static_cast<uint32_t>(i);
-    const ContentBlock& b = r.content[i];
-    if (const auto* t = std::get_if<TextBlock>(&b)) {
-      out.push_back(TextDelta{index, t->text});
-    } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
-      out.push_back(ThinkingDelta{index, th->thinking});
-      if (!th->signature.empty()) out.push_back(SignatureDelta{index, th->signature});
-    } else if (const auto* rt = std::get_if<RedactedThinkingBlock>(&b)) {
-      out.push_back(RedactedThinkingEvent{index, rt->data});
-    } else if (const auto* u = std::get_if<ToolUseBlock>(&b)) {
-      out.push_back(ToolCallStart{index, u->id, u->name});
-      out.push_back(ToolCallDelta{index, u->input.text});
-    } else {
-      continue;
-    }
-    out.push_back(BlockStop{index});
-  }
-  out.push_back(UsageUpdate{r.usage});
-  out.push_back(Done{r.stop_reason, r.stop_sequence});
-  return out;
-}
-
 // Forwards a provider's events to the client while assembling the reply.
 class Relay final : public EventSink {
  public:

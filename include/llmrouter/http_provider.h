@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file http_provider.h
+/// The one provider class: HTTP to an upstream speaking `openai`, `anthropic` or `ollama`,
+/// over the shared Transport.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "llmrouter/config.h"
+#include "llmrouter/provider.h"
+#include "llmrouter/transport.h"
+
+namespace llmrouter {
+
+/// Reads an environment variable (the provider's API key, on every request).
+using EnvReader = std::function<std::optional<std::string>(const std::string&)>;
+
+/// A provider over `transport`, configured by `config`. `getenv` defaults to std::getenv.
+std::unique_ptr<Provider> make_http_provider(const ProviderConfig& config, std::shared_ptr<Transport> transport,
+                                             EnvReader getenv = {});
+
+/// The URL a provider posts chat requests to: `{base}/chat/completions` (openai),
+/// `{base}/v1/messages` or `{base}/messages` when base ends with /v1 (anthropic),
+/// `{base}/api/chat` (ollama).
+std::string chat_url(const ProviderConfig& config);
+
+/// An upstream error reply as an Error: 429 keeps its status and retry-after, other 4xx keep
+/// theirs, 5xx become 502; the message names the provider and carries the upstream's own.
+Error upstream_error(const std::string& provider, int status, std::string_view body, std::string_view retry_after);
+
+}  // namespace llmrouter

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file transport.h
+/// The HTTP client under every provider: one long-lived event-loop thread owns a libcurl
+/// multi handle; any thread starts, cancels or resumes transfers through a command queue.
+/// Connections are kept alive and reused across requests.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "llmrouter/result.h"
+
+namespace llmrouter {
+
+/// One HTTP exchange.
+struct HttpRequest {
+  std::string method = "POST";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  /// Named in error messages ("provider 'local': ...").
+  std::string provider;
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// From the request sent to the first byte of the response.
+  std::chrono::milliseconds first_byte_timeout{300'000};
+  /// Longest silence between two chunks of the response body.
+  std::chrono::milliseconds idle_timeout{120'000};
+  /// The whole exchange; unset: no limit.
+  std::optional<std::chrono::milliseconds> total_timeout;
+};
+
+/// Receives one transfer's progress. All calls come from the transport thread, in order:
+/// on_headers once, on_data zero or more times, on_complete exactly once. Must not block.
+class TransferObserver {
+ public:
+  virtual ~TransferObserver() = default;
+  /// The status line and headers are in (header names lower-cased).
+  virtual void on_headers(int status, const std::vector<std::pair<std::string, std::string>>& headers) = 0;
+  /// A chunk of the body. Return false to pause the transfer until `Transport::resume`
+  /// (the consumer is behind); the chunk itself has been taken.
+  virtual bool on_data(std::string_view bytes) = 0;
+  /// The end: success, or an error naming the provider and the phase (Errc::Upstream for
+  /// connection failures, Errc::Timeout, Errc::Cancelled).
+  virtual void on_complete(Result<void> result) = 0;
+};
+
+using TransferId = uint64_t;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /// Starts `request`; `observer` is kept alive until its on_complete returns. Thread-safe.
+  virtual TransferId start(HttpRequest request, std::shared_ptr<TransferObserver> observer) = 0;
+  /// Aborts a transfer (its observer gets on_complete(Cancelled)); unknown ids are ignored.
+  virtual void cancel(TransferId id) = 0;
+  /// Resumes a transfer paused by on_data returning false.
+  virtual void resume(TransferId id) = 0;
+  /// New connections opened so far (reused connections are not counted).
+  virtual uint64_t connections_opened() const = 0;
+};
+
+struct TransportOptions {
+  /// Connections kept per host, and in all.
+  long max_host_connections = 256;
+  long max_total_connections = 1024;
+};
+
+/// The libcurl multi transport. The destructor cancels what is in flight and joins the thread.
+std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options = {});
+
+}  // namespace llmrouter

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+// HttpProvider: encodes the canonical request for its format, sends it on the shared
+// transport, and turns the reply — streamed or not — into canonical events on the calling
+// (request) thread. The transport thread only queues bytes; when the request thread falls
+// behind, the transfer is paused, so a slow client holds a bounded amount of memory.
+#include "llmrouter/http_provider.h"
+
+#include <strings.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "json/json.h"
+#include "llmrouter/formats.h"
+
+namespace llmrouter {
+namespace {
+
+constexpr std::size_t kHighWatermark = 1 << 20;  // queued bytes before the transfer pauses
+constexpr std::size_t kMaxErrorBody = 64 << 10;
+
+WireFormat wire_of(ProviderFormat f) {
+  switch (f) {
+    case ProviderFormat::Anthropic: return WireFormat::Anthropic;
+    case ProviderFormat::Ollama: return WireFormat::Ollama;
+    case ProviderFormat::OpenAI: break;
+  }
+  return WireFormat::OpenAI;
+}
+
+// What the transport thread hands to the request thread.
+class Exchange final : public TransferObserver {
+ public:
+  void on_headers(int status, const std::vector<std::pair<std::string, std::string>>& headers) override {
+    std::lock_guard lock(mu_);
+    status_ = status;
+    for (const auto& [k, v] : headers) {
+      if (k == "retry-after") retry_after_ = v;
+    }
+    cv_.notify_one();
+  }
+  bool on_data(std::string_view bytes) override {
+    std::lock_guard lock(mu_);
+    chunks_.emplace_back(bytes);
+    queued_ += bytes.size();
+    cv_.notify_one();
+    paused_ = queued_ >= kHighWatermark;
+    return !paused_;
+  }
+  void on_complete(Result<void> result) override {
+    std::lock_guard lock(mu_);
+    result_ = std::move(result);
+    done_ = true;
+    cv_.notify_one();
+  }
+
+  // Waits up to 50 ms for news; moves the queued chunks out. Returns true when the transfer
+  // had been paused and the queue is now empty (the caller resumes it).
+  bool take(std::deque<std::string>& out) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return done_ || !chunks_.empty(); });
+    out.swap(chunks_);
+    chunks_.clear();
+    queued_ = 0;
+    const bool resume = paused_;
+    paused_ = false;
+    return resume;
+  }
+  bool done() {
+    std::lock_guard lock(mu_);
+    return done_ && chunks_.empty();
+  }
+  int status() {
+    std::lock_guard lock(mu_);
+    return status_;
+  }
+  std::string retry_after() {
+    std::lock_guard lock(mu_);
+    return retry_after_;
+  }
+  Result<void> result() {
+    std::lock_guard lock(mu_);
+    return result_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> chunks_;  // guarded by mu_
+  std::size_t queued_ = 0;          // guarded by mu_
+  bool paused_ = false;             // guarded by mu_
+  bool done_ = false;               // guarded by mu_
+  int status_ = 0;                  // guarded by mu_
+  std::string retry_after_;         // guarded by mu_
+  Result<void> result_;             // guarded by mu_
+};
+
+class HttpProvider final : public Provider {
+ public:
+  HttpProvider(ProviderConfig config, std::shared_ptr<Transport> transport, EnvReader getenv)
+      : config_(std::move(config)), transport_(std::move(transport)), getenv_(std::move(getenv)) {
+    if (!getenv_) {
+      getenv_ = [](const std::string& name) -> std::optional<std::string> {
+        const char* v = std::getenv(name.c_str());
+        return v ? std::optional<std::string>(v) : std::nullopt;
+      };
+    }
+  }
+
+  std::string_view name() const override { return config_.name; }
+
+  Result<void> send(const CanonicalRequest& req, EventSink& sink, const CancelFlag& cancel) const override {
+    const WireFormat format = wire_of(config_.format);
+    auto body = encode_request(format, req);
+    if (!body) return fail(body.error());
+    HttpRequest http;
+    http.url = chat_url(config_);
+    http.body = std::move(*body);
+    http.provider = config_.name;
+    http.connect_timeout = config_.connect_timeout;
+    http.first_byte_timeout = config_.first_byte_timeout;
+    http.idle_timeout = config_.idle_timeout;
+    http.total_timeout = config_.timeout;
+    http.headers.emplace_back("content-type", "application/json");
+    if (req.stream) http.headers.emplace_back("accept", format == WireFormat::Ollama ? "application/x-ndjson" : "text/event-stream");
+    std::optional<std::string> key;
+    if (config_.api_key_env) key = getenv_(*config_.api_key_env);
+    if (format == WireFormat::Anthropic) {
+      http.headers.emplace_back("anthropic-version", "2023-06-01");
+      if (key && !key->empty()) http.headers.emplace_back("x-api-key", *key);
+    } else if (key && !key->empty()) {
+      http.headers.emplace_back("authorization", "Bearer " + *key);
+    }
+    for (const auto& [k, v] : config_.headers) {  // configured headers win
+      std::erase_if(http.headers, [&](const auto& h) { return strcasecmp(h.first.c_str(), k.c_str()) == 0; });
+      http.headers.emplace_back(k, v);
+    }
+
+    auto exchange = std::make_shared<Exchange>();
+    const TransferId id = transport_->start(std::move(http), exchange);
+    std::unique_ptr<StreamDecoder> decoder = req.stream ? make_stream_decoder(format) : nullptr;
+    std::vector<StreamEvent> events;
+    std::string whole;  // non-streamed reply, or an error body
+    bool delivered = false;
+    bool cancelled = false;
+    std::optional<Error> stream_error;
+    std::deque<std::string> chunks;
+    auto deliver = [&](std::vector<StreamEvent>& evs) {
+      for (const StreamEvent& e : evs) {
+        delivered = true;
+        if (!sink.on_event(e) && !cancelled) {
+          cancelled = true;
+          transport_->cancel(id);
+        }
+      }
+      evs.clear();
+    };
+    while (!exchange->done()) {
+      if (cancel.load() && !cancelled) {
+        cancelled = true;
+        transport_->cancel(id);
+      }
+      const bool resume = exchange->take(chunks);
+      const int status = exchange->status();
+      const bool ok_status = status >= 200 && status < 300;
+      for (std::string& c : chunks) {
+        if (!ok_status || !decoder) {
+          if (ok_status || whole.size() < kMaxErrorBody) whole += c;
+        } else if (!stream_error) {
+          if (auto r = decoder->feed(c, events); !r) {
+            stream_error = r.error();
+            transport_->cancel(id);
+          }
+          deliver(events);
+        }
+      }
+      chunks.clear();
+      if (resume) transport_->resume(id);
+    }
+
+    Result<void> result = exchange->result();
+    if (cancelled && !result) return fail(Errc::Cancelled, "the request was cancelled");
+    const int status = exchange->status();
+    if (result && (status < 200 || status >= 300)) {
+      Error e = upstream_error(config_.name, status, whole, exchange->retry_after());
+      return fail(std::move(e));
+    }
+    if (stream_error) {
+      stream_error->provider = config_.name;
+      if (!delivered) return fail(*stream_error);
+      events.push_back(StreamError{*stream_error});
+      deliver(events);
+      return {};
+    }
+    if (!result) {
+      if (!delivered) return fail(result.error());
+      events.push_back(StreamError{result.error()});
+      deliver(events);
+      return {};
+    }
+    if (decoder) {
+      if (auto r = decoder->finish(events); !r) {
+        Error e = r.error();
+        e.provider = config_.name;
+        if (!delivered && events.empty()) return fail(std::move(e));
+        events.push_back(StreamError{std::move(e)});
+      }
+      deliver(events);
+      return {};
+    }
+    auto response = decode_response(format, whole);
+    if (!response) {
+      Error e = response.error();
+      e.provider = config_.name;
+      e.message = fmt::format("provider '{}': {}", config_.name, e.message);
+      return fail(std::move(e));
+    }
+    events = events_of(*response);
+    deliver(events);
+    return {};
+  }
+
+ private:
+  ProviderConfig config_;
+  std::shared_ptr<Transport> transport_;
+  EnvReader getenv_;
+};
+
+}  // namespace
+
+std::string chat_url(const ProviderConfig& config) {
+  const std::string& base = config.base_url;
+  switch (config.format) {
+    case ProviderFormat::OpenAI: return base + "/chat/completions";
+    case ProviderFormat::Ollama: return base + "/api/chat";
+    case ProviderFormat::Anthropic:
+      return base.size() >= 3 && base.compare(base.size() - 3, 3, "/v1") == 0 ? base + "/messages" : base + "/v1/messages";
+  }
+  return base;
+}
+
+Error upstream_error(const std::string& provider, int status, std::string_view body, std::string_view retry_after) {
+  // The upstream's own message: OpenAI/Anthropic {"error": {"message"}}, Ollama {"error": "..."}.
+  std::string message;
+  if (auto doc = detail::json::parse(body, detail::json::ParserSlot::Scratch); doc && doc->is_object()) {
+    const auto obj = detail::json::object_of(*doc);
+    if (auto e = detail::json::field(obj, "error")) {
+      if (e->is_string()) {
+        message = std::string(e->get_string().value_unsafe());
+      } else if (e->is_object()) {
+        message = detail::json::string_or_empty(detail::json::object_of(*e), "message");
+      }
+    }
+  }
+  if (message.empty()) message = std::string(body.substr(0, 200));
+  Error e;
+  e.code = Errc::Upstream;
+  e.provider = provider;
+  e.message = fmt::format("provider '{}' answered {}: {}", provider, status, message);
+  e.http_status = status >= 500 ? 502 : status;
+  if (status == 429) e.retry_after = std::string(retry_after);
+  return e;
+}
+
+std::unique_ptr<Provider> make_http_provider(const ProviderConfig& config, std::shared_ptr<Transport> transport,
+                                             EnvReader getenv) {
+  return std::make_unique<HttpProvider>(config, std::move(transport), std::move(getenv));
+}
+
+}  // namespace llmrouter

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+// The HTTP provider over the curl transport, against the local mock upstream.
+#include "llmrouter/http_provider.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "support/config_helpers.h"
+#include "support/mock_upstream.h"
+
+namespace llmrouter {
+namespace {
+
+using ::testing::HasSubstr;
+using Clock = std::chrono::steady_clock;
+
+class Collect final : public EventSink {
+ public:
+  bool on_event(const StreamEvent& e) override {
+    events.push_back(e);
+    if (auto r = assembler.add(e); !r) malformed = r.error().message;
+    return keep_going;
+  }
+  std::vector<StreamEvent> events;
+  ResponseAssembler assembler;
+  std::string malformed;
+  bool keep_going = true;
+};
+
+class HttpProviderTest : public ::testing::Test {
+ protected:
+  ProviderConfig provider(ProviderFormat format) {
+    ProviderConfig p;
+    p.name = "mock";
+    p.format = format;
+    p.base_url = mock.base_url();
+    if (format == ProviderFormat::OpenAI) p.base_url += "/v1";
+    return p;
+  }
+  CanonicalRequest request(std::string model, bool stream) {
+    CanonicalRequest r;
+    r.model = std::move(model);
+    r.stream = stream;
+    r.max_tokens = 100;
+    r.messages.push_back(Message{Role::User, {TextBlock{"hi", std::nullopt, {}}}, {}});
+    return r;
+  }
+  Result<void> send(const ProviderConfig& p, const CanonicalRequest& req, Collect& sink) {
+    auto provider = make_http_provider(p, transport);
+    CancelFlag cancel{false};
+    return provider->send(req, sink, cancel);
+  }
+
+  testing::MockUpstream mock;
+  std::shared_ptr<Transport> transport = make_curl_transport();
+};
+
+TEST_F(HttpProviderTest, EveryFormatStreamedAndNot) {
+  const struct {
+    ProviderFormat format;
+    const char* streamed;
+    const char* whole;
+  } cases[] = {
+      {ProviderFormat::OpenAI, "Il est 14h05 à Paris — 😀 let me check.", "Checking both cities."},
+      {ProviderFormat::Anthropic, "Je vérifie les deux villes ✓", "Checking both cities."},
+      {ProviderFormat::Ollama, "Voilà l'heure — 🕑", "Checking both cities."},
+  };
+  for (const auto& c : cases) {
+    for (bool stream : {true, false}) {
+      Collect sink;
+      Result<void> r = send(provider(c.format), request("m", stream), sink);
+      ASSERT_TRUE(r) << r.error().message;
+      EXPECT_EQ(sink.malformed, "");
+      auto resp = sink.assembler.finish();
+      ASSERT_TRUE(resp) << resp.error().message;
+      EXPECT_EQ(text_of(*resp), stream ? c.streamed : c.whole);
+      EXPECT_EQ(tool_calls(*resp).size(), 2u);
+      EXPECT_EQ(resp->stop_reason, StopReason::ToolUse);
+    }
+  }
+}
+
+TEST_F(HttpProviderTest, ConnectionsAreReused) {
+  for (int i = 0; i < 10; ++i) {
+    Collect sink;
+    ASSERT_TRUE(send(provider(ProviderFormat::OpenAI), request("m", i % 2 == 0), sink));
+  }
+  EXPECT_EQ(mock.requests(), 10);
+  EXPECT_LE(transport->connections_opened(), 2u);
+}
+
+TEST_F(HttpProviderTest, ManyConcurrentStreamsThroughOneTransportThread) {
+  constexpr int kStreams = 100;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  auto p = make_http_provider(provider(ProviderFormat::Anthropic), transport);
+  for (int i = 0; i < kStreams; ++i) {
+    threads.emplace_back([&] {
+      Collect sink;
+      CancelFlag cancel{false};
+      if (p->send(request("m", true), sink, cancel) && sink.assembler.finish()) ok.fetch_add(1);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kStreams);
+}
+
+TEST_F(HttpProviderTest, UpstreamErrorsKeepTheirMeaning) {
+  Collect sink;
+  Result<void> r = send(provider(ProviderFormat::OpenAI), request("status-429", false), sink);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status(), 429);
+  EXPECT_EQ(r.error().retry_after, "7");
+  EXPECT_EQ(r.error().message, "provider 'mock' answered 429: Rate limit reached");
+  EXPECT_TRUE(should_fail_over(r.error()));
+
+  Result<void> r5 = send(provider(ProviderFormat::Anthropic), request("status-500", true), sink);
+  ASSERT_FALSE(r5);
+  EXPECT_EQ(r5.error().status(), 502);
+  EXPECT_THAT(r5.error().message, HasSubstr("answered 500: upstream exploded"));
+  EXPECT_TRUE(sink.events.empty());
+}
+
+TEST_F(HttpProviderTest, ConnectionRefusedNamesTheProvider) {
+  ProviderConfig p = provider(ProviderFormat::OpenAI);
+  p.base_url = "http://127.0.0.1:1/v1";
+  Collect sink;
+  Result<void> r = send(p, request("m", false), sink);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::Upstream);
+  EXPECT_EQ(r.error().status(), 502);
+  EXPECT_THAT(r.error().message, HasSubstr("provider 'mock':"));
+}
+
+TEST_F(HttpProviderTest, FirstByteTimeout) {
+  ProviderConfig p = provider(ProviderFormat::OpenAI);
+  p.first_byte_timeout = std::chrono::milliseconds(300);
+  Collect sink;
+  const auto start = Clock::now();
+  Result<void> r = send(p, request("stall", true), sink);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::Timeout);
+  EXPECT_EQ(r.error().status(), 504);
+  EXPECT_EQ(r.error().message, "provider 'mock': no response within the first-byte timeout of 300 ms");
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1500));
+}
+
+TEST_F(HttpProviderTest, CancellationFromAnotherThreadEndsTheTransferPromptly) {
+  auto p = make_http_provider(provider(ProviderFormat::OpenAI), transport);
+  CancelFlag cancel{false};
+  Collect sink;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    cancel.store(true);
+  });
+  const auto start = Clock::now();
+  Result<void> r = p->send(request("drip", true), sink, cancel);
+  const auto elapsed = Clock::now() - start;
+  canceller.join();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::Cancelled);
+  EXPECT_FALSE(sink.events.empty());
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1000));  // the drip would take 2 s
+}
+
+TEST_F(HttpProviderTest, GarbageAndDisconnectMidStreamGoInBand) {
+  for (const char* model : {"garbage", "disconnect"}) {
+    Collect sink;
+    Result<void> r = send(provider(ProviderFormat::Anthropic), request(model, true), sink);
+    ASSERT_TRUE(r) << model << ": " << r.error().message;  // bytes were delivered: the error is in-band
+    ASSERT_FALSE(sink.events.empty()) << model;
+    ASSERT_TRUE(std::holds_alternative<StreamError>(sink.events.back())) << model;
+    EXPECT_EQ(std::get<StreamError>(sink.events.back()).error.provider, "mock") << model;
+  }
+}
+
+TEST(ChatUrlTest, AnthropicWithOrWithoutV1) {
+  ProviderConfig p;
+  p.format = ProviderFormat::Anthropic;
+  p.base_url = "https://api.anthropic.com";
+  EXPECT_EQ(chat_url(p), "https://api.anthropic.com/v1/messages");
+  p.base_url = "https://api.anthropic.com/v1";
+  EXPECT_EQ(chat_url(p), "https://api.anthropic.com/v1/messages");
+  p.format = ProviderFormat::Ollama;
+  p.base_url = "http://localhost:11434";
+  EXPECT_EQ(chat_url(p), "http://localhost:11434/api/chat");
+  p.format = ProviderFormat::OpenAI;
+  p.base_url = "http://localhost:8080/v1";
+  EXPECT_EQ(chat_url(p), "http://localhost:8080/v1/chat/completions");
+}
+
+}  // namespace
+}  // namespace llmrouter
