@@ -10,7 +10,7 @@ find_package(tl-expected 1.0 CONFIG REQUIRED)         # tl::expected (Result<T>)
 # JSON is written by lib/json's own writer (see the comment on json::Writer); RapidJSON is
 # not needed.
 
-if(LLMROUTER_BUILD_APPS OR LLMROUTER_BUILD_TESTS)
+if(LLMROUTER_BUILD_APPS OR LLMROUTER_BUILD_TESTS OR LLMROUTER_BUILD_BENCHMARKS)
   find_package(PkgConfig REQUIRED)
   # Debian ships cpp-httplib as a compiled library without a CMake config; its pkg-config
   # flags must match the .so's class layout.

@@ -37,6 +37,8 @@ struct MockUpstream::Impl {
 MockUpstream::MockUpstream() : impl_(std::make_unique<Impl>()) {
   auto& svr = impl_->server;
   svr.new_task_queue = [] { return new httplib::ThreadPool(128); };
+  svr.set_tcp_nodelay(true);  // no Nagle delay between the headers and the body
+  svr.set_keep_alive_max_count(100000);  // keep connections for reuse (the default is 5 requests)
   struct Format {
     const char* path;
     const char* stream_file;
@@ -71,12 +73,14 @@ MockUpstream::MockUpstream() : impl_(std::make_unique<Impl>()) {
         res.set_content(whole, "application/json");
         return;
       }
-      std::string body = stream;
-      std::size_t cut = body.size();
-      if (model == "garbage") body = body.substr(0, body.size() / 2) + "\n\ndata: {broken\n\n";
-      if (model == "disconnect") cut = body.size() / 2;
+      // The body is shared, not copied into the provider: it outlives every copy of it.
+      auto body = std::make_shared<std::string>(stream);
+      std::size_t cut = body->size();
+      if (model == "garbage") *body = body->substr(0, body->size() / 2) + "\n\ndata: {broken\n\n";
+      if (model == "disconnect") cut = body->size() / 2;
       const bool drip = model == "drip";
-      res.set_chunked_content_provider(content_type, [body, cut, drip](size_t offset, httplib::DataSink& sink) {
+      const std::size_t chunk = model == "bulk" ? 4096 : 7;
+      res.set_chunked_content_provider(content_type, [body, cut, drip, chunk](size_t offset, httplib::DataSink& sink) {
         try {
           if (drip) {
             // 100 paced events of an OpenAI stream; the client is expected to cancel.
@@ -89,12 +93,12 @@ MockUpstream::MockUpstream() : impl_(std::make_unique<Impl>()) {
             return true;
           }
           if (offset >= cut) {
-            if (cut < body.size()) return false;  // drop the connection mid-stream
+            if (cut < body->size()) return false;  // drop the connection mid-stream
             sink.done();
             return true;
           }
-          const std::size_t n = std::min<std::size_t>(7, cut - offset);  // small chunks split lines and characters
-          return sink.write(body.data() + offset, n);
+          const std::size_t n = std::min(chunk, cut - offset);  // small chunks split lines and characters
+          return sink.write(body->data() + offset, n);
         } catch (...) {
           return false;
         }

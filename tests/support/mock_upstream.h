@@ -9,6 +9,7 @@
 //   status-500       500
 //   stall            waits 2 s before answering (bounded; for first-byte timeouts)
 //   drip             a stream of 100 events 20 ms apart (for cancellation)
+//   bulk             the recorded stream in 4 KB writes (for benchmarks)
 //   garbage          a stream that turns into invalid JSON half-way
 //   disconnect       a stream cut off half-way
 // Every loop is bounded; the server stops when the object is destroyed.
