@@ -93,10 +93,12 @@ TEST_F(HttpProviderTest, ConnectionsAreReused) {
 }
 
 TEST_F(HttpProviderTest, ManyConcurrentStreamsThroughOneTransportThread) {
-  constexpr int kStreams = 100;
+  constexpr int kStreams = 200;
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
-  auto p = make_http_provider(provider(ProviderFormat::Anthropic), transport);
+  ProviderConfig config = provider(ProviderFormat::Anthropic);
+  config.first_byte_timeout = std::chrono::seconds(20);  // a lost stream fails instead of hanging
+  auto p = make_http_provider(config, transport);
   for (int i = 0; i < kStreams; ++i) {
     threads.emplace_back([&] {
       Collect sink;

@@ -2,6 +2,7 @@
 #include "support/mock_upstream.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <fstream>
@@ -36,7 +37,7 @@ struct MockUpstream::Impl {
 
 MockUpstream::MockUpstream() : impl_(std::make_unique<Impl>()) {
   auto& svr = impl_->server;
-  svr.new_task_queue = [] { return new httplib::ThreadPool(128); };
+  svr.new_task_queue = [] { return new httplib::ThreadPool(256); };
   svr.set_tcp_nodelay(true);  // no Nagle delay between the headers and the body
   svr.set_keep_alive_max_count(100000);  // keep connections for reuse (the default is 5 requests)
   struct Format {
@@ -105,7 +106,16 @@ MockUpstream::MockUpstream() : impl_(std::make_unique<Impl>()) {
       });
     });
   }
+  // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections overflows it and
+  // clients wait on SYN retransmissions. Listen again on the same socket with a deep backlog.
+  int listen_fd = -1;
+  svr.set_socket_options([&listen_fd](int fd) {
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = fd;
+  });
   port_ = svr.bind_to_any_port("127.0.0.1");
+  if (listen_fd >= 0) ::listen(listen_fd, 4096);
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
   while (!impl_->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
