@@ -44,6 +44,12 @@ std::unique_ptr<StreamDecoder> make_ollama_stream_decoder();
 
 // ---- Shared decoding helpers (formats/formats.cpp)
 
+/// Sampling fields and the router's `plugins`, spelt alike in every client format:
+/// temperature, top_p, top_k, frequency_penalty, presence_penalty, seed, plugins. Returns
+/// false when `key` is not one of them.
+Result<bool> decode_shared_field(std::string_view key, const json::Element& value, const json::Path& path,
+                                 CanonicalRequest& req);
+
 /// The router's own `plugins` array: [{"id": "...", ...settings}].
 Result<std::vector<PluginRequest>> decode_plugins(const json::Element& e, const json::Path& path);
 /// A `stop` value: a string or an array of strings.

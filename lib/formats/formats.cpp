@@ -110,6 +110,36 @@ Result<std::vector<PluginRequest>> decode_plugins(const json::Element& e, const 
   return out;
 }
 
+Result<bool> decode_shared_field(std::string_view key, const json::Element& value, const json::Path& p,
+                                 CanonicalRequest& req) {
+  constexpr int64_t kMaxU32 = 0xFFFFFFFFLL;
+  if (key == "temperature") {
+    LLMROUTER_TRY(v, json::as_double(value, p));
+    req.temperature = v;
+  } else if (key == "top_p") {
+    LLMROUTER_TRY(v, json::as_double(value, p));
+    req.top_p = v;
+  } else if (key == "top_k") {
+    LLMROUTER_TRY(v, json::as_int(value, p, 0, kMaxU32));
+    req.top_k = static_cast<uint32_t>(v);
+  } else if (key == "frequency_penalty") {
+    LLMROUTER_TRY(v, json::as_double(value, p));
+    req.frequency_penalty = v;
+  } else if (key == "presence_penalty") {
+    LLMROUTER_TRY(v, json::as_double(value, p));
+    req.presence_penalty = v;
+  } else if (key == "seed") {
+    LLMROUTER_TRY(v, json::as_int(value, p, INT64_MIN, INT64_MAX));
+    req.seed = v;
+  } else if (key == "plugins") {
+    LLMROUTER_TRY(v, decode_plugins(value, p));
+    req.plugins = std::move(v);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 Result<std::vector<std::string>> decode_stop(const json::Element& e, const json::Path& path) {
   std::vector<std::string> out;
   if (e.is_string()) {

@@ -372,6 +372,24 @@ void write_text_or_parts(json::Writer& w, const std::vector<ContentBlock>& block
   w.end_array();
 }
 
+// "tool_calls": [{"id", "type": "function", "function": {"name", "arguments"}}]
+void write_tool_calls(json::Writer& w, const std::vector<const ToolUseBlock*>& calls) {
+  w.key("tool_calls");
+  w.begin_array();
+  for (const ToolUseBlock* u : calls) {
+    w.begin_object();
+    w.kv("id", u->id);
+    w.kv("type", "function");
+    w.key("function");
+    w.begin_object();
+    w.kv("name", u->name);
+    w.kv("arguments", input_to_arguments(u->input));
+    w.end_object();
+    w.end_object();
+  }
+  w.end_array();
+}
+
 void write_openai_message(json::Writer& w, const Message& m) {
   switch (m.role) {
     case Role::System:
@@ -411,22 +429,11 @@ void write_openai_message(json::Writer& w, const Message& m) {
         w.null();
       }
       if (has_calls) {
-        w.key("tool_calls");
-        w.begin_array();
+        std::vector<const ToolUseBlock*> calls;
         for (const ContentBlock& b : m.content) {
-          const auto* u = std::get_if<ToolUseBlock>(&b);
-          if (!u) continue;
-          w.begin_object();
-          w.kv("id", u->id);
-          w.kv("type", "function");
-          w.key("function");
-          w.begin_object();
-          w.kv("name", u->name);
-          w.kv("arguments", input_to_arguments(u->input));
-          w.end_object();
-          w.end_object();
+          if (const auto* u = std::get_if<ToolUseBlock>(&b)) calls.push_back(u);
         }
-        w.end_array();
+        write_tool_calls(w, calls);
       }
       if (!m.name.empty()) w.kv("name", m.name);
       w.end_object();
@@ -843,6 +850,8 @@ Result<CanonicalRequest> decode_openai_request(std::string_view body) {
   for (auto [key, value] : obj) {
     if (value.is_null()) continue;
     const Path p(root, key);
+    LLMROUTER_TRY(shared, decode_shared_field(key, value, p, req));
+    if (shared) continue;
     if (key == "model") {
       LLMROUTER_TRY(s, json::as_string(value, p));
       req.model = std::string(s);
@@ -853,27 +862,9 @@ Result<CanonicalRequest> decode_openai_request(std::string_view body) {
     } else if (key == "max_tokens" || key == "max_completion_tokens") {
       LLMROUTER_TRY(v, json::as_int(value, p, 0, kMaxU32));
       (key == "max_tokens" ? max_tokens : max_completion_tokens) = static_cast<uint32_t>(v);
-    } else if (key == "temperature") {
-      LLMROUTER_TRY(v, json::as_double(value, p));
-      req.temperature = v;
-    } else if (key == "top_p") {
-      LLMROUTER_TRY(v, json::as_double(value, p));
-      req.top_p = v;
-    } else if (key == "top_k") {
-      LLMROUTER_TRY(v, json::as_int(value, p, 0, kMaxU32));
-      req.top_k = static_cast<uint32_t>(v);
-    } else if (key == "frequency_penalty") {
-      LLMROUTER_TRY(v, json::as_double(value, p));
-      req.frequency_penalty = v;
-    } else if (key == "presence_penalty") {
-      LLMROUTER_TRY(v, json::as_double(value, p));
-      req.presence_penalty = v;
     } else if (key == "stop") {
       LLMROUTER_TRY(v, decode_stop(value, p));
       req.stop = std::move(v);
-    } else if (key == "seed") {
-      LLMROUTER_TRY(v, json::as_int(value, p, INT64_MIN, INT64_MAX));
-      req.seed = v;
     } else if (key == "user") {
       LLMROUTER_TRY(v, json::as_string(value, p));
       req.user = std::string(v);
@@ -907,9 +898,6 @@ Result<CanonicalRequest> decode_openai_request(std::string_view body) {
         LLMROUTER_TRY(v, json::as_bool(*u, Path(p, "include_usage")));
         req.stream_include_usage = v;
       }
-    } else if (key == "plugins") {
-      LLMROUTER_TRY(v, decode_plugins(value, p));
-      req.plugins = std::move(v);
     }
   }
   if (!has_model) return json::error_at(Path(root, "model"), "is required");
@@ -1122,20 +1110,7 @@ std::string encode_openai_response(const Response& resp) {
   w.key("refusal");
   w.null();
   if (has_calls) {
-    w.key("tool_calls");
-    w.begin_array();
-    for (const ToolUseBlock* u : tool_calls(resp)) {
-      w.begin_object();
-      w.kv("id", u->id);
-      w.kv("type", "function");
-      w.key("function");
-      w.begin_object();
-      w.kv("name", u->name);
-      w.kv("arguments", input_to_arguments(u->input));
-      w.end_object();
-      w.end_object();
-    }
-    w.end_array();
+    write_tool_calls(w, tool_calls(resp));
   }
   w.end_object();
   w.key("logprobs");

@@ -659,6 +659,8 @@ Result<CanonicalRequest> decode_responses_request(std::string_view body) {
   for (auto [key, value] : obj) {
     if (value.is_null()) continue;
     const Path p(root, key);
+    LLMROUTER_TRY(shared, decode_shared_field(key, value, p, req));
+    if (shared) continue;
     if (key == "model") {
       LLMROUTER_TRY(s, json::as_string(value, p));
       req.model = std::string(s);
@@ -686,12 +688,6 @@ Result<CanonicalRequest> decode_responses_request(std::string_view body) {
     } else if (key == "max_output_tokens") {
       LLMROUTER_TRY(v, json::as_int(value, p, 1, kMaxU32));
       req.max_tokens = static_cast<uint32_t>(v);
-    } else if (key == "temperature") {
-      LLMROUTER_TRY(v, json::as_double(value, p));
-      req.temperature = v;
-    } else if (key == "top_p") {
-      LLMROUTER_TRY(v, json::as_double(value, p));
-      req.top_p = v;
     } else if (key == "reasoning") {
       LLMROUTER_TRY(ro, json::as_object(value, p));
       req.reasoning_effort = json::string_or_empty(ro, "effort");
@@ -710,9 +706,6 @@ Result<CanonicalRequest> decode_responses_request(std::string_view body) {
       LLMROUTER_TRY(v, json::as_bool(value, p));
       req.stream = v;
       req.stream_include_usage = v;
-    } else if (key == "plugins") {
-      LLMROUTER_TRY(v, decode_plugins(value, p));
-      req.plugins = std::move(v);
     }
   }
   if (!has_model) return json::error_at(Path(root, "model"), "is required");
