@@ -109,13 +109,18 @@ void write_usage(detail::json::Writer& w, const Usage& u) {
   w.end_object();
 }
 
+// Opens an event object: {"type", "id", "ts_ms", ... (the caller closes it).
+void begin_event(detail::json::Writer& w, std::string_view type, uint64_t id) {
+  w.begin_object();
+  w.kv("type", type);
+  w.kv_uint("id", id);
+  w.kv_int("ts_ms", now_ms());
+}
+
 std::string complete_event(const Outcome& o, WireFormat client, std::string_view requested_model) {
   std::string out;
   detail::json::Writer w(out);
-  w.begin_object();
-  w.kv("type", "complete");
-  w.kv_uint("id", o.id);
-  w.kv_int("ts_ms", now_ms());
+  begin_event(w, "complete", o.id);
   const PreparedRequest* p = o.prepared ? &*o.prepared : nullptr;
   const bool by_plugin = p && !p->decision && p->state.response;
   std::string provider, sent_model;
@@ -244,10 +249,7 @@ Outcome Pipeline::handle(WireFormat client, std::string_view body, const Provide
   {
     std::string ev;
     detail::json::Writer w(ev);
-    w.begin_object();
-    w.kv("type", "start");
-    w.kv_uint("id", o.id);
-    w.kv_int("ts_ms", now_ms());
+    begin_event(w, "start", o.id);
     w.kv("model", requested_model);
     w.kv_uint("in_flight", in_flight);
     w.end_object();
@@ -267,10 +269,7 @@ Outcome Pipeline::handle(WireFormat client, std::string_view body, const Provide
   {
     std::string ev;
     detail::json::Writer w(ev);
-    w.begin_object();
-    w.kv("type", "classified");
-    w.kv_uint("id", o.id);
-    w.kv_int("ts_ms", now_ms());
+    begin_event(w, "classified", o.id);
     w.key("tags");
     write_string_array(w, p.request.tags);
     w.end_object();
@@ -285,10 +284,7 @@ Outcome Pipeline::handle(WireFormat client, std::string_view body, const Provide
     {
       std::string ev;
       detail::json::Writer w(ev);
-      w.begin_object();
-      w.kv("type", "routed");
-      w.kv_uint("id", o.id);
-      w.kv_int("ts_ms", now_ms());
+      begin_event(w, "routed", o.id);
       w.kv("provider", p.decision->target.provider);
       w.kv("model", p.decision->target.model);
       w.kv("reason", p.decision->reason);

@@ -151,6 +151,7 @@ Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState sta
   auto started = stage([&](const Plugin& pl, const Value& s) { return pl.on_start(req, state, s); });
   if (!started) return fail(started.error());
   bool stopped = *started;
+  CapabilitySet needs;
   if (!stopped) {
     std::vector<std::string> tags;
     for (const auto& [id, c] : classifiers_) {
@@ -158,7 +159,7 @@ Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState sta
       c->classify(req, mine);
       for (const std::string& t : mine) add_unique(tags, t);
     }
-    const CapabilitySet needs = needed_capabilities(req);
+    needs = needed_capabilities(req);
     if (needs.contains(Capability::Vision)) add_unique(tags, "vision");
     if (needs.contains(Capability::Tools)) add_unique(tags, "tools");
     req.tags = std::move(tags);
@@ -184,7 +185,8 @@ Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState sta
                            state.active_plugins.empty() ? "?" : state.active_plugins.back(), prov->name, req.model);
     p.decision = std::move(d);
   } else {
-    RouteQuery q{req.model, req.tags, needed_capabilities(req), state.random};
+    // pre_request plugins may have changed the request: derive what it needs again.
+    RouteQuery q{req.model, req.tags, p.modified ? needed_capabilities(req) : needs, state.random};
     auto decision = router_.route(q);
     if (!decision) return fail(decision.error());
     p.decision = std::move(*decision);

@@ -488,13 +488,7 @@ void write_block(json::Writer& w, const ContentBlock& b) {
 // input count includes them.
 
 void read_usage(const json::Object& u, Usage& usage, bool* saw_input = nullptr) {
-  auto num = [&](std::string_view key) -> std::optional<uint64_t> {
-    if (auto v = json::field(u, key)) {
-      if (v->is_uint64()) return v->get_uint64().value_unsafe();
-      if (v->is_int64() && v->get_int64().value_unsafe() >= 0) return static_cast<uint64_t>(v->get_int64().value_unsafe());
-    }
-    return std::nullopt;
-  };
+  auto num = [&](std::string_view key) { return json::count(u, key); };
   const auto input = num("input_tokens");
   const auto read = num("cache_read_input_tokens");
   const auto write = num("cache_creation_input_tokens");

@@ -18,14 +18,6 @@ using json::Path;
 
 constexpr std::string_view kTarget = "ollama";
 
-uint64_t optional_count(const json::Object& o, std::string_view key) {
-  if (auto v = json::field(o, key)) {
-    if (v->is_uint64()) return v->get_uint64().value_unsafe();
-    if (v->is_int64() && v->get_int64().value_unsafe() >= 0) return static_cast<uint64_t>(v->get_int64().value_unsafe());
-  }
-  return 0;
-}
-
 // Images go as base64 only: the router never fetches URLs.
 void write_images(json::Writer& w, const std::vector<const ImageBlock*>& images) {
   if (images.empty()) return;
@@ -169,8 +161,8 @@ Result<Chunk> parse_chunk(std::string_view text) {
   }
   if (auto d = json::field(*obj, "done"); d && d->is_bool()) c.done = d->get_bool().value_unsafe();
   c.done_reason = json::string_or_empty(*obj, "done_reason");
-  c.prompt_eval_count = optional_count(*obj, "prompt_eval_count");
-  c.eval_count = optional_count(*obj, "eval_count");
+  c.prompt_eval_count = json::count(*obj, "prompt_eval_count").value_or(0);
+  c.eval_count = json::count(*obj, "eval_count").value_or(0);
   return c;
 }
 

@@ -484,13 +484,7 @@ Unexpected upstream_error(const Error& e) {
 }
 
 void read_usage(const json::Object& u, Usage& usage) {
-  auto num = [&](const json::Object& o, std::string_view key) -> uint64_t {
-    if (auto v = json::field(o, key)) {
-      if (v->is_uint64()) return v->get_uint64().value_unsafe();
-      if (v->is_int64() && v->get_int64().value_unsafe() >= 0) return static_cast<uint64_t>(v->get_int64().value_unsafe());
-    }
-    return 0;
-  };
+  auto num = [](const json::Object& o, std::string_view key) { return json::count(o, key).value_or(0); };
   usage.input_tokens = num(u, "prompt_tokens");
   usage.output_tokens = num(u, "completion_tokens");
   if (auto d = json::field(u, "prompt_tokens_details"); d && d->is_object()) {

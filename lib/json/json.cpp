@@ -141,6 +141,14 @@ Result<Element> required(const Object& o, std::string_view key, const Path& path
   return error_at(Path(path, key), "is required");
 }
 
+std::optional<uint64_t> count(const Object& o, std::string_view key) {
+  if (auto v = field(o, key)) {
+    if (v->is_uint64()) return v->get_uint64().value_unsafe();
+    if (v->is_int64() && v->get_int64().value_unsafe() >= 0) return static_cast<uint64_t>(v->get_int64().value_unsafe());
+  }
+  return std::nullopt;
+}
+
 std::string string_or_empty(const Object& o, std::string_view key) {
   if (auto e = field(o, key); e && e->is_string()) return std::string(e->get_string().value_unsafe());
   return {};

@@ -79,6 +79,9 @@ std::optional<Element> field(const Object& o, std::string_view key);
 /// The member `key`; an error when it is absent or null.
 Result<Element> required(const Object& o, std::string_view key, const Path& path);
 
+/// The non-negative integer member `key` (a token count), or nullopt when absent or not one.
+std::optional<uint64_t> count(const Object& o, std::string_view key);
+
 /// The string member `key`, or "" when absent or not a string (for lenient reading of
 /// upstream replies).
 std::string string_or_empty(const Object& o, std::string_view key);
