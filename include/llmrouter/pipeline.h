@@ -50,6 +50,9 @@ struct PreparedRequest {
   /// True when a plugin changed the request (Modified/Stop before routing): re-encode it
   /// rather than passing the client's body through.
   bool modified = false;
+  /// True when a post_response or on_end plugin changed the reply (Modified/Stop): the
+  /// host must encode `Outcome::response` rather than relay the upstream's bytes.
+  bool response_modified = false;
   /// Plugin ids the client asked for that do not exist (ignored, reported).
   std::vector<std::string> unknown_plugins;
 };
@@ -88,6 +91,9 @@ struct Outcome {
   std::optional<int64_t> ttft_ms;
   /// True once any event reached the client (an error after that went in-band).
   bool delivered = false;
+  /// True when the reply came from a provider speaking the client's format and was relayed
+  /// through RequestObserver::on_raw (same-format pass-through).
+  bool passthrough = false;
   int64_t duration_ms = 0;
   /// Usage priced with the chosen provider's cost_per_1m_tokens.
   double cost_usd = 0.0;
@@ -121,7 +127,12 @@ class Pipeline {
   /// stages, and the `start` / `classified` / `routed` / `complete` events on every path.
   /// Never throws; errors are in the Outcome (and, after the first event, were sent to
   /// `client` as a StreamError). Thread-safe.
-  Outcome handle(WireFormat client, std::string_view body, const ProviderLookup& providers,
+  ///
+  /// When a provider speaks the client's format and no plugin changed the request, the
+  /// client's body is passed through (only `model` and `plugins` rewritten) and the reply's
+  /// bytes reach `observer.on_raw` as they arrive, before their events. `headers` are the
+  /// client's request headers worth forwarding (is_forwarded_header).
+  Outcome handle(WireFormat client, std::string_view body, const Headers& headers, const ProviderLookup& providers,
                  RequestObserver& observer, const CancelFlag& cancel) const;
 
   /// The event stream of this pipeline's requests.
@@ -155,6 +166,8 @@ class Pipeline {
   mutable std::atomic<uint64_t> next_id_{0};
   mutable std::atomic<uint64_t> in_flight_{0};
 
+  /// Whether provider `provider` speaks the `client` wire format (pass-through possible).
+  bool speaks(std::string_view provider, WireFormat client) const;
   std::vector<ActivePlugin> resolve_plugins(const CanonicalRequest& req, std::vector<std::string>& unknown) const;
 };
 

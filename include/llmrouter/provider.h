@@ -4,8 +4,11 @@
 /// Providers send a canonical request upstream and deliver the reply as canonical events.
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "llmrouter/request.h"
 #include "llmrouter/response.h"
@@ -19,6 +22,31 @@ class EventSink {
   virtual ~EventSink() = default;
   /// One event; return false to cancel the transfer (the client went away).
   virtual bool on_event(const StreamEvent& event) = 0;
+  /// Pass-through only (SendOptions::passthrough_body set): the upstream's reply bytes as
+  /// they arrive, before the events decoded from them; a non-streamed body arrives whole,
+  /// once it is known to be a valid reply. Return false to cancel the transfer.
+  virtual bool on_raw(std::string_view /*bytes*/) { return true; }
+};
+
+/// Header name/value pairs, names lower-cased.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// Whether a client's request header is worth forwarding upstream: `anthropic-version`,
+/// `anthropic-beta`, `openai-organization`, `openai-project`, `openai-beta`. Never the
+/// client's credential to the router. `name` must be lower-case.
+bool is_forwarded_header(std::string_view name) noexcept;
+
+/// How one attempt is sent, beyond the canonical request.
+struct SendOptions {
+  /// The client's own body, re-targeted at this attempt's model (passthrough_request): set
+  /// when the provider speaks the client's format and no plugin changed the request. It is
+  /// sent as is, and the reply is relayed byte for byte through EventSink::on_raw as well
+  /// as decoded into events.
+  std::optional<std::string> passthrough_body;
+  /// Client headers to forward (see is_forwarded_header). A provider sends those of its
+  /// own format (`anthropic-*` to anthropic, `openai-*` to openai); its configured headers
+  /// win over them.
+  Headers headers;
 };
 
 /// Set from any thread to cancel a request in flight.
@@ -35,8 +63,12 @@ class Provider {
   /// fallback); a failure after events is delivered as a StreamError event.
   /// Errors: Errc::Upstream (with the upstream status in http_status), Errc::Timeout,
   /// Errc::Cancelled.
-  [[nodiscard]] virtual Result<void> send(const CanonicalRequest& req, EventSink& sink,
-                                          const CancelFlag& cancel) const = 0;
+  [[nodiscard]] virtual Result<void> send(const CanonicalRequest& req, const SendOptions& options,
+                                          EventSink& sink, const CancelFlag& cancel) const = 0;
+  /// `send` with no pass-through and no forwarded headers.
+  [[nodiscard]] Result<void> send(const CanonicalRequest& req, EventSink& sink, const CancelFlag& cancel) const {
+    return send(req, SendOptions{}, sink, cancel);
+  }
 };
 
 /// Whether a failure before any byte reached the client is worth trying elsewhere:

@@ -42,6 +42,14 @@ class Relay final : public EventSink {
     if (std::holds_alternative<Done>(e) || std::holds_alternative<StreamError>(e)) ended_ = true;
     return client_.on_event(e);
   }
+  bool on_raw(std::string_view bytes) override {
+    if (!outcome_.delivered) {
+      outcome_.delivered = true;
+      outcome_.ttft_ms = ms_since(start_);
+    }
+    outcome_.passthrough = true;
+    return client_.on_raw(bytes);
+  }
   ResponseAssembler& assembler() { return assembler_; }
 
  private:
@@ -216,6 +224,13 @@ std::string complete_event(const Outcome& o, WireFormat client, std::string_view
 
 }  // namespace
 
+bool Pipeline::speaks(std::string_view provider, WireFormat client) const {
+  const ProviderConfig* pc = config_.find_provider(provider);
+  if (!pc) return false;
+  return (pc->format == ProviderFormat::OpenAI && client == WireFormat::OpenAI) ||
+         (pc->format == ProviderFormat::Anthropic && client == WireFormat::Anthropic);
+}
+
 bool should_fail_over(const Error& e) noexcept {
   if (e.code == Errc::Timeout) return true;
   if (e.code != Errc::Upstream) return false;
@@ -223,8 +238,8 @@ bool should_fail_over(const Error& e) noexcept {
   return s == 429 || s >= 500;
 }
 
-Outcome Pipeline::handle(WireFormat client, std::string_view body, const ProviderLookup& providers,
-                         RequestObserver& observer, const CancelFlag& cancel) const {
+Outcome Pipeline::handle(WireFormat client, std::string_view body, const Headers& headers,
+                         const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel) const {
   const Clock::time_point start = Clock::now();
   Outcome o;
   o.id = next_id_.fetch_add(1);
@@ -307,7 +322,12 @@ Outcome Pipeline::handle(WireFormat client, std::string_view body, const Provide
       if (provider) {
         CanonicalRequest upstream = p.request;
         upstream.model = t.model;
-        r = provider->send(upstream, relay, cancel);
+        SendOptions options;
+        options.headers = headers;
+        if (!p.modified && speaks(t.provider, client)) {
+          if (auto spliced = passthrough_request(body, t.model)) options.passthrough_body = std::move(*spliced);
+        }
+        r = provider->send(upstream, options, relay, cancel);
       }
       attempt.duration_ms = ms_since(attempt_start);
       if (r) {

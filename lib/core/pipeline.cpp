@@ -217,6 +217,7 @@ void Pipeline::finish(PreparedRequest& p, Response& resp) const {
       }
       if (*flow == Flow::Continue) continue;
       p.state.active_plugins.push_back(a.id);
+      p.response_modified = true;
       if (*flow == Flow::Stop) return true;
     }
     return false;

@@ -113,33 +113,25 @@ class HttpProvider final : public Provider {
 
   std::string_view name() const override { return config_.name; }
 
-  Result<void> send(const CanonicalRequest& req, EventSink& sink, const CancelFlag& cancel) const override {
+  Result<void> send(const CanonicalRequest& req, const SendOptions& options, EventSink& sink,
+                    const CancelFlag& cancel) const override {
     const WireFormat format = wire_of(config_.format);
-    auto body = encode_request(format, req);
-    if (!body) return fail(body.error());
+    const bool raw = options.passthrough_body.has_value();
     HttpRequest http;
+    if (raw) {
+      http.body = *options.passthrough_body;
+    } else {
+      auto body = encode_request(format, req);
+      if (!body) return fail(body.error());
+      http.body = std::move(*body);
+    }
     http.url = chat_url(config_);
-    http.body = std::move(*body);
     http.provider = config_.name;
     http.connect_timeout = config_.connect_timeout;
     http.first_byte_timeout = config_.first_byte_timeout;
     http.idle_timeout = config_.idle_timeout;
     http.total_timeout = config_.timeout;
-    http.headers.emplace_back("content-type", "application/json");
-    if (req.stream) http.headers.emplace_back("accept", format == WireFormat::Ollama ? "application/x-ndjson" : "text/event-stream");
-    std::optional<std::string> key;
-    if (config_.api_key_env) key = getenv_(*config_.api_key_env);
-    if (format == WireFormat::Anthropic) {
-      http.headers.emplace_back("anthropic-version", "2023-06-01");
-      if (key && !key->empty()) http.headers.emplace_back("x-api-key", *key);
-    } else if (key && !key->empty()) {
-      http.headers.emplace_back("authorization", "Bearer " + *key);
-    }
-    for (const auto& [k, v] : config_.headers) {  // configured headers win
-      std::erase_if(http.headers, [&](const auto& h) { return strcasecmp(h.first.c_str(), k.c_str()) == 0; });
-      http.headers.emplace_back(k, v);
-    }
-
+    http.headers = request_headers(req.stream, options.headers);
     auto exchange = std::make_shared<Exchange>();
     const TransferId id = transport_->start(std::move(http), exchange);
     std::unique_ptr<StreamDecoder> decoder = req.stream ? make_stream_decoder(format) : nullptr;
@@ -149,6 +141,13 @@ class HttpProvider final : public Provider {
     bool cancelled = false;
     std::optional<Error> stream_error;
     std::deque<std::string> chunks;
+    auto relay_raw = [&](std::string_view bytes) {
+      delivered = true;
+      if (!sink.on_raw(bytes) && !cancelled) {
+        cancelled = true;
+        transport_->cancel(id);
+      }
+    };
     auto deliver = [&](std::vector<StreamEvent>& evs) {
       for (const StreamEvent& e : evs) {
         delivered = true;
@@ -171,6 +170,7 @@ class HttpProvider final : public Provider {
         if (!ok_status || !decoder) {
           if (ok_status || whole.size() < kMaxErrorBody) whole += c;
         } else if (!stream_error) {
+          if (raw) relay_raw(c);
           if (auto r = decoder->feed(c, events); !r) {
             stream_error = r.error();
             transport_->cancel(id);
@@ -219,18 +219,53 @@ class HttpProvider final : public Provider {
       e.message = fmt::format("provider '{}': {}", config_.name, e.message);
       return fail(std::move(e));
     }
+    if (raw) relay_raw(whole);
     events = events_of(*response);
     deliver(events);
     return {};
   }
 
  private:
+  // Content type, accept, auth, the forwarded client headers of this provider's format,
+  // then the configured headers (which win).
+  Headers request_headers(bool stream, const Headers& client) const {
+    const WireFormat format = wire_of(config_.format);
+    Headers h;
+    h.emplace_back("content-type", "application/json");
+    if (stream) h.emplace_back("accept", format == WireFormat::Ollama ? "application/x-ndjson" : "text/event-stream");
+    auto set = [&h](std::string_view name, std::string value) {
+      std::erase_if(h, [&](const auto& kv) { return strcasecmp(kv.first.c_str(), std::string(name).c_str()) == 0; });
+      h.emplace_back(std::string(name), std::move(value));
+    };
+    std::optional<std::string> key;
+    if (config_.api_key_env) key = getenv_(*config_.api_key_env);
+    if (format == WireFormat::Anthropic) {
+      h.emplace_back("anthropic-version", "2023-06-01");
+      if (key && !key->empty()) h.emplace_back("x-api-key", *key);
+    } else if (key && !key->empty()) {
+      h.emplace_back("authorization", "Bearer " + *key);
+    }
+    const std::string_view own_prefix = format == WireFormat::Anthropic ? "anthropic-"
+                                        : format == WireFormat::OpenAI  ? "openai-"
+                                                                        : "";
+    for (const auto& [k, v] : client) {
+      if (!own_prefix.empty() && k.starts_with(own_prefix) && is_forwarded_header(k)) set(k, v);
+    }
+    for (const auto& [k, v] : config_.headers) set(k, v);
+    return h;
+  }
+
   ProviderConfig config_;
   std::shared_ptr<Transport> transport_;
   EnvReader getenv_;
 };
 
 }  // namespace
+
+bool is_forwarded_header(std::string_view name) noexcept {
+  return name == "anthropic-version" || name == "anthropic-beta" || name == "openai-organization" ||
+         name == "openai-project" || name == "openai-beta";
+}
 
 std::string chat_url(const ProviderConfig& config) {
   const std::string& base = config.base_url;

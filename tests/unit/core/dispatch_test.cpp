@@ -31,10 +31,13 @@ class FakeProvider final : public Provider {
   static Script breaks(std::string text, Error after) { return Script{std::nullopt, std::move(text), std::move(after)}; }
   FakeProvider(std::string name, Script script) : name_(std::move(name)), script_(std::move(script)) {}
   std::string_view name() const override { return name_; }
-  Result<void> send(const CanonicalRequest& req, EventSink& sink, const CancelFlag&) const override {
+  Result<void> send(const CanonicalRequest& req, const SendOptions& options, EventSink& sink,
+                    const CancelFlag&) const override {
     ++calls;
     last_model = req.model;
+    last_options = options;
     if (script_.error_before) return fail(*script_.error_before);
+    if (options.passthrough_body) sink.on_raw("raw reply bytes");
     sink.on_event(MessageStart{"id-" + name_, req.model, 0, Usage{10, 0, 0, 0, 0}});
     sink.on_event(TextDelta{0, script_.text});
     if (script_.error_after) {
@@ -48,6 +51,7 @@ class FakeProvider final : public Provider {
   }
   mutable int calls = 0;
   mutable std::string last_model;
+  mutable SendOptions last_options;
 
  private:
   std::string name_;
@@ -63,8 +67,13 @@ class Collector final : public RequestObserver {
     events.push_back(e);
     return true;
   }
+  bool on_raw(std::string_view bytes) override {
+    raw += bytes;
+    return true;
+  }
   std::string routed;
   std::vector<StreamEvent> events;
+  std::string raw;
 };
 
 constexpr std::string_view kConfig = R"(
@@ -104,9 +113,9 @@ struct Fixture {
     for (auto& [name, script] : scripts) providers.emplace(name, std::make_unique<FakeProvider>(name, script));
     sub = pipeline->events()->subscribe(64);
   }
-  Outcome handle(std::string_view body) {
+  Outcome handle(std::string_view body, WireFormat format = WireFormat::OpenAI, const Headers& headers = {}) {
     CancelFlag cancel{false};
-    return pipeline->handle(WireFormat::OpenAI, body,
+    return pipeline->handle(format, body, headers,
                             [this](std::string_view name) -> const Provider* {
                               auto it = providers.find(std::string(name));
                               return it == providers.end() ? nullptr : it->second.get();
@@ -152,6 +161,32 @@ TEST(DispatchTest, SuccessDeliversEventsAndPublishesTheFourEvents) {
   EXPECT_EQ(f.pipeline->in_flight(), 0u);
 }
 
+TEST(DispatchTest, SameFormatPassesTheClientBodyThroughAndRelaysRawBytes) {
+  Fixture f({{"first", FakeProvider::ok()}});
+  const Headers headers{{"openai-organization", "org-1"}};
+  Outcome o = f.handle(R"({"model":"x/m","future_field":{"a":1},"messages":[{"role":"user","content":"hi"}]})",
+                       WireFormat::OpenAI, headers);
+  ASSERT_FALSE(o.error) << o.error->message;
+  const SendOptions& sent = f.providers["first"]->last_options;
+  ASSERT_TRUE(sent.passthrough_body);
+  EXPECT_EQ(*sent.passthrough_body,
+            R"({"model":"real-x","future_field":{"a":1},"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(sent.headers, headers);
+  EXPECT_TRUE(o.passthrough);
+  EXPECT_EQ(f.client.raw, "raw reply bytes");
+  EXPECT_EQ(text_of(*o.response), "hello");  // still assembled for logs and plugins
+}
+
+TEST(DispatchTest, OtherFormatsAreTranslatedNotPassedThrough) {
+  Fixture f({{"first", FakeProvider::ok()}});
+  Outcome o = f.handle(R"({"model":"x/m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]})",
+                       WireFormat::Anthropic);
+  ASSERT_FALSE(o.error) << o.error->message;
+  EXPECT_FALSE(f.providers["first"]->last_options.passthrough_body);
+  EXPECT_FALSE(o.passthrough);
+  EXPECT_TRUE(f.client.raw.empty());
+}
+
 TEST(DispatchTest, FailsOverOn5xxAnd429BeforeAnyByte) {
   Fixture f({{"first", FakeProvider::fails(Errc::Upstream, "overloaded", 503)},
              {"second", FakeProvider::fails(Errc::Upstream, "slow down", 429)},
@@ -175,7 +210,7 @@ TEST(DispatchTest, AttemptsAreCappedByMaxAttempts) {
   ASSERT_TRUE(p);
   CancelFlag cancel{false};
   Collector client;
-  Outcome o = (*p)->handle(WireFormat::OpenAI, R"({"model":"m","messages":[{"role":"user","content":"hi"}]})",
+  Outcome o = (*p)->handle(WireFormat::OpenAI, R"({"model":"m","messages":[{"role":"user","content":"hi"}]})", {},
                            [&](std::string_view n) -> const Provider* { return f.providers[std::string(n)].get(); },
                            client, cancel);
   ASSERT_TRUE(o.error);
@@ -225,7 +260,7 @@ TEST(DispatchTest, BadRequestAndNoRouteStillComplete) {
   auto sub = (*p)->events()->subscribe();
   CancelFlag cancel{false};
   Collector client;
-  Outcome o = (*p)->handle(WireFormat::OpenAI, kBody, nullptr, client, cancel);
+  Outcome o = (*p)->handle(WireFormat::OpenAI, kBody, {}, nullptr, client, cancel);
   ASSERT_TRUE(o.error);
   EXPECT_EQ(o.error->code, Errc::NoRoute);
   std::string e, last;
