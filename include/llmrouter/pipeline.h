@@ -11,6 +11,7 @@
 /// runs a whole request: decode, prepare, send with failover, finish, and the events.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,6 +100,45 @@ struct Outcome {
   double cost_usd = 0.0;
 };
 
+class Pipeline;
+
+/// One client request in two steps, so a host can send response headers between them:
+/// `Pipeline::start` decodes, runs the request-side stages and routes (no network I/O);
+/// `run` sends it with failover and runs the response side. The `complete` event is
+/// published exactly once: by `run`, or by the destructor when `run` never happens (the
+/// client went away). Used from one thread at a time; the pipeline must outlive it.
+class Call {
+ public:
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  uint64_t id() const noexcept { return outcome_.id; }
+  /// The prepared request (tags, decision); unset when `start` failed.
+  const std::optional<PreparedRequest>& prepared() const noexcept { return outcome_.prepared; }
+  /// Why `start` failed (bad body, no route, a plugin's error); `run` then only completes.
+  const std::optional<Error>& error() const noexcept { return error_; }
+  /// Sends the request and delivers the reply to `observer` (see Pipeline::handle). Once.
+  Outcome run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel);
+
+ private:
+  friend class Pipeline;
+  Call(const Pipeline& pipeline, WireFormat client, std::string_view body, Headers headers);
+  void complete(std::optional<Error> error);
+
+  const Pipeline& pipeline_;
+  WireFormat client_;
+  std::string_view body_;
+  Headers headers_;
+  std::chrono::steady_clock::time_point start_;
+  Outcome outcome_;
+  std::optional<Error> error_;
+  std::string requested_model_;
+  RequestObserver* observer_ = nullptr;
+  bool stream_ended_ = false;  // the client got Done or StreamError
+  bool completed_ = false;
+};
+
 class Pipeline {
  public:
   /// Builds the stages. Errors (Errc::Config): a classifier, response classifier or plugin
@@ -135,6 +175,10 @@ class Pipeline {
   Outcome handle(WireFormat client, std::string_view body, const Headers& headers, const ProviderLookup& providers,
                  RequestObserver& observer, const CancelFlag& cancel) const;
 
+  /// The first half of `handle`: decode, request-side stages, routing, and the `start`,
+  /// `classified` and `routed` events. `body` must outlive the Call.
+  [[nodiscard]] std::unique_ptr<Call> start(WireFormat client, std::string_view body, Headers headers = {}) const;
+
   /// The event stream of this pipeline's requests.
   const std::shared_ptr<EventBus>& events() const noexcept { return events_; }
   /// Requests being handled now.
@@ -147,6 +191,7 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
  private:
+  friend class Call;
   Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> custom_rules);
 
   Config config_;

@@ -238,39 +238,27 @@ bool should_fail_over(const Error& e) noexcept {
   return s == 429 || s >= 500;
 }
 
-Outcome Pipeline::handle(WireFormat client, std::string_view body, const Headers& headers,
-                         const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel) const {
-  const Clock::time_point start = Clock::now();
-  Outcome o;
+std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, Headers headers) const {
+  std::unique_ptr<Call> call(new Call(*this, client, body, std::move(headers)));
+  Outcome& o = call->outcome_;
   o.id = next_id_.fetch_add(1);
   const uint64_t in_flight = in_flight_.fetch_add(1) + 1;
-  std::string requested_model;
-  bool client_stream_ended = false;  // the client got Done or StreamError
-
-  // Every path ends here: finish the outcome, publish `complete`, count the request out.
-  auto complete = [&](std::optional<Error> error) -> Outcome {
-    if (error) {
-      o.error = std::move(error);
-      if (o.delivered && !client_stream_ended) observer.on_event(StreamError{*o.error});  // in-band
-    }
-    o.duration_ms = ms_since(start);
-    events_->publish(complete_event(o, client, requested_model));
-    in_flight_.fetch_sub(1);
-    return std::move(o);
-  };
 
   auto decoded = decode_request(client, body);
-  if (decoded) requested_model = decoded->model;
+  if (decoded) call->requested_model_ = decoded->model;
   {
     std::string ev;
     detail::json::Writer w(ev);
     begin_event(w, "start", o.id);
-    w.kv("model", requested_model);
+    w.kv("model", call->requested_model_);
     w.kv_uint("in_flight", in_flight);
     w.end_object();
     events_->publish(std::move(ev));
   }
-  if (!decoded) return complete(decoded.error());
+  if (!decoded) {
+    call->error_ = decoded.error();
+    return call;
+  }
 
   RequestState state;
   state.id = o.id;
@@ -278,9 +266,12 @@ Outcome Pipeline::handle(WireFormat client, std::string_view body, const Headers
   // The random rule's draw: a fresh value per request.
   state.random = static_cast<double>((o.id * 0x9E3779B97F4A7C15ull) >> 11) * 0x1.0p-53;
   auto prepared = prepare(std::move(*decoded), std::move(state));
-  if (!prepared) return complete(prepared.error());
+  if (!prepared) {
+    call->error_ = prepared.error();
+    return call;
+  }
   o.prepared = std::move(*prepared);
-  PreparedRequest& p = *o.prepared;
+  const PreparedRequest& p = *o.prepared;
   {
     std::string ev;
     detail::json::Writer w(ev);
@@ -290,30 +281,68 @@ Outcome Pipeline::handle(WireFormat client, std::string_view body, const Headers
     w.end_object();
     events_->publish(std::move(ev));
   }
+  if (p.decision) {
+    std::string ev;
+    detail::json::Writer w(ev);
+    begin_event(w, "routed", o.id);
+    w.kv("provider", p.decision->target.provider);
+    w.kv("model", p.decision->target.model);
+    w.kv("reason", p.decision->reason);
+    w.end_object();
+    events_->publish(std::move(ev));
+  }
+  return call;
+}
 
-  Relay relay(observer, o, start, client_stream_ended);
+Outcome Pipeline::handle(WireFormat client, std::string_view body, const Headers& headers,
+                         const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel) const {
+  return start(client, body, headers)->run(providers, observer, cancel);
+}
+
+Call::Call(const Pipeline& pipeline, WireFormat client, std::string_view body, Headers headers)
+    : pipeline_(pipeline), client_(client), body_(body), headers_(std::move(headers)), start_(Clock::now()) {}
+
+Call::~Call() {
+  if (!completed_) complete(Error{Errc::Cancelled, "the client went away before the request was sent", 0, {}});
+}
+
+// Every path ends here: finish the outcome, publish `complete`, count the request out.
+void Call::complete(std::optional<Error> error) {
+  completed_ = true;
+  if (error) {
+    outcome_.error = std::move(error);
+    if (outcome_.delivered && !stream_ended_ && observer_) observer_->on_event(StreamError{*outcome_.error});  // in-band
+  }
+  outcome_.duration_ms = ms_since(start_);
+  pipeline_.events_->publish(complete_event(outcome_, client_, requested_model_));
+  pipeline_.in_flight_.fetch_sub(1);
+}
+
+Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel) {
+  if (completed_) return std::move(outcome_);
+  observer_ = &observer;
+  Outcome& o = outcome_;
+  auto done = [&](std::optional<Error> error) -> Outcome {
+    complete(std::move(error));
+    return std::move(o);
+  };
+  if (error_) return done(error_);
+  PreparedRequest& p = *o.prepared;
+  const Config& config = pipeline_.config_;
+
+  Relay relay(observer, o, start_, stream_ended_);
   if (!p.decision) {  // a plugin answered
     observer.on_routed(p);
     for (const StreamEvent& e : events_of(*p.state.response)) relay.on_event(e);
   } else {
-    {
-      std::string ev;
-      detail::json::Writer w(ev);
-      begin_event(w, "routed", o.id);
-      w.kv("provider", p.decision->target.provider);
-      w.kv("model", p.decision->target.model);
-      w.kv("reason", p.decision->reason);
-      w.end_object();
-      events_->publish(std::move(ev));
-    }
     observer.on_routed(p);
     std::vector<RouteTarget> targets{p.decision->target};
     targets.insert(targets.end(), p.decision->fallbacks.begin(), p.decision->fallbacks.end());
-    if (targets.size() > config_.routing.max_attempts) targets.resize(config_.routing.max_attempts);
+    if (targets.size() > config.routing.max_attempts) targets.resize(config.routing.max_attempts);
     std::optional<Error> last;
     bool sent = false;
     for (const RouteTarget& t : targets) {
-      if (cancel.load()) return complete(Error{Errc::Cancelled, "the client went away", 0, {}});
+      if (cancel.load()) return done(Error{Errc::Cancelled, "the client went away", 0, {}});
       const Clock::time_point attempt_start = Clock::now();
       Attempt attempt{t.provider, t.model, {}, 0};
       const Provider* provider = providers ? providers(t.provider) : nullptr;
@@ -323,9 +352,9 @@ Outcome Pipeline::handle(WireFormat client, std::string_view body, const Headers
         CanonicalRequest upstream = p.request;
         upstream.model = t.model;
         SendOptions options;
-        options.headers = headers;
-        if (!p.modified && speaks(t.provider, client)) {
-          if (auto spliced = passthrough_request(body, t.model)) options.passthrough_body = std::move(*spliced);
+        options.headers = headers_;
+        if (!p.modified && pipeline_.speaks(t.provider, client_)) {
+          if (auto spliced = passthrough_request(body_, t.model)) options.passthrough_body = std::move(*spliced);
         }
         r = provider->send(upstream, options, relay, cancel);
       }
@@ -343,20 +372,20 @@ Outcome Pipeline::handle(WireFormat client, std::string_view body, const Headers
       if (o.delivered || !should_fail_over(e)) break;
       log(LogLevel::Info, fmt::format("request {}: provider {} failed ({}), trying the next one", o.id, t.provider, e.message));
     }
-    if (!sent) return complete(last);
+    if (!sent) return done(last);
   }
 
   auto response = relay.assembler().finish();
-  if (!response) return complete(response.error());  // the stream failed in-band
-  finish(p, *response);
+  if (!response) return done(response.error());  // the stream failed in-band
+  pipeline_.finish(p, *response);
   if (p.decision) {
-    if (const ProviderConfig* pc = config_.find_provider(o.attempts.back().provider)) {
+    if (const ProviderConfig* pc = config.find_provider(o.attempts.back().provider)) {
       o.cost_usd = static_cast<double>(response->usage.input_tokens + response->usage.output_tokens) / 1e6 *
                    pc->cost_per_1m_tokens;
     }
   }
   o.response = std::move(*response);
-  return complete(std::nullopt);
+  return done(std::nullopt);
 }
 
 }  // namespace llmrouter

@@ -187,6 +187,29 @@ TEST(DispatchTest, OtherFormatsAreTranslatedNotPassedThrough) {
   EXPECT_TRUE(f.client.raw.empty());
 }
 
+TEST(DispatchTest, StartRoutesWithoutSendingAndADroppedCallStillCompletes) {
+  Fixture f({{"first", FakeProvider::ok()}});
+  {
+    auto call = f.pipeline->start(WireFormat::OpenAI, kBody);
+    ASSERT_FALSE(call->error());
+    ASSERT_TRUE(call->prepared() && call->prepared()->decision);
+    EXPECT_EQ(call->prepared()->decision->target.provider, "first");
+    EXPECT_EQ(f.pipeline->in_flight(), 1u);
+    EXPECT_THAT(f.event_types(), ElementsAre("start", "classified", "routed"));
+  }  // never run: the client went away
+  EXPECT_EQ(f.providers["first"]->calls, 0);
+  EXPECT_THAT(f.event_types(), ElementsAre("complete"));
+  EXPECT_THAT(f.last_event, HasSubstr("the client went away"));
+  EXPECT_EQ(f.pipeline->in_flight(), 0u);
+
+  auto bad = f.pipeline->start(WireFormat::OpenAI, "{");
+  ASSERT_TRUE(bad->error());
+  EXPECT_EQ(bad->error()->status(), 400);
+  Outcome o = bad->run(nullptr, f.client, CancelFlag{false});
+  EXPECT_EQ(o.error->status(), 400);
+  EXPECT_THAT(f.event_types(), ElementsAre("start", "complete"));
+}
+
 TEST(DispatchTest, FailsOverOn5xxAnd429BeforeAnyByte) {
   Fixture f({{"first", FakeProvider::fails(Errc::Upstream, "overloaded", 503)},
              {"second", FakeProvider::fails(Errc::Upstream, "slow down", 429)},
