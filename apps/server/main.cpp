@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: MIT
-// llmrouter-server: command line, config loading and (with --check) a config summary.
-// The HTTP host is not part of this build yet; without --check the program says so and
-// exits with status 2 rather than pretend to serve.
+// llmrouter-server: command line, config loading, a config summary (--check), and serving
+// until SIGINT or SIGTERM (the HTTP host itself is server.cpp).
+#include <pthread.h>
+#include <signal.h>
+
 #include <charconv>
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "llmrouter/config.h"
 #include "llmrouter/pipeline.h"
+#include "llmrouter/log.h"
 #include "llmrouter/version.h"
+#include "server.h"
 
 namespace {
 
@@ -129,9 +134,43 @@ int main(int argc, char** argv) {
     print_summary(*config);
     return 0;
   }
-  fmt::print(stderr,
-             "llmrouter-server: {} is valid, but this build cannot serve HTTP yet: the HTTP host "
-             "is not implemented. Use --check to validate a configuration.\n",
-             opt.config);
-  return 2;
+
+  // Signals are taken by one thread with sigwait, so every other thread (connections, the
+  // transport, the log writer) starts with them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  llmrouter::set_log_level(config->logging.level);
+  auto server = llmrouter::server::Server::create(std::move(*config));
+  if (!server) {
+    fmt::print(stderr, "llmrouter-server: {}\n", server.error().message);
+    return 1;
+  }
+  auto port = (*server)->bind();
+  if (!port) {
+    fmt::print(stderr, "llmrouter-server: {}\n", port.error().message);
+    return 1;
+  }
+  const llmrouter::Config& c = (*server)->pipeline().config();
+  fmt::print("llmrouter-server listening on http://{}:{}\n", c.server.host, *port);
+  std::fflush(stdout);
+  if (c.server.dashboard) fmt::print(stderr, "dashboard: http://{}:{}/dashboard\n", c.server.host, *port);
+
+  llmrouter::server::Server* s = server->get();
+  std::thread waiter([s, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    fmt::print(stderr, "llmrouter-server: {} received, finishing in-flight requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    s->stop();
+    sigwait(&signals, &sig);  // a second signal: leave now
+    fmt::print(stderr, "llmrouter-server: second signal, exiting without waiting\n");
+    std::_Exit(130);
+  });
+  waiter.detach();
+  s->run();
+  fmt::print(stderr, "llmrouter-server: stopped\n");
+  return 0;
 }

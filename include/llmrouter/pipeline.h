@@ -178,6 +178,12 @@ class Pipeline {
   /// The first half of `handle`: decode, request-side stages, routing, and the `start`,
   /// `classified` and `routed` events. `body` must outlive the Call.
   [[nodiscard]] std::unique_ptr<Call> start(WireFormat client, std::string_view body, Headers headers = {}) const;
+  /// A request the host refuses before reading it (bad credentials, body too large,
+  /// overload): a Call whose `error()` is `error`, with its `start` event published and its
+  /// `complete` event (and log line) to come, like any other request.
+  [[nodiscard]] std::unique_ptr<Call> refuse(WireFormat client, Error error) const;
+  /// A fresh id from the request id sequence, for host responses outside the pipeline.
+  uint64_t new_request_id() const noexcept { return next_id_.fetch_add(1); }
 
   /// The event stream of this pipeline's requests.
   const std::shared_ptr<EventBus>& events() const noexcept { return events_; }
@@ -215,5 +221,14 @@ class Pipeline {
   bool speaks(std::string_view provider, WireFormat client) const;
   std::vector<ActivePlugin> resolve_plugins(const CanonicalRequest& req, std::vector<std::string>& unknown) const;
 };
+
+/// The dry-run answer of `POST /v1/route`: {"provider", "model", "rule": {"index", "type"},
+/// "tags", "reason", "fallbacks": [{"provider", "model"}], "plugins"}. A request a plugin
+/// answers has provider "plugin" and rule null.
+std::string route_json(const PreparedRequest& prepared);
+
+/// The `GET /v1/models` body for `models` (Router::known_models), readable as both an
+/// OpenAI and an Anthropic model list.
+std::string models_json(const std::vector<RouteTarget>& models);
 
 }  // namespace llmrouter

@@ -26,6 +26,9 @@ class EventSink {
   /// they arrive, before the events decoded from them; a non-streamed body arrives whole,
   /// once it is known to be a valid reply. Return false to cancel the transfer.
   virtual bool on_raw(std::string_view /*bytes*/) { return true; }
+  /// Called about every 50 ms while the upstream is silent (a host sends keep-alives or
+  /// checks that its client is still there). Return false to cancel the transfer.
+  virtual bool on_idle() { return true; }
 };
 
 /// Header name/value pairs, names lower-cased.

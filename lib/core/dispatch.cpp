@@ -50,6 +50,7 @@ class Relay final : public EventSink {
     outcome_.passthrough = true;
     return client_.on_raw(bytes);
   }
+  bool on_idle() override { return client_.on_idle(); }
   ResponseAssembler& assembler() { return assembler_; }
 
  private:
@@ -291,6 +292,21 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
     w.end_object();
     events_->publish(std::move(ev));
   }
+  return call;
+}
+
+std::unique_ptr<Call> Pipeline::refuse(WireFormat client, Error error) const {
+  std::unique_ptr<Call> call(new Call(*this, client, {}, {}));
+  call->outcome_.id = next_id_.fetch_add(1);
+  const uint64_t in_flight = in_flight_.fetch_add(1) + 1;
+  std::string ev;
+  detail::json::Writer w(ev);
+  begin_event(w, "start", call->outcome_.id);
+  w.kv("model", "");
+  w.kv_uint("in_flight", in_flight);
+  w.end_object();
+  events_->publish(std::move(ev));
+  call->error_ = std::move(error);
   return call;
 }
 

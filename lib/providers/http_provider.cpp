@@ -164,6 +164,10 @@ class HttpProvider final : public Provider {
         transport_->cancel(id);
       }
       const bool resume = exchange->take(chunks);
+      if (chunks.empty() && !cancelled && !sink.on_idle()) {
+        cancelled = true;
+        transport_->cancel(id);
+      }
       const int status = exchange->status();
       const bool ok_status = status >= 200 && status < 300;
       for (std::string& c : chunks) {

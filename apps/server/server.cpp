@@ -1,0 +1,760 @@
+// SPDX-License-Identifier: MIT
+// llmrouter-server's HTTP host: routes, auth, streaming, errors in the client's format.
+#include "server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <condition_variable>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "llmrouter/events.h"
+#include "llmrouter/formats.h"
+#include "llmrouter/log.h"
+#include "llmrouter/transport.h"
+#include "task_queue.h"
+
+namespace llmrouter::server {
+
+// The embedded dashboard page (dashboard.html, generated into dashboard_html.cpp).
+extern const char* const kDashboardHtml;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t kRejectHeadroom = 64;  // threads that only answer 503 past max_connections
+constexpr std::size_t kStreamBuffer = 256 << 10;  // bytes a stream holds for a slow client
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Compares in time independent of where the strings differ.
+bool same_secret(std::string_view given, std::string_view expected) {
+  unsigned diff = given.size() == expected.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    diff |= g ^ static_cast<unsigned char>(expected[i]);
+  }
+  return diff == 0;
+}
+
+// The client format an endpoint speaks (errors are answered in it).
+WireFormat format_of_path(std::string_view path) {
+  if (path.starts_with("/v1/messages")) return WireFormat::Anthropic;
+  if (path.starts_with("/v1/responses")) return WireFormat::Responses;
+  return WireFormat::OpenAI;
+}
+
+bool is_chat_path(std::string_view path) {
+  return path == "/v1/chat/completions" || path == "/v1/messages" || path == "/v1/responses";
+}
+
+Error error(int status, std::string message) { return Error{Errc::InvalidRequest, std::move(message), status, {}}; }
+
+void set_error(httplib::Response& res, WireFormat format, const Error& e) {
+  res.status = e.status();
+  if (!e.retry_after.empty()) res.set_header("retry-after", e.retry_after);
+  res.set_content(encode_error(format, e), "application/json");
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) {
+    if (!out.empty()) out += ',';
+    out += s;
+  }
+  return out;
+}
+
+// Collects a non-streamed reply: the events are assembled by the pipeline; the raw bytes
+// are kept for same-format pass-through.
+class Collect final : public RequestObserver {
+ public:
+  bool on_event(const StreamEvent&) override { return true; }
+  bool on_raw(std::string_view bytes) override {
+    raw += bytes;
+    return true;
+  }
+  std::string raw;
+};
+
+// A streamed reply between the thread running the request (the writer) and the
+// connection's thread (the reader). The response status is decided only once the first
+// bytes exist, the request ended, or the reader stopped waiting: an upstream that fails
+// quickly (refused, 429, 5xx, exhausted failover) is answered with its real status, not a
+// 200 followed by an error event. At most `limit` bytes wait in the pipe; past that the
+// writer blocks, which pauses the upstream transfer.
+class StreamPipe {
+ public:
+  explicit StreamPipe(std::size_t limit) : limit_(limit) {}
+
+  // Writer side. False once the reader is gone.
+  bool write(std::string_view bytes) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return gone_ || buf_.size() < limit_; });
+    if (gone_) return false;
+    buf_ += bytes;
+    wrote_ = true;
+    cv_.notify_all();
+    return true;
+  }
+  bool gone() const {
+    std::lock_guard lock(mu_);
+    return gone_;
+  }
+  // The end of the request. `in_band` turns an error into bytes, used when the status was
+  // already sent and no byte of the reply reached the client.
+  void finish(Outcome outcome, const std::function<std::string(const Error&)>& in_band) {
+    std::lock_guard lock(mu_);
+    if (committed_ && outcome.error && !outcome.delivered) buf_ += in_band(*outcome.error);
+    outcome_ = std::move(outcome);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  // Reader side. Waits for the first bytes, the end, or `timeout`. Returns the outcome
+  // when the request ended with nothing to stream (answer it with a status); otherwise
+  // commits to streaming and returns nothing.
+  std::optional<Outcome> start(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return wrote_ || done_; });
+    if (done_ && !wrote_) return std::move(outcome_);
+    committed_ = true;
+    return std::nullopt;
+  }
+  // Moves what is buffered into `out` (waiting up to `wait`); false at the end.
+  bool take(std::string& out, std::chrono::milliseconds wait) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, wait, [&] { return done_ || !buf_.empty(); });
+    out.clear();
+    out.swap(buf_);
+    cv_.notify_all();
+    return !(done_ && out.empty());
+  }
+  // The client went away: wake the writer (its request gets cancelled).
+  void leave() {
+    std::lock_guard lock(mu_);
+    gone_ = true;
+    cv_.notify_all();
+  }
+  void wait_done() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+  }
+
+ private:
+  const std::size_t limit_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string buf_;               // guarded by mu_
+  std::optional<Outcome> outcome_;  // guarded by mu_
+  bool wrote_ = false;            // guarded by mu_
+  bool committed_ = false;        // guarded by mu_
+  bool done_ = false;             // guarded by mu_
+  bool gone_ = false;             // guarded by mu_
+};
+
+// Encodes a streamed reply into the pipe: the upstream's own bytes in pass-through,
+// otherwise the events in the client's format.
+class PipeWriter final : public RequestObserver {
+ public:
+  PipeWriter(StreamPipe& pipe, StreamEncoder& encoder) : pipe_(pipe), encoder_(encoder) {}
+
+  bool on_event(const StreamEvent& e) override {
+    // In pass-through the upstream's bytes already carry the events; only an error of our
+    // own (a timeout, a broken stream) is written in the client's format.
+    if (raw_ && !std::holds_alternative<StreamError>(e)) return !pipe_.gone();
+    buf_.clear();
+    encoder_.encode(e, buf_);
+    return buf_.empty() ? !pipe_.gone() : pipe_.write(buf_);
+  }
+  bool on_raw(std::string_view bytes) override {
+    raw_ = true;
+    return pipe_.write(bytes);
+  }
+  bool on_idle() override { return !pipe_.gone(); }
+
+ private:
+  StreamPipe& pipe_;
+  StreamEncoder& encoder_;
+  std::string buf_;
+  bool raw_ = false;
+};
+
+// A blocking HTTP exchange on the shared transport (count_tokens forwarding).
+class Fetch final : public TransferObserver {
+ public:
+  void on_headers(int s, const std::vector<std::pair<std::string, std::string>>&) override {
+    std::lock_guard lock(mu_);
+    status_ = s;
+  }
+  bool on_data(std::string_view bytes) override {
+    std::lock_guard lock(mu_);
+    if (body_.size() < (8u << 20)) body_ += bytes;
+    return true;
+  }
+  void on_complete(Result<void> r) override {
+    std::lock_guard lock(mu_);
+    result_ = std::move(r);
+    done_ = true;
+    cv_.notify_all();
+  }
+  // Waits for the end; the status and body on success.
+  Result<std::pair<int, std::string>> wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+    if (!result_) return fail(result_.error());
+    return std::pair<int, std::string>(status_, std::move(body_));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int status_ = 0;
+  std::string body_;
+  Result<void> result_;
+  bool done_ = false;
+};
+
+// A rough token count for count_tokens when no Anthropic provider can answer: about four
+// bytes of text per token, over the system prompt, the messages and the tool definitions.
+uint64_t estimate_tokens(const CanonicalRequest& req) {
+  std::size_t bytes = system_text(req).size();
+  for (const Message& m : req.messages) {
+    bytes += 4;  // role and framing
+    for (const ContentBlock& b : m.content) {
+      if (const auto* t = std::get_if<TextBlock>(&b)) {
+        bytes += t->text.size();
+      } else if (const auto* u = std::get_if<ToolUseBlock>(&b)) {
+        bytes += u->name.size() + u->input.text.size();
+      } else if (const auto* r = std::get_if<ToolResultBlock>(&b)) {
+        bytes += text_of(*r).size();
+      } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
+        bytes += th->thinking.size();
+      } else if (std::holds_alternative<ImageBlock>(b)) {
+        bytes += 1600 * 4;  // a typical image is ~1.6k tokens
+      }
+    }
+  }
+  for (const Tool& t : req.tools) bytes += t.name.size() + t.description.size() + t.input_schema.text.size();
+  return std::max<uint64_t>(1, (bytes + 3) / 4);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Config config;
+  ServerOptions options;
+  std::shared_ptr<const Pipeline> pipeline;
+  std::shared_ptr<Transport> transport;
+  std::map<std::string, std::unique_ptr<Provider>, std::less<>> providers;
+  ProviderLookup lookup;
+  std::unique_ptr<JsonlLog> log_file;
+  std::optional<std::string> api_key;
+  int port = 0;
+  int listen_fd = -1;
+  ElasticTaskQueue* queue = nullptr;  // owned by `http`
+  std::unique_ptr<ElasticTaskQueue> workers;  // run streamed requests
+  std::atomic<bool> stopping{false};
+  std::thread stopper;
+  // Cancel flags of the requests being served, for the end of the grace period.
+  std::mutex flags_mu;
+  std::set<CancelFlag*> flags;  // guarded by flags_mu
+  httplib::Server http;         // last: destroyed first, while the rest still exists
+
+  // Registers a request's cancel flag while it is served.
+  struct InFlight {
+    InFlight(Impl& impl, CancelFlag& flag) : impl_(impl), flag_(flag) {
+      std::lock_guard lock(impl_.flags_mu);
+      impl_.flags.insert(&flag_);
+      if (impl_.stopping.load() && impl_.cancel_all_now) flag_.store(true);
+    }
+    ~InFlight() {
+      std::lock_guard lock(impl_.flags_mu);
+      impl_.flags.erase(&flag_);
+    }
+    Impl& impl_;
+    CancelFlag& flag_;
+  };
+  bool cancel_all_now = false;  // guarded by flags_mu
+
+  void cancel_all() {
+    std::lock_guard lock(flags_mu);
+    cancel_all_now = true;
+    for (CancelFlag* f : flags) f->store(true);
+  }
+
+  bool authorized(const httplib::Request& req) const {
+    if (!api_key) return true;
+    std::string given;
+    if (req.has_header("Authorization")) {
+      const std::string v = req.get_header_value("Authorization");
+      if (v.size() > 7 && lower(v.substr(0, 7)) == "bearer ") given = v.substr(7);
+    }
+    if (given.empty() && req.has_header("x-api-key")) given = req.get_header_value("x-api-key");
+    if (given.empty() && req.has_param("api_key")) given = req.get_param_value("api_key");
+    return !given.empty() && same_secret(given, *api_key);
+  }
+
+  // A chat request refused before reading it: answered in the client's format and
+  // counted like any other request (events, log line).
+  void refuse(WireFormat format, const Error& e, httplib::Response& res) {
+    auto call = pipeline->refuse(format, e);
+    res.set_header("X-Router-Request-Id", std::to_string(call->id()));
+    Collect ignore;
+    const CancelFlag never{false};
+    call->run(nullptr, ignore, never);
+    set_error(res, format, e);
+  }
+
+  // The client's headers worth forwarding upstream.
+  static Headers forwarded(const httplib::Request& req) {
+    Headers out;
+    for (const auto& [k, v] : req.headers) {
+      std::string name = lower(k);
+      if (is_forwarded_header(name)) out.emplace_back(std::move(name), v);
+    }
+    return out;
+  }
+
+  void chat(WireFormat format, const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req)) {
+      return refuse(format, error(401, "invalid or missing API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'"), res);
+    }
+    // `req.body` lives until the response is written, stream included.
+    std::unique_ptr<Call> call = pipeline->start(format, req.body, forwarded(req));
+    res.set_header("X-Router-Request-Id", std::to_string(call->id()));
+    if (call->error()) {
+      const Error e = *call->error();
+      Collect ignore;
+      const CancelFlag never{false};
+      call->run(nullptr, ignore, never);
+      return set_error(res, format, e);
+    }
+    const PreparedRequest& p = *call->prepared();
+    if (!p.request.tags.empty()) res.set_header("X-Router-Request-Tags", join(p.request.tags));
+    if (p.request.stream) return stream(format, std::move(call), res);
+
+    Collect collect;
+    CancelFlag cancel{false};
+    InFlight guard(*this, cancel);
+    Outcome o = call->run(lookup, collect, cancel);
+    if (!o.attempts.empty()) {
+      res.set_header("X-Router-Provider", o.attempts.back().provider);
+      res.set_header("X-Router-Model", o.attempts.back().model);
+    }
+    if (o.error) return set_error(res, format, *o.error);
+    const Response& r = *o.response;
+    if (!r.tags.empty()) res.set_header("X-Router-Response-Tags", join(r.tags));
+    res.set_header("X-Router-Input-Tokens", std::to_string(r.usage.input_tokens));
+    res.set_header("X-Router-Output-Tokens", std::to_string(r.usage.output_tokens));
+    if (o.passthrough && !o.prepared->response_modified && !collect.raw.empty()) {
+      res.set_content(std::move(collect.raw), "application/json");
+    } else {
+      res.set_content(encode_response(format, r), "application/json");
+    }
+  }
+
+  // Streams run on a worker thread; the connection's thread relays the pipe to the client.
+  void stream(WireFormat format, std::unique_ptr<Call> call, httplib::Response& res) {
+    // Read before the worker starts: once it runs, the call is the worker's.
+    const PreparedRequest& p = *call->prepared();
+    StreamEncoderOptions eo;
+    eo.include_usage = p.request.stream_include_usage;
+    const std::string provider = p.decision ? p.decision->target.provider : "";
+    const std::string model = p.decision ? p.decision->target.model : "";
+    auto pipe = std::make_shared<StreamPipe>(kStreamBuffer);
+    std::shared_ptr<Call> shared(std::move(call));
+    workers->enqueue([this, pipe, shared, format, eo] {
+      auto encoder = make_stream_encoder(format, eo);
+      std::optional<Outcome> outcome;
+      try {
+        CancelFlag cancel{false};
+        InFlight guard(*this, cancel);
+        PipeWriter writer(*pipe, *encoder);
+        outcome = shared->run(lookup, writer, cancel);
+      } catch (const std::exception& e) {
+        log(LogLevel::Error, fmt::format("request {}: stream failed: {}", shared->id(), e.what()));
+      }
+      if (!outcome) {
+        outcome.emplace();
+        outcome->error = Error{Errc::Internal, "internal error while streaming", 500, {}};
+      }
+      pipe->finish(std::move(*outcome), [&](const Error& e) {
+        std::string out;
+        encoder->encode(StreamError{e}, out);
+        return out;
+      });
+    });
+
+    // Until the first bytes (or the keep-alive interval), the status is still open.
+    if (std::optional<Outcome> ended = pipe->start(options.keepalive)) {
+      if (!ended->attempts.empty()) {
+        res.set_header("X-Router-Provider", ended->attempts.back().provider);
+        res.set_header("X-Router-Model", ended->attempts.back().model);
+      }
+      if (ended->error) return set_error(res, format, *ended->error);
+      // Nothing to stream and no error: cannot happen (a reply ends with Done), but answer.
+      return set_error(res, format, Error{Errc::Internal, "the reply was empty", 502, {}});
+    }
+    if (!provider.empty()) {  // a reply from a plugin went through no provider
+      res.set_header("X-Router-Provider", provider);
+      res.set_header("X-Router-Model", model);
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    // Whatever happens to the response, the worker is told and waited for: it reads the
+    // request body, which lives as long as this connection's request.
+    struct Join {
+      std::shared_ptr<StreamPipe> pipe;
+      ~Join() {
+        pipe->leave();
+        pipe->wait_done();
+      }
+    };
+    auto join = std::make_shared<Join>();
+    join->pipe = pipe;
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, join, format](std::size_t, httplib::DataSink& sink) {
+          StreamPipe& out = *join->pipe;
+          try {
+            std::string chunk;
+            std::string ping;
+            make_stream_encoder(format)->keepalive(ping);
+            auto last_write = Clock::now();
+            bool client_left = false;
+            while (!client_left && out.take(chunk, std::chrono::milliseconds(200))) {
+              if (chunk.empty()) {
+                if (!sink.is_writable()) {
+                  client_left = true;
+                  break;
+                }
+                if (Clock::now() - last_write < options.keepalive) continue;
+                chunk = ping;
+              }
+              client_left = !sink.write(chunk.data(), chunk.size());
+              last_write = Clock::now();
+            }
+            if (!client_left) {  // the request ended: close the stream properly
+              sink.done();
+              return true;
+            }
+          } catch (...) {
+          }
+          out.leave();
+          return false;
+        });
+  }
+
+  void count_tokens(const httplib::Request& req, httplib::Response& res) {
+    const WireFormat format = WireFormat::Anthropic;
+    res.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+    if (!authorized(req)) return set_error(res, format, error(401, "invalid or missing API key"));
+    // count_tokens bodies carry no max_tokens; the Messages decoder wants one.
+    auto decoded = decode_request(format, req.body);
+    std::string body = req.body;
+    if (!decoded && req.body.find("\"max_tokens\"") == std::string::npos) {
+      const std::size_t brace = body.find('{');
+      if (brace != std::string::npos) body.insert(brace + 1, "\"max_tokens\":1,");
+      decoded = decode_request(format, body);
+    }
+    if (!decoded) return set_error(res, format, decoded.error());
+    auto routed = pipeline->route(format, body);
+    if (routed && routed->decision) {
+      const RouteTarget& t = routed->decision->target;
+      const ProviderConfig* pc = config.find_provider(t.provider);
+      if (pc && pc->format == ProviderFormat::Anthropic) return forward_count(*pc, t.model, req, res);
+    }
+    res.set_header("X-Router-Estimate", "true");
+    res.set_content(fmt::format(R"({{"input_tokens":{}}})", estimate_tokens(*decoded)), "application/json");
+  }
+
+  // Asks the Anthropic provider the request routes to.
+  void forward_count(const ProviderConfig& pc, const std::string& model, const httplib::Request& req,
+                     httplib::Response& res) {
+    auto body = passthrough_request(req.body, model);
+    if (!body) return set_error(res, WireFormat::Anthropic, body.error());
+    HttpRequest up;
+    up.url = chat_url(pc) + "/count_tokens";
+    up.body = std::move(*body);
+    up.provider = pc.name;
+    up.connect_timeout = pc.connect_timeout;
+    up.first_byte_timeout = pc.first_byte_timeout;
+    up.idle_timeout = pc.idle_timeout;
+    up.total_timeout = pc.timeout;
+    up.headers.emplace_back("content-type", "application/json");
+    up.headers.emplace_back("anthropic-version", "2023-06-01");
+    for (auto& [k, v] : forwarded(req)) {
+      if (!k.starts_with("anthropic-")) continue;
+      std::erase_if(up.headers, [&](const auto& h) { return h.first == k; });
+      up.headers.emplace_back(k, v);
+    }
+    if (pc.api_key_env) {
+      if (auto key = options.getenv(*pc.api_key_env); key && !key->empty()) up.headers.emplace_back("x-api-key", *key);
+    }
+    for (const auto& [k, v] : pc.headers) up.headers.emplace_back(lower(k), v);
+    auto fetch = std::make_shared<Fetch>();
+    transport->start(std::move(up), fetch);
+    auto got = fetch->wait();
+    if (!got) return set_error(res, WireFormat::Anthropic, got.error());
+    res.set_header("X-Router-Provider", pc.name);
+    res.set_header("X-Router-Model", model);
+    if (got->first < 200 || got->first >= 300) {
+      return set_error(res, WireFormat::Anthropic, upstream_error(pc.name, got->first, got->second, ""));
+    }
+    res.set_content(std::move(got->second), "application/json");
+  }
+
+  void route(const httplib::Request& req, httplib::Response& res) {
+    res.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+    if (!authorized(req)) return set_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"));
+    WireFormat format = WireFormat::OpenAI;
+    if (req.has_param("format")) {
+      const std::string f = req.get_param_value("format");
+      if (f == "anthropic") {
+        format = WireFormat::Anthropic;
+      } else if (f == "responses") {
+        format = WireFormat::Responses;
+      } else if (f != "openai") {
+        return set_error(res, WireFormat::OpenAI,
+                         error(400, fmt::format("format: expected openai, anthropic or responses, got '{}'", f)));
+      }
+    }
+    auto p = pipeline->route(format, req.body);
+    if (!p) return set_error(res, WireFormat::OpenAI, p.error());
+    res.set_content(route_json(*p), "application/json");
+  }
+
+  void dashboard_events(const httplib::Request& req, httplib::Response& res) {
+    res.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+    if (!authorized(req)) return set_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"));
+    std::shared_ptr<Subscription> sub = pipeline->events()->subscribe(1024);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider("text/event-stream", [this, sub](std::size_t, httplib::DataSink& sink) {
+      try {
+        std::string ev;
+        std::string out = "retry: 1000\n\n";
+        if (!sink.write(out.data(), out.size())) return false;
+        auto last_write = Clock::now();
+        while (!stopping.load()) {
+          if (sub->next(ev, std::chrono::milliseconds(500))) {
+            // Every event starts {"type":"<name>", ...
+            const std::size_t end = ev.find('"', 9);
+            out = fmt::format("event: {}\ndata: {}\n\n", ev.substr(9, end == std::string::npos ? 0 : end - 9), ev);
+          } else if (Clock::now() - last_write >= std::chrono::seconds(15)) {
+            out = ": keep-alive\n\n";
+          } else {
+            if (!sink.is_writable()) return false;
+            continue;
+          }
+          if (!sink.write(out.data(), out.size())) return false;
+          last_write = Clock::now();
+        }
+        sink.done();
+        return true;
+      } catch (...) {
+        return false;
+      }
+    });
+  }
+
+  void routes() {
+    http.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) { chat(WireFormat::OpenAI, q, r); });
+    http.Post("/v1/messages", [this](const httplib::Request& q, httplib::Response& r) { chat(WireFormat::Anthropic, q, r); });
+    http.Post("/v1/responses", [this](const httplib::Request& q, httplib::Response& r) { chat(WireFormat::Responses, q, r); });
+    http.Post("/v1/messages/count_tokens", [this](const httplib::Request& q, httplib::Response& r) { count_tokens(q, r); });
+    http.Post("/v1/route", [this](const httplib::Request& q, httplib::Response& r) { route(q, r); });
+    http.Get("/v1/models", [this](const httplib::Request& q, httplib::Response& r) {
+      r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+      if (!authorized(q)) return set_error(r, format_of_path(q.path), error(401, "invalid or missing API key"));
+      r.set_content(models_json(pipeline->router().known_models()), "application/json");
+    });
+    http.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
+      r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+      r.set_content("ok", "text/plain");
+    });
+    if (config.server.dashboard) {
+      http.Get("/dashboard", [this](const httplib::Request& q, httplib::Response& r) {
+        r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+        if (!authorized(q)) return set_error(r, WireFormat::OpenAI, error(401, "invalid or missing API key"));
+        r.set_content(kDashboardHtml, "text/html; charset=utf-8");
+      });
+      http.Get("/dashboard/events", [this](const httplib::Request& q, httplib::Response& r) { dashboard_events(q, r); });
+    }
+    // Past max_connections (or while stopping), answer 503 at once rather than queue.
+    http.set_pre_routing_handler([this](const httplib::Request& q, httplib::Response& r) {
+      const bool overloaded = queue && queue->active() > config.server.max_connections;
+      if (!overloaded && !stopping.load()) return httplib::Server::HandlerResponse::Unhandled;
+      r.set_header("Connection", "close");
+      const Error e = error(503, stopping.load() ? "the router is shutting down" : "the router is at its connection limit; retry shortly");
+      if (is_chat_path(q.path)) {
+        refuse(format_of_path(q.path), e, r);
+      } else {
+        r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+        set_error(r, format_of_path(q.path), e);
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    // Errors cpp-httplib produces itself (no route, body too large, bad request line) get
+    // a JSON body in the endpoint's format.
+    http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& q, httplib::Response& r) {
+      if (!r.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      const WireFormat format = format_of_path(q.path);
+      Error e = error(r.status, "bad request");
+      if (r.status == 404) {
+        static const std::set<std::string, std::less<>> known = {
+            "/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/messages/count_tokens",
+            "/v1/route", "/v1/models", "/health"};
+        if (known.contains(q.path) || (config.server.dashboard && q.path.starts_with("/dashboard") &&
+                                       (q.path == "/dashboard" || q.path == "/dashboard/events"))) {
+          r.status = 405;
+          e = error(405, fmt::format("method {} is not allowed on {}", q.method, q.path));
+        } else {
+          e = error(404, fmt::format("no such endpoint: {} {}", q.method, q.path));
+        }
+      } else if (r.status == 413) {
+        e = error(413, fmt::format("request body is larger than the limit of {} bytes ([server] max_body_bytes)",
+                                   config.server.max_body_bytes));
+      }
+      if (r.status == 413 && is_chat_path(q.path)) {
+        refuse(format, e, r);
+      } else {
+        if (!r.has_header("X-Router-Request-Id")) r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+        set_error(r, format, e);
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    http.set_exception_handler([this](const httplib::Request& q, httplib::Response& r, std::exception_ptr ep) {
+      std::string what = "unknown exception";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      log(LogLevel::Error, fmt::format("{} {}: {}", q.method, q.path, what));
+      set_error(r, format_of_path(q.path), Error{Errc::Internal, "internal error: " + what, 500, {}});
+    });
+  }
+};
+
+Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions options) {
+  if (!options.getenv) {
+    options.getenv = [](const std::string& name) -> std::optional<std::string> {
+      const char* v = std::getenv(name.c_str());
+      return v ? std::optional<std::string>(v) : std::nullopt;
+    };
+  }
+  auto impl = std::make_unique<Impl>();
+  if (config.server.api_key_env) {
+    auto key = options.getenv(*config.server.api_key_env);
+    if (!key || key->empty()) {
+      return fail(Errc::Config, fmt::format("{}: server.api_key_env: the environment variable {} is not set (or empty); "
+                                            "set it to the key clients must send, or remove the setting",
+                                            config.source, *config.server.api_key_env));
+    }
+    impl->api_key = std::move(key);
+  }
+  auto pipeline = Pipeline::build(config, Registries::with_builtins());
+  if (!pipeline) return fail(pipeline.error());
+  impl->pipeline = std::move(*pipeline);
+  impl->transport = make_curl_transport();
+  for (const ProviderConfig& pc : config.providers) {
+    if (pc.available) impl->providers.emplace(pc.name, make_http_provider(pc, impl->transport, options.getenv));
+  }
+  impl->lookup = [p = &impl->providers](std::string_view name) -> const Provider* {
+    auto it = p->find(name);
+    return it == p->end() ? nullptr : it->second.get();
+  };
+  if (config.logging.enabled) {
+    std::string err;
+    impl->log_file = JsonlLog::open(config.logging.path, impl->pipeline->events(), &err);
+    if (!impl->log_file) return fail(Errc::Config, err);
+  }
+  impl->config = std::move(config);
+  impl->options = std::move(options);
+
+  httplib::Server& http = impl->http;
+  Impl* raw = impl.get();
+  const std::size_t max_threads = raw->config.server.max_connections + kRejectHeadroom;
+  http.new_task_queue = [raw, max_threads] {
+    raw->queue = new ElasticTaskQueue(max_threads, std::chrono::seconds(60));
+    return raw->queue;
+  };
+  http.set_tcp_nodelay(true);
+  http.set_keep_alive_max_count(1000);
+  http.set_keep_alive_timeout(raw->options.keepalive_timeout.count());
+  http.set_payload_max_length(raw->config.server.max_body_bytes);
+  http.set_read_timeout(std::chrono::seconds(60));
+  http.set_write_timeout(std::chrono::seconds(60));
+  http.set_socket_options([raw](int fd) {
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    raw->listen_fd = fd;
+  });
+  raw->workers = std::make_unique<ElasticTaskQueue>(max_threads, std::chrono::seconds(60));
+  raw->routes();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  stop();
+  if (impl_->stopper.joinable()) impl_->stopper.join();
+  if (impl_->log_file) impl_->log_file->stop();
+}
+
+Result<int> Server::bind() {
+  const ServerConfig& s = impl_->config.server;
+  int port = s.port == 0 ? impl_->http.bind_to_any_port(s.host) : (impl_->http.bind_to_port(s.host, s.port) ? s.port : -1);
+  if (port <= 0) {
+    return fail(Errc::Config, fmt::format("cannot listen on {}:{}: the address is in use or not available", s.host, s.port));
+  }
+  // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections would overflow it.
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, 4096);
+  impl_->port = port;
+  return port;
+}
+
+void Server::run() {
+  if (!impl_->stopping.load()) impl_->http.listen_after_bind();
+  if (impl_->stopper.joinable()) impl_->stopper.join();
+  if (impl_->log_file) impl_->log_file->stop();
+}
+
+void Server::stop() {
+  bool expected = false;
+  if (!impl_->stopping.compare_exchange_strong(expected, true)) return;
+  Impl* impl = impl_.get();
+  impl->stopper = std::thread([impl] {
+    impl->http.stop();  // no new connections; run() returns once the connection threads end
+    const auto deadline = Clock::now() + impl->options.grace;
+    while (impl->pipeline->in_flight() > 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (impl->pipeline->in_flight() > 0) {
+      log(LogLevel::Warn, fmt::format("shutdown: cancelling {} request(s) still running after the grace period",
+                                      impl->pipeline->in_flight()));
+    }
+    impl->cancel_all();
+  });
+}
+
+int Server::port() const noexcept { return impl_->port; }
+const Pipeline& Server::pipeline() const noexcept { return *impl_->pipeline; }
+
+}  // namespace llmrouter::server

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// llmrouter-server's HTTP host, as a small library the tests link: cpp-httplib in front
+// of a Pipeline, the shared curl transport and one provider per configured upstream.
+//
+// Threading: every accepted connection runs on its own thread, taken from an elastic pool
+// (threads are created on demand and retire after a minute idle). At most
+// `[server] max_connections` connections are served at once; the next ones get a 503 in
+// their client's format at once, and only past that headroom do connections wait for a
+// thread. A streaming request runs the pipeline on its connection's thread, inside the
+// response's content provider, so bytes reach the client as the upstream sends them.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "llmrouter/config.h"
+#include "llmrouter/http_provider.h"
+#include "llmrouter/pipeline.h"
+#include "llmrouter/result.h"
+
+namespace llmrouter::server {
+
+struct ServerOptions {
+  /// How long `stop` lets in-flight requests finish before cancelling them.
+  std::chrono::milliseconds grace{10'000};
+  /// A stream waiting this long for the upstream gets a keep-alive (SSE comment or
+  /// Anthropic ping).
+  std::chrono::milliseconds keepalive{10'000};
+  /// Idle keep-alive connections are closed after this long.
+  std::chrono::seconds keepalive_timeout{5};
+  /// Reads API keys ([server] api_key_env and the providers'); std::getenv by default.
+  EnvReader getenv;
+};
+
+class Server {
+ public:
+  /// Builds the pipeline, the transport and the providers, opens the JSONL log (when
+  /// `[logging] enabled`) and reads the router's own API key. Errors (Errc::Config): a
+  /// pipeline that does not build, `[server] api_key_env` naming an unset or empty
+  /// variable, a log file that cannot be opened.
+  [[nodiscard]] static Result<std::unique_ptr<Server>> create(Config config, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds `[server] host` and `port` (0: any free port). Returns the port.
+  [[nodiscard]] Result<int> bind();
+  /// Serves until `stop`; returns once in-flight requests are done and the log is flushed.
+  void run();
+  /// Stops accepting connections, gives in-flight requests the grace period, then cancels
+  /// what is left. Thread-safe, idempotent; returns at once (`run` returns when done).
+  void stop();
+
+  int port() const noexcept;
+  const Pipeline& pipeline() const noexcept;
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace llmrouter::server

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: MIT
+// llmrouter-server's HTTP host through real HTTP on 127.0.0.1, in front of the mock
+// upstream: every client format against every provider format, errors and their
+// envelopes, auth, limits, disconnects, concurrency, shutdown and the request log.
+#include "server.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "llmrouter/transport.h"
+#include "support/config_helpers.h"
+#include "support/mock_upstream.h"
+
+namespace llmrouter {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using Clock = std::chrono::steady_clock;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string fixture(const std::string& name) {
+  return read_file(LLMROUTER_SOURCE_DIR "/tests/data/formats/upstream/" + name);
+}
+
+// The router on an ephemeral port, serving on its own thread, in front of the mock with
+// one provider of `format` behind a fallback rule (the model reaches the mock unchanged).
+class Router {
+ public:
+  explicit Router(const testing::MockUpstream& mock, std::string_view format, std::string extra = {},
+                  server::ServerOptions options = {}, std::map<std::string, std::string> env = {}) {
+    std::string base = mock.base_url();
+    if (format == "openai") base += "/v1";
+    const std::string toml = fmt::format(R"(
+[server]
+host = "127.0.0.1"
+port = 0
+dashboard = true
+{}
+[[providers]]
+name = "up"
+format = "{}"
+base_url = "{}"
+first_byte_timeout_ms = 5000
+[[routers]]
+type = "prefix"
+model_prefix = "none/"
+provider = "up"
+[[routers]]
+type = "fallback"
+providers = ["up"]
+)",
+                                         extra, format, base);
+    Config config = testing::config_from(toml);
+    if (!options.getenv) {
+      options.getenv = [env](const std::string& name) -> std::optional<std::string> {
+        auto it = env.find(name);
+        return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+      };
+    }
+    auto s = server::Server::create(std::move(config), std::move(options));
+    if (!s) {
+      ADD_FAILURE() << s.error().message;
+      return;
+    }
+    server_ = std::move(*s);
+    auto port = server_->bind();
+    EXPECT_TRUE(port) << port.error().message;
+    port_ = port ? *port : 0;
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~Router() { stop(); }
+  void stop() {
+    if (!server_) return;
+    server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  int port() const { return port_; }
+  server::Server& server() { return *server_; }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(std::chrono::seconds(20));
+    return c;
+  }
+
+ private:
+  std::unique_ptr<server::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+std::string chat_body(std::string_view path, std::string_view model, bool stream) {
+  if (path == "/v1/messages") {
+    return fmt::format(R"({{"model":"{}","max_tokens":100,"stream":{},"messages":[{{"role":"user","content":"hi"}}]}})",
+                       model, stream);
+  }
+  if (path == "/v1/responses") return fmt::format(R"({{"model":"{}","stream":{},"input":"hi"}})", model, stream);
+  return fmt::format(R"({{"model":"{}","stream":{},"messages":[{{"role":"user","content":"hi"}}]}})", model, stream);
+}
+
+// What ends a complete stream in each client format.
+std::string_view terminator(std::string_view path) {
+  if (path == "/v1/messages") return "event: message_stop";
+  if (path == "/v1/responses") return "response.completed";
+  return "data: [DONE]";
+}
+
+constexpr const char* kFormats[] = {"openai", "anthropic", "ollama"};
+constexpr const char* kPaths[] = {"/v1/chat/completions", "/v1/messages", "/v1/responses"};
+
+TEST(ServerTest, EveryClientFormatAgainstEveryProviderFormatStreamedAndNot) {
+  testing::MockUpstream mock;
+  for (const char* format : kFormats) {
+    Router router(mock, format);
+    auto cli = router.client();
+    for (const char* path : kPaths) {
+      for (bool stream : {false, true}) {
+        SCOPED_TRACE(fmt::format("{} -> {} stream={}", path, format, stream));
+        auto res = cli.Post(path, chat_body(path, "m", stream), "application/json");
+        ASSERT_TRUE(res) << httplib::to_string(res.error());
+        EXPECT_EQ(res->status, 200) << res->body;
+        EXPECT_EQ(res->get_header_value("X-Router-Provider"), "up");
+        EXPECT_EQ(res->get_header_value("X-Router-Model"), "m");
+        EXPECT_FALSE(res->get_header_value("X-Router-Request-Id").empty());
+        if (stream) {
+          EXPECT_THAT(res->get_header_value("Content-Type"), StartsWith("text/event-stream"));
+          EXPECT_THAT(res->body, HasSubstr(terminator(path)));
+          EXPECT_THAT(res->body, HasSubstr("get_time"));
+        } else {
+          EXPECT_THAT(res->body, HasSubstr("Checking both cities."));
+          EXPECT_THAT(res->body, HasSubstr("get_time"));
+          EXPECT_FALSE(res->get_header_value("X-Router-Input-Tokens").empty());
+          EXPECT_FALSE(res->get_header_value("X-Router-Output-Tokens").empty());
+        }
+      }
+    }
+  }
+}
+
+TEST(ServerTest, SameFormatRepliesAreRelayedByteForByte) {
+  testing::MockUpstream mock;
+  {
+    Router router(mock, "openai");
+    auto cli = router.client();
+    auto whole = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", false), "application/json");
+    ASSERT_TRUE(whole);
+    EXPECT_EQ(whole->body, fixture("openai_response.json"));
+    auto streamed = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", true), "application/json");
+    ASSERT_TRUE(streamed);
+    EXPECT_EQ(streamed->body, fixture("openai_stream.sse"));
+  }
+  {
+    Router router(mock, "anthropic");
+    auto cli = router.client();
+    auto streamed = cli.Post("/v1/messages", chat_body("/v1/messages", "m", true), "application/json");
+    ASSERT_TRUE(streamed);
+    EXPECT_EQ(streamed->body, fixture("anthropic_stream.sse"));
+  }
+}
+
+TEST(ServerTest, ErrorsComeInTheClientsEnvelopeWithTheRightStatus) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai");
+  auto cli = router.client();
+
+  auto bad = cli.Post("/v1/messages", "{not json", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_THAT(bad->body, StartsWith(R"({"type":"error","error":{"type":"invalid_request_error")"));
+
+  auto shape = cli.Post("/v1/chat/completions", R"({"model":"m"})", "application/json");
+  ASSERT_TRUE(shape);
+  EXPECT_EQ(shape->status, 400);
+  EXPECT_THAT(shape->body, StartsWith(R"({"error":{)"));
+  EXPECT_THAT(shape->body, HasSubstr("messages"));
+
+  auto limited = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "status-429", false), "application/json");
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(limited->get_header_value("retry-after"), "7");
+  EXPECT_THAT(limited->body, HasSubstr("Rate limit reached"));
+
+  auto broken = cli.Post("/v1/messages", chat_body("/v1/messages", "status-500", true), "application/json");
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(broken->status, 502);
+  EXPECT_THAT(broken->body, HasSubstr(R"("type":"api_error")"));
+  EXPECT_THAT(broken->body, HasSubstr("upstream exploded"));
+
+  auto resp = cli.Post("/v1/responses", chat_body("/v1/responses", "status-500", false), "application/json");
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->status, 502);
+  EXPECT_THAT(resp->body, HasSubstr(R"("error":{)"));
+
+  auto missing = cli.Get("/v1/nothing");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_THAT(missing->body, HasSubstr("no such endpoint: GET /v1/nothing"));
+  EXPECT_FALSE(missing->get_header_value("X-Router-Request-Id").empty());
+
+  auto wrong_method = cli.Get("/v1/chat/completions");
+  ASSERT_TRUE(wrong_method);
+  EXPECT_EQ(wrong_method->status, 405);
+  EXPECT_THAT(wrong_method->body, HasSubstr("not allowed"));
+}
+
+TEST(ServerTest, NoRouteIsA400) {
+  Config config = testing::config_from(R"(
+[server]
+port = 0
+[[providers]]
+name = "up"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+[[routers]]
+type = "prefix"
+model_prefix = "x/"
+provider = "up"
+)");
+  auto s = server::Server::create(std::move(config));
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE((*s)->bind());
+  std::thread t([&] { (*s)->run(); });
+  httplib::Client cli("127.0.0.1", (*s)->port());
+  auto res = cli.Post("/v1/messages", chat_body("/v1/messages", "nope", false), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_THAT(res->body, HasSubstr("no route for model 'nope'"));
+  auto dry = cli.Post("/v1/route", chat_body("/v1/chat/completions", "nope", false), "application/json");
+  ASSERT_TRUE(dry);
+  EXPECT_EQ(dry->status, 400);
+  EXPECT_THAT(dry->body, StartsWith(R"({"error":{)"));
+  (*s)->stop();
+  t.join();
+}
+
+TEST(ServerTest, BodiesOverTheLimitGet413) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai", "max_body_bytes = 1024");
+  auto cli = router.client();
+  const std::string big = fmt::format(R"({{"model":"m","messages":[{{"role":"user","content":"{}"}}]}})", std::string(4000, 'a'));
+  auto res = cli.Post("/v1/messages", big, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_THAT(res->body, HasSubstr(R"("type":"request_too_large")"));
+  EXPECT_THAT(res->body, HasSubstr("max_body_bytes"));
+}
+
+TEST(ServerTest, AuthInAllThreeFormsAndHealthStaysOpen) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai", R"(api_key_env = "ROUTER_KEY")", {}, {{"ROUTER_KEY", "sekret"}});
+  auto cli = router.client();
+  const std::string body = chat_body("/v1/messages", "m", false);
+
+  auto none = cli.Post("/v1/messages", body, "application/json");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  EXPECT_THAT(none->body, StartsWith(R"({"type":"error","error":{"type":"authentication_error")"));
+
+  auto wrong = cli.Post("/v1/chat/completions", {{"Authorization", "Bearer nope"}}, chat_body("/v1/chat/completions", "m", false),
+                        "application/json");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_THAT(wrong->body, HasSubstr(R"("type":"authentication_error")"));
+
+  auto bearer = cli.Post("/v1/messages", {{"Authorization", "Bearer sekret"}}, body, "application/json");
+  ASSERT_TRUE(bearer);
+  EXPECT_EQ(bearer->status, 200);
+  auto x_api_key = cli.Post("/v1/messages", {{"x-api-key", "sekret"}}, body, "application/json");
+  ASSERT_TRUE(x_api_key);
+  EXPECT_EQ(x_api_key->status, 200);
+  auto query = cli.Get("/v1/models?api_key=sekret");
+  ASSERT_TRUE(query);
+  EXPECT_EQ(query->status, 200);
+  auto health = cli.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "ok");
+  auto dashboard = cli.Get("/dashboard");
+  ASSERT_TRUE(dashboard);
+  EXPECT_EQ(dashboard->status, 401);
+}
+
+TEST(ServerTest, StartFailsClearlyWhenTheKeyVariableIsUnset) {
+  Config config = testing::config_from(R"(
+[server]
+api_key_env = "NOT_SET_ANYWHERE"
+[[providers]]
+name = "up"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+)");
+  server::ServerOptions o;
+  o.getenv = [](const std::string&) { return std::optional<std::string>(); };
+  auto s = server::Server::create(std::move(config), std::move(o));
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.error().message, HasSubstr("server.api_key_env: the environment variable NOT_SET_ANYWHERE is not set"));
+}
+
+TEST(ServerTest, DryRunModelsHealthCountTokensAndDashboard) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai");
+  auto cli = router.client();
+  auto dry = cli.Post("/v1/route?format=anthropic", chat_body("/v1/messages", "m", false), "application/json");
+  ASSERT_TRUE(dry);
+  EXPECT_EQ(dry->status, 200) << dry->body;
+  EXPECT_THAT(dry->body, StartsWith(R"({"provider":"up","model":"m","rule":{"index":1,"type":"fallback"},"tags":[],"reason":)"));
+  EXPECT_EQ(mock.requests(), 0);  // no provider called
+
+  auto models = cli.Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_EQ(models->status, 200);
+  EXPECT_THAT(models->body, StartsWith(R"({"object":"list","data":[)"));
+
+  auto count = cli.Post("/v1/messages/count_tokens",
+                        R"({"model":"m","messages":[{"role":"user","content":"one two three four five six seven eight"}]})",
+                        "application/json");
+  ASSERT_TRUE(count);
+  EXPECT_EQ(count->status, 200) << count->body;
+  EXPECT_THAT(count->body, StartsWith(R"({"input_tokens":)"));
+  EXPECT_EQ(count->get_header_value("X-Router-Estimate"), "true");
+
+  auto page = cli.Get("/dashboard");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_THAT(page->body, HasSubstr("dashboard/events"));
+  EXPECT_THAT(page->get_header_value("Content-Type"), StartsWith("text/html"));
+}
+
+TEST(ServerTest, DashboardFeedCarriesTheFourEvents) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai");
+  std::mutex mu;
+  std::string feed;
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    auto cli = router.client();
+    cli.Get("/dashboard/events", [&](const char* data, std::size_t n) {
+      std::lock_guard lock(mu);
+      feed.append(data, n);
+      return feed.find("event: complete") == std::string::npos;
+    });
+    done = true;
+  });
+  // Wait until the feed is connected (its first bytes), then make one request.
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!feed.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto cli = router.client();
+  ASSERT_TRUE(cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", false), "application/json"));
+  reader.join();
+  EXPECT_TRUE(done);
+  EXPECT_THAT(feed, HasSubstr("event: start\ndata: {\"type\":\"start\""));
+  EXPECT_THAT(feed, HasSubstr("event: classified\n"));
+  EXPECT_THAT(feed, HasSubstr("event: routed\n"));
+  EXPECT_THAT(feed, HasSubstr("event: complete\n"));
+}
+
+// Streams through the curl transport, as many at once as asked, collecting each body.
+class Fetcher final : public TransferObserver {
+ public:
+  void on_headers(int s, const std::vector<std::pair<std::string, std::string>>&) override { status = s; }
+  bool on_data(std::string_view bytes) override {
+    body += bytes;
+    return true;
+  }
+  void on_complete(Result<void> r) override {
+    std::lock_guard lock(mu);
+    ok = r.has_value();
+    if (!r) error = r.error().message;
+    finished = true;
+    cv.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return finished; });
+  }
+  int status = 0;
+  std::string body;
+  bool ok = false;
+  std::string error;
+
+ private:
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+};
+
+TEST(ServerTest, FiveHundredConcurrentStreamsAllCompleteWithTheRightBytes) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai");
+  auto client = make_curl_transport();
+  const std::string expected = fixture("openai_stream.sse");
+  std::vector<std::shared_ptr<Fetcher>> fetchers;
+  for (int i = 0; i < 500; ++i) {
+    HttpRequest req;
+    req.url = fmt::format("http://127.0.0.1:{}/v1/chat/completions", router.port());
+    req.body = chat_body("/v1/chat/completions", "m", true);
+    req.headers = {{"content-type", "application/json"}};
+    req.provider = "test";
+    req.first_byte_timeout = std::chrono::seconds(60);
+    auto f = std::make_shared<Fetcher>();
+    fetchers.push_back(f);
+    client->start(std::move(req), f);
+  }
+  int good = 0;
+  for (auto& f : fetchers) {
+    f->wait();
+    if (f->ok && f->status == 200 && f->body == expected) ++good;
+  }
+  EXPECT_EQ(good, 500) << fetchers.front()->error;
+}
+
+TEST(ServerTest, ClientDisconnectMidStreamCancelsTheUpstream) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai");
+  auto sub = router.server().pipeline().events()->subscribe(64);
+  auto client = make_curl_transport();
+  // "drip" streams 100 events 20 ms apart (2 s); the client leaves after the first bytes.
+  class Leave final : public TransferObserver {
+   public:
+    void on_headers(int, const std::vector<std::pair<std::string, std::string>>&) override {}
+    bool on_data(std::string_view) override {
+      got.store(true);
+      return true;
+    }
+    void on_complete(Result<void>) override {}
+    std::atomic<bool> got{false};
+  };
+  auto leave = std::make_shared<Leave>();
+  HttpRequest req;
+  req.url = fmt::format("http://127.0.0.1:{}/v1/chat/completions", router.port());
+  req.body = chat_body("/v1/chat/completions", "drip", true);
+  req.headers = {{"content-type", "application/json"}};
+  req.provider = "test";
+  const TransferId id = client->start(std::move(req), leave);
+  for (int i = 0; i < 1000 && !leave->got.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(leave->got.load());
+  client->cancel(id);
+  // The request completes (cancelled) well before the 2 s the stream would take.
+  std::string ev;
+  std::string complete;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline && complete.empty()) {
+    if (sub->next(ev, std::chrono::milliseconds(100)) && ev.find(R"("type":"complete")") != std::string::npos) complete = ev;
+  }
+  ASSERT_FALSE(complete.empty());
+  EXPECT_THAT(complete, HasSubstr("cancel"));
+  const std::size_t k = complete.find("\"duration_ms\":");
+  ASSERT_NE(k, std::string::npos);
+  EXPECT_LT(std::stoll(complete.substr(k + 14)), 1900);
+}
+
+TEST(ServerTest, ShutdownLetsInFlightStreamsFinishAndEveryRequestIsLoggedOnce) {
+  testing::MockUpstream mock;
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("llmrouter-server-test-{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  const std::string log_path = (dir / "requests.jsonl").string();
+  Router router(mock, "openai", fmt::format("[logging]\nenabled = true\npath = \"{}\"\n", log_path));
+  auto cli = router.client();
+  int requests = 0;
+  for (const char* model : {"m", "status-500", "status-429"}) {
+    cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", model, false), "application/json");
+    ++requests;
+  }
+  cli.Post("/v1/chat/completions", "{bad", "application/json");
+  ++requests;
+  // A slow stream (2 s) in flight when the server is told to stop.
+  std::string streamed;
+  std::thread slow([&] {
+    auto c = router.client();
+    auto res = c.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "drip", true), "application/json");
+    if (res) streamed = res->body;
+  });
+  ++requests;
+  while (router.server().pipeline().in_flight() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  router.stop();
+  slow.join();
+  // Finished, not cut off: all 100 events of the drip arrived.
+  std::size_t events = 0;
+  for (std::size_t k = streamed.find(R"("content":"x")"); k != std::string::npos; k = streamed.find(R"("content":"x")", k + 1)) ++events;
+  EXPECT_EQ(events, 100u);
+
+  std::ifstream in(log_path);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    EXPECT_THAT(line, StartsWith(R"({"type":"complete")"));
+  }
+  EXPECT_EQ(lines, requests);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace llmrouter
