@@ -4,9 +4,13 @@
 // envelopes, auth, limits, disconnects, concurrency, shutdown and the request log.
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -513,6 +517,38 @@ TEST(ServerTest, ShutdownLetsInFlightStreamsFinishAndEveryRequestIsLoggedOnce) {
   }
   EXPECT_EQ(lines, requests);
   std::filesystem::remove_all(dir);
+}
+
+TEST(ServerTest, PastMaxConnectionsNewRequestsGet503InTheirFormat) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai", "max_connections = 2");
+  // Three connections that say nothing hold three connection threads.
+  std::vector<int> idle;
+  for (int i = 0; i < 3; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(router.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    idle.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the server accept them
+  auto cli = router.client();
+  auto busy = cli.Post("/v1/messages", chat_body("/v1/messages", "m", false), "application/json");
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_THAT(busy->body, StartsWith(R"({"type":"error","error":)"));
+  EXPECT_THAT(busy->body, HasSubstr("connection limit"));
+  for (int fd : idle) ::close(fd);
+  // Once they are gone, requests are served again.
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto res = router.client().Post("/v1/messages", chat_body("/v1/messages", "m", false), "application/json");
+    status = res ? res->status : 0;
+  }
+  EXPECT_EQ(status, 200);
 }
 
 }  // namespace
