@@ -547,7 +547,7 @@ class AnthropicStreamDecoder final : public StreamDecoder {
   }
 
   Result<void> event(std::string_view data, std::vector<StreamEvent>& out) {
-    auto doc = json::parse(data);
+    auto doc = json::parse_upstream(data);
     if (!doc) return upstream_error(doc.error());
     auto obj = json::as_object(*doc, Path());
     if (!obj) return upstream_error(obj.error());
@@ -1141,7 +1141,7 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
 }
 
 Result<Response> decode_anthropic_response(std::string_view body) {
-  auto doc = json::parse(body);
+  auto doc = json::parse_upstream(body);
   if (!doc) return upstream_error(doc.error());
   const Path root;
   auto obj = json::as_object(*doc, root);

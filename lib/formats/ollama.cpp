@@ -120,7 +120,7 @@ struct Chunk {
 };
 
 Result<Chunk> parse_chunk(std::string_view text) {
-  auto doc = json::parse(text);
+  auto doc = json::parse_upstream(text);
   if (!doc) return upstream_error(doc.error());
   auto obj = json::as_object(*doc, Path());
   if (!obj) return upstream_error(obj.error());

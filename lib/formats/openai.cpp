@@ -547,7 +547,7 @@ class OpenAIStreamDecoder final : public StreamDecoder {
   }
 
   Result<void> chunk(std::string_view data, std::vector<StreamEvent>& out) {
-    auto doc = json::parse(data);
+    auto doc = json::parse_upstream(data);
     if (!doc) return upstream_error(doc.error());
     const Path root;
     auto obj = json::as_object(*doc, root);
@@ -1003,7 +1003,7 @@ Result<std::string> encode_openai_request(const CanonicalRequest& req) {
 }
 
 Result<Response> decode_openai_response(std::string_view body) {
-  auto doc = json::parse(body);
+  auto doc = json::parse_upstream(body);
   if (!doc) return upstream_error(doc.error());
   const Path root;
   auto obj = json::as_object(*doc, root);

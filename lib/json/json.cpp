@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "llmrouter/log.h"
 #include "util/strings.h"
 #include "util/try.h"
 
@@ -66,6 +67,23 @@ Unexpected type_error(const Element& e, const Path& path, std::string_view expec
 Result<Element> parse(std::string_view text, ParserSlot slot) {
   Element doc;
   const simdjson::error_code err = parser_for(slot).parse(text.data(), text.size(), true).get(doc);
+  if (err) {
+    return fail(Errc::InvalidRequest, fmt::format("invalid JSON: {}", simdjson::error_message(err)));
+  }
+  return doc;
+}
+
+Result<Element> parse_upstream(std::string_view text, ParserSlot slot) {
+  Element doc;
+  simdjson::error_code err = parser_for(slot).parse(text.data(), text.size(), true).get(doc);
+  if (err == simdjson::UTF8_ERROR) {
+    // The parser copies its input (realloc_if_needed), so the repaired text may go.
+    const std::string repaired = repair_utf8(text);
+    err = parser_for(slot).parse(repaired.data(), repaired.size(), true).get(doc);
+    if (!err && log_enabled(LogLevel::Debug)) {
+      log(LogLevel::Debug, "an upstream reply held invalid UTF-8; each invalid byte became U+FFFD");
+    }
+  }
   if (err) {
     return fail(Errc::InvalidRequest, fmt::format("invalid JSON: {}", simdjson::error_message(err)));
   }

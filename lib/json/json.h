@@ -53,6 +53,13 @@ enum class ParserSlot { Main, Scratch };
 /// Parses `text` (copied into a padded buffer). Errors: InvalidRequest "invalid JSON: ...".
 Result<Element> parse(std::string_view text, ParserSlot slot = ParserSlot::Main);
 
+/// As `parse`, for a provider's reply: text that is valid JSON except for invalid UTF-8 is
+/// parsed again with each invalid byte replaced by U+FFFD. JSON must be UTF-8, but a stray
+/// byte from an upstream should cost the client one character, not the whole reply; and
+/// since everything the router writes goes through `Writer`, the client still receives
+/// valid UTF-8. Valid input takes one parse, as with `parse`.
+Result<Element> parse_upstream(std::string_view text, ParserSlot slot = ParserSlot::Main);
+
 /// True when `text` is one valid JSON value (uses the scratch parser).
 bool is_valid(std::string_view text);
 /// True when `text` is a valid JSON object (uses the scratch parser).

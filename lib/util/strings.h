@@ -20,6 +20,10 @@ std::string_view closest_match(std::string_view word, std::span<const std::strin
 /// are replaced by U+FFFD so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view s);
 
+/// `s` with every byte that does not belong to a valid UTF-8 sequence replaced by U+FFFD
+/// (overlong forms, surrogates and code points above U+10FFFF count as invalid).
+std::string repair_utf8(std::string_view s);
+
 /// Joins `parts` with `sep`.
 std::string join(std::span<const std::string_view> parts, std::string_view sep);
 

@@ -2,12 +2,15 @@
 // The HTTP provider over the curl transport, against the local mock upstream.
 #include "llmrouter/http_provider.h"
 
+#include <simdjson.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 
+#include "llmrouter/formats.h"
 #include "support/config_helpers.h"
 #include "support/mock_upstream.h"
 
@@ -187,6 +190,54 @@ TEST_F(HttpProviderTest, GarbageAndDisconnectMidStreamGoInBand) {
     ASSERT_FALSE(sink.events.empty()) << model;
     ASSERT_TRUE(std::holds_alternative<StreamError>(sink.events.back())) << model;
     EXPECT_EQ(std::get<StreamError>(sink.events.back()).error.provider, "mock") << model;
+  }
+}
+
+TEST_F(HttpProviderTest, LatencyModelWaitsThenAnswersNormally) {
+  for (bool stream : {true, false}) {
+    Collect sink;
+    const auto start = Clock::now();
+    Result<void> r = send(provider(ProviderFormat::Ollama), request("latency-150", stream), sink);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(150));  // a lower bound only
+    auto resp = sink.assembler.finish();
+    ASSERT_TRUE(resp) << resp.error().message;
+    EXPECT_EQ(text_of(*resp), stream ? "Voilà l'heure — 🕑" : "Checking both cities.");
+  }
+}
+
+// True when `bytes` is entirely valid UTF-8.
+bool valid_utf8(std::string_view bytes) { return simdjson::validate_utf8(bytes.data(), bytes.size()); }
+
+// Invalid UTF-8 from an upstream is repaired, not fatal: each invalid byte becomes U+FFFD,
+// the rest of the reply survives, and whatever the router writes for the client (in every
+// client format, streamed or not) is valid UTF-8. A stray byte from a model costs the user
+// one character instead of the whole answer, and a stream that has begun could not fail
+// over anyway.
+TEST_F(HttpProviderTest, InvalidUtf8FromTheUpstreamBecomesReplacementCharacters) {
+  const std::string expected = "ok \xEF\xBF\xBD\xEF\xBF\xBD end";  // "\xff\xfe" -> U+FFFD U+FFFD
+  for (ProviderFormat format : {ProviderFormat::OpenAI, ProviderFormat::Anthropic, ProviderFormat::Ollama}) {
+    for (bool stream : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << provider_format_name(format) << (stream ? " streamed" : " whole"));
+      Collect sink;
+      Result<void> r = send(provider(format), request("bad-utf8", stream), sink);
+      ASSERT_TRUE(r) << r.error().message;
+      EXPECT_EQ(sink.malformed, "");
+      ASSERT_FALSE(sink.events.empty());
+      EXPECT_FALSE(std::holds_alternative<StreamError>(sink.events.back()));
+      auto resp = sink.assembler.finish();
+      ASSERT_TRUE(resp) << resp.error().message;
+      EXPECT_EQ(text_of(*resp), expected);
+      for (WireFormat client : {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Responses}) {
+        const std::string body = encode_response(client, *resp);
+        EXPECT_TRUE(valid_utf8(body)) << body;
+        EXPECT_THAT(body, HasSubstr(expected));
+        std::string streamed;
+        auto encoder = make_stream_encoder(client);
+        for (const StreamEvent& e : sink.events) encoder->encode(e, streamed);
+        EXPECT_TRUE(valid_utf8(streamed)) << streamed;
+      }
+    }
   }
 }
 

@@ -1,33 +1,90 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// A local mock upstream on 127.0.0.1 (ephemeral port) speaking the OpenAI
+// A local mock upstream (127.0.0.1, ephemeral port by default) speaking the OpenAI
 // (/v1/chat/completions), Anthropic (/v1/messages) and Ollama (/api/chat) formats, streamed
-// and not, replaying the transcripts in tests/data/formats/upstream. The model name picks
-// a behaviour:
+// and not, replaying the transcripts in tests/data/formats/upstream (compiled in, so the
+// mock runs from any directory). It also serves Ollama's discovery endpoints:
+//   GET  /api/tags   the configured models ({"models":[{name, model, modified_at, size,
+//                    digest, details}]})
+//   POST /api/show   {"model":"x"} or {"name":"x"}: details, model_info (with
+//                    "<family>.context_length") and capabilities; 404 for an unknown model
+// On the chat endpoints, the model name picks a behaviour:
 //   anything else    the recorded reply, streamed in small paced chunks when asked to stream
 //   status-429       429 with retry-after: 7
 //   status-500       500
 //   stall            waits 2 s before answering (bounded; for first-byte timeouts)
+//   latency-<ms>     waits <ms> (at most 10 s), then answers normally, streamed or not
 //   drip             a stream of 100 events 20 ms apart (for cancellation)
 //   bulk             the recorded stream in 4 KB writes (for benchmarks)
 //   garbage          a stream that turns into invalid JSON half-way
 //   disconnect       a stream cut off half-way
-// Every loop is bounded; the server stops when the object is destroyed.
+//   bad-utf8         a reply (streamed or not) whose text holds invalid UTF-8: "ok \xff\xfe end"
+// Every wait is bounded and ends early when the mock stops; the server stops when the object
+// is destroyed.
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace llmrouter::testing {
 
+/// One model the mock's Ollama endpoints report.
+struct MockModel {
+  std::string name;
+  /// Ollama's capability names, as /api/show lists them ("completion", "tools", "vision").
+  std::vector<std::string> capabilities = {"completion"};
+  /// model_info "<family>.context_length"; 0 leaves it out.
+  int64_t context_length = 0;
+  /// The architecture: details.family and the model_info key prefix.
+  std::string family = "llama";
+  /// /api/show answers 500 for this model.
+  bool show_fails = false;
+};
+
+/// The two default models: "qwen2.5vl:7b" (completion, tools, vision; 128000 tokens) and
+/// "gemma2:2b" (completion only; 8192 tokens).
+std::vector<MockModel> default_mock_models();
+
 class MockUpstream {
  public:
+  struct Options {
+    /// What /api/tags lists and /api/show describes.
+    std::vector<MockModel> models = default_mock_models();
+    /// /api/tags answers 500.
+    bool tags_fail = false;
+    /// Waits before answering /api/tags and /api/show (bounded by 10 s).
+    std::chrono::milliseconds tags_delay{0};
+    std::chrono::milliseconds show_delay{0};
+    std::string host = "127.0.0.1";
+    /// 0: an ephemeral port.
+    int port = 0;
+  };
+
+  /// Default options.
   MockUpstream();
+  /// Throws std::runtime_error when it cannot listen on options.host:options.port.
+  explicit MockUpstream(Options options);
   ~MockUpstream();
+  MockUpstream(const MockUpstream&) = delete;
+  MockUpstream& operator=(const MockUpstream&) = delete;
+
   int port() const { return port_; }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  /// Requests served so far.
+  std::string host() const;
+  std::string base_url() const;
+  /// Requests served so far, on every path.
   int requests() const { return requests_.load(); }
+  /// Requests received on `path` ("/api/tags").
+  int requests(std::string_view path) const;
+  /// The value of header `name` on the last request to `path` ("" when absent).
+  std::string last_header(std::string_view path, std::string_view name) const;
+
+  /// Changes, while running, what /api/tags and /api/show report.
+  void set_models(std::vector<MockModel> models);
+  void set_tags_fail(bool fail);
 
  private:
   struct Impl;

@@ -42,5 +42,14 @@ TEST(StringsTest, JsonStringKeepsValidUtf8AndReplacesInvalid) {
   EXPECT_EQ(out, "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
+TEST(StringsTest, RepairUtf8ReplacesEachInvalidByte) {
+  EXPECT_EQ(repair_utf8(""), "");
+  EXPECT_EQ(repair_utf8("h\xC3\xA9llo \xF0\x9F\x98\x80"), "h\xC3\xA9llo \xF0\x9F\x98\x80");  // valid: unchanged
+  EXPECT_EQ(repair_utf8("ok \xff\xfe end"), "ok \xEF\xBF\xBD\xEF\xBF\xBD end");
+  EXPECT_EQ(repair_utf8("bad\xC3"), "bad\xEF\xBF\xBD");                  // truncated sequence
+  EXPECT_EQ(repair_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong '/'
+  EXPECT_EQ(repair_utf8("\xED\xA0\x80x"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDx");  // surrogate
+}
+
 }  // namespace
 }  // namespace llmrouter::detail

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// llmrouter-mock: the tests' mock upstream as a process, for trying the router, clients and
+// scripts without a real provider. Its behaviours are listed in mock_upstream.h.
+//
+//   llmrouter-mock [--host 127.0.0.1] [--port P]     (port 0, the default: any free port)
+//
+// Prints exactly one line, "llmrouter-mock listening on http://HOST:PORT", then serves
+// until SIGINT or SIGTERM and exits 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "support/mock_upstream.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: llmrouter-mock [--host HOST] [--port PORT]\n"
+    "  --host HOST   address to listen on (default 127.0.0.1)\n"
+    "  --port PORT   port to listen on, 0-65535 (default 0: any free port)\n";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "llmrouter-mock: %s\n%s", message.c_str(), kUsage);
+  return 64;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  llmrouter::testing::MockUpstream::Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg != "--host" && arg != "--port") return usage_error(std::string("unknown option '").append(arg) + "'");
+    if (i + 1 >= argc) return usage_error(std::string(arg) + " needs a value");
+    const std::string value = argv[++i];
+    if (arg == "--host") {
+      if (value.empty()) return usage_error("--host needs a value");
+      options.host = value;
+    } else {
+      char* end = nullptr;
+      const long port = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || port < 0 || port > 65535) {
+        return usage_error("--port must be an integer from 0 to 65535, got '" + value + "'");
+      }
+      options.port = static_cast<int>(port);
+    }
+  }
+
+  // Block the stop signals in every thread (the server's threads inherit this mask); the
+  // main thread then waits for one with sigwait.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  try {
+    llmrouter::testing::MockUpstream mock(options);
+    std::printf("llmrouter-mock listening on %s\n", mock.base_url().c_str());
+    std::fflush(stdout);
+    int signal_number = 0;
+    sigwait(&stop, &signal_number);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "llmrouter-mock: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
