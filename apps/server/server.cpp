@@ -268,7 +268,17 @@ struct Server::Impl {
   ElasticTaskQueue* queue = nullptr;  // owned by `http`
   std::unique_ptr<ElasticTaskQueue> workers;  // run streamed requests
   std::atomic<bool> stopping{false};
-  std::thread stopper;
+  std::mutex stopper_mu;
+  std::thread stopper;  // guarded by stopper_mu
+
+  void join_stopper() {
+    std::thread t;
+    {
+      std::lock_guard lock(stopper_mu);
+      t = std::move(stopper);
+    }
+    if (t.joinable()) t.join();
+  }
   // Cancel flags of the requests being served, for the end of the grace period.
   std::mutex flags_mu;
   std::set<CancelFlag*> flags;  // guarded by flags_mu
@@ -714,7 +724,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() {
   stop();
-  if (impl_->stopper.joinable()) impl_->stopper.join();
+  impl_->join_stopper();
   if (impl_->log_file) impl_->log_file->stop();
 }
 
@@ -732,7 +742,7 @@ Result<int> Server::bind() {
 
 void Server::run() {
   if (!impl_->stopping.load()) impl_->http.listen_after_bind();
-  if (impl_->stopper.joinable()) impl_->stopper.join();
+  impl_->join_stopper();
   if (impl_->log_file) impl_->log_file->stop();
 }
 
@@ -740,6 +750,7 @@ void Server::stop() {
   bool expected = false;
   if (!impl_->stopping.compare_exchange_strong(expected, true)) return;
   Impl* impl = impl_.get();
+  std::lock_guard lock(impl->stopper_mu);
   impl->stopper = std::thread([impl] {
     impl->http.stop();  // no new connections; run() returns once the connection threads end
     const auto deadline = Clock::now() + impl->options.grace;
