@@ -127,12 +127,18 @@ class StreamPipe {
   // Reader side. Waits for the first bytes, the end, or `timeout`. Returns the outcome
   // when the request ended with nothing to stream (answer it with a status); otherwise
   // commits to streaming and returns nothing.
-  std::optional<Outcome> start(std::chrono::milliseconds timeout) {
+  std::optional<Outcome> start(std::chrono::milliseconds timeout, RouteTarget& target) {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, timeout, [&] { return wrote_ || done_; });
     if (done_ && !wrote_) return std::move(outcome_);
     committed_ = true;
+    target = target_;
     return std::nullopt;
+  }
+  // The provider being tried (the first, then each failover).
+  void attempt(const RouteTarget& t) {
+    std::lock_guard lock(mu_);
+    target_ = t;
   }
   // Moves what is buffered into `out` (waiting up to `wait`); false at the end.
   bool take(std::string& out, std::chrono::milliseconds wait) {
@@ -160,6 +166,7 @@ class StreamPipe {
   std::condition_variable cv_;
   std::string buf_;               // guarded by mu_
   std::optional<Outcome> outcome_;  // guarded by mu_
+  RouteTarget target_;              // guarded by mu_
   bool wrote_ = false;            // guarded by mu_
   bool committed_ = false;        // guarded by mu_
   bool done_ = false;             // guarded by mu_
@@ -185,6 +192,7 @@ class PipeWriter final : public RequestObserver {
     return pipe_.write(bytes);
   }
   bool on_idle() override { return !pipe_.gone(); }
+  void on_attempt(const RouteTarget& t) override { pipe_.attempt(t); }
 
  private:
   StreamPipe& pipe_;
@@ -383,8 +391,7 @@ struct Server::Impl {
     const PreparedRequest& p = *call->prepared();
     StreamEncoderOptions eo;
     eo.include_usage = p.request.stream_include_usage;
-    const std::string provider = p.decision ? p.decision->target.provider : "";
-    const std::string model = p.decision ? p.decision->target.model : "";
+
     auto pipe = std::make_shared<StreamPipe>(kStreamBuffer);
     std::shared_ptr<Call> shared(std::move(call));
     workers->enqueue([this, pipe, shared, format, eo] {
@@ -410,7 +417,8 @@ struct Server::Impl {
     });
 
     // Until the first bytes (or the keep-alive interval), the status is still open.
-    if (std::optional<Outcome> ended = pipe->start(options.keepalive)) {
+    RouteTarget target;  // the provider answering: the first choice, or a failover
+    if (std::optional<Outcome> ended = pipe->start(options.keepalive, target)) {
       if (!ended->attempts.empty()) {
         res.set_header("X-Router-Provider", ended->attempts.back().provider);
         res.set_header("X-Router-Model", ended->attempts.back().model);
@@ -419,9 +427,9 @@ struct Server::Impl {
       // Nothing to stream and no error: cannot happen (a reply ends with Done), but answer.
       return set_error(res, format, Error{Errc::Internal, "the reply was empty", 502, {}});
     }
-    if (!provider.empty()) {  // a reply from a plugin went through no provider
-      res.set_header("X-Router-Provider", provider);
-      res.set_header("X-Router-Model", model);
+    if (!target.provider.empty()) {  // a reply from a plugin went through no provider
+      res.set_header("X-Router-Provider", target.provider);
+      res.set_header("X-Router-Model", target.model);
     }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");

@@ -76,6 +76,8 @@ class RequestObserver : public EventSink {
   /// The request is routed (or answered by a plugin): response headers can be decided.
   /// Called at most once, before the first event.
   virtual void on_routed(const PreparedRequest&) {}
+  /// A provider is about to be tried: the first target, then each failover.
+  virtual void on_attempt(const RouteTarget&) {}
 };
 
 /// Everything about one handled request.

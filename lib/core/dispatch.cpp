@@ -361,6 +361,7 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
       if (cancel.load()) return done(Error{Errc::Cancelled, "the client went away", 0, {}});
       const Clock::time_point attempt_start = Clock::now();
       Attempt attempt{t.provider, t.model, {}, 0};
+      observer.on_attempt(t);
       const Provider* provider = providers ? providers(t.provider) : nullptr;
       Result<void> r = provider ? Result<void>{}
                                 : Result<void>(fail(Errc::Internal, fmt::format("no transport for provider '{}'", t.provider)));

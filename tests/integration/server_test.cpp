@@ -519,6 +519,38 @@ TEST(ServerTest, ShutdownLetsInFlightStreamsFinishAndEveryRequestIsLoggedOnce) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ServerTest, AStreamThatFailsOverNamesTheProviderThatAnswered) {
+  testing::MockUpstream mock;
+  Config config = testing::config_from(fmt::format(R"(
+[server]
+port = 0
+[[providers]]
+name = "dead"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+[[providers]]
+name = "up"
+format = "anthropic"
+base_url = "{}"
+[[routers]]
+type = "fallback"
+providers = ["dead", "up"]
+)",
+                                                   mock.base_url()));
+  auto s = server::Server::create(std::move(config));
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE((*s)->bind());
+  std::thread t([&] { (*s)->run(); });
+  httplib::Client cli("127.0.0.1", (*s)->port());
+  auto res = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", true), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("X-Router-Provider"), "up");
+  EXPECT_THAT(res->body, HasSubstr("data: [DONE]"));
+  (*s)->stop();
+  t.join();
+}
+
 TEST(ServerTest, PastMaxConnectionsNewRequestsGet503InTheirFormat) {
   testing::MockUpstream mock;
   Router router(mock, "openai", "max_connections = 2");
