@@ -308,6 +308,17 @@ struct Server::Impl {
   };
   bool cancel_all_now = false;  // guarded by flags_mu
 
+  // Chat responses not yet fully written. Shutdown waits for them before it stops
+  // cpp-httplib, whose stop() ends chunked responses that have not started writing.
+  std::atomic<int> responses{0};
+  struct Busy {
+    explicit Busy(Impl& impl) : impl_(impl) { impl_.responses.fetch_add(1); }
+    ~Busy() { impl_.responses.fetch_sub(1); }
+    Busy(const Busy&) = delete;
+    Busy& operator=(const Busy&) = delete;
+    Impl& impl_;
+  };
+
   void cancel_all() {
     std::lock_guard lock(flags_mu);
     cancel_all_now = true;
@@ -348,6 +359,7 @@ struct Server::Impl {
   }
 
   void chat(WireFormat format, const httplib::Request& req, httplib::Response& res) {
+    auto busy = std::make_shared<Busy>(*this);  // a stream keeps it until fully written
     if (!authorized(req)) {
       return refuse(format, error(401, "invalid or missing API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'"), res);
     }
@@ -363,7 +375,7 @@ struct Server::Impl {
     }
     const PreparedRequest& p = *call->prepared();
     if (!p.request.tags.empty()) res.set_header("X-Router-Request-Tags", join(p.request.tags));
-    if (p.request.stream) return stream(format, std::move(call), res);
+    if (p.request.stream) return stream(format, std::move(call), std::move(busy), res);
 
     Collect collect;
     CancelFlag cancel{false};
@@ -386,7 +398,7 @@ struct Server::Impl {
   }
 
   // Streams run on a worker thread; the connection's thread relays the pipe to the client.
-  void stream(WireFormat format, std::unique_ptr<Call> call, httplib::Response& res) {
+  void stream(WireFormat format, std::unique_ptr<Call> call, std::shared_ptr<Busy> busy, httplib::Response& res) {
     // Read before the worker starts: once it runs, the call is the worker's.
     const PreparedRequest& p = *call->prepared();
     StreamEncoderOptions eo;
@@ -437,6 +449,7 @@ struct Server::Impl {
     // request body, which lives as long as this connection's request.
     struct Join {
       std::shared_ptr<StreamPipe> pipe;
+      std::shared_ptr<Busy> busy;
       ~Join() {
         pipe->leave();
         pipe->wait_done();
@@ -444,6 +457,7 @@ struct Server::Impl {
     };
     auto join = std::make_shared<Join>();
     join->pipe = pipe;
+    join->busy = std::move(busy);
     res.set_chunked_content_provider(
         "text/event-stream", [this, join, format](std::size_t, httplib::DataSink& sink) {
           StreamPipe& out = *join->pipe;
@@ -626,6 +640,11 @@ struct Server::Impl {
       }
       return httplib::Server::HandlerResponse::Handled;
     });
+    // Near the limit, ask clients to close idle keep-alive connections after this reply,
+    // so the threads they hold serve new connections instead.
+    http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& r) {
+      if (queue && queue->active() * 4 > std::size_t{config.server.max_connections} * 3) r.set_header("Connection", "close");
+    });
     // Errors cpp-httplib produces itself (no route, body too large, bad request line) get
     // a JSON body in the endpoint's format.
     http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& q, httplib::Response& r) {
@@ -760,16 +779,20 @@ void Server::stop() {
   Impl* impl = impl_.get();
   std::lock_guard lock(impl->stopper_mu);
   impl->stopper = std::thread([impl] {
-    impl->http.stop();  // no new connections; run() returns once the connection threads end
-    const auto deadline = Clock::now() + impl->options.grace;
-    while (impl->pipeline->in_flight() > 0 && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    // New requests get 503 from now on; the ones being served get the grace period.
+    auto wait_for_responses = [impl](Clock::time_point deadline) {
+      while ((impl->responses.load() > 0 || impl->pipeline->in_flight() > 0) && Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    };
+    wait_for_responses(Clock::now() + impl->options.grace);
     if (impl->pipeline->in_flight() > 0) {
       log(LogLevel::Warn, fmt::format("shutdown: cancelling {} request(s) still running after the grace period",
                                       impl->pipeline->in_flight()));
+      impl->cancel_all();
+      wait_for_responses(Clock::now() + std::chrono::seconds(2));  // cancellation is prompt
     }
-    impl->cancel_all();
+    impl->http.stop();  // closes the listener; run() returns once the connection threads end
   });
 }
 

@@ -48,8 +48,9 @@ class Server {
   [[nodiscard]] Result<int> bind();
   /// Serves until `stop`; returns once in-flight requests are done and the log is flushed.
   void run();
-  /// Stops accepting connections, gives in-flight requests the grace period, then cancels
-  /// what is left. Thread-safe, idempotent; returns at once (`run` returns when done).
+  /// Answers new requests with 503, gives in-flight requests the grace period, cancels
+  /// what is left, then closes the listener. Thread-safe, idempotent; returns at once
+  /// (`run` returns when everything is done).
   void stop();
 
   int port() const noexcept;
