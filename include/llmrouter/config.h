@@ -100,6 +100,11 @@ struct ProviderConfig {
   /// false means "unknown", which routing treats as "supports everything".
   CapabilitySet capabilities;
   bool capabilities_declared = false;
+  /// `ollama` only: how often model discovery asks the provider again after start-up
+  /// (0: at start-up only). See discovery.h.
+  std::chrono::seconds discovery_interval{300};
+  /// `ollama` only: time allowed for each discovery request, connection included.
+  std::chrono::milliseconds discovery_timeout{3'000};
 
   /// False when `api_key_env` names an unset or empty variable: the provider is kept in
   /// the config (rules may name it) but never receives traffic.

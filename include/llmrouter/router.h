@@ -26,7 +26,10 @@ class ModelCatalog {
   struct Model {
     std::string name;
     CapabilitySet capabilities;
+    /// False when the provider did not say (then routing assumes the model can).
     bool capabilities_known = false;
+    /// The model's context window in tokens (Ollama's `<arch>.context_length`); 0: unknown.
+    uint64_t context_length = 0;
   };
 
   /// Replaces the discovered models of `provider`.
@@ -37,6 +40,8 @@ class ModelCatalog {
   bool has_model(std::string_view provider, std::string_view model) const;
   /// What `model` on `provider` can do, when discovery learnt it.
   std::optional<CapabilitySet> capabilities(std::string_view provider, std::string_view model) const;
+  /// Everything discovery learnt about `model` on `provider`, when it found it.
+  std::optional<Model> model(std::string_view provider, std::string_view model) const;
 
  private:
   mutable std::mutex mu_;

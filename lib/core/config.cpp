@@ -39,7 +39,7 @@ constexpr std::string_view kProviderKeys[] = {
     "name",         "format",          "base_url",           "api_key_env",
     "cost_per_1m_tokens", "quality",   "latency_ms",         "throughput_tokens_per_sec",
     "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "timeout_ms",
-    "headers",      "capabilities"};
+    "headers",      "capabilities", "discovery_interval_s", "discovery_timeout_ms"};
 constexpr std::string_view kCandidateKeys[] = {"provider", "model", "weight"};
 constexpr std::string_view kFormatNames[] = {"openai", "anthropic", "ollama"};
 constexpr std::string_view kRuleTypeNames[] = {"prefix", "tag",        "discover", "price",
@@ -534,7 +534,9 @@ std::optional<std::chrono::milliseconds> Loader::timeout(TableReader& r, std::st
 void Loader::read_provider(TableReader& r, ProviderConfig& p) {
   constexpr double kMax = std::numeric_limits<double>::max();
   if (auto v = r.nonempty_string("name", true)) p.name = *v;
+  bool format_known = false;
   if (auto v = r.string("format", true)) {
+    format_known = contains(kFormatNames, *v);
     if (*v == "openai") {
       p.format = ProviderFormat::OpenAI;
     } else if (*v == "anthropic") {
@@ -595,6 +597,18 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
         error(loc, fmt::format("{}[{}]", r.key_path("capabilities"), i),
               fmt::format("unknown capability '{}'; expected one of {}{}", name,
                           list_text(kCapabilityNames), suggestion(name, kCapabilityNames)));
+      }
+    }
+  }
+  if (auto v = r.integer("discovery_interval_s", 0, 86'400)) p.discovery_interval = std::chrono::seconds(*v);
+  if (auto v = r.integer("discovery_timeout_ms", 1, 600'000)) p.discovery_timeout = std::chrono::milliseconds(*v);
+  if (format_known && p.format != ProviderFormat::Ollama) {
+    for (std::string_view key : {"discovery_interval_s", "discovery_timeout_ms"}) {
+      if (const toml::node* n = r.table().get(key)) {
+        error(loc_of(n->source()), r.key_path(key),
+              fmt::format("applies only to format = \"ollama\" providers (model discovery asks Ollama's "
+                          "/api/tags); this provider's format is '{}'",
+                          provider_format_name(p.format)));
       }
     }
   }

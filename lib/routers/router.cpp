@@ -53,6 +53,17 @@ std::optional<CapabilitySet> ModelCatalog::capabilities(std::string_view provide
   return std::nullopt;
 }
 
+std::optional<ModelCatalog::Model> ModelCatalog::model(std::string_view provider, std::string_view model) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [name, list] : providers_) {
+    if (name != provider) continue;
+    for (const Model& m : list) {
+      if (m.name == model) return m;
+    }
+  }
+  return std::nullopt;
+}
+
 // ---- Router
 
 Router::Router(const Config& config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> custom)

@@ -142,8 +142,10 @@ class CurlTransport final : public Transport {
     t->easy = e;
     t->started = t->last_data = Clock::now();
     curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->request.method.c_str());
-    if (t->request.method != "GET") {
+    if (t->request.method == "GET") {
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);  // a plain GET: no body, no content-length
+    } else {
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->request.method.c_str());
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());  // borrowed: Transfer owns it
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
     }

@@ -156,6 +156,73 @@ std::string repair_utf8(std::string_view s) {
   return out;
 }
 
+namespace {
+
+// Whether the bytes from s[i] to the end could begin a valid multi-byte character that the
+// next chunk completes (a lead byte followed only by continuation bytes, too few of them).
+bool incomplete_at_end(std::string_view s, std::size_t i) {
+  const auto c = static_cast<uint8_t>(s[i]);
+  std::size_t n = 0;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+  } else {
+    return false;
+  }
+  if (s.size() - i >= n) return false;
+  for (std::size_t k = i + 1; k < s.size(); ++k) {
+    if ((static_cast<uint8_t>(s[k]) & 0xC0) != 0x80) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view Utf8StreamRepair::feed(std::string_view chunk) {
+  std::string_view s = chunk;
+  if (!held_.empty()) {
+    held_.append(chunk);
+    s = held_;
+  }
+  out_.clear();
+  bool copied = !held_.empty();  // the output differs from `chunk`
+  std::size_t i = 0;
+  std::size_t run = 0;  // start of the valid bytes not yet copied
+  while (i < s.size()) {
+    if (static_cast<uint8_t>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    if (const std::size_t n = utf8_sequence_length(s, i)) {
+      i += n;
+      continue;
+    }
+    out_.append(s.data() + run, i - run);
+    copied = true;
+    if (incomplete_at_end(s, i)) {
+      std::string rest(s.substr(i));
+      held_ = std::move(rest);
+      return out_;
+    }
+    out_ += "\xEF\xBF\xBD";  // U+FFFD
+    run = ++i;
+  }
+  if (!copied) return chunk;
+  out_.append(s.data() + run, s.size() - run);  // before clearing held_, which `s` may view
+  held_.clear();
+  return out_;
+}
+
+std::string_view Utf8StreamRepair::finish() {
+  out_.clear();
+  for (std::size_t k = 0; k < held_.size(); ++k) out_ += "\xEF\xBF\xBD";
+  held_.clear();
+  return out_;
+}
+
 std::string join(std::span<const std::string_view> parts, std::string_view sep) {
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) {

@@ -24,6 +24,24 @@ void append_json_string(std::string& out, std::string_view s);
 /// (overlong forms, surrogates and code points above U+10FFFF count as invalid).
 std::string repair_utf8(std::string_view s);
 
+/// `repair_utf8` for a byte stream cut at arbitrary points (a relayed upstream reply): a
+/// character split across two chunks is kept whole, and the result is what repair_utf8
+/// gives for the whole stream. One per stream.
+class Utf8StreamRepair {
+ public:
+  /// The bytes to pass on for `chunk`: `chunk` itself when it is valid UTF-8 ending on a
+  /// character boundary and nothing is held back (no copy); otherwise repaired bytes, with
+  /// an incomplete character at the end (up to 3 bytes) held back for the next chunk. The
+  /// view is valid until the next call.
+  std::string_view feed(std::string_view chunk);
+  /// The end of the stream: held-back bytes (an incomplete character) as U+FFFD each.
+  std::string_view finish();
+
+ private:
+  std::string held_;  // an incomplete character from the previous chunk
+  std::string out_;
+};
+
 /// Joins `parts` with `sep`.
 std::string join(std::span<const std::string_view> parts, std::string_view sep);
 

@@ -64,6 +64,8 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   const ProviderConfig& ollama = c->providers[1];
   EXPECT_EQ(ollama.format, ProviderFormat::Ollama);
   EXPECT_EQ(ollama.base_url, "http://localhost:11434");
+  EXPECT_EQ(ollama.discovery_interval, std::chrono::seconds(300));
+  EXPECT_EQ(ollama.discovery_timeout, std::chrono::milliseconds(3000));
   EXPECT_TRUE(ollama.available);
 
   const ProviderConfig& anthropic = c->providers[3];

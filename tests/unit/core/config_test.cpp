@@ -64,6 +64,8 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_EQ(p.idle_timeout, std::chrono::milliseconds(120'000));
   EXPECT_FALSE(p.timeout);
   EXPECT_FALSE(p.capabilities_declared);
+  EXPECT_EQ(p.discovery_interval, std::chrono::seconds(300));
+  EXPECT_EQ(p.discovery_timeout, std::chrono::milliseconds(3000));
   EXPECT_EQ(p.loc, (SourceLoc{1, 1}));
   EXPECT_TRUE(c->routers.empty());
   EXPECT_TRUE(c->warnings.empty());
@@ -226,6 +228,45 @@ TEST(ConfigTest, ProviderFieldsAreRead) {
 TEST(ConfigTest, TimeoutsMustBePositive) {
   EXPECT_EQ(error_of(std::string(kProvider) + "connect_timeout_ms = 0\n"),
             "test.toml:5:22: providers[0].connect_timeout_ms: must be between 1 and 86400000, got 0");
+}
+
+// ---- Model discovery settings (ollama providers only)
+
+constexpr std::string_view kOllama =
+    "[[providers]]\nname = \"local\"\nformat = \"ollama\"\nbase_url = \"http://127.0.0.1:11434\"\n";
+
+TEST(ConfigTest, DiscoverySettingsAreRead) {
+  Result<Config> c = load(std::string(kOllama) + "discovery_interval_s = 0\ndiscovery_timeout_ms = 250\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->providers[0].discovery_interval, std::chrono::seconds(0));
+  EXPECT_EQ(c->providers[0].discovery_timeout, std::chrono::milliseconds(250));
+  c = load(std::string(kOllama) + "discovery_interval_s = 86400\ndiscovery_timeout_ms = 600000\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->providers[0].discovery_interval, std::chrono::seconds(86400));
+  EXPECT_EQ(c->providers[0].discovery_timeout, std::chrono::milliseconds(600000));
+}
+
+TEST(ConfigTest, DiscoverySettingsAreRangeChecked) {
+  EXPECT_EQ(error_of(std::string(kOllama) + "discovery_interval_s = -1\ndiscovery_timeout_ms = 0\n"),
+            "test.toml:5:24: providers[0].discovery_interval_s: must be between 0 and 86400, got -1\n"
+            "test.toml:6:24: providers[0].discovery_timeout_ms: must be between 1 and 600000, got 0");
+  EXPECT_EQ(error_of(std::string(kOllama) + "discovery_timeout_ms = 600001\n"),
+            "test.toml:5:24: providers[0].discovery_timeout_ms: must be between 1 and 600000, got 600001");
+  EXPECT_EQ(error_of(std::string(kOllama) + "discovery_interval_s = \"5m\"\n"),
+            "test.toml:5:24: providers[0].discovery_interval_s: expected an integer, found a string");
+}
+
+TEST(ConfigTest, DiscoverySettingsOnlyApplyToOllamaProviders) {
+  EXPECT_EQ(error_of(std::string(kProvider) + "discovery_interval_s = 60\ndiscovery_timeout_ms = 500\n"),
+            "test.toml:5:24: providers[0].discovery_interval_s: applies only to format = \"ollama\" providers "
+            "(model discovery asks Ollama's /api/tags); this provider's format is 'openai'\n"
+            "test.toml:6:24: providers[0].discovery_timeout_ms: applies only to format = \"ollama\" providers "
+            "(model discovery asks Ollama's /api/tags); this provider's format is 'openai'");
+  // An unknown format is reported once, without a second error about discovery.
+  EXPECT_EQ(error_of("[[providers]]\nname = \"x\"\nformat = \"olama\"\nbase_url = \"http://h\"\n"
+                     "discovery_interval_s = 60\n"),
+            "test.toml:3:10: providers[0].format: unknown format 'olama'; expected one of openai, anthropic, "
+            "ollama; did you mean 'ollama'?");
 }
 
 // ---- Provider availability

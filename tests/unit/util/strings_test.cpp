@@ -51,5 +51,36 @@ TEST(StringsTest, RepairUtf8ReplacesEachInvalidByte) {
   EXPECT_EQ(repair_utf8("\xED\xA0\x80x"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDx");  // surrogate
 }
 
+// Feeds `text` cut into pieces of `size` bytes; returns everything passed on.
+std::string repair_in_pieces(std::string_view text, std::size_t size) {
+  Utf8StreamRepair r;
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += size) out += r.feed(text.substr(i, size));
+  out += r.finish();
+  return out;
+}
+
+TEST(StringsTest, Utf8StreamRepairPassesValidChunksWithoutCopying) {
+  Utf8StreamRepair r;
+  const std::string_view chunk = "data: {\"x\":\"h\xC3\xA9\"}\n\n";
+  EXPECT_EQ(r.feed(chunk).data(), chunk.data());
+  EXPECT_EQ(r.finish(), "");
+}
+
+TEST(StringsTest, Utf8StreamRepairMatchesRepairUtf8WhateverTheCuts) {
+  const std::string texts[] = {
+      "plain ascii",
+      "h\xC3\xA9llo \xF0\x9F\x98\x80 \xE2\x80\x94 end",          // valid, multi-byte
+      "ok \xff\xfe end",                                        // invalid bytes
+      "a\xF0\x9F\x98",                                          // truncated at the very end
+      "\xE2\x80x\xC3\xA9\xED\xA0\x80\xC0\xAF\xF4\x90\x80\x80z",          // mixed trouble
+  };
+  for (const std::string& text : texts) {
+    for (std::size_t size = 1; size <= text.size(); ++size) {
+      EXPECT_EQ(repair_in_pieces(text, size), repair_utf8(text)) << "piece size " << size << " of: " << text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace llmrouter::detail
