@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "llmrouter/discovery.h"
 #include "llmrouter/events.h"
 #include "llmrouter/formats.h"
 #include "llmrouter/log.h"
@@ -265,10 +266,12 @@ uint64_t estimate_tokens(const CanonicalRequest& req) {
 struct Server::Impl {
   Config config;
   ServerOptions options;
+  std::shared_ptr<ModelCatalog> catalog = std::make_shared<ModelCatalog>();  // before the pipeline reading it
   std::shared_ptr<const Pipeline> pipeline;
   std::shared_ptr<Transport> transport;
   std::map<std::string, std::unique_ptr<Provider>, std::less<>> providers;
   ProviderLookup lookup;
+  std::unique_ptr<Discovery> discovery;  // Ollama models, at start-up and periodically
   std::unique_ptr<JsonlLog> log_file;
   std::optional<std::string> api_key;
   int port = 0;
@@ -705,10 +708,17 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
     }
     impl->api_key = std::move(key);
   }
-  auto pipeline = Pipeline::build(config, Registries::with_builtins());
+  auto pipeline = Pipeline::build(config, Registries::with_builtins(), impl->catalog.get());
   if (!pipeline) return fail(pipeline.error());
   impl->pipeline = std::move(*pipeline);
   impl->transport = make_curl_transport();
+  // Discovery's first round runs before serving (each provider bounded by its
+  // discovery_timeout_ms; a failure is a warning), so the first requests see the models.
+  impl->discovery = Discovery::create(config, impl->transport, impl->catalog, options.getenv);
+  for (const DiscoveryReport& r : impl->discovery->refresh()) {
+    if (r.ok) log(LogLevel::Info, fmt::format("provider '{}': discovered {} model(s)", r.provider, r.models));
+  }
+  impl->discovery->start();
   for (const ProviderConfig& pc : config.providers) {
     if (pc.available) impl->providers.emplace(pc.name, make_http_provider(pc, impl->transport, options.getenv));
   }

@@ -13,7 +13,7 @@
 ///     auto discovery = Discovery::create(config, transport, catalog);
 ///     discovery->refresh();  // blocking; bounded by the providers' discovery_timeout_ms
 ///     discovery->start();
-///     // ... Pipeline::create(config, registries, catalog.get()) ...
+///     // ... Pipeline::build(config, registries, catalog.get()) ...
 ///
 /// Every request is bounded by its provider's `discovery_timeout_ms` (connection
 /// included). A failure — connection error, timeout, non-2xx status, malformed reply — is

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "json/json.h"
+#include "util/strings.h"
 #include "llmrouter/formats.h"
 
 namespace llmrouter {
@@ -141,7 +142,12 @@ class HttpProvider final : public Provider {
     bool cancelled = false;
     std::optional<Error> stream_error;
     std::deque<std::string> chunks;
+    // Relayed bytes are valid UTF-8 even when the upstream's are not (the decoded events
+    // are repaired the same way).
+    detail::Utf8StreamRepair repair;
     auto relay_raw = [&](std::string_view bytes) {
+      bytes = repair.feed(bytes);
+      if (bytes.empty()) return;
       delivered = true;
       if (!sink.on_raw(bytes) && !cancelled) {
         cancelled = true;
@@ -206,6 +212,9 @@ class HttpProvider final : public Provider {
       deliver(events);
       return {};
     }
+    if (raw) {
+      if (const std::string_view tail = repair.finish(); !tail.empty() && !cancelled) sink.on_raw(tail);
+    }
     if (decoder) {
       if (auto r = decoder->finish(events); !r) {
         Error e = r.error();
@@ -223,7 +232,10 @@ class HttpProvider final : public Provider {
       e.message = fmt::format("provider '{}': {}", config_.name, e.message);
       return fail(std::move(e));
     }
-    if (raw) relay_raw(whole);
+    if (raw) {
+      relay_raw(whole);
+      if (const std::string_view tail = repair.finish(); !tail.empty()) sink.on_raw(tail);
+    }
     events = events_of(*response);
     deliver(events);
     return {};

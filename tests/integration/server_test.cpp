@@ -551,6 +551,71 @@ providers = ["dead", "up"]
   t.join();
 }
 
+TEST(ServerTest, DiscoveredOllamaModelsAreListedAndRouted) {
+  testing::MockUpstream mock;
+  Config config = testing::config_from(fmt::format(R"(
+[server]
+port = 0
+[[providers]]
+name = "local"
+format = "ollama"
+base_url = "{}"
+[[routers]]
+type = "discover"
+provider = "local"
+)",
+                                                   mock.base_url()));
+  auto s = server::Server::create(std::move(config));
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE((*s)->bind());
+  std::thread t([&] { (*s)->run(); });
+  httplib::Client cli("127.0.0.1", (*s)->port());
+  auto models = cli.Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_THAT(models->body, HasSubstr(R"("id":"qwen2.5vl:7b","object":"model","created":0,"owned_by":"local")"));
+  EXPECT_THAT(models->body, HasSubstr(R"("id":"gemma2:2b")"));
+  auto routed = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "gemma2:2b", false), "application/json");
+  ASSERT_TRUE(routed);
+  EXPECT_EQ(routed->status, 200) << routed->body;
+  EXPECT_EQ(routed->get_header_value("X-Router-Provider"), "local");
+  auto unknown = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "nope:1b", false), "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 400);
+  (*s)->stop();
+  t.join();
+}
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+TEST(ServerTest, PassThroughNeverRelaysInvalidUtf8) {
+  testing::MockUpstream mock;
+  for (const char* format : {"openai", "anthropic"}) {
+    Router router(mock, format);
+    auto cli = router.client();
+    const std::string path = std::string(format) == "openai" ? "/v1/chat/completions" : "/v1/messages";
+    for (bool stream : {false, true}) {
+      SCOPED_TRACE(fmt::format("{} stream={}", format, stream));
+      auto res = cli.Post(path, chat_body(path, "bad-utf8", stream), "application/json");
+      ASSERT_TRUE(res);
+      EXPECT_EQ(res->status, 200);
+      EXPECT_TRUE(valid_utf8(res->body)) << res->body;
+      EXPECT_THAT(res->body, HasSubstr("\xEF\xBF\xBD"));  // U+FFFD where the bad bytes were
+    }
+  }
+}
+
 TEST(ServerTest, PastMaxConnectionsNewRequestsGet503InTheirFormat) {
   testing::MockUpstream mock;
   Router router(mock, "openai", "max_connections = 2");

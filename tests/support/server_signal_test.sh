@@ -12,7 +12,7 @@ for _ in $(seq 1 100); do
   grep -q 'listening on http://' "$out" && break
   sleep 0.05
 done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$out" | head -1)
+url=$(grep -o 'listening on http://[0-9.]*:[0-9]*' "$out" | head -1 | sed 's/^listening on //')
 [[ -n "$url" ]] || { echo "no 'listening on' line:"; cat "$out"; exit 1; }
 body=$(curl -sS --max-time 5 "$url/health")
 [[ "$body" == "ok" ]] || { echo "GET /health answered '$body'"; exit 1; }
