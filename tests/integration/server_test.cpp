@@ -320,6 +320,25 @@ base_url = "http://127.0.0.1:1/v1"
   EXPECT_THAT(s.error().message, HasSubstr("server.api_key_env: the environment variable NOT_SET_ANYWHERE is not set"));
 }
 
+TEST(ServerTest, AnthropicClientsQueryStringsAndTokenCountsReachTheAnthropicProvider) {
+  testing::MockUpstream mock;
+  Router router(mock, "anthropic");
+  auto cli = router.client();
+  // Claude Code posts to /v1/messages?beta=true with its beta headers.
+  auto beta = cli.Post("/v1/messages?beta=true", {{"anthropic-beta", "tools-2025"}, {"anthropic-version", "2023-06-01"}},
+                       chat_body("/v1/messages", "m", false), "application/json");
+  ASSERT_TRUE(beta);
+  EXPECT_EQ(beta->status, 200) << beta->body;
+  EXPECT_EQ(mock.last_header("/v1/messages", "anthropic-beta"), "tools-2025");
+  auto count = cli.Post("/v1/messages/count_tokens", R"({"model":"m","messages":[{"role":"user","content":"hi"}]})",
+                        "application/json");
+  ASSERT_TRUE(count);
+  EXPECT_EQ(count->status, 200) << count->body;
+  EXPECT_EQ(count->body, R"({"input_tokens":42})");
+  EXPECT_EQ(count->get_header_value("X-Router-Provider"), "up");
+  EXPECT_FALSE(count->has_header("X-Router-Estimate"));
+}
+
 TEST(ServerTest, DryRunModelsHealthCountTokensAndDashboard) {
   testing::MockUpstream mock;
   Router router(mock, "openai");

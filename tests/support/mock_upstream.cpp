@@ -291,6 +291,11 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     });
   }
 
+  // ---- Anthropic token counting: a fixed count, so tests can tell it from an estimate.
+  svr.Post("/v1/messages/count_tokens", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"input_tokens":42})", "application/json");
+  });
+
   // ---- Ollama discovery
   svr.Get("/api/tags", [&im](const httplib::Request&, httplib::Response& res) {
     im.wait(im.tags_delay);

@@ -8,6 +8,7 @@
 //                    digest, details}]})
 //   POST /api/show   {"model":"x"} or {"name":"x"}: details, model_info (with
 //                    "<family>.context_length") and capabilities; 404 for an unknown model
+// POST /v1/messages/count_tokens answers {"input_tokens":42}.
 // On the chat endpoints, the model name picks a behaviour:
 //   anything else    the recorded reply, streamed in small paced chunks when asked to stream
 //   status-429       429 with retry-after: 7
