@@ -17,6 +17,11 @@ if(LLMROUTER_BUILD_APPS OR LLMROUTER_BUILD_TESTS OR LLMROUTER_BUILD_BENCHMARKS)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
 endif()
 
+if(LLMROUTER_BUILD_APPS)
+  # The server's /metrics: prometheus-cpp's core registry and text serialiser (no HTTP).
+  find_package(prometheus-cpp CONFIG REQUIRED)       # prometheus-cpp::core (its config has no version)
+endif()
+
 if(LLMROUTER_BUILD_TESTS)
   find_package(GTest 1.12 CONFIG REQUIRED)            # GTest::gtest_main, GTest::gmock
   include(GoogleTest)

@@ -604,6 +604,35 @@ provider = "local"
   t.join();
 }
 
+TEST(ServerTest, MetricsCountAScriptedSequenceAndPassPromtool) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai");
+  auto cli = router.client();
+  ASSERT_TRUE(cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", false), "application/json"));
+  ASSERT_TRUE(cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", true), "application/json"));
+  ASSERT_TRUE(cli.Post("/v1/messages", chat_body("/v1/messages", "status-429", false), "application/json"));
+  ASSERT_TRUE(cli.Post("/v1/messages", "{bad", "application/json"));
+  auto res = cli.Get("/metrics");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const std::string& m = res->body;
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_requests_total{client_format="openai",model="m",outcome="ok",provider="up",status="200"} 2)"));
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_requests_total{client_format="anthropic",model="status-429",outcome="client_error",provider="up",status="429"} 1)"));
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_requests_total{client_format="anthropic",model="none",outcome="client_error",provider="none",status="400"} 1)"));
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_upstream_errors_total{provider="up",status="429"} 1)"));
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_time_to_first_token_seconds_count{provider="up"} 1)"));
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_tokens_total{kind="input",model="m",provider="up"})"));
+  EXPECT_THAT(m, HasSubstr("llmrouter_in_flight_requests 0"));
+  // The exposition is valid for Prometheus itself (promtool comes with Debian's prometheus).
+  ASSERT_EQ(std::system("command -v promtool >/dev/null 2>&1"), 0) << "promtool is missing: ./scripts/install-deps installs it";
+  const auto path = std::filesystem::temp_directory_path() / fmt::format("llmrouter-metrics-{}.txt", ::getpid());
+  std::ofstream(path) << m;
+  const int rc = std::system(fmt::format("promtool check metrics < {} > {}.out 2>&1", path.string(), path.string()).c_str());
+  EXPECT_EQ(rc, 0) << read_file(path.string() + ".out");
+  std::filesystem::remove(path);
+  std::filesystem::remove(path.string() + ".out");
+}
+
 bool valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
