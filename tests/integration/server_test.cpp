@@ -65,7 +65,7 @@ dashboard = true
 name = "up"
 format = "{}"
 base_url = "{}"
-first_byte_timeout_ms = 5000
+first_byte_timeout_ms = 60000
 [[routers]]
 type = "prefix"
 model_prefix = "none/"
@@ -450,11 +450,16 @@ TEST(ServerTest, FiveHundredConcurrentStreamsAllCompleteWithTheRightBytes) {
     client->start(std::move(req), f);
   }
   int good = 0;
+  std::string first_problem;
   for (auto& f : fetchers) {
     f->wait();
-    if (f->ok && f->status == 200 && f->body == expected) ++good;
+    if (f->ok && f->status == 200 && f->body == expected) {
+      ++good;
+    } else if (first_problem.empty()) {
+      first_problem = fmt::format("status {}, error '{}', body '{}'", f->status, f->error, f->body.substr(0, 300));
+    }
   }
-  EXPECT_EQ(good, 500) << fetchers.front()->error;
+  EXPECT_EQ(good, 500) << first_problem;
 }
 
 TEST(ServerTest, ClientDisconnectMidStreamCancelsTheUpstream) {

@@ -207,7 +207,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->show_delay = options.show_delay;
   Impl& im = *impl_;
   auto& svr = im.server;
-  svr.new_task_queue = [] { return new httplib::ThreadPool(256); };
+  svr.new_task_queue = [] { return new httplib::ThreadPool(1024); };  // a thread per concurrent stream
   svr.set_tcp_nodelay(true);  // no Nagle delay between the headers and the body
   svr.set_keep_alive_max_count(100000);  // keep connections for reuse (the default is 5 requests)
   // An idle keep-alive connection holds a worker, and stop() waits for it, for this long
