@@ -268,6 +268,15 @@ struct Server::Impl {
   ElasticTaskQueue* queue = nullptr;  // owned by `http`
   std::unique_ptr<ElasticTaskQueue> workers;  // run streamed requests
   std::atomic<bool> stopping{false};
+  // Streamed responses from the start of their request until their last byte is written:
+  // stop() waits for them before stopping cpp-httplib, which writes nothing more of a
+  // chunked response once it is stopping (a stream not yet begun would be cut off).
+  std::atomic<int> open_streams{0};
+  struct OpenStream {
+    explicit OpenStream(std::atomic<int>& n) : n_(n) { n_.fetch_add(1); }
+    ~OpenStream() { n_.fetch_sub(1); }
+    std::atomic<int>& n_;
+  };
   std::mutex stopper_mu;
   std::thread stopper;  // guarded by stopper_mu
 
@@ -379,6 +388,7 @@ struct Server::Impl {
 
   // Streams run on a worker thread; the connection's thread relays the pipe to the client.
   void stream(WireFormat format, std::unique_ptr<Call> call, httplib::Response& res) {
+    auto open = std::make_shared<OpenStream>(open_streams);
     // Read before the worker starts: once it runs, the call is the worker's.
     const PreparedRequest& p = *call->prepared();
     StreamEncoderOptions eo;
@@ -429,6 +439,7 @@ struct Server::Impl {
     // request body, which lives as long as this connection's request.
     struct Join {
       std::shared_ptr<StreamPipe> pipe;
+      std::shared_ptr<OpenStream> open;  // released after the worker is done
       ~Join() {
         pipe->leave();
         pipe->wait_done();
@@ -436,6 +447,7 @@ struct Server::Impl {
     };
     auto join = std::make_shared<Join>();
     join->pipe = pipe;
+    join->open = std::move(open);
     res.set_chunked_content_provider(
         "text/event-stream", [this, join, format](std::size_t, httplib::DataSink& sink) {
           StreamPipe& out = *join->pipe;
@@ -752,9 +764,11 @@ void Server::stop() {
   Impl* impl = impl_.get();
   std::lock_guard lock(impl->stopper_mu);
   impl->stopper = std::thread([impl] {
-    impl->http.stop();  // no new connections; run() returns once the connection threads end
+    // New requests get 503 (stopping) while those in flight finish; only then does the
+    // listener close, since cpp-httplib stops writing chunked responses at that point.
+    auto busy = [impl] { return impl->pipeline->in_flight() > 0 || impl->open_streams.load() > 0; };
     const auto deadline = Clock::now() + impl->options.grace;
-    while (impl->pipeline->in_flight() > 0 && Clock::now() < deadline) {
+    while (busy() && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (impl->pipeline->in_flight() > 0) {
@@ -762,6 +776,7 @@ void Server::stop() {
                                       impl->pipeline->in_flight()));
     }
     impl->cancel_all();
+    impl->http.stop();  // no new connections; run() returns once the connection threads end
   });
 }
 
