@@ -432,13 +432,22 @@ class Fetcher final : public TransferObserver {
   bool finished = false;
 };
 
+// 500 streams at once in the Release build. Sanitized builds run 5-15 times slower on the
+// same cores, and there 500 sanitized streams plus a sanitized mock starve each other into
+// timeouts that say nothing about the router; they run 200.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kConcurrentStreams = 200;
+#else
+constexpr int kConcurrentStreams = 500;
+#endif
+
 TEST(ServerTest, FiveHundredConcurrentStreamsAllCompleteWithTheRightBytes) {
   testing::MockUpstream mock;
   Router router(mock, "openai");
   auto client = make_curl_transport();
   const std::string expected = fixture("openai_stream.sse");
   std::vector<std::shared_ptr<Fetcher>> fetchers;
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < kConcurrentStreams; ++i) {
     HttpRequest req;
     req.url = fmt::format("http://127.0.0.1:{}/v1/chat/completions", router.port());
     req.body = chat_body("/v1/chat/completions", "m", true);
@@ -459,7 +468,7 @@ TEST(ServerTest, FiveHundredConcurrentStreamsAllCompleteWithTheRightBytes) {
       first_problem = fmt::format("status {}, error '{}', body '{}'", f->status, f->error, f->body.substr(0, 300));
     }
   }
-  EXPECT_EQ(good, 500) << first_problem;
+  EXPECT_EQ(good, kConcurrentStreams) << first_problem;
 }
 
 TEST(ServerTest, ClientDisconnectMidStreamCancelsTheUpstream) {
