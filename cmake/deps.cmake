@@ -29,6 +29,7 @@ if(LLMROUTER_BUILD_TESTS)
   if(NOT LLMROUTER_PYTHON)
     set(LLMROUTER_PYTHON ${Python3_EXECUTABLE})
   endif()
+  find_program(PKG_CONFIG_EXECUTABLE pkg-config REQUIRED)  # the packaging test
 endif()
 
 if(LLMROUTER_BUILD_BENCHMARKS)
