@@ -47,15 +47,10 @@ std::string fixture(const std::string& name) {
   return read_file(LLMROUTER_SOURCE_DIR "/tests/data/formats/upstream/" + name);
 }
 
-// The router on an ephemeral port, serving on its own thread, in front of the mock with
-// one provider of `format` behind a fallback rule (the model reaches the mock unchanged).
-class Router {
- public:
-  explicit Router(const testing::MockUpstream& mock, std::string_view format, std::string extra = {},
-                  server::ServerOptions options = {}, std::map<std::string, std::string> env = {}) {
-    std::string base = mock.base_url();
-    if (format == "openai") base += "/v1";
-    const std::string toml = fmt::format(R"(
+Config config_for(const testing::MockUpstream& mock, std::string_view format, std::string_view extra) {
+  std::string base = mock.base_url();
+  if (format == "openai") base += "/v1";
+  return testing::config_from(fmt::format(R"(
 [server]
 host = "127.0.0.1"
 port = 0
@@ -74,14 +69,31 @@ provider = "up"
 type = "fallback"
 providers = ["up"]
 )",
-                                         extra, format, base);
-    Config config = testing::config_from(toml);
-    if (!options.getenv) {
-      options.getenv = [env](const std::string& name) -> std::optional<std::string> {
-        auto it = env.find(name);
-        return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
-      };
-    }
+                                          extra, format, base));
+}
+
+// Options whose environment holds exactly `env` (unless the options bring their own).
+server::ServerOptions with_env(server::ServerOptions options, std::map<std::string, std::string> env) {
+  if (!options.getenv) {
+    options.getenv = [env = std::move(env)](const std::string& name) -> std::optional<std::string> {
+      auto it = env.find(name);
+      return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+  }
+  return options;
+}
+
+// The router on an ephemeral port, serving on its own thread, in front of the mock with
+// one provider of `format` behind a fallback rule (the model reaches the mock unchanged).
+class Router {
+ public:
+  // One provider "up" of `format` at the mock, behind a fallback rule; `extra` lands in [server].
+  explicit Router(const testing::MockUpstream& mock, std::string_view format, std::string extra = {},
+                  server::ServerOptions options = {}, std::map<std::string, std::string> env = {})
+      : Router(config_for(mock, format, extra), with_env(std::move(options), std::move(env))) {}
+
+  // Any configuration (its [server] port should be 0).
+  explicit Router(Config config, server::ServerOptions options = {}) {
     auto s = server::Server::create(std::move(config), std::move(options));
     if (!s) {
       ADD_FAILURE() << s.error().message;
@@ -240,11 +252,8 @@ type = "prefix"
 model_prefix = "x/"
 provider = "up"
 )");
-  auto s = server::Server::create(std::move(config));
-  ASSERT_TRUE(s) << s.error().message;
-  ASSERT_TRUE((*s)->bind());
-  std::thread t([&] { (*s)->run(); });
-  httplib::Client cli("127.0.0.1", (*s)->port());
+  Router router(std::move(config));
+  auto cli = router.client();
   auto res = cli.Post("/v1/messages", chat_body("/v1/messages", "nope", false), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
@@ -253,8 +262,6 @@ provider = "up"
   ASSERT_TRUE(dry);
   EXPECT_EQ(dry->status, 400);
   EXPECT_THAT(dry->body, StartsWith(R"({"error":{)"));
-  (*s)->stop();
-  t.join();
 }
 
 TEST(ServerTest, BodiesOverTheLimitGet413) {
@@ -568,18 +575,13 @@ type = "fallback"
 providers = ["dead", "up"]
 )",
                                                    mock.base_url()));
-  auto s = server::Server::create(std::move(config));
-  ASSERT_TRUE(s) << s.error().message;
-  ASSERT_TRUE((*s)->bind());
-  std::thread t([&] { (*s)->run(); });
-  httplib::Client cli("127.0.0.1", (*s)->port());
+  Router router(std::move(config));
+  auto cli = router.client();
   auto res = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", true), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("X-Router-Provider"), "up");
   EXPECT_THAT(res->body, HasSubstr("data: [DONE]"));
-  (*s)->stop();
-  t.join();
 }
 
 TEST(ServerTest, DiscoveredOllamaModelsAreListedAndRouted) {
@@ -596,11 +598,8 @@ type = "discover"
 provider = "local"
 )",
                                                    mock.base_url()));
-  auto s = server::Server::create(std::move(config));
-  ASSERT_TRUE(s) << s.error().message;
-  ASSERT_TRUE((*s)->bind());
-  std::thread t([&] { (*s)->run(); });
-  httplib::Client cli("127.0.0.1", (*s)->port());
+  Router router(std::move(config));
+  auto cli = router.client();
   auto models = cli.Get("/v1/models");
   ASSERT_TRUE(models);
   EXPECT_THAT(models->body, HasSubstr(R"("id":"qwen2.5vl:7b","object":"model","created":0,"owned_by":"local")"));
@@ -612,8 +611,6 @@ provider = "local"
   auto unknown = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "nope:1b", false), "application/json");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 400);
-  (*s)->stop();
-  t.join();
 }
 
 TEST(ServerTest, MetricsCountAScriptedSequenceAndPassPromtool) {
