@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
 #include <thread>
 
 #include "llmrouter/formats.h"
@@ -99,6 +102,8 @@ TEST_F(HttpProviderTest, ManyConcurrentStreamsThroughOneTransportThread) {
   constexpr int kStreams = 200;
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
+  std::mutex errors_mu;
+  std::map<std::string, int> errors;  // message -> count, so a failure says why
   ProviderConfig config = provider(ProviderFormat::Anthropic);
   config.first_byte_timeout = std::chrono::seconds(20);  // a lost stream fails instead of hanging
   auto p = make_http_provider(config, transport);
@@ -106,11 +111,20 @@ TEST_F(HttpProviderTest, ManyConcurrentStreamsThroughOneTransportThread) {
     threads.emplace_back([&] {
       Collect sink;
       CancelFlag cancel{false};
-      if (p->send(request("m", true), sink, cancel) && sink.assembler.finish()) ok.fetch_add(1);
+      Result<void> r = p->send(request("m", true), sink, cancel);
+      Result<Response> resp = r ? sink.assembler.finish() : Result<Response>(fail(r.error()));
+      if (resp) {
+        ok.fetch_add(1);
+      } else {
+        std::lock_guard<std::mutex> lock(errors_mu);
+        ++errors[resp.error().message];
+      }
     });
   }
   for (std::thread& t : threads) t.join();
-  EXPECT_EQ(ok.load(), kStreams);
+  std::string why;
+  for (const auto& [message, count] : errors) why += std::to_string(count) + "x " + message + "\n";
+  EXPECT_EQ(ok.load(), kStreams) << why;
 }
 
 TEST_F(HttpProviderTest, UpstreamErrorsKeepTheirMeaning) {

@@ -217,9 +217,11 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
   svr.new_task_queue = [] { return new httplib::ThreadPool(1024); };  // a thread per concurrent stream
   svr.set_tcp_nodelay(true);  // no Nagle delay between the headers and the body
   svr.set_keep_alive_max_count(100000);  // keep connections for reuse (the default is 5 requests)
-  // An idle keep-alive connection holds a worker, and stop() waits for it, for this long
-  // (default 5 s): 1 s keeps the destructor and llmrouter-mock's exit prompt.
-  svr.set_keep_alive_timeout(1);
+  // cpp-httplib waits this long for the first request on a new connection too, not only
+  // between requests: under a sanitizer with hundreds of streams a client can take over a
+  // second to send, so keep the 5 s default. An idle connection holds a worker, and stop()
+  // waits for it, until then; clients that close first (every test does) let it go at once.
+  svr.set_keep_alive_timeout(5);
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
     requests_.fetch_add(1);
     std::lock_guard lock(impl_->mu);
