@@ -17,6 +17,13 @@ if(LLMROUTER_BUILD_APPS OR LLMROUTER_BUILD_TESTS OR LLMROUTER_BUILD_BENCHMARKS)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
 endif()
 
+if(LLMROUTER_BUILD_APPS)
+  # llmrouter-tui: ncursesw (Debian's libncurses-dev), for wide characters.
+  set(CURSES_NEED_WIDE TRUE)
+  set(CURSES_NEED_NCURSES TRUE)
+  find_package(Curses REQUIRED)                       # CURSES_LIBRARIES, CURSES_INCLUDE_DIRS
+endif()
+
 if(LLMROUTER_BUILD_TESTS)
   find_package(GTest 1.12 CONFIG REQUIRED)            # GTest::gtest_main, GTest::gmock
   include(GoogleTest)

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// llmrouter-watch's output (INVENTORY §9.2, with the routing reason, failover chains,
+// tool calls and cost added): the lines each event prints, with or without ANSI colours.
+
+#include <string>
+#include <vector>
+
+#include "render.h"
+#include "router_events.h"
+
+namespace llmrouter::console {
+
+/// The lines `event` prints (none for a `classified` event without tags).
+std::vector<Line> watch_lines(const RouterEvent& event);
+
+/// `line` as text; with `color`, each styled span is wrapped in ANSI SGR codes.
+std::string to_ansi(const Line& line, bool color);
+
+}  // namespace llmrouter::console
