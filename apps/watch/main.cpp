@@ -102,11 +102,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Inbox<Item> inbox;
-  std::thread([&inbox, signals] {
+  std::thread signal_thread([&inbox, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
     inbox.push(Stop{});
-  }).detach();
+  });
 
   const bool color = use_color();
   const std::string url = args->base_url + "/dashboard/events";
@@ -177,5 +177,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   feed.stop();
+  // Wake the signal thread if no signal came, and join it before the inbox goes away.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
   return status;
 }
