@@ -22,6 +22,7 @@
 #include "llmrouter/formats.h"
 #include "llmrouter/log.h"
 #include "llmrouter/transport.h"
+#include "metrics.h"
 #include "task_queue.h"
 
 namespace llmrouter::server {
@@ -278,6 +279,11 @@ struct Server::Impl {
   int listen_fd = -1;
   ElasticTaskQueue* queue = nullptr;  // owned by `http`
   std::unique_ptr<ElasticTaskQueue> workers;  // run streamed requests
+  Metrics metrics;
+  // Dashboard subscriptions: live ones, and the events dropped by those that ended.
+  std::mutex subs_mu;
+  std::set<const Subscription*> live_subs;  // guarded by subs_mu
+  uint64_t dropped_by_ended = 0;            // guarded by subs_mu
   std::atomic<bool> stopping{false};
   std::mutex stopper_mu;
   std::thread stopper;  // guarded by stopper_mu
@@ -347,7 +353,7 @@ struct Server::Impl {
     res.set_header("X-Router-Request-Id", std::to_string(call->id()));
     Collect ignore;
     const CancelFlag never{false};
-    call->run(nullptr, ignore, never);
+    metrics.record(format, call->run(nullptr, ignore, never));
     set_error(res, format, e);
   }
 
@@ -373,7 +379,7 @@ struct Server::Impl {
       const Error e = *call->error();
       Collect ignore;
       const CancelFlag never{false};
-      call->run(nullptr, ignore, never);
+      metrics.record(format, call->run(nullptr, ignore, never));
       return set_error(res, format, e);
     }
     const PreparedRequest& p = *call->prepared();
@@ -384,6 +390,7 @@ struct Server::Impl {
     CancelFlag cancel{false};
     InFlight guard(*this, cancel);
     Outcome o = call->run(lookup, collect, cancel);
+    metrics.record(format, o);
     if (!o.attempts.empty()) {
       res.set_header("X-Router-Provider", o.attempts.back().provider);
       res.set_header("X-Router-Model", o.attempts.back().model);
@@ -424,6 +431,7 @@ struct Server::Impl {
         outcome.emplace();
         outcome->error = Error{Errc::Internal, "internal error while streaming", 500, {}};
       }
+      metrics.record(format, *outcome);
       pipe->finish(std::move(*outcome), [&](const Error& e) {
         std::string out;
         encoder->encode(StreamError{e}, out);
@@ -575,7 +583,18 @@ struct Server::Impl {
   void dashboard_events(const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
     if (!authorized(req)) return set_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"));
-    std::shared_ptr<Subscription> sub = pipeline->events()->subscribe(1024);
+    std::shared_ptr<Subscription> sub(pipeline->events()->subscribe(1024).release(), [this](Subscription* s) {
+      {
+        std::lock_guard lock(subs_mu);
+        live_subs.erase(s);
+        dropped_by_ended += s->dropped();
+      }
+      delete s;
+    });
+    {
+      std::lock_guard lock(subs_mu);
+      live_subs.insert(sub.get());
+    }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider("text/event-stream", [this, sub](std::size_t, httplib::DataSink& sink) {
@@ -617,6 +636,22 @@ struct Server::Impl {
       if (!authorized(q)) return set_error(r, format_of_path(q.path), error(401, "invalid or missing API key"));
       r.set_content(models_json(pipeline->router().known_models()), "application/json");
     });
+    http.Get("/metrics", [this](const httplib::Request& q, httplib::Response& r) {
+      r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+      if (!authorized(q)) return set_error(r, WireFormat::OpenAI, error(401, "invalid or missing API key"));
+      ScrapeInputs in;
+      in.in_flight = pipeline->in_flight();
+      {
+        std::lock_guard lock(subs_mu);
+        in.dashboard_events_dropped = dropped_by_ended;
+        for (const Subscription* s : live_subs) in.dashboard_events_dropped += s->dropped();
+      }
+      if (log_file) {
+        in.log_write_errors = log_file->write_errors();
+        in.log_lines_written = log_file->lines_written();
+      }
+      r.set_content(metrics.scrape(in), "text/plain; version=0.0.4; charset=utf-8");
+    });
     http.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
       r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
       r.set_content("ok", "text/plain");
@@ -657,7 +692,7 @@ struct Server::Impl {
       if (r.status == 404) {
         static const std::set<std::string, std::less<>> known = {
             "/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/messages/count_tokens",
-            "/v1/route", "/v1/models", "/health"};
+            "/v1/route", "/v1/models", "/health", "/metrics"};
         if (known.contains(q.path) || (config.server.dashboard && q.path.starts_with("/dashboard") &&
                                        (q.path == "/dashboard" || q.path == "/dashboard/events"))) {
           r.status = 405;

@@ -67,6 +67,8 @@ struct Attempt {
   std::string model;
   /// Empty when the attempt succeeded.
   std::string error;
+  /// The HTTP status of the attempt's error (0 when it succeeded).
+  int status = 0;
   int64_t duration_ms = 0;
 };
 

@@ -360,7 +360,7 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
     for (const RouteTarget& t : targets) {
       if (cancel.load()) return done(Error{Errc::Cancelled, "the client went away", 0, {}});
       const Clock::time_point attempt_start = Clock::now();
-      Attempt attempt{t.provider, t.model, {}, 0};
+      Attempt attempt{t.provider, t.model, {}, 0, 0};
       observer.on_attempt(t);
       const Provider* provider = providers ? providers(t.provider) : nullptr;
       Result<void> r = provider ? Result<void>{}
@@ -384,6 +384,7 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
       Error e = r.error();
       if (e.provider.empty()) e.provider = t.provider;
       attempt.error = e.message;
+      attempt.status = e.status();
       o.attempts.push_back(std::move(attempt));
       last = e;
       if (o.delivered || !should_fail_over(e)) break;

@@ -134,6 +134,33 @@ TEST(MockUpstreamTest, OptionsConfigureTheModelsAndFailures) {
   EXPECT_EQ(mock.requests(), 4);
 }
 
+TEST(MockUpstreamTest, TheLastRequestBodyOfEachPathCanBeReadBack) {
+  testing::MockUpstream mock;
+  auto transport = make_curl_transport();
+  EXPECT_EQ(fetch(*transport, mock, "GET", "/mock/last-request?path=/api/chat").first, 404);
+  const std::string first = R"({"model":"m","messages":[{"role":"user","content":"one"}]})";
+  const std::string second = R"({"model":"m","messages":[{"role":"user","content":"two"}]})";
+  ASSERT_EQ(fetch(*transport, mock, "POST", "/api/chat", first).first, 200);
+  ASSERT_EQ(fetch(*transport, mock, "POST", "/v1/messages", second).first, 200);
+  EXPECT_EQ(mock.last_body("/api/chat"), first);
+  EXPECT_EQ(mock.last_body("/v1/messages"), second);
+  EXPECT_EQ(mock.last_body("/v1/chat/completions"), "");
+  auto [status, body] = fetch(*transport, mock, "GET", "/mock/last-request?path=/api/chat");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body, first);
+  // Reading it back is not itself recorded.
+  EXPECT_EQ(fetch(*transport, mock, "GET", "/mock/last-request?path=/v1/messages").second, second);
+}
+
+TEST(MockUpstreamTest, CountTokensAnswersAFixedCount) {
+  testing::MockUpstream mock;
+  auto transport = make_curl_transport();
+  auto [status, body] = fetch(*transport, mock, "POST", "/v1/messages/count_tokens",
+                              R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body, R"({"input_tokens":42})");
+}
+
 TEST(MockUpstreamTest, AFixedPortThatIsTakenIsAnError) {
   testing::MockUpstream first;
   testing::MockUpstream::Options options;

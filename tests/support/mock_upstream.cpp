@@ -189,6 +189,13 @@ struct MockUpstream::Impl {
   std::chrono::milliseconds show_delay{0};
   std::map<std::string, int, std::less<>> per_path;        // guarded by mu
   std::map<std::string, httplib::Headers, std::less<>> last_headers;  // guarded by mu
+  std::map<std::string, std::string, std::less<>> last_bodies;        // guarded by mu
+
+  // Keeps the body of a request (the pre-routing handler runs before bodies are read).
+  void record_body(const httplib::Request& req) {
+    std::lock_guard lock(mu);
+    last_bodies[req.path] = req.body;
+  }
 
   // Sleeps up to `d` (at most 10 s); returns early when the mock stops.
   void wait(std::chrono::milliseconds d) {
@@ -207,7 +214,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->show_delay = options.show_delay;
   Impl& im = *impl_;
   auto& svr = im.server;
-  svr.new_task_queue = [] { return new httplib::ThreadPool(256); };
+  svr.new_task_queue = [] { return new httplib::ThreadPool(1024); };  // a thread per concurrent stream
   svr.set_tcp_nodelay(true);  // no Nagle delay between the headers and the body
   svr.set_keep_alive_max_count(100000);  // keep connections for reuse (the default is 5 requests)
   // An idle keep-alive connection holds a worker, and stop() waits for it, for this long
@@ -219,6 +226,19 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     ++impl_->per_path[req.path];
     impl_->last_headers[req.path] = req.headers;
     return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // ---- Inspection: what the client sent last (for tests that drive the mock from outside)
+  svr.Get("/mock/last-request", [&im](const httplib::Request& req, httplib::Response& res) {
+    const std::string path = req.get_param_value("path");
+    std::lock_guard lock(im.mu);
+    auto it = im.last_bodies.find(path);
+    if (it == im.last_bodies.end()) {
+      res.status = 404;
+      res.set_content(R"({"error":"no request received on )" + path + R"("})", "application/json");
+      return;
+    }
+    res.set_content(it->second, "application/json");
   });
 
   // ---- Chat endpoints
@@ -239,6 +259,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     const std::string whole = fixture(f.response_file);
     const std::string content_type = f.content_type;
     svr.Post(f.path, [&im, path, stream, whole, content_type](const httplib::Request& req, httplib::Response& res) {
+      im.record_body(req);
       const std::string model = model_of(req.body);
       if (model == "status-429") {
         res.status = 429;
@@ -291,6 +312,12 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     });
   }
 
+  // ---- Anthropic token counting: a fixed count, so a client can tell it from an estimate
+  svr.Post("/v1/messages/count_tokens", [&im](const httplib::Request& req, httplib::Response& res) {
+    im.record_body(req);
+    res.set_content(R"({"input_tokens":42})", "application/json");
+  });
+
   // ---- Ollama discovery
   svr.Get("/api/tags", [&im](const httplib::Request&, httplib::Response& res) {
     im.wait(im.tags_delay);
@@ -309,6 +336,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     res.set_content(tags_body(models), "application/json; charset=utf-8");
   });
   svr.Post("/api/show", [&im](const httplib::Request& req, httplib::Response& res) {
+    im.record_body(req);
     im.wait(im.show_delay);
     std::string name = string_member(req.body, "model");
     if (name.empty()) name = string_member(req.body, "name");
@@ -382,6 +410,12 @@ std::string MockUpstream::last_header(std::string_view path, std::string_view na
   if (it == impl_->last_headers.end()) return {};
   auto h = it->second.find(std::string(name));
   return h == it->second.end() ? std::string() : h->second;
+}
+
+std::string MockUpstream::last_body(std::string_view path) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->last_bodies.find(path);
+  return it == impl_->last_bodies.end() ? std::string() : it->second;
 }
 
 void MockUpstream::set_models(std::vector<MockModel> models) {

@@ -8,6 +8,9 @@
 //                    digest, details}]})
 //   POST /api/show   {"model":"x"} or {"name":"x"}: details, model_info (with
 //                    "<family>.context_length") and capabilities; 404 for an unknown model
+//   POST /v1/messages/count_tokens   {"input_tokens":42}, whatever the request
+//   GET  /mock/last-request?path=P   the body of the last request received on path P
+//                    (404 when none), for tests that check what the router sent upstream
 // On the chat endpoints, the model name picks a behaviour:
 //   anything else    the recorded reply, streamed in small paced chunks when asked to stream
 //   status-429       429 with retry-after: 7
@@ -81,6 +84,8 @@ class MockUpstream {
   int requests(std::string_view path) const;
   /// The value of header `name` on the last request to `path` ("" when absent).
   std::string last_header(std::string_view path, std::string_view name) const;
+  /// The body of the last request to `path` ("" when none).
+  std::string last_body(std::string_view path) const;
 
   /// Changes, while running, what /api/tags and /api/show report.
   void set_models(std::vector<MockModel> models);

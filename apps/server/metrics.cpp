@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+#include "metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <mutex>
+
+namespace llmrouter::server {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+// Seconds, from 5 ms (a cached or local reply) to 5 minutes (a long agent turn).
+Histogram::BucketBoundaries latency_buckets() {
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+}
+
+std::string outcome_of(const Outcome& o) {
+  if (!o.error) return "ok";
+  if (o.error->code == Errc::Cancelled) return "cancelled";
+  return o.error->status() < 500 ? "client_error" : "error";
+}
+
+}  // namespace
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  Family<Counter>& requests = prometheus::BuildCounter()
+                                  .Name("llmrouter_requests_total")
+                                  .Help("Requests handled, by client format, provider, model, outcome and HTTP status")
+                                  .Register(*registry);
+  Family<Histogram>& duration = prometheus::BuildHistogram()
+                                    .Name("llmrouter_request_duration_seconds")
+                                    .Help("Time from the request's arrival to its last byte, by client format and provider")
+                                    .Register(*registry);
+  Family<Histogram>& ttft = prometheus::BuildHistogram()
+                                .Name("llmrouter_time_to_first_token_seconds")
+                                .Help("Streamed requests: time to the first byte of the reply, by provider")
+                                .Register(*registry);
+  Family<Counter>& tokens = prometheus::BuildCounter()
+                                .Name("llmrouter_tokens_total")
+                                .Help("Tokens reported by providers, by provider, model and kind (input, output, cache_read, cache_creation)")
+                                .Register(*registry);
+  Family<Counter>& cost = prometheus::BuildCounter()
+                              .Name("llmrouter_cost_usd_total")
+                              .Help("Cost in US dollars, priced with the provider's cost_per_1m_tokens")
+                              .Register(*registry);
+  Family<Counter>& failovers = prometheus::BuildCounter()
+                                   .Name("llmrouter_failover_attempts_total")
+                                   .Help("Attempts that failed before any byte and moved on to the next provider, by the provider that failed")
+                                   .Register(*registry);
+  Family<Counter>& upstream_errors = prometheus::BuildCounter()
+                                         .Name("llmrouter_upstream_errors_total")
+                                         .Help("Failed attempts by provider and the HTTP status they map to")
+                                         .Register(*registry);
+  Family<Gauge>& in_flight = prometheus::BuildGauge()
+                                 .Name("llmrouter_in_flight_requests")
+                                 .Help("Requests being handled now")
+                                 .Register(*registry);
+  Family<Counter>& dropped = prometheus::BuildCounter()
+                                 .Name("llmrouter_dashboard_events_dropped_total")
+                                 .Help("Live events a slow dashboard subscriber did not receive")
+                                 .Register(*registry);
+  Family<Counter>& log_errors = prometheus::BuildCounter()
+                                    .Name("llmrouter_log_write_errors_total")
+                                    .Help("JSONL request log lines that could not be written")
+                                    .Register(*registry);
+  Family<Counter>& log_lines = prometheus::BuildCounter()
+                                   .Name("llmrouter_log_lines_total")
+                                   .Help("JSONL request log lines written")
+                                   .Register(*registry);
+
+  // Counters mirrored from totals kept elsewhere: the last totals seen.
+  std::mutex mirror_mu;
+  uint64_t dropped_seen = 0;     // guarded by mirror_mu
+  uint64_t log_errors_seen = 0;  // guarded by mirror_mu
+  uint64_t log_lines_seen = 0;   // guarded by mirror_mu
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::record(WireFormat client, const Outcome& o) {
+  Impl& m = *impl_;
+  const std::string format(wire_format_name(client));
+  std::string provider = "none";
+  std::string model = "none";
+  if (!o.attempts.empty()) {
+    provider = o.attempts.back().provider;
+    model = o.attempts.back().model;
+  } else if (o.prepared && !o.prepared->decision && o.prepared->state.response) {
+    provider = "plugin";
+  }
+  const int status = o.error ? o.error->status() : 200;
+  m.requests.Add({{"client_format", format}, {"provider", provider}, {"model", model}, {"outcome", outcome_of(o)},
+                  {"status", std::to_string(status)}})
+      .Increment();
+  m.duration.Add({{"client_format", format}, {"provider", provider}}, latency_buckets())
+      .Observe(static_cast<double>(o.duration_ms) / 1000.0);
+  if (o.ttft_ms && o.prepared && o.prepared->request.stream) {
+    m.ttft.Add({{"provider", provider}}, latency_buckets()).Observe(static_cast<double>(*o.ttft_ms) / 1000.0);
+  }
+  for (std::size_t i = 0; i < o.attempts.size(); ++i) {
+    const Attempt& a = o.attempts[i];
+    if (a.error.empty()) continue;
+    m.upstream_errors.Add({{"provider", a.provider}, {"status", std::to_string(a.status)}}).Increment();
+    if (i + 1 < o.attempts.size()) m.failovers.Add({{"provider", a.provider}}).Increment();
+  }
+  if (o.response) {
+    const Usage& u = o.response->usage;
+    auto add = [&](const char* kind, uint64_t n) {
+      if (n > 0) m.tokens.Add({{"provider", provider}, {"model", model}, {"kind", kind}}).Increment(static_cast<double>(n));
+    };
+    add("input", u.input_tokens);
+    add("output", u.output_tokens);
+    add("cache_read", u.cache_read_input_tokens);
+    add("cache_creation", u.cache_creation_input_tokens);
+    if (o.cost_usd > 0) m.cost.Add({{"provider", provider}, {"model", model}}).Increment(o.cost_usd);
+  }
+}
+
+std::string Metrics::scrape(const ScrapeInputs& in) {
+  Impl& m = *impl_;
+  m.in_flight.Add({}).Set(static_cast<double>(in.in_flight));
+  {
+    std::lock_guard lock(m.mirror_mu);
+    auto mirror = [](Family<Counter>& family, uint64_t total, uint64_t& seen) {
+      Counter& c = family.Add({});
+      if (total > seen) c.Increment(static_cast<double>(total - seen));
+      seen = std::max(seen, total);
+    };
+    mirror(m.dropped, in.dashboard_events_dropped, m.dropped_seen);
+    mirror(m.log_errors, in.log_write_errors, m.log_errors_seen);
+    mirror(m.log_lines, in.log_lines_written, m.log_lines_seen);
+  }
+  return prometheus::TextSerializer().Serialize(m.registry->Collect());
+}
+
+}  // namespace llmrouter::server
