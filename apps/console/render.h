@@ -4,7 +4,7 @@
 // TuiModel for a given terminal size. apps/tui paints a Frame with ncurses; tests read it
 // as text (`frame_text`).
 //
-// Layout (INVENTORY §9.1): the top 60% is the pipeline feed; the bottom 40% is split into
+// Layout (docs/console.md): the top 60% is the pipeline feed; the bottom 40% is split into
 // stats (left 35%) and the chat (right 65%: the conversation above a 3-row input box).
 
 #include <cstdint>

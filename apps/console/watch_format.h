@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// llmrouter-watch's output (INVENTORY §9.2, with the routing reason, failover chains,
-// tool calls and cost added): the lines each event prints, with or without ANSI colours.
+// llmrouter-watch's output (docs/console.md): the lines each event prints (start, tags,
+// routing decision with its rule, then the outcome with failover chain, tool calls, tokens
+// and cost), with or without ANSI colours.
 
 #include <string>
 #include <vector>
