@@ -30,6 +30,16 @@ endif()
 if(LLMROUTER_BUILD_TESTS)
   find_package(GTest 1.12 CONFIG REQUIRED)            # GTest::gtest_main, GTest::gmock
   include(GoogleTest)
+  # The Python binding's tests and example (standard library only). They run the
+  # interpreter binary itself, not a launcher script (pyenv's shims are bash scripts), so
+  # that a preloaded sanitizer runtime (sanitizers.cmake) reaches only Python.
+  find_package(Python3 3.9 REQUIRED COMPONENTS Interpreter)
+  execute_process(COMMAND ${Python3_EXECUTABLE} -c "import sys; print(sys.executable)"
+                  OUTPUT_VARIABLE LLMROUTER_PYTHON OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT LLMROUTER_PYTHON)
+    set(LLMROUTER_PYTHON ${Python3_EXECUTABLE})
+  endif()
+  find_program(PKG_CONFIG_EXECUTABLE pkg-config REQUIRED)  # the packaging test
 endif()
 
 if(LLMROUTER_BUILD_BENCHMARKS)
