@@ -20,6 +20,11 @@ endif()
 if(LLMROUTER_BUILD_APPS)
   # The server's /metrics: prometheus-cpp's core registry and text serialiser (no HTTP).
   find_package(prometheus-cpp CONFIG REQUIRED)       # prometheus-cpp::core (its config has no version)
+
+  # llmrouter-tui: ncursesw (Debian's libncurses-dev), for wide characters.
+  set(CURSES_NEED_WIDE TRUE)
+  set(CURSES_NEED_NCURSES TRUE)
+  find_package(Curses REQUIRED)                       # CURSES_LIBRARIES, CURSES_INCLUDE_DIRS
 endif()
 
 if(LLMROUTER_BUILD_TESTS)
