@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "options.h"
 
+#include <cstdio>
+#include <cstdlib>
+
+#include "llmrouter/version.h"
+
 namespace llmrouter::console {
 
 Result<ConsoleArgs> parse_args(const std::vector<std::string_view>& args, ArgSpec spec) {
@@ -55,6 +60,37 @@ Result<std::optional<std::string>> read_api_key(
                                            " is not set (or empty)");
   }
   return std::optional<std::string>(std::move(*v));
+}
+
+std::optional<std::string> getenv_string(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+std::variant<int, StartUp> start_up(std::string_view program, int argc, char** argv, ArgSpec spec,
+                                    const char* usage) {
+  const std::string name(program);
+  const std::vector<std::string_view> raw(argv + 1, argv + argc);
+  auto args = parse_args(raw, spec);
+  if (!args) {
+    std::fprintf(stderr, "%s: %s\n%s", name.c_str(), args.error().message.c_str(), usage);
+    return 64;
+  }
+  if (args->help) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (args->version) {
+    std::printf("%s %s\n", name.c_str(), std::string(llmrouter::version()).c_str());
+    return 0;
+  }
+  auto key = read_api_key(*args, getenv_string);
+  if (!key) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), key.error().message.c_str());
+    return 64;
+  }
+  return StartUp{std::move(*args), std::move(*key)};
 }
 
 }  // namespace llmrouter::console

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "llmrouter/result.h"
@@ -43,5 +44,22 @@ struct ArgSpec {
 /// Errors (Errc::InvalidArgument): the variable is unset or empty.
 [[nodiscard]] Result<std::optional<std::string>> read_api_key(
     const ConsoleArgs& args, const std::function<std::optional<std::string>(const std::string&)>& getenv);
+
+/// The environment variable `name`, when set.
+std::optional<std::string> getenv_string(const std::string& name);
+
+/// What a console program goes on with once its command line is read.
+struct StartUp {
+  ConsoleArgs args;
+  /// The router's API key, when --api-key-env named one.
+  std::optional<std::string> api_key;
+};
+
+/// Reads the command line of `program` (`argc`/`argv` as main got them). For --help and
+/// --version it prints `usage` or the version to stdout and returns 0; for a mistake (a
+/// bad option, an unset --api-key-env variable) it prints the reason, and `usage` after
+/// a bad option, to stderr and returns 64 (EX_USAGE). Otherwise the arguments and the key.
+std::variant<int, StartUp> start_up(std::string_view program, int argc, char** argv, ArgSpec spec,
+                                    const char* usage);
 
 }  // namespace llmrouter::console

@@ -60,12 +60,6 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void on_signal(int) { g_stop.store(true); }
 
-std::optional<std::string> env(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (!v) return std::nullopt;
-  return std::string(v);
-}
-
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -83,25 +77,10 @@ void use_utf8_locale() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string_view> raw(argv + 1, argv + argc);
-  auto args = parse_args(raw, ArgSpec{false, true});
-  if (!args) {
-    std::fprintf(stderr, "llmrouter-tui: %s\n%s", args.error().message.c_str(), kUsage);
-    return 64;
-  }
-  if (args->help) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (args->version) {
-    std::printf("llmrouter-tui %s\n", std::string(llmrouter::version()).c_str());
-    return 0;
-  }
-  auto key = read_api_key(*args, env);
-  if (!key) {
-    std::fprintf(stderr, "llmrouter-tui: %s\n", key.error().message.c_str());
-    return 64;
-  }
+  auto started = start_up("llmrouter-tui", argc, argv, ArgSpec{false, true}, kUsage);
+  if (const int* exit_code = std::get_if<int>(&started)) return *exit_code;
+  const ConsoleArgs& args = std::get<StartUp>(started).args;
+  const std::optional<std::string>& key = std::get<StartUp>(started).api_key;
   use_utf8_locale();
 
   struct sigaction sa {};
@@ -113,17 +92,17 @@ int main(int argc, char** argv) {
 
   Inbox<Item> inbox;
   auto transport = llmrouter::make_curl_transport();
-  TuiModel model(args->model.empty() ? std::string(ChatModel::kDefaultModel) : args->model);
+  TuiModel model(args.model.empty() ? std::string(ChatModel::kDefaultModel) : args.model);
 
   ChatOptions chat_options;
-  chat_options.base_url = args->base_url;
-  chat_options.api_key = *key;
+  chat_options.base_url = args.base_url;
+  chat_options.api_key = key;
   ChatClient chat(*transport, chat_options, [&inbox](ChatUpdate u) { inbox.push(std::move(u)); });
 
   Listener listener(inbox);
   FeedOptions feed_options;
-  feed_options.base_url = args->base_url;
-  feed_options.api_key = *key;
+  feed_options.base_url = args.base_url;
+  feed_options.api_key = key;
   FeedClient feed(*transport, feed_options, listener);
   feed.start();
 

@@ -49,12 +49,6 @@ class Listener final : public FeedListener {
   Inbox<Item>& inbox_;
 };
 
-std::optional<std::string> env(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (!v) return std::nullopt;
-  return std::string(v);
-}
-
 bool use_color() {
   if (!isatty(STDOUT_FILENO)) return false;
   if (const char* no = std::getenv("NO_COLOR"); no && *no) return false;
@@ -73,25 +67,10 @@ std::string refusal_hint(const FeedState& s, bool have_key) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string_view> raw(argv + 1, argv + argc);
-  auto args = parse_args(raw, ArgSpec{true, false});
-  if (!args) {
-    std::fprintf(stderr, "llmrouter-watch: %s\n%s", args.error().message.c_str(), kUsage);
-    return 64;
-  }
-  if (args->help) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (args->version) {
-    std::printf("llmrouter-watch %s\n", std::string(llmrouter::version()).c_str());
-    return 0;
-  }
-  auto key = read_api_key(*args, env);
-  if (!key) {
-    std::fprintf(stderr, "llmrouter-watch: %s\n", key.error().message.c_str());
-    return 64;
-  }
+  auto started = start_up("llmrouter-watch", argc, argv, ArgSpec{true, false}, kUsage);
+  if (const int* exit_code = std::get_if<int>(&started)) return *exit_code;
+  const ConsoleArgs& args = std::get<StartUp>(started).args;
+  const std::optional<std::string>& key = std::get<StartUp>(started).api_key;
 
   // SIGINT and SIGTERM are taken by one thread with sigwait; every other thread starts
   // with them blocked.
@@ -109,14 +88,14 @@ int main(int argc, char** argv) {
   });
 
   const bool color = use_color();
-  const std::string url = args->base_url + "/dashboard/events";
+  const std::string url = args.base_url + "/dashboard/events";
   std::fprintf(stderr, "connecting to %s …\n", url.c_str());
 
   auto transport = llmrouter::make_curl_transport();
   Listener listener(inbox);
   FeedOptions options;
-  options.base_url = args->base_url;
-  options.api_key = *key;
+  options.base_url = args.base_url;
+  options.api_key = key;
   FeedClient feed(*transport, options, listener);
   feed.start();
 
@@ -135,14 +114,14 @@ int main(int argc, char** argv) {
           connected_once = true;
           break;
         case FeedPhase::Refused:
-          std::fprintf(stderr, "llmrouter-watch: %s refused the feed: %s%s\n", args->base_url.c_str(),
-                       s->message.c_str(), refusal_hint(*s, key->has_value()).c_str());
+          std::fprintf(stderr, "llmrouter-watch: %s refused the feed: %s%s\n", args.base_url.c_str(),
+                       s->message.c_str(), refusal_hint(*s, key.has_value()).c_str());
           status = 1;
           running = false;
           break;
         case FeedPhase::Unreachable:
           if (!s->was_live) {
-            std::fprintf(stderr, "llmrouter-watch: cannot reach %s: %s\n", args->base_url.c_str(), s->message.c_str());
+            std::fprintf(stderr, "llmrouter-watch: cannot reach %s: %s\n", args.base_url.c_str(), s->message.c_str());
             status = 1;
             running = false;
           } else {
@@ -157,7 +136,7 @@ int main(int argc, char** argv) {
       continue;
     }
     const auto& ev = std::get<SseEvent>(*item);
-    if (args->json) {
+    if (args.json) {
       // One event per line: the data is compact JSON without newlines.
       std::fwrite(ev.data.data(), 1, ev.data.size(), stdout);
       std::fputc('\n', stdout);
