@@ -110,11 +110,16 @@ class Router {
   std::vector<RouteTarget> known_models() const;
 
  private:
+  // A candidate as views into the config, the query or `owned` (custom rules' strings):
+  // routing copies only the few it keeps into RouteTargets.
   struct Candidate {
-    std::string provider;
-    std::string model;
+    std::string_view provider;
+    std::string_view model;
   };
-  std::vector<Candidate> candidates_of(std::size_t rule, const RouteQuery& q) const;
+  // Replaces `out` with the candidates of rule `rule`, best first. `owned` holds what a
+  // custom rule proposed; the views in `out` point into it until the next call.
+  void candidates_of(std::size_t rule, const RouteQuery& q, std::vector<Candidate>& out,
+                     std::vector<RouteCandidate>& owned) const;
   bool qualifies(const Candidate& c, const RouteQuery& q) const;
   std::string describe(std::size_t rule) const;
 

@@ -74,53 +74,54 @@ Result<void> validate(const CanonicalRequest& req) {
       return invalid(fmt::format("messages[{}]: a tool message needs at least one tool result", i));
     }
     for (std::size_t j = 0; j < m.content.size(); ++j) {
-      const std::string where = fmt::format("messages[{}].content[{}]", i, j);
+      // Formatted only for an error: a valid request must not pay for it per block.
+      const auto where = [i, j] { return fmt::format("messages[{}].content[{}]", i, j); };
       const ContentBlock& b = m.content[j];
       const bool is_result = std::holds_alternative<ToolResultBlock>(b);
       if (m.role == Role::Tool && !is_result) {
-        return invalid(fmt::format("{}: a tool message may hold only tool results", where));
+        return invalid(fmt::format("{}: a tool message may hold only tool results", where()));
       }
       if (m.role != Role::Tool && is_result) {
         return invalid(fmt::format("{}: a tool result may appear only in a tool message (role {})",
-                                   where, role_name(m.role)));
+                                   where(), role_name(m.role)));
       }
       if (m.role == Role::System && !std::holds_alternative<TextBlock>(b)) {
-        return invalid(fmt::format("{}: a system message may hold only text", where));
+        return invalid(fmt::format("{}: a system message may hold only text", where()));
       }
       Result<void> r = std::visit(
           Overloaded{
               [&](const ToolUseBlock& u) -> Result<void> {
                 if (m.role != Role::Assistant) {
                   return invalid(fmt::format("{}: a tool call may appear only in an assistant "
-                                             "message (role {})", where, role_name(m.role)));
+                                             "message (role {})", where(), role_name(m.role)));
                 }
-                if (u.id.empty()) return invalid(fmt::format("{}: tool call without an id", where));
-                if (u.name.empty()) return invalid(fmt::format("{}: tool call without a name", where));
+                if (u.id.empty()) return invalid(fmt::format("{}: tool call without an id", where()));
+                if (u.name.empty()) return invalid(fmt::format("{}: tool call without a name", where()));
                 return {};
               },
               [&](const ToolResultBlock& res) -> Result<void> {
                 if (res.tool_use_id.empty()) {
-                  return invalid(fmt::format("{}: tool result without a tool_use_id", where));
+                  return invalid(fmt::format("{}: tool result without a tool_use_id", where()));
                 }
                 return {};
               },
               [&](const ThinkingBlock&) -> Result<void> {
                 if (m.role != Role::Assistant) {
                   return invalid(fmt::format("{}: thinking may appear only in an assistant message",
-                                             where));
+                                             where()));
                 }
                 return {};
               },
               [&](const RedactedThinkingBlock&) -> Result<void> {
                 if (m.role != Role::Assistant) {
                   return invalid(fmt::format(
-                      "{}: redacted thinking may appear only in an assistant message", where));
+                      "{}: redacted thinking may appear only in an assistant message", where()));
                 }
                 return {};
               },
               [&](const ImageBlock& im) -> Result<void> {
                 if (im.source == SourceKind::Text) {
-                  return invalid(fmt::format("{}: an image cannot have a text source", where));
+                  return invalid(fmt::format("{}: an image cannot have a text source", where()));
                 }
                 return {};
               },

@@ -87,30 +87,29 @@ bool Router::qualifies(const Candidate& c, const RouteQuery& q) const {
   return true;  // unknown capabilities: assume the model can
 }
 
-std::vector<Router::Candidate> Router::candidates_of(std::size_t index, const RouteQuery& q) const {
+void Router::candidates_of(std::size_t index, const RouteQuery& q, std::vector<Candidate>& out,
+                           std::vector<RouteCandidate>& owned) const {
   const RuleConfig& r = rules_[index];
-  const std::string& model = r.rewrite_model ? *r.rewrite_model : q.model;
-  std::vector<Candidate> out;
-  auto pool = [&]() {
-    std::vector<const ProviderConfig*> ps;
+  const std::string_view model = r.rewrite_model ? std::string_view(*r.rewrite_model) : std::string_view(q.model);
+  out.clear();
+  // Calls f on the rule's providers: its `providers` list in its order, else all of them.
+  auto for_pool = [&](auto f) {
     if (r.providers.empty()) {
-      for (const ProviderConfig& p : providers_) ps.push_back(&p);
-    } else {
-      for (const std::string& name : r.providers) {
-        for (const ProviderConfig& p : providers_) {
-          if (p.name == name) ps.push_back(&p);
-        }
+      for (const ProviderConfig& p : providers_) f(p);
+      return;
+    }
+    for (const std::string& name : r.providers) {
+      for (const ProviderConfig& p : providers_) {
+        if (p.name == name) f(p);
       }
     }
-    return ps;
   };
-  auto ranked = [&](std::vector<const ProviderConfig*> ps, auto key, bool keep_nullopt) {
+  // The pool's providers with a key, by increasing key (ties keep pool order).
+  auto ranked = [&](auto key) {
     std::vector<std::pair<double, const ProviderConfig*>> scored;
-    for (const ProviderConfig* p : ps) {
-      const std::optional<double> k = key(*p);
-      if (!k && !keep_nullopt) continue;
-      if (k) scored.emplace_back(*k, p);
-    }
+    for_pool([&](const ProviderConfig& p) {
+      if (const std::optional<double> k = key(p)) scored.emplace_back(*k, &p);
+    });
     std::stable_sort(scored.begin(), scored.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [k, p] : scored) out.push_back({p->name, model});
@@ -126,36 +125,36 @@ std::vector<Router::Candidate> Router::candidates_of(std::size_t index, const Ro
       if (catalog_ && catalog_->has_model(r.provider, q.model)) out.push_back({r.provider, q.model});
       break;
     case RuleType::Price:
-      ranked(pool(), [&](const ProviderConfig& p) -> std::optional<double> {
+      ranked([&](const ProviderConfig& p) -> std::optional<double> {
         if (r.max_cost_per_1m_tokens && p.cost_per_1m_tokens > *r.max_cost_per_1m_tokens) return std::nullopt;
         return p.cost_per_1m_tokens;
-      }, false);
+      });
       break;
     case RuleType::Latency:
-      ranked(pool(), [&](const ProviderConfig& p) -> std::optional<double> {
+      ranked([&](const ProviderConfig& p) -> std::optional<double> {
         if (!p.latency_ms || (r.max_latency_ms && *p.latency_ms > *r.max_latency_ms)) return std::nullopt;
         return *p.latency_ms;
-      }, false);
+      });
       break;
     case RuleType::Throughput:
-      ranked(pool(), [&](const ProviderConfig& p) -> std::optional<double> {
+      ranked([&](const ProviderConfig& p) -> std::optional<double> {
         if (!p.throughput_tokens_per_sec ||
             (r.min_tokens_per_sec && *p.throughput_tokens_per_sec < *r.min_tokens_per_sec)) {
           return std::nullopt;
         }
         return -*p.throughput_tokens_per_sec;  // highest first
-      }, false);
+      });
       break;
     case RuleType::Fallback:
-      ranked(pool(), [&](const ProviderConfig& p) -> std::optional<double> {
+      ranked([&](const ProviderConfig& p) -> std::optional<double> {
         return -(r.quality_bias * p.quality - (1.0 - r.quality_bias) * p.cost_per_1m_tokens);
-      }, false);
+      });
       break;
     case RuleType::Custom:
       if (const Rule* rule = custom_[index].get()) {
-        std::vector<RouteCandidate> proposed;
-        rule->candidates(q, proposed);
-        for (RouteCandidate& c : proposed) out.push_back({std::move(c.provider), std::move(c.model)});
+        owned.clear();
+        rule->candidates(q, owned);
+        for (const RouteCandidate& c : owned) out.push_back({c.provider, c.model});
       }
       break;
     case RuleType::Random: {
@@ -168,10 +167,10 @@ std::vector<Router::Candidate> Router::candidates_of(std::size_t index, const Ro
           weights.push_back(c.weight);
         }
       } else {
-        for (const ProviderConfig* p : pool()) {
-          all.push_back({p->name, model});
+        for_pool([&](const ProviderConfig& p) {
+          all.push_back({p.name, model});
           weights.push_back(1.0);
-        }
+        });
       }
       double total = 0;
       for (std::size_t i = 0; i < all.size(); ++i) {
@@ -193,42 +192,48 @@ std::vector<Router::Candidate> Router::candidates_of(std::size_t index, const Ro
       break;
     }
   }
-  return out;
 }
 
 std::string Router::describe(std::size_t index) const {
   const RuleConfig& r = rules_[index];
+  // Built by appending: this runs for every routed request.
+  std::string out = "rule " + std::to_string(index) + " (";
   switch (r.type) {
-    case RuleType::Prefix: return fmt::format("rule {} (prefix={})", index, r.model_prefix);
-    case RuleType::Tag: return fmt::format("rule {} (tag={})", index, r.tag);
-    case RuleType::Custom: return fmt::format("rule {} ({})", index, r.custom_type);
-    default: return fmt::format("rule {} ({})", index, rule_type_name(r.type));
+    case RuleType::Prefix: out.append("prefix=").append(r.model_prefix); break;
+    case RuleType::Tag: out.append("tag=").append(r.tag); break;
+    case RuleType::Custom: out.append(r.custom_type); break;
+    default: out.append(rule_type_name(r.type)); break;
   }
+  out += ')';
+  return out;
 }
 
 Result<RouteDecision> Router::route(const RouteQuery& q) const {
   std::optional<RouteDecision> decision;
   bool filtered = false;
+  std::vector<Candidate> candidates;
+  std::vector<RouteCandidate> owned;
   for (std::size_t i = 0; i < rules_.size(); ++i) {
-    for (const Candidate& c : candidates_of(i, q)) {
+    candidates_of(i, q, candidates, owned);
+    for (const Candidate& c : candidates) {
       if (!qualifies(c, q)) {
         filtered = true;
         continue;
       }
-      RouteTarget t{c.provider, c.model, static_cast<int>(i), rules_[i].type};
       if (!decision) {
         decision.emplace();
-        decision->target = t;
-        decision->reason = fmt::format("{}: provider {}, model {}", describe(i), c.provider, c.model);
+        decision->target = RouteTarget{std::string(c.provider), std::string(c.model), static_cast<int>(i), rules_[i].type};
+        decision->reason = describe(i).append(": provider ").append(c.provider).append(", model ").append(c.model);
         if (max_attempts_ <= 1) return std::move(*decision);
         continue;
       }
-      auto same = [&](const RouteTarget& x) { return x.provider == t.provider && x.model == t.model; };
+      auto same = [&](const RouteTarget& x) { return x.provider == c.provider && x.model == c.model; };
       if (same(decision->target) ||
           std::any_of(decision->fallbacks.begin(), decision->fallbacks.end(), same)) {
         continue;
       }
-      decision->fallbacks.push_back(std::move(t));
+      decision->fallbacks.push_back(
+          RouteTarget{std::string(c.provider), std::string(c.model), static_cast<int>(i), rules_[i].type});
       if (decision->fallbacks.size() + 1 >= max_attempts_) return std::move(*decision);
     }
   }
