@@ -36,7 +36,8 @@ class ModelCatalog {
   void set_models(const std::string& provider, std::vector<Model> models);
   /// The discovered models of `provider` (empty when discovery has not run or failed).
   std::vector<Model> models(std::string_view provider) const;
-  /// True when discovery found `model` on `provider` (exact name).
+  /// True when discovery found `model` on `provider`: the exact name, or a name without a
+  /// tag for its `:latest` (as Ollama reads it). The lookups below match the same way.
   bool has_model(std::string_view provider, std::string_view model) const;
   /// What `model` on `provider` can do, when discovery learnt it.
   std::optional<CapabilitySet> capabilities(std::string_view provider, std::string_view model) const;

@@ -14,6 +14,17 @@ namespace llmrouter {
 
 // ---- ModelCatalog
 
+namespace {
+// Whether a client's `asked` names the discovered model `listed`. As in Ollama, a name
+// without a tag means the `latest` tag: "gemma3" is "gemma3:latest".
+bool names_model(std::string_view listed, std::string_view asked) {
+  if (listed == asked) return true;
+  constexpr std::string_view kLatest = ":latest";
+  return asked.find(':') == std::string_view::npos && listed.size() == asked.size() + kLatest.size() &&
+         listed.starts_with(asked) && listed.ends_with(kLatest);
+}
+}  // namespace
+
 void ModelCatalog::set_models(const std::string& provider, std::vector<Model> models) {
   std::lock_guard lock(mu_);
   for (auto& [name, list] : providers_) {
@@ -37,7 +48,7 @@ bool ModelCatalog::has_model(std::string_view provider, std::string_view model) 
   std::lock_guard lock(mu_);
   for (const auto& [name, list] : providers_) {
     if (name != provider) continue;
-    return std::any_of(list.begin(), list.end(), [&](const Model& m) { return m.name == model; });
+    return std::any_of(list.begin(), list.end(), [&](const Model& m) { return names_model(m.name, model); });
   }
   return false;
 }
@@ -47,7 +58,7 @@ std::optional<CapabilitySet> ModelCatalog::capabilities(std::string_view provide
   for (const auto& [name, list] : providers_) {
     if (name != provider) continue;
     for (const Model& m : list) {
-      if (m.name == model && m.capabilities_known) return m.capabilities;
+      if (names_model(m.name, model) && m.capabilities_known) return m.capabilities;
     }
   }
   return std::nullopt;
@@ -58,7 +69,7 @@ std::optional<ModelCatalog::Model> ModelCatalog::model(std::string_view provider
   for (const auto& [name, list] : providers_) {
     if (name != provider) continue;
     for (const Model& m : list) {
-      if (m.name == model) return m;
+      if (names_model(m.name, model)) return m;
     }
   }
   return std::nullopt;

@@ -108,12 +108,23 @@ TEST(RouterTest, TagRule) {
   EXPECT_THAT(route(f.router, query("m", {"sql"})), HasSubstr("no rule matches"));
 }
 
-TEST(RouterTest, DiscoverNeedsTheExactModelName) {
+TEST(RouterTest, DiscoverMatchesTheModelNameAsOllamaReadsIt) {
   Fixture f("[[routers]]\ntype = \"discover\"\nprovider = \"b\"\n");
   EXPECT_THAT(route(f.router, query("gemma3")), HasSubstr("no rule matches"));  // nothing discovered yet
-  f.catalog.set_models("b", {{"gemma3:latest", {}, false}});
-  EXPECT_THAT(route(f.router, query("gemma3")), HasSubstr("no rule matches"));
+  f.catalog.set_models("b", {{"gemma3:latest", {}, false}, {"qwen3:8b", {}, false}});
   EXPECT_EQ(route(f.router, query("gemma3:latest")), "b:gemma3:latest");
+  EXPECT_EQ(route(f.router, query("gemma3")), "b:gemma3");  // no tag: latest, sent as asked
+  EXPECT_THAT(route(f.router, query("gemma3:2b")), HasSubstr("no rule matches"));
+  EXPECT_THAT(route(f.router, query("gemma")), HasSubstr("no rule matches"));
+  EXPECT_THAT(route(f.router, query("qwen3")), HasSubstr("no rule matches"));  // only :8b is there
+  EXPECT_EQ(route(f.router, query("qwen3:8b")), "b:qwen3:8b");
+}
+
+TEST(RouterTest, DiscoveredCapabilitiesApplyToTheUntaggedName) {
+  Fixture f("[[routers]]\ntype = \"discover\"\nprovider = \"b\"\n[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"g\"\nprovider = \"c\"\n");
+  f.catalog.set_models("b", {{"gemma3:latest", CapabilitySet{}, true}});  // no vision
+  EXPECT_EQ(route(f.router, query("gemma3", {}, vision())), "c:gemma3");
+  EXPECT_EQ(f.catalog.model("b", "gemma3")->name, "gemma3:latest");
 }
 
 TEST(RouterTest, PriceLatencyThroughputRankAndFilter) {
