@@ -10,7 +10,7 @@
 #include <string>
 
 #include "llmrouter/transport.h"
-#include "sse.h"
+#include "llmrouter/sse.h"
 
 namespace llmrouter::console {
 

@@ -28,6 +28,7 @@
 namespace {
 
 using namespace llmrouter::console;
+using llmrouter::SseEvent;
 
 constexpr const char* kUsage =
     "usage: llmrouter-tui [BASE_URL] [--api-key-env VAR] [--model NAME]\n"

@@ -24,6 +24,7 @@
 namespace {
 
 using namespace llmrouter::console;
+using llmrouter::SseEvent;
 
 constexpr const char* kUsage =
     "usage: llmrouter-watch [BASE_URL] [--api-key-env VAR] [--json]\n"

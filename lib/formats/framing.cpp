@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "formats/framing.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
-namespace llmrouter::detail {
+namespace llmrouter {
 
 Result<void> SseParser::feed(std::string_view chunk, std::vector<SseEvent>& out) {
+  if (failed_) return fail(Errc::Upstream, fmt::format("event stream: an event exceeds {} bytes", kMaxEventBytes));
   std::size_t i = 0;
   // A CR ending the previous chunk and an LF starting this one are one line end.
   if (last_was_cr_ && !chunk.empty() && chunk[0] == '\n') i = 1;
@@ -33,6 +36,7 @@ Result<void> SseParser::feed(std::string_view chunk, std::vector<SseEvent>& out)
     }
   }
   if (partial_.size() + current_.data.size() > kMaxEventBytes) {
+    failed_ = true;
     return fail(Errc::Upstream,
                 fmt::format("event stream: an event exceeds {} bytes", kMaxEventBytes));
   }
@@ -41,12 +45,13 @@ Result<void> SseParser::feed(std::string_view chunk, std::vector<SseEvent>& out)
 
 void SseParser::line(std::string_view l, std::vector<SseEvent>& out) {
   if (l.empty()) {
-    if (has_data_) out.push_back(std::move(current_));
-    current_ = SseEvent{};
-    has_data_ = false;
+    dispatch(out);
     return;
   }
-  if (l[0] == ':') return;  // comment
+  if (l[0] == ':') {  // comment
+    ++comments_;
+    return;
+  }
   std::string_view field = l;
   std::string_view value;
   if (const std::size_t colon = l.find(':'); colon != std::string_view::npos) {
@@ -60,6 +65,12 @@ void SseParser::line(std::string_view l, std::vector<SseEvent>& out) {
     has_data_ = true;
   } else if (field == "event") {
     current_.event.assign(value);
+  } else if (field == "id") {
+    current_.id.assign(value);
+  } else if (field == "retry") {
+    long ms = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+    if (ec == std::errc() && end == value.data() + value.size()) retry_ms_ = ms;
   }
 }
 
@@ -69,11 +80,22 @@ void SseParser::finish(std::vector<SseEvent>& out) {
     partial_.clear();
     line(last, out);
   }
-  if (has_data_) out.push_back(std::move(current_));
-  current_ = SseEvent{};
-  has_data_ = false;
+  dispatch(out);
   last_was_cr_ = false;
 }
+
+void SseParser::dispatch(std::vector<SseEvent>& out) {
+  if (has_data_) {
+    if (current_.event.empty()) current_.event = "message";  // an empty `event:` field
+    out.push_back(std::move(current_));
+  }
+  current_ = SseEvent{};
+  has_data_ = false;
+}
+
+}  // namespace llmrouter
+
+namespace llmrouter::detail {
 
 Result<void> NdjsonParser::feed(std::string_view chunk, std::vector<std::string>& out) {
   std::size_t i = 0;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "router_events.h"
-#include "sse.h"
+#include "llmrouter/sse.h"
 
 namespace llmrouter::console::testing {
 

@@ -29,9 +29,35 @@ TEST(SseParserTest, EventsWithNamesDataAndComments) {
     ASSERT_EQ(events.size(), 2u) << piece;
     EXPECT_EQ(events[0].event, "message_start");
     EXPECT_EQ(events[0].data, "{\"a\":1}");
-    EXPECT_EQ(events[1].event, "");
+    EXPECT_EQ(events[1].event, "message");  // the default type
     EXPECT_EQ(events[1].data, "no-space");
+    EXPECT_EQ(events[1].id, "7");
+    EXPECT_EQ(events[0].id, "");
   }
+}
+
+TEST(SseParserTest, RecordsRetryAndCommentsAndSkipsEventsWithoutData) {
+  SseParser p;
+  std::vector<SseEvent> out;
+  ASSERT_TRUE(p.feed("retry: 1500\n: keep-alive\n\nevent: start\n\nretry: soon\n\n", out));
+  EXPECT_TRUE(out.empty());  // neither event had data
+  EXPECT_EQ(p.retry_ms(), 1500);  // "soon" is not a number: ignored
+  EXPECT_EQ(p.comments(), 1u);
+  ASSERT_TRUE(p.feed("event:\ndata: x\n\n", out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].event, "message");  // an empty type is the default one
+}
+
+TEST(SseParserTest, AnOversizedEventFailsAndTheParserStaysFailed) {
+  SseParser p;
+  std::vector<SseEvent> out;
+  const std::string big(SseParser::kMaxEventBytes / 2 + 1, 'x');
+  ASSERT_TRUE(p.feed("data: " + big + "\n", out));
+  auto r = p.feed("data: " + big + "\n", out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::Upstream);
+  EXPECT_FALSE(p.feed("\n", out));
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(SseParserTest, MultiLineDataIsJoinedWithNewlines) {
