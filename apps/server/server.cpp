@@ -749,10 +749,9 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
   impl->transport = make_curl_transport();
   // Discovery's first round runs before serving (each provider bounded by its
   // discovery_timeout_ms; a failure is a warning), so the first requests see the models.
+  // Discovery logs what it found itself.
   impl->discovery = Discovery::create(config, impl->transport, impl->catalog, options.getenv);
-  for (const DiscoveryReport& r : impl->discovery->refresh()) {
-    if (r.ok) log(LogLevel::Info, fmt::format("provider '{}': discovered {} model(s)", r.provider, r.models));
-  }
+  (void)impl->discovery->refresh();
   impl->discovery->start();
   for (const ProviderConfig& pc : config.providers) {
     if (pc.available) impl->providers.emplace(pc.name, make_http_provider(pc, impl->transport, options.getenv));
