@@ -100,7 +100,10 @@ def percentile(sorted_values: list, p: float):
 
 
 # ---------------------------------------------------------------------------------------
-# Processes: started in their own session, so a stop reaches a process and its workers.
+# Processes. They stay in the harness's session: with the kernel's scheduler autogroups
+# (kernel.sched_autogroup_enabled=1), a process started in a session of its own (setsid)
+# is scheduled as a group of its own, and on a loaded machine the mock's 1000-stream burst
+# then failed (a third of the streams timed out) where the same mock in this session passed.
 
 class Proc:
     all: list["Proc"] = []
@@ -112,8 +115,7 @@ class Proc:
         self.err_path = os.path.join(workdir, f"{name}.err")
         self.out = open(self.out_path, "wb")
         self.err = open(self.err_path, "wb")
-        self.p = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
-                                  env=env, start_new_session=True)
+        self.p = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL, env=env)
         Proc.all.append(self)
 
     @property
@@ -166,19 +168,22 @@ class Proc:
         return found
 
     def stop(self) -> None:
+        """SIGTERM to the process (nginx's master stops its workers); after 5 s, SIGKILL to
+        it and to every descendant it had."""
         if self.p.poll() is None:
-            try:
-                os.killpg(self.p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            family = [(pid, start_time(pid)) for pid in self.pids()[1:]]
+            self.p.terminate()
             try:
                 self.p.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                self.p.kill()
                 self.p.wait(timeout=5)
+            for pid, started in family:
+                if started is not None and start_time(pid) == started:  # the same process, still there
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
         self.out.close()
         self.err.close()
 
@@ -190,6 +195,15 @@ class Proc:
             except Exception as e:  # keep stopping the others
                 print(f"loadbench: stopping {p.name}: {e}", file=sys.stderr)
         cls.all.clear()
+
+
+def start_time(pid: int):
+    """A process's start time (clock ticks since boot), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def cpu_seconds(pids: list) -> float:
@@ -246,8 +260,10 @@ class RssSampler:
 # Targets
 
 class Target:
-    def __init__(self, name: str, host: str, port: int, proc: Proc | None, formats: dict, note: str = ""):
+    def __init__(self, name: str, host: str, port: int, proc: Proc | None, formats: dict, note: str = "",
+                 model_prefix: str = ""):
         self.name = name
+        self.model_prefix = model_prefix  # prepended to the request's model ("provider,model")
         self.host = host
         self.port = port
         self.proc = proc          # the proxy's own process (None for direct)
@@ -388,8 +404,9 @@ def start_portkey(peers_dir: str, workdir: str) -> tuple:
     entry = os.path.join(peers_dir, "node_modules", "@portkey-ai", "gateway", "build", "start-server.js")
     if not os.path.exists(entry):
         raise FileNotFoundError(f"no {entry}")
-    p = Proc("portkey", ["node", entry, "--port", str(port)], workdir,
-             env=dict(os.environ, PORT=str(port), NODE_ENV="production"))
+    # The gateway takes only a port: it listens on every interface (traffic stays on 127.0.0.1).
+    p = Proc("portkey", ["node", entry, f"--port={port}", "--headless"], workdir,
+             env=dict(os.environ, NODE_ENV="production"))
     wait_port(p, port, 20)
     return p, port
 
@@ -408,8 +425,8 @@ def start_ccr(peers_dir: str, workdir: str, mock_port: int) -> tuple:
     entry = os.path.join(peers_dir, "node_modules", "@musistudio", "claude-code-router", "dist", "cli.js")
     if not os.path.exists(entry):
         raise FileNotFoundError(f"no {entry}")
-    p = Proc("claude-code-router", ["node", entry, "start"], workdir,
-             env=dict(os.environ, HOME=home, SERVICE_PORT=str(port)))
+    # `start` serves in the foreground; the configuration is read from $HOME.
+    p = Proc("claude-code-router", ["node", entry, "start"], workdir, env=dict(os.environ, HOME=home))
     wait_port(p, port, 20)
     return p, port
 
@@ -665,21 +682,26 @@ async def open_loop(host: str, port: int, raw: bytes, expect: bytes, conns: int,
             "errors": errors, "error_count": sum(errors.values()), "statuses": statuses}
 
 
-async def burst(host: str, port: int, raw: bytes, expect: bytes, clients: int, timeout: float) -> dict:
-    """`clients` connections at once, one streamed request each; all open together."""
-    ttfb, total = [], []
+async def burst(host: str, port: int, raw: bytes, expect: bytes, clients: int, ramp: float, timeout: float) -> dict:
+    """`clients` connections, one streamed request each, started evenly over `ramp` seconds
+    (0: all at once); with a reply that takes longer than the ramp, all are open together.
+    Time to first byte runs from a client's start (connect included) to the first byte of
+    the reply's body. A 1 ms ticker measures the client's own event-loop lag meanwhile: the
+    precision of these times."""
+    ttfb, total, lag = [], [], []
     errors = {"connect": 0, "status": 0, "body": 0, "timeout": 0, "io": 0}
     statuses: dict = {}
     loop = asyncio.get_running_loop()
+    state = {"open": 0, "peak": 0, "done": False}
 
-    async def one():
+    async def one(delay: float):
+        await asyncio.sleep(delay)
         t0 = time.perf_counter()
+        state["open"] += 1
+        state["peak"] = max(state["peak"], state["open"])
+        conn = None
         try:
             conn = await asyncio.wait_for(connect(host, port), timeout)
-        except (OSError, asyncio.TimeoutError):
-            errors["connect"] += 1
-            return
-        try:
             status, _h, t_first, t_end, body = await asyncio.wait_for(conn.send(raw, loop), timeout)
             if status != 200:
                 errors["status"] += 1
@@ -690,18 +712,30 @@ async def burst(host: str, port: int, raw: bytes, expect: bytes, clients: int, t
                 ttfb.append(t_first - t0)
                 total.append(t_end - t0)
         except asyncio.TimeoutError:
-            errors["timeout"] += 1
+            errors["timeout" if conn else "connect"] += 1
         except (OSError, ConnectionError, ValueError, IndexError):
-            errors["io"] += 1
+            errors["io" if conn else "connect"] += 1
         finally:
-            conn.transport.close()
+            state["open"] -= 1
+            if conn:
+                conn.transport.close()
 
+    async def ticker():
+        while not state["done"]:
+            t = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lag.append(time.perf_counter() - t - 0.001)
+
+    tick = asyncio.ensure_future(ticker())
     t0 = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(clients)))
+    await asyncio.gather(*(one(ramp * i / clients) for i in range(clients)))
+    wall = time.perf_counter() - t0
+    state["done"] = True
+    await tick
     ms = lambda d: {k: (v * 1000 if isinstance(v, float) else v) for k, v in d.items()}  # noqa: E731
-    return {"clients": clients, "ok": len(total), "wall_s": time.perf_counter() - t0,
-            "ttfb_ms": ms(summarize(ttfb)), "total_ms": ms(summarize(total)), "errors": errors,
-            "error_count": sum(errors.values()), "statuses": statuses}
+    return {"clients": clients, "ramp_s": ramp, "peak_open": state["peak"], "ok": len(total), "wall_s": wall,
+            "ttfb_ms": ms(summarize(ttfb)), "total_ms": ms(summarize(total)), "client_loop_lag_ms": ms(summarize(lag)),
+            "errors": errors, "error_count": sum(errors.values()), "statuses": statuses}
 
 
 # ---------------------------------------------------------------------------------------
@@ -773,6 +807,9 @@ def main() -> int:
                     help="open-loop rate cap, requests/s (default 1000; the rate is also at most a quarter of "
                          "the slowest target's wrk requests/s at that connection count)")
     ap.add_argument("--streams", type=int, help="clients in the concurrency scenario (default 1000, quick 200)")
+    ap.add_argument("--ramp", type=float, default=0.5,
+                    help="seconds over which the concurrency scenario's clients start (default 0.5; the mock "
+                         "answers after 1 s, so all are open together)")
     ap.add_argument("--no-nginx", action="store_true")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 unless results are complete and llmrouter had no errors")
@@ -819,6 +856,7 @@ def main() -> int:
         "load_generator": ("wrk -t1 (one thread, closed loop) for requests/s; an asyncio open-loop client "
                            "(one Python thread) for latency; both share the machine's cores with the targets"),
         "settings": {"duration_s": duration, "conns": conns_list, "max_rate": args.max_rate, "streams": streams,
+                     "ramp_s": args.ramp,
                      "nofile": nofile},
         "targets": {}, "skipped": {}, "runs": [], "concurrency": [],
     }
@@ -868,7 +906,7 @@ def main() -> int:
                     else:
                         p, port = start_ccr(args.peers_dir, workdir, mock_port)
                         targets.append(Target(name, "127.0.0.1", port, p, {"anthropic": None},
-                                              "Anthropic translated to an OpenAI provider"))
+                                              "Anthropic translated to an OpenAI provider", model_prefix="mock,"))
                     log(f"{name} on 127.0.0.1:{port}")
                 except (OSError, RuntimeError) as e:
                     results["skipped"][name] = str(e)
@@ -889,7 +927,7 @@ def main() -> int:
 
         for si, sname in enumerate(scen_names):
             sc = SCENARIOS[sname]
-            body = request_body(sc["format"], sc["model"], sc["stream"])
+            bodies = {t.name: request_body(sc["format"], t.model_prefix + sc["model"], sc["stream"]) for t in targets}
             expect = EXPECT[(sc["format"], sc["stream"])]
             active = [t for t in targets if t.path_for(sc)]
             for t in targets:
@@ -898,7 +936,7 @@ def main() -> int:
             # Warm-up: connections, caches, the proxies' upstream pools.
             if have_wrk:
                 for t in active:
-                    run_wrk(t, t.path_for(sc), body, headers_for(t, sc["format"]), max(conns_list), 1, workdir)
+                    run_wrk(t, t.path_for(sc), bodies[t.name], headers_for(t, sc["format"]), max(conns_list), 1, workdir)
             for ci, conns in enumerate(conns_list):
                 rot = (si + ci) % len(active)
                 order = active[rot:] + active[:rot]
@@ -908,13 +946,13 @@ def main() -> int:
                     for t in order:
                         log(f"{sname} c={conns} wrk -> {t.name}")
                         rows[t.name]["wrk"] = measured(t, mock, lambda t=t: run_wrk(
-                            t, t.path_for(sc), body, headers_for(t, sc["format"]), conns, duration, workdir))
+                            t, t.path_for(sc), bodies[t.name], headers_for(t, sc["format"]), conns, duration, workdir))
                 core = [rows[n]["wrk"]["rps"] for n in ("direct", "nginx", "llmrouter") if n in rows and "wrk" in rows[n]]
                 rate = min(args.max_rate, 0.25 * min(core)) if core else min(args.max_rate, 200.0)
                 rate = max(rate, 20.0)
                 for t in order:
                     log(f"{sname} c={conns} open loop {rate:.0f}/s -> {t.name}")
-                    raw = raw_request(t.host, t.port, t.path_for(sc), body, headers_for(t, sc["format"]))
+                    raw = raw_request(t.host, t.port, t.path_for(sc), bodies[t.name], headers_for(t, sc["format"]))
                     rows[t.name]["open_loop"] = measured(t, mock, lambda t=t, raw=raw: asyncio.run(open_loop(
                         t.host, t.port, raw, expect, conns, rate, duration, timeout=15.0)))
                 # Added latency over direct, per percentile.
@@ -930,7 +968,7 @@ def main() -> int:
                         row["proxy_cpu_us_per_req"] = w["cpu"]["proxy_cpu_s"] / w["requests"] * 1e6
                     results["runs"].append(row)
 
-        # Concurrency: `streams` clients at once; the mock waits 1 s, then streams 20 events.
+        # Concurrency: `streams` clients started over `ramp` s; the mock waits 1 s, then streams 20 events.
         sc_body = request_body("openai", "latency-1000+chunks-20", True)
         for i, t in enumerate(t for t in targets if "openai" in t.formats):
             if i and streams > 300:
@@ -938,7 +976,7 @@ def main() -> int:
             log(f"concurrency {streams} streams -> {t.name}")
             raw = raw_request(t.host, t.port, "/v1/chat/completions", sc_body, headers_for(t, "openai"))
             row = measured(t, mock, lambda t=t, raw=raw: asyncio.run(burst(
-                t.host, t.port, raw, EXPECT[("openai", True)], streams, timeout=30.0)))
+                t.host, t.port, raw, EXPECT[("openai", True)], streams, args.ramp, timeout=30.0)))
             row["target"] = t.name
             results["concurrency"].append(row)
         base = next((r for r in results["concurrency"] if r["target"] == "direct"), None)
@@ -1005,11 +1043,22 @@ def check_targets(r: dict) -> list:
                 out.append({"target": f">= 10x {peer}'s requests/s ({scen}, c={c})", "met": ratio >= 10,
                             "value": f"{ratio:.1f}x"})
         if peer in r["targets"]:
-            lm = r["targets"]["llmrouter"].get("hwm_kb") or 0
-            pm = r["targets"][peer].get("hwm_kb") or 0
+            li = r["targets"]["llmrouter"].get("idle_rss_kb") or 0
+            pi = r["targets"][peer].get("idle_rss_kb") or 0
+            if li and pi:
+                out.append({"target": f"<= 1/10 of {peer}'s memory (idle RSS)", "met": li * 10 <= pi,
+                            "value": f"{li / 1024:.1f} MB vs {pi / 1024:.1f} MB ({pi / li:.1f}x)"})
+            # Under the same load: the largest RSS over the wrk runs both made.
+            lm = pm = 0
+            for x in runs:
+                if x["target"] == peer and "wrk" in x:
+                    other = row(x["scenario"], "llmrouter", x["conns"])
+                    if other and "wrk" in other:
+                        pm = max(pm, x["wrk"].get("rss_peak_kb") or 0)
+                        lm = max(lm, other["wrk"].get("rss_peak_kb") or 0)
             if lm and pm:
-                out.append({"target": f"<= 1/10 of {peer}'s memory (peak RSS)", "met": lm * 10 <= pm,
-                            "value": f"{lm / 1024:.1f} MB vs {pm / 1024:.1f} MB"})
+                out.append({"target": f"<= 1/10 of {peer}'s memory (peak RSS, same wrk runs)", "met": lm * 10 <= pm,
+                            "value": f"{lm / 1024:.1f} MB vs {pm / 1024:.1f} MB ({pm / lm:.1f}x)"})
     lc = next((x for x in r["concurrency"] if x["target"] == "llmrouter"), None)
     if lc:
         n = lc["clients"]
@@ -1060,6 +1109,14 @@ def verify(r: dict, scen_names: list, conns_list: list) -> list:
     elif lc["error_count"] != 0 or lc["ok"] != lc["clients"]:
         problems.append(f"llmrouter concurrency: {lc['ok']}/{lc['clients']} ok, errors {lc['errors']} {lc['statuses']}")
     return problems
+
+
+def error_text(x: dict) -> str:
+    """"0", or each kind of error with its count, and the HTTP statuses of refused requests."""
+    text = ", ".join(f"{k} {v}" for k, v in x["errors"].items() if v) or "0"
+    if x.get("statuses"):
+        text += " (HTTP " + ", ".join(f"{k}×{v}" for k, v in x["statuses"].items()) + ")"
+    return text
 
 
 def fmt(v, spec=".2f", unit=""):
@@ -1113,20 +1170,22 @@ def markdown(r: dict) -> str:
         out.append("")
     if r["concurrency"]:
         n = r["concurrency"][0]["clients"]
-        out += [f"### concurrency: {n} clients at once, each a stream the mock starts after 1 s (20 events)", "",
-                "| target | ok | TTFB p50 | TTFB p99 | added TTFB p50 | added TTFB p99 | total p99 | wall s | "
-                "proxy CPU s | peak RSS MB | errors |",
-                "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
+        c0 = r["concurrency"][0]
+        out += [f"### concurrency: {n} streaming clients started over {c0['ramp_s']:g} s, each a stream the mock "
+                "starts after 1 s (20 events)", "",
+                "Times in ms from a client's start (connect included); \"open\" is the most requests in flight at "
+                "once; \"client lag\" is the p99 lag of the client's own event loop, the precision of the times.", "",
+                "| target | ok | open | TTFB p50 | TTFB p99 | added TTFB p50 | added TTFB p99 | total p99 | "
+                "client lag p99 | proxy CPU s | peak RSS MB | errors |",
+                "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
         for x in r["concurrency"]:
             add = x.get("added_ttfb_ms", {})
-            errs = ", ".join(f"{k} {v}" for k, v in x["errors"].items() if v) or "0"
-            if x["statuses"]:
-                errs += " (status " + ", ".join(f"{k}×{v}" for k, v in x["statuses"].items()) + ")"
             out.append(
-                f"| {x['target']} | {x['ok']}/{x['clients']} | {fmt(x['ttfb_ms']['p50'], '.1f')} | "
+                f"| {x['target']} | {x['ok']}/{x['clients']} | {x['peak_open']} | {fmt(x['ttfb_ms']['p50'], '.1f')} | "
                 f"{fmt(x['ttfb_ms']['p99'], '.1f')} | {fmt(add.get('p50'), '+.1f')} | {fmt(add.get('p99'), '+.1f')} | "
-                f"{fmt(x['total_ms']['p99'], '.1f')} | {x['wall_s']:.2f} | {fmt(x['cpu']['proxy_cpu_s'], '.2f')} | "
-                f"{fmt(x['rss_peak_kb'] / 1024 if x.get('rss_peak_kb') else None, '.1f')} | {errs} |")
+                f"{fmt(x['total_ms']['p99'], '.1f')} | {fmt(x['client_loop_lag_ms']['p99'], '.1f')} | "
+                f"{fmt(x['cpu']['proxy_cpu_s'], '.2f')} | "
+                f"{fmt(x['rss_peak_kb'] / 1024 if x.get('rss_peak_kb') else None, '.1f')} | {error_text(x)} |")
         out.append("")
     if r["target_checks"]:
         out += ["### Targets", "", "| target | met | value |", "|---|---|---|"]
