@@ -861,7 +861,7 @@ def main() -> int:
         "targets": {}, "skipped": {}, "runs": [], "concurrency": [],
     }
     try:
-        git = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        git = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True, text=True)
         results["commit"] = git.stdout.strip()
     except OSError:
         pass
