@@ -161,6 +161,56 @@ TEST(MockUpstreamTest, CountTokensAnswersAFixedCount) {
   EXPECT_EQ(body, R"({"input_tokens":42})");
 }
 
+// The number of non-overlapping occurrences of `needle` in `text`.
+std::size_t occurrences(const std::string& text, std::string_view needle) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
+TEST(MockUpstreamTest, ChunksModelStreamsThatManyEventsInEachFormat) {
+  testing::MockUpstream mock;
+  auto transport = make_curl_transport();
+  const std::string body = R"({"model":"chunks-20","stream":true,"messages":[{"role":"user","content":"hi"}]})";
+
+  auto [status, openai] = fetch(*transport, mock, "POST", "/v1/chat/completions", body);
+  ASSERT_EQ(status, 200) << openai;
+  EXPECT_EQ(occurrences(openai, "data: "), 22u);  // 20 text events, the finish event, [DONE]
+  EXPECT_EQ(occurrences(openai, R"("delta":{"content":")"), 19u);
+  EXPECT_THAT(openai, HasSubstr(R"("delta":{"role":"assistant","content":"tok0 "})"));
+  EXPECT_THAT(openai, HasSubstr(R"("finish_reason":"stop")"));
+  EXPECT_TRUE(openai.ends_with("data: [DONE]\n\n"));
+
+  auto [anthropic_status, anthropic] = fetch(*transport, mock, "POST", "/v1/messages", body);
+  ASSERT_EQ(anthropic_status, 200) << anthropic;
+  EXPECT_EQ(occurrences(anthropic, "event: content_block_delta"), 20u);
+  EXPECT_THAT(anthropic, HasSubstr(R"("text":"tok19 ")"));
+  EXPECT_TRUE(anthropic.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+
+  auto [ollama_status, ollama] = fetch(*transport, mock, "POST", "/api/chat", body);
+  ASSERT_EQ(ollama_status, 200) << ollama;
+  EXPECT_EQ(occurrences(ollama, "\n"), 21u);
+  EXPECT_EQ(occurrences(ollama, R"("done":true)"), 1u);
+
+  // Not streamed: the recorded reply; a malformed count is not a chunks model.
+  auto [whole_status, whole] = fetch(*transport, mock, "POST", "/v1/chat/completions",
+                                     R"({"model":"chunks-20","messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(whole_status, 200);
+  EXPECT_THAT(whole, HasSubstr("Checking both cities."));
+  auto [other_status, other] = fetch(*transport, mock, "POST", "/v1/chat/completions",
+                                     R"({"model":"chunks-x","stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(other_status, 200);
+  EXPECT_EQ(occurrences(other, "tok0 "), 0u);
+
+  // Combined with a latency: waits, then streams the events.
+  const auto start = std::chrono::steady_clock::now();
+  auto [slow_status, slow] = fetch(*transport, mock, "POST", "/v1/chat/completions",
+                                   R"({"model":"latency-200+chunks-3","stream":true,"messages":[]})");
+  EXPECT_EQ(slow_status, 200);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+  EXPECT_EQ(occurrences(slow, "data: "), 5u);
+}
+
 TEST(MockUpstreamTest, AFixedPortThatIsTakenIsAnError) {
   testing::MockUpstream first;
   testing::MockUpstream::Options options;

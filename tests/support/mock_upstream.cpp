@@ -154,16 +154,77 @@ std::string bad_utf8_stream(std::string_view path) {
          R"("delta":{},"finish_reason":"stop"}]})" "\n\n" + "data: [DONE]\n\n";
 }
 
+// The number in the '+'-separated part "<prefix><digits>" of a model name, capped at `max`:
+// ("latency-250+chunks-20", "latency-") -> 250; nullopt when no part has that form.
+std::optional<int64_t> number_part(std::string_view model, std::string_view prefix, int64_t max) {
+  while (!model.empty()) {
+    const std::size_t plus = model.find('+');
+    const std::string_view part = model.substr(0, plus);
+    model = plus == std::string_view::npos ? std::string_view() : model.substr(plus + 1);
+    if (!part.starts_with(prefix) || part.size() == prefix.size()) continue;
+    int64_t n = 0;
+    bool digits = true;
+    for (std::size_t i = prefix.size(); i < part.size() && digits; ++i) {
+      digits = part[i] >= '0' && part[i] <= '9';
+      n = std::min<int64_t>(n * 10 + (part[i] - '0'), max);
+    }
+    if (digits) return n;
+  }
+  return std::nullopt;
+}
+
 // "latency-250" -> 250 ms (capped); nullopt for other names.
 std::optional<std::chrono::milliseconds> latency_of(const std::string& model) {
-  constexpr std::string_view kPrefix = "latency-";
-  if (model.compare(0, kPrefix.size(), kPrefix) != 0 || model.size() == kPrefix.size()) return std::nullopt;
-  int64_t ms = 0;
-  for (std::size_t i = kPrefix.size(); i < model.size(); ++i) {
-    if (model[i] < '0' || model[i] > '9') return std::nullopt;
-    ms = std::min<int64_t>(ms * 10 + (model[i] - '0'), 10'000);
+  if (auto ms = number_part(model, "latency-", 10'000)) return std::chrono::milliseconds(*ms);
+  return std::nullopt;
+}
+
+// "chunks-20" -> 20 (1 to 10000); nullopt for other names.
+std::optional<int> chunks_of(const std::string& model) {
+  auto n = number_part(model, "chunks-", 10'000);
+  if (!n || *n < 1) return std::nullopt;
+  return static_cast<int>(*n);
+}
+
+// A stream of `n` text events ("tok0 ", "tok1 ", ...) in the format of `path`, framed as
+// that format ends a stream; one string per event, each sent in one write.
+std::vector<std::string> chunked_stream(std::string_view path, const std::string& model, int n) {
+  std::vector<std::string> events;
+  auto token = [](int i) { return "tok"s + std::to_string(i) + ' '; };
+  if (path == "/v1/messages") {
+    auto event = [](std::string_view name, const std::string& data) {
+      return "event: "s.append(name) + "\ndata: " + data + "\n\n";
+    };
+    events.push_back(event("message_start", R"({"type":"message_start","message":{"id":"msg_chunks","type":"message","role":"assistant","model":)" +
+                                                json_string(model) +
+                                                R"(,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}})"));
+    events.push_back(event("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"));
+    for (int i = 0; i < n; ++i) {
+      events.push_back(event("content_block_delta",
+                             R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")" + token(i) + R"("}})"));
+    }
+    events.push_back(event("content_block_stop", R"({"type":"content_block_stop","index":0})"));
+    events.push_back(event("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":)" +
+                                                std::to_string(n) + "}}"));
+    events.push_back(event("message_stop", R"({"type":"message_stop"})"));
+    return events;
   }
-  return std::chrono::milliseconds(ms);
+  if (path == "/api/chat") {
+    const std::string head = R"({"model":)" + json_string(model) + R"(,"created_at":"2025-11-01T10:00:00Z","message":{"role":"assistant","content":")";
+    for (int i = 0; i < n; ++i) events.push_back(head + token(i) + R"("},"done":false})" "\n");
+    events.push_back(head + R"("},"done_reason":"stop","done":true,"prompt_eval_count":5,"eval_count":)" + std::to_string(n) + "}\n");
+    return events;
+  }
+  const std::string head = R"(data: {"id":"chatcmpl-chunks","object":"chat.completion.chunk","created":1762000000,"model":)" +
+                           json_string(model) + R"(,"choices":[{"index":0,)";
+  for (int i = 0; i < n; ++i) {
+    events.push_back(head + (i == 0 ? R"("delta":{"role":"assistant","content":")" : R"("delta":{"content":")") + token(i) +
+                     R"("},"finish_reason":null}]})" "\n\n");
+  }
+  events.push_back(head + R"("delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":)" +
+                   std::to_string(n) + ",\"total_tokens\":" + std::to_string(n + 5) + "}}\n\n");
+  events.push_back("data: [DONE]\n\n");
+  return events;
 }
 
 }  // namespace
@@ -279,6 +340,23 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
       const bool bad_utf8 = model == "bad-utf8";
       if (!wants_stream(req.body)) {
         res.set_content(bad_utf8 ? bad_utf8_whole(path) : whole, "application/json");
+        return;
+      }
+      if (auto n = chunks_of(model)) {
+        auto events = std::make_shared<const std::vector<std::string>>(chunked_stream(path, model, *n));
+        auto next = std::make_shared<std::size_t>(0);
+        res.set_chunked_content_provider(content_type, [events, next](size_t, httplib::DataSink& sink) {
+          try {
+            if (*next >= events->size()) {
+              sink.done();
+              return true;
+            }
+            const std::string& ev = (*events)[(*next)++];
+            return sink.write(ev.data(), ev.size());
+          } catch (...) {
+            return false;
+          }
+        });
         return;
       }
       // The body is shared, not copied into the provider: it outlives every copy of it.

@@ -19,6 +19,11 @@
 //   latency-<ms>     waits <ms> (at most 10 s), then answers normally, streamed or not
 //   drip             a stream of 100 events 20 ms apart (for cancellation)
 //   bulk             the recorded stream in 4 KB writes (for benchmarks)
+//   chunks-<n>       a stream of n text events ("tok0 ", "tok1 ", ...; n from 1 to 10000),
+//                    one write per event, framed as the path's format ends a stream (for
+//                    benchmarks); not streamed, the recorded reply
+//   A+B              both, for latency-<ms> and chunks-<n>: "latency-1000+chunks-20" waits
+//                    1 s, then streams 20 events
 //   garbage          a stream that turns into invalid JSON half-way
 //   disconnect       a stream cut off half-way
 //   bad-utf8         a reply (streamed or not) whose text holds invalid UTF-8: "ok \xff\xfe end"
