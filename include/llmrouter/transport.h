@@ -66,9 +66,15 @@ class Transport {
 };
 
 struct TransportOptions {
-  /// Connections kept per host, and in all.
-  long max_host_connections = 256;
-  long max_total_connections = 1024;
+  /// Open connections per host and in all; 0: no limit. A transfer beyond a limit waits
+  /// for a connection to free up, its first-byte timeout running. No limit by default: the
+  /// host bounds concurrency (llmrouter-server's `[server] max_connections`), and over
+  /// HTTP/1.1 every concurrent upstream stream needs a connection of its own, so a lower
+  /// cap would queue requests the host has already accepted.
+  long max_host_connections = 0;
+  long max_total_connections = 0;
+  /// Idle connections kept for reuse.
+  long max_idle_connections = 1024;
 };
 
 /// The libcurl multi transport. The destructor cancels what is in flight and joins the thread.

@@ -50,7 +50,7 @@ class CurlTransport final : public Transport {
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.max_total_connections);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.max_idle_connections);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS, 1000L);
     thread_ = std::thread([this] { run(); });
