@@ -55,7 +55,8 @@ struct AttemptSpan {
   int64_t start_ns = 0;
 };
 /// Starts an attempt: sets `options.traceparent` (this trace, with the attempt's span as
-/// parent, or the client's header unchanged when telemetry is off) and `options.tracestate`.
+/// parent; with telemetry off, the client's trace id, parent id and sampled flag, as
+/// version 00) and `options.tracestate`.
 AttemptSpan begin_attempt(RequestTrace& t, SendOptions& options);
 /// Ends an attempt's span. `provider` may be null; `error` is null when it answered.
 void end_attempt(RequestTrace& t, const AttemptSpan& span, const RouteTarget& target, const ProviderConfig* provider,
