@@ -68,6 +68,12 @@ void print_summary(const llmrouter::Config& c) {
   components("classifiers", c.classifiers);
   components("response classifiers", c.response_classifiers);
   components("plugins", c.plugins);
+  if (c.telemetry.enabled) {
+    fmt::print("telemetry: OTLP/HTTP to {} (service {}, sample ratio {})\n", c.telemetry.otlp_endpoint,
+               c.telemetry.service_name, c.telemetry.sample_ratio);
+  } else {
+    fmt::print("telemetry: off\n");
+  }
 }
 
 }  // namespace

@@ -357,12 +357,12 @@ struct Server::Impl {
     set_error(res, format, e);
   }
 
-  // The client's headers worth forwarding upstream.
+  // The client's headers worth forwarding upstream, and its trace context.
   static Headers forwarded(const httplib::Request& req) {
     Headers out;
     for (const auto& [k, v] : req.headers) {
       std::string name = lower(k);
-      if (is_forwarded_header(name)) out.emplace_back(std::move(name), v);
+      if (is_forwarded_header(name) || name == "traceparent" || name == "tracestate") out.emplace_back(std::move(name), v);
     }
     return out;
   }
@@ -743,10 +743,18 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
     }
     impl->api_key = std::move(key);
   }
-  auto pipeline = Pipeline::build(config, Registries::with_builtins(), impl->catalog.get());
+  impl->transport = make_curl_transport();
+  std::shared_ptr<Telemetry> telemetry;
+  if (config.telemetry.enabled) {
+    auto t = Telemetry::create(config.telemetry, impl->transport, options.telemetry);
+    if (!t) return fail(t.error());
+    telemetry = std::move(*t);
+    log(LogLevel::Info, fmt::format("telemetry: exporting traces and metrics to {} (sample ratio {})",
+                                    config.telemetry.otlp_endpoint, config.telemetry.sample_ratio));
+  }
+  auto pipeline = Pipeline::build(config, Registries::with_builtins(), impl->catalog.get(), std::move(telemetry));
   if (!pipeline) return fail(pipeline.error());
   impl->pipeline = std::move(*pipeline);
-  impl->transport = make_curl_transport();
   // Discovery's first round runs before serving (each provider bounded by its
   // discovery_timeout_ms; a failure is a warning), so the first requests see the models.
   // Discovery logs what it found itself.
@@ -797,6 +805,7 @@ Server::~Server() {
   stop();
   impl_->join_stopper();
   if (impl_->log_file) impl_->log_file->stop();
+  if (impl_->pipeline->telemetry()) impl_->pipeline->telemetry()->shutdown();
 }
 
 Result<int> Server::bind() {
@@ -815,6 +824,7 @@ void Server::run() {
   if (!impl_->stopping.load()) impl_->http.listen_after_bind();
   impl_->join_stopper();
   if (impl_->log_file) impl_->log_file->stop();
+  if (impl_->pipeline->telemetry()) impl_->pipeline->telemetry()->shutdown();  // bounded
 }
 
 void Server::stop() {

@@ -18,6 +18,7 @@
 #include "llmrouter/http_provider.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/result.h"
+#include "llmrouter/telemetry.h"
 
 namespace llmrouter::server {
 
@@ -31,12 +32,15 @@ struct ServerOptions {
   std::chrono::seconds keepalive_timeout{5};
   /// Reads API keys ([server] api_key_env and the providers'); std::getenv by default.
   EnvReader getenv;
+  /// Batching and bounds of the OpenTelemetry exporter (when `[telemetry] enabled`).
+  TelemetryOptions telemetry;
 };
 
 class Server {
  public:
   /// Builds the pipeline, the transport and the providers, opens the JSONL log (when
-  /// `[logging] enabled`) and reads the router's own API key. Errors (Errc::Config): a
+  /// `[logging] enabled`), starts the OpenTelemetry exporter (when `[telemetry] enabled`)
+  /// and reads the router's own API key. Errors (Errc::Config): a
   /// pipeline that does not build, `[server] api_key_env` naming an unset or empty
   /// variable, a log file that cannot be opened.
   [[nodiscard]] static Result<std::unique_ptr<Server>> create(Config config, ServerOptions options = {});
@@ -46,7 +50,8 @@ class Server {
 
   /// Binds `[server] host` and `port` (0: any free port). Returns the port.
   [[nodiscard]] Result<int> bind();
-  /// Serves until `stop`; returns once in-flight requests are done and the log is flushed.
+  /// Serves until `stop`; returns once in-flight requests are done and the log and the
+  /// telemetry are flushed (the telemetry within TelemetryOptions::shutdown_timeout).
   void run();
   /// Answers new requests with 503, gives in-flight requests the grace period, cancels
   /// what is left, then closes the listener. Thread-safe, idempotent; returns at once

@@ -53,6 +53,7 @@ struct Core {
 
   ~Core() {
     if (log_file) log_file->stop();
+    if (pipeline && pipeline->telemetry()) pipeline->telemetry()->shutdown();  // bounded flush
   }
 };
 
@@ -146,9 +147,15 @@ std::string_view view(const char* p, std::size_t n) noexcept { return p ? std::s
 Result<std::shared_ptr<Core>> make_core(Result<Config> config) {
   if (!config) return fail(config.error());
   auto core = std::make_shared<Core>();
-  auto pipeline = Pipeline::build(*config, Registries::with_builtins(), core->catalog.get());
-  if (!pipeline) return fail(pipeline.error());
   core->transport = make_curl_transport();
+  std::shared_ptr<Telemetry> telemetry;
+  if (config->telemetry.enabled) {
+    auto t = Telemetry::create(config->telemetry, core->transport);
+    if (!t) return fail(t.error());
+    telemetry = std::move(*t);
+  }
+  auto pipeline = Pipeline::build(*config, Registries::with_builtins(), core->catalog.get(), std::move(telemetry));
+  if (!pipeline) return fail(pipeline.error());
   core->discovery = Discovery::create(*config, core->transport, core->catalog);
   for (const DiscoveryReport& r : core->discovery->refresh()) {
     if (r.ok) log(LogLevel::Info, fmt::format("provider '{}': discovered {} model(s)", r.provider, r.models));

@@ -15,5 +15,6 @@
 #include "llmrouter/response.h"
 #include "llmrouter/result.h"
 #include "llmrouter/router.h"
+#include "llmrouter/telemetry.h"
 #include "llmrouter/value.h"
 #include "llmrouter/version.h"

@@ -30,8 +30,13 @@
 #include "llmrouter/response.h"
 #include "llmrouter/result.h"
 #include "llmrouter/router.h"
+#include "llmrouter/telemetry.h"
 
 namespace llmrouter {
+
+namespace detail::telemetry {
+struct RequestTrace;
+}
 
 /// A plugin chosen for one request, with its merged settings.
 struct ActivePlugin {
@@ -124,6 +129,9 @@ class Call {
   const std::optional<Error>& error() const noexcept { return error_; }
   /// Sends the request and delivers the reply to `observer` (see Pipeline::handle). Once.
   Outcome run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel);
+  /// The request's trace id (lower-case hex), or "" when it has none: it has one when
+  /// telemetry is enabled or the client sent a valid `traceparent`.
+  std::string trace_id() const;
 
  private:
   friend class Pipeline;
@@ -141,15 +149,19 @@ class Call {
   RequestObserver* observer_ = nullptr;
   bool stream_ended_ = false;  // the client got Done or StreamError
   bool completed_ = false;
+  std::unique_ptr<detail::telemetry::RequestTrace> trace_;  // null: no trace context
 };
 
 class Pipeline {
  public:
   /// Builds the stages. Errors (Errc::Config): a classifier, response classifier or plugin
   /// id with no registered factory (naming file, line and id), or a factory's own error.
+  /// `telemetry`, when given, receives every request's trace and metrics (the host makes it
+  /// from `[telemetry]` and its transport; see telemetry.h).
   [[nodiscard]] static Result<std::shared_ptr<const Pipeline>> build(const Config& config,
                                                                      const Registries& registries,
-                                                                     const ModelCatalog* catalog = nullptr);
+                                                                     const ModelCatalog* catalog = nullptr,
+                                                                     std::shared_ptr<Telemetry> telemetry = nullptr);
 
   /// Runs on_start, classifiers, pre_request and routing for `req`. Errors: a plugin's
   /// error (Errc::Internal, "plugin 'x' failed: ...", HTTP 500), no route (Errc::NoRoute,
@@ -175,7 +187,8 @@ class Pipeline {
   /// When a provider speaks the client's format and no plugin changed the request, the
   /// client's body is passed through (only `model` and `plugins` rewritten) and the reply's
   /// bytes reach `observer.on_raw` as they arrive, before their events. `headers` are the
-  /// client's request headers worth forwarding (is_forwarded_header).
+  /// client's request headers worth forwarding (is_forwarded_header), and its W3C trace
+  /// context (`traceparent`, `tracestate`), which the request's trace continues.
   Outcome handle(WireFormat client, std::string_view body, const Headers& headers, const ProviderLookup& providers,
                  RequestObserver& observer, const CancelFlag& cancel) const;
 
@@ -196,6 +209,8 @@ class Pipeline {
 
   const Config& config() const noexcept { return config_; }
   const Router& router() const noexcept { return router_; }
+  /// The exporter given to `build`, or null.
+  const std::shared_ptr<Telemetry>& telemetry() const noexcept { return telemetry_; }
 
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -218,6 +233,7 @@ class Pipeline {
   };
   std::vector<PluginSlot> plugins_;
   std::shared_ptr<EventBus> events_ = EventBus::create();
+  std::shared_ptr<Telemetry> telemetry_;
   mutable std::atomic<uint64_t> next_id_{0};
   mutable std::atomic<uint64_t> in_flight_{0};
 

@@ -50,6 +50,9 @@ struct SendOptions {
   /// own format (`anthropic-*` to anthropic, `openai-*` to openai); its configured headers
   /// win over them.
   Headers headers;
+  /// The W3C trace context to send upstream (`traceparent`, `tracestate`); empty: none.
+  std::string traceparent;
+  std::string tracestate;
 };
 
 /// Set from any thread to cancel a request in flight.

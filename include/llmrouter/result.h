@@ -50,6 +50,9 @@ struct Error {
   std::string provider;
   /// An upstream 429's `retry-after` value, passed on to the client.
   std::string retry_after = {};
+  /// The status an upstream answered with, when the error is its HTTP error reply (0
+  /// otherwise); `http_status` is what the client gets (5xx become 502).
+  int upstream_status = 0;
 
   /// `http_status` when set, otherwise the default status for `code`.
   int status() const noexcept;

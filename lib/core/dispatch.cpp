@@ -9,6 +9,7 @@
 #include "llmrouter/formats.h"
 #include "llmrouter/log.h"
 #include "llmrouter/pipeline.h"
+#include "telemetry/request_trace.h"
 
 namespace llmrouter {
 namespace {
@@ -126,7 +127,8 @@ void begin_event(detail::json::Writer& w, std::string_view type, uint64_t id) {
   w.kv_int("ts_ms", now_ms());
 }
 
-std::string complete_event(const Outcome& o, WireFormat client, std::string_view requested_model) {
+std::string complete_event(const Outcome& o, WireFormat client, std::string_view requested_model,
+                           std::string_view trace_id) {
   std::string out;
   detail::json::Writer w(out);
   begin_event(w, "complete", o.id);
@@ -160,7 +162,7 @@ std::string complete_event(const Outcome& o, WireFormat client, std::string_view
   w.key("tags");
   write_string_array(w, p ? p->request.tags : std::vector<std::string>{});
   w.key("trace_id");
-  w.null();
+  trace_id.empty() ? w.null() : w.string(trace_id);
   w.key("plugins");
   write_string_array(w, p ? p->state.active_plugins : std::vector<std::string>{});
   w.key("system");
@@ -241,6 +243,7 @@ bool should_fail_over(const Error& e) noexcept {
 
 std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, Headers headers) const {
   std::unique_ptr<Call> call(new Call(*this, client, body, std::move(headers)));
+  call->trace_ = detail::telemetry::begin_trace(call->headers_, telemetry_.get());
   Outcome& o = call->outcome_;
   o.id = next_id_.fetch_add(1);
   const uint64_t in_flight = in_flight_.fetch_add(1) + 1;
@@ -258,6 +261,7 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
   }
   if (!decoded) {
     call->error_ = decoded.error();
+    if (call->trace_) detail::telemetry::trace_route(*call->trace_, nullptr, &*call->error_);
     return call;
   }
 
@@ -269,10 +273,12 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
   auto prepared = prepare(std::move(*decoded), std::move(state));
   if (!prepared) {
     call->error_ = prepared.error();
+    if (call->trace_) detail::telemetry::trace_route(*call->trace_, nullptr, &*call->error_);
     return call;
   }
   o.prepared = std::move(*prepared);
   const PreparedRequest& p = *o.prepared;
+  if (call->trace_) detail::telemetry::trace_route(*call->trace_, &p, nullptr);
   {
     std::string ev;
     detail::json::Writer w(ev);
@@ -297,6 +303,7 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
 
 std::unique_ptr<Call> Pipeline::refuse(WireFormat client, Error error) const {
   std::unique_ptr<Call> call(new Call(*this, client, {}, {}));
+  call->trace_ = detail::telemetry::begin_trace({}, telemetry_.get());
   call->outcome_.id = next_id_.fetch_add(1);
   const uint64_t in_flight = in_flight_.fetch_add(1) + 1;
   std::string ev;
@@ -330,9 +337,12 @@ void Call::complete(std::optional<Error> error) {
     if (outcome_.delivered && !stream_ended_ && observer_) observer_->on_event(StreamError{*outcome_.error});  // in-band
   }
   outcome_.duration_ms = ms_since(start_);
-  pipeline_.events_->publish(complete_event(outcome_, client_, requested_model_));
+  if (trace_) detail::telemetry::finish_trace(*trace_, outcome_, client_, requested_model_, pipeline_.config_);
+  pipeline_.events_->publish(complete_event(outcome_, client_, requested_model_, trace_id()));
   pipeline_.in_flight_.fetch_sub(1);
 }
+
+std::string Call::trace_id() const { return trace_ ? to_hex(trace_->trace_id) : std::string(); }
 
 Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel) {
   if (completed_) return std::move(outcome_);
@@ -365,10 +375,12 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
       const Provider* provider = providers ? providers(t.provider) : nullptr;
       Result<void> r = provider ? Result<void>{}
                                 : Result<void>(fail(Errc::Internal, fmt::format("no transport for provider '{}'", t.provider)));
+      SendOptions options;
+      detail::telemetry::AttemptSpan span;
+      if (trace_) span = detail::telemetry::begin_attempt(*trace_, options);
       if (provider) {
         CanonicalRequest upstream = p.request;
         upstream.model = t.model;
-        SendOptions options;
         options.headers = headers_;
         if (!p.modified && pipeline_.speaks(t.provider, client_)) {
           if (auto spliced = passthrough_request(body_, t.model)) options.passthrough_body = std::move(*spliced);
@@ -377,12 +389,14 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
       }
       attempt.duration_ms = ms_since(attempt_start);
       if (r) {
+        if (trace_) detail::telemetry::end_attempt(*trace_, span, t, config.find_provider(t.provider), nullptr);
         o.attempts.push_back(std::move(attempt));
         sent = true;
         break;
       }
       Error e = r.error();
       if (e.provider.empty()) e.provider = t.provider;
+      if (trace_) detail::telemetry::end_attempt(*trace_, span, t, config.find_provider(t.provider), &e);
       attempt.error = e.message;
       attempt.status = e.status();
       o.attempts.push_back(std::move(attempt));
@@ -394,8 +408,12 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
   }
 
   auto response = relay.assembler().finish();
-  if (!response) return done(response.error());  // the stream failed in-band
+  if (!response) {  // the stream failed in-band
+    if (trace_) detail::telemetry::trace_stream_error(*trace_, response.error());
+    return done(response.error());
+  }
   pipeline_.finish(p, *response);
+  if (trace_) detail::telemetry::trace_response(*trace_, *response);
   if (p.decision) {
     if (const ProviderConfig* pc = config.find_provider(o.attempts.back().provider)) {
       o.cost_usd = static_cast<double>(response->usage.input_tokens + response->usage.output_tokens) / 1e6 *

@@ -40,7 +40,8 @@ Pipeline::Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::
     : config_(std::move(config)), router_(config_, catalog, std::move(custom_rules)) {}
 
 Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, const Registries& registries,
-                                                         const ModelCatalog* catalog) {
+                                                         const ModelCatalog* catalog,
+                                                         std::shared_ptr<Telemetry> telemetry) {
   std::vector<std::shared_ptr<const Rule>> custom_rules(config.routers.size());
   for (std::size_t i = 0; i < config.routers.size(); ++i) {
     const RuleConfig& r = config.routers[i];
@@ -55,6 +56,7 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, co
     custom_rules[i] = std::move(*made);
   }
   std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(custom_rules)));
+  p->telemetry_ = std::move(telemetry);
   const Config& cfg = p->config_;
 
   for (const ComponentConfig& c : cfg.classifiers) {

@@ -132,7 +132,7 @@ class HttpProvider final : public Provider {
     http.first_byte_timeout = config_.first_byte_timeout;
     http.idle_timeout = config_.idle_timeout;
     http.total_timeout = config_.timeout;
-    http.headers = request_headers(req.stream, options.headers);
+    http.headers = request_headers(req.stream, options.headers, options);
     auto exchange = std::make_shared<Exchange>();
     const TransferId id = transport_->start(std::move(http), exchange);
     std::unique_ptr<StreamDecoder> decoder = req.stream ? make_stream_decoder(format) : nullptr;
@@ -243,8 +243,8 @@ class HttpProvider final : public Provider {
 
  private:
   // Content type, accept, auth, the forwarded client headers of this provider's format,
-  // then the configured headers (which win).
-  Headers request_headers(bool stream, const Headers& client) const {
+  // the trace context, then the configured headers (which win).
+  Headers request_headers(bool stream, const Headers& client, const SendOptions& trace) const {
     const WireFormat format = wire_of(config_.format);
     Headers h;
     h.emplace_back("content-type", "application/json");
@@ -266,6 +266,10 @@ class HttpProvider final : public Provider {
                                                                         : "";
     for (const auto& [k, v] : client) {
       if (!own_prefix.empty() && k.starts_with(own_prefix) && is_forwarded_header(k)) set(k, v);
+    }
+    if (!trace.traceparent.empty()) {
+      h.emplace_back("traceparent", trace.traceparent);
+      if (!trace.tracestate.empty()) h.emplace_back("tracestate", trace.tracestate);
     }
     for (const auto& [k, v] : config_.headers) set(k, v);
     return h;
@@ -313,6 +317,7 @@ Error upstream_error(const std::string& provider, int status, std::string_view b
   e.provider = provider;
   e.message = fmt::format("provider '{}' answered {}: {}", provider, status, message);
   e.http_status = status >= 500 ? 502 : status;
+  e.upstream_status = status;
   if (status == 429) e.retry_after = std::string(retry_after);
   return e;
 }

@@ -132,6 +132,19 @@ TEST(ConfigTest, OtherRangesAreChecked) {
             "test.toml:2:19: server.max_connections: must be between 1 and 1000000, got 0");
 }
 
+TEST(ConfigTest, TheOtlpEndpointMustBeAnHttpUrl) {
+  EXPECT_EQ(error_of(std::string("[telemetry]\nenabled = true\notlp_endpoint = \"localhost:4318\"\n") +
+                     std::string(kProvider)),
+            "test.toml:3:17: telemetry.otlp_endpoint: expected an http:// or https:// URL, got 'localhost:4318'");
+  EXPECT_EQ(error_of(std::string("[telemetry]\notlp_endpoint = \"grpc://collector:4317\"\n") + std::string(kProvider)),
+            "test.toml:2:17: telemetry.otlp_endpoint: expected an http:// or https:// URL, got 'grpc://collector:4317'");
+  Result<Config> ok = load_config_string(std::string("[telemetry]\notlp_endpoint = \"https://otel.example.com:4318/\"\n") +
+                                             std::string(kProvider),
+                                         "test.toml", env());
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->telemetry.otlp_endpoint, "https://otel.example.com:4318");  // trailing '/' dropped
+}
+
 TEST(ConfigTest, UnknownLogLevelSuggests) {
   EXPECT_EQ(error_of(std::string("[logging]\nlevel = \"warning\"\n") + std::string(kProvider)),
             "test.toml:2:9: logging.level: unknown level 'warning'; expected one of debug, info, "
