@@ -27,6 +27,7 @@
 #include "llmrouter/transport.h"
 #include "support/config_helpers.h"
 #include "support/mock_upstream.h"
+#include "support/server_harness.h"
 
 namespace llmrouter {
 namespace {
@@ -85,7 +86,7 @@ server::ServerOptions with_env(server::ServerOptions options, std::map<std::stri
 
 // The router on an ephemeral port, serving on its own thread, in front of the mock with
 // one provider of `format` behind a fallback rule (the model reaches the mock unchanged).
-class Router {
+class Router : public testing::RunningServer {
  public:
   // One provider "up" of `format` at the mock, behind a fallback rule; `extra` lands in [server].
   explicit Router(const testing::MockUpstream& mock, std::string_view format, std::string extra = {},
@@ -93,36 +94,8 @@ class Router {
       : Router(config_for(mock, format, extra), with_env(std::move(options), std::move(env))) {}
 
   // Any configuration (its [server] port should be 0).
-  explicit Router(Config config, server::ServerOptions options = {}) {
-    auto s = server::Server::create(std::move(config), std::move(options));
-    if (!s) {
-      ADD_FAILURE() << s.error().message;
-      return;
-    }
-    server_ = std::move(*s);
-    auto port = server_->bind();
-    EXPECT_TRUE(port) << port.error().message;
-    port_ = port ? *port : 0;
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  ~Router() { stop(); }
-  void stop() {
-    if (!server_) return;
-    server_->stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  int port() const { return port_; }
-  server::Server& server() { return *server_; }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(std::chrono::seconds(20));
-    return c;
-  }
-
- private:
-  std::unique_ptr<server::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
+  explicit Router(Config config, server::ServerOptions options = {})
+      : RunningServer(std::move(config), std::move(options)) {}
 };
 
 std::string chat_body(std::string_view path, std::string_view model, bool stream) {

@@ -25,6 +25,7 @@
 #include "server.h"
 #include "support/config_helpers.h"
 #include "support/mock_upstream.h"
+#include "support/server_harness.h"
 
 namespace llmrouter {
 namespace {
@@ -189,11 +190,20 @@ std::vector<std::string> logged_trace_ids(const std::string& path) {
 }
 
 // The router in front of the mock (one openai-format provider), exporting to `endpoint`.
-class Router {
+class Router : public testing::RunningServer {
  public:
   Router(const testing::MockUpstream& mock, std::string telemetry, const std::string& log_path,
-         TelemetryOptions options = {}) {
-    Config config = testing::config_from(fmt::format(R"(
+         TelemetryOptions options = {})
+      : RunningServer(config(mock, telemetry, log_path), server_options(options)) {}
+
+  httplib::Result post(const std::string& body, const httplib::Headers& headers = {}) {
+    return client().Post("/v1/chat/completions", headers, body, "application/json");
+  }
+  TelemetryStats stats() { return server().pipeline().telemetry()->stats(); }
+
+ private:
+  static Config config(const testing::MockUpstream& mock, const std::string& telemetry, const std::string& log_path) {
+    return testing::config_from(fmt::format(R"(
 [server]
 host = "127.0.0.1"
 port = 0
@@ -212,36 +222,12 @@ type = "fallback"
 providers = ["up"]
 )",
                                                      log_path, telemetry, mock.base_url()));
+  }
+  static server::ServerOptions server_options(TelemetryOptions options) {
     server::ServerOptions o;
     o.telemetry = options;
-    auto s = server::Server::create(std::move(config), std::move(o));
-    if (!s) {
-      ADD_FAILURE() << s.error().message;
-      return;
-    }
-    server_ = std::move(*s);
-    auto port = server_->bind();
-    EXPECT_TRUE(port);
-    port_ = port ? *port : 0;
-    thread_ = std::thread([this] { server_->run(); });
+    return o;
   }
-  ~Router() { stop(); }
-  void stop() {
-    if (!server_) return;
-    server_->stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  httplib::Result post(const std::string& body, const httplib::Headers& headers = {}) {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(std::chrono::seconds(20));
-    return c.Post("/v1/chat/completions", headers, body, "application/json");
-  }
-  TelemetryStats stats() const { return server_->pipeline().telemetry()->stats(); }
-
- private:
-  std::unique_ptr<server::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
 };
 
 std::string chat(std::string_view model, bool stream = false) {
