@@ -7,6 +7,9 @@ find_package(simdjson 3 CONFIG REQUIRED)              # simdjson::simdjson (pars
 find_package(tomlplusplus 3 CONFIG REQUIRED)          # tomlplusplus::tomlplusplus (config)
 find_package(fmt 9 CONFIG REQUIRED)                   # fmt::fmt
 find_package(tl-expected 1.0 CONFIG REQUIRED)         # tl::expected (Result<T>)
+# Boost.Asio (header-only, Debian's libboost1.81-dev): the engine's event loops. Only the
+# transport's translation unit includes it; it is no dependency of an installed library.
+find_package(boost_headers 1.81 CONFIG REQUIRED)       # Boost::headers
 # JSON is written by lib/json's own writer (see the comment on json::Writer); RapidJSON is
 # not needed.
 

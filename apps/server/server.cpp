@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "llmrouter/discovery.h"
+#include "llmrouter/engine.h"
 #include "llmrouter/events.h"
 #include "llmrouter/formats.h"
 #include "llmrouter/log.h"
@@ -267,13 +267,8 @@ uint64_t estimate_tokens(const CanonicalRequest& req) {
 struct Server::Impl {
   Config config;
   ServerOptions options;
-  std::shared_ptr<ModelCatalog> catalog = std::make_shared<ModelCatalog>();  // before the pipeline reading it
-  std::shared_ptr<const Pipeline> pipeline;
-  std::shared_ptr<Transport> transport;
-  std::map<std::string, std::unique_ptr<Provider>, std::less<>> providers;
-  ProviderLookup lookup;
-  std::unique_ptr<Discovery> discovery;  // Ollama models, at start-up and periodically
-  std::unique_ptr<JsonlLog> log_file;
+  // The router itself; requests run on its current generation (pipeline and providers).
+  std::unique_ptr<Engine> engine;
   std::optional<std::string> api_key;
   int port = 0;
   int listen_fd = -1;
@@ -349,7 +344,7 @@ struct Server::Impl {
   // A chat request refused before reading it: answered in the client's format and
   // counted like any other request (events, log line).
   void refuse(WireFormat format, const Error& e, httplib::Response& res) {
-    auto call = pipeline->refuse(format, e);
+    auto call = engine->current()->pipeline().refuse(format, e);
     res.set_header("X-Router-Request-Id", std::to_string(call->id()));
     Collect ignore;
     const CancelFlag never{false};
@@ -372,8 +367,10 @@ struct Server::Impl {
     if (!authorized(req)) {
       return refuse(format, error(401, "invalid or missing API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'"), res);
     }
-    // `req.body` lives until the response is written, stream included.
-    std::unique_ptr<Call> call = pipeline->start(format, req.body, forwarded(req));
+    // `req.body` lives until the response is written, stream included. The request keeps
+    // the generation it starts on.
+    std::shared_ptr<const Generation> g = engine->current();
+    std::unique_ptr<Call> call = g->pipeline().start(format, req.body, forwarded(req));
     res.set_header("X-Router-Request-Id", std::to_string(call->id()));
     if (call->error()) {
       const Error e = *call->error();
@@ -384,12 +381,12 @@ struct Server::Impl {
     }
     const PreparedRequest& p = *call->prepared();
     if (!p.request.tags.empty()) res.set_header("X-Router-Request-Tags", join(p.request.tags));
-    if (p.request.stream) return stream(format, std::move(call), std::move(busy), res);
+    if (p.request.stream) return stream(format, std::move(g), std::move(call), std::move(busy), res);
 
     Collect collect;
     CancelFlag cancel{false};
     InFlight guard(*this, cancel);
-    Outcome o = call->run(lookup, collect, cancel);
+    Outcome o = call->run(g->lookup(), collect, cancel);
     metrics.record(format, o);
     if (!o.attempts.empty()) {
       res.set_header("X-Router-Provider", o.attempts.back().provider);
@@ -408,7 +405,8 @@ struct Server::Impl {
   }
 
   // Streams run on a worker thread; the connection's thread relays the pipe to the client.
-  void stream(WireFormat format, std::unique_ptr<Call> call, std::shared_ptr<Busy> busy, httplib::Response& res) {
+  void stream(WireFormat format, std::shared_ptr<const Generation> g, std::unique_ptr<Call> call,
+              std::shared_ptr<Busy> busy, httplib::Response& res) {
     // Read before the worker starts: once it runs, the call is the worker's.
     const PreparedRequest& p = *call->prepared();
     StreamEncoderOptions eo;
@@ -416,14 +414,14 @@ struct Server::Impl {
 
     auto pipe = std::make_shared<StreamPipe>(kStreamBuffer);
     std::shared_ptr<Call> shared(std::move(call));
-    workers->enqueue([this, pipe, shared, format, eo] {
+    workers->enqueue([this, g, pipe, shared, format, eo] {
       auto encoder = make_stream_encoder(format, eo);
       std::optional<Outcome> outcome;
       try {
         CancelFlag cancel{false};
         InFlight guard(*this, cancel);
         PipeWriter writer(*pipe, *encoder);
-        outcome = shared->run(lookup, writer, cancel);
+        outcome = shared->run(g->lookup(), writer, cancel);
       } catch (const std::exception& e) {
         log(LogLevel::Error, fmt::format("request {}: stream failed: {}", shared->id(), e.what()));
       }
@@ -503,7 +501,8 @@ struct Server::Impl {
 
   void count_tokens(const httplib::Request& req, httplib::Response& res) {
     const WireFormat format = WireFormat::Anthropic;
-    res.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+    std::shared_ptr<const Generation> g = engine->current();
+    res.set_header("X-Router-Request-Id", std::to_string(g->pipeline().new_request_id()));
     if (!authorized(req)) return set_error(res, format, error(401, "invalid or missing API key"));
     // count_tokens bodies carry no max_tokens; the Messages decoder wants one.
     auto decoded = decode_request(format, req.body);
@@ -514,10 +513,10 @@ struct Server::Impl {
       decoded = decode_request(format, body);
     }
     if (!decoded) return set_error(res, format, decoded.error());
-    auto routed = pipeline->route(format, body);
+    auto routed = g->pipeline().route(format, body);
     if (routed && routed->decision) {
       const RouteTarget& t = routed->decision->target;
-      const ProviderConfig* pc = config.find_provider(t.provider);
+      const ProviderConfig* pc = g->config().find_provider(t.provider);
       if (pc && pc->format == ProviderFormat::Anthropic) return forward_count(*pc, t.model, req, res);
     }
     res.set_header("X-Router-Estimate", "true");
@@ -545,11 +544,11 @@ struct Server::Impl {
       up.headers.emplace_back(k, v);
     }
     if (pc.api_key_env) {
-      if (auto key = options.getenv(*pc.api_key_env); key && !key->empty()) up.headers.emplace_back("x-api-key", *key);
+      if (auto key = engine->getenv()(*pc.api_key_env); key && !key->empty()) up.headers.emplace_back("x-api-key", *key);
     }
     for (const auto& [k, v] : pc.headers) up.headers.emplace_back(lower(k), v);
     auto fetch = std::make_shared<Fetch>();
-    transport->start(std::move(up), fetch);
+    engine->transport()->start(std::move(up), fetch);
     auto got = fetch->wait();
     if (!got) return set_error(res, WireFormat::Anthropic, got.error());
     res.set_header("X-Router-Provider", pc.name);
@@ -561,7 +560,7 @@ struct Server::Impl {
   }
 
   void route(const httplib::Request& req, httplib::Response& res) {
-    res.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+    res.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
     if (!authorized(req)) return set_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"));
     WireFormat format = WireFormat::OpenAI;
     if (req.has_param("format")) {
@@ -575,15 +574,15 @@ struct Server::Impl {
                          error(400, fmt::format("format: expected openai, anthropic or responses, got '{}'", f)));
       }
     }
-    auto p = pipeline->route(format, req.body);
+    auto p = engine->current()->pipeline().route(format, req.body);
     if (!p) return set_error(res, WireFormat::OpenAI, p.error());
     res.set_content(route_json(*p), "application/json");
   }
 
   void dashboard_events(const httplib::Request& req, httplib::Response& res) {
-    res.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+    res.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
     if (!authorized(req)) return set_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"));
-    std::shared_ptr<Subscription> sub(pipeline->events()->subscribe(1024).release(), [this](Subscription* s) {
+    std::shared_ptr<Subscription> sub(engine->events()->subscribe(1024).release(), [this](Subscription* s) {
       {
         std::lock_guard lock(subs_mu);
         live_subs.erase(s);
@@ -632,33 +631,33 @@ struct Server::Impl {
     http.Post("/v1/messages/count_tokens", [this](const httplib::Request& q, httplib::Response& r) { count_tokens(q, r); });
     http.Post("/v1/route", [this](const httplib::Request& q, httplib::Response& r) { route(q, r); });
     http.Get("/v1/models", [this](const httplib::Request& q, httplib::Response& r) {
-      r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+      r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
       if (!authorized(q)) return set_error(r, format_of_path(q.path), error(401, "invalid or missing API key"));
-      r.set_content(models_json(pipeline->router().known_models()), "application/json");
+      r.set_content(models_json(engine->current()->pipeline().router().known_models()), "application/json");
     });
     http.Get("/metrics", [this](const httplib::Request& q, httplib::Response& r) {
-      r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+      r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
       if (!authorized(q)) return set_error(r, WireFormat::OpenAI, error(401, "invalid or missing API key"));
       ScrapeInputs in;
-      in.in_flight = pipeline->in_flight();
+      in.in_flight = engine->current()->pipeline().in_flight();
       {
         std::lock_guard lock(subs_mu);
         in.dashboard_events_dropped = dropped_by_ended;
         for (const Subscription* s : live_subs) in.dashboard_events_dropped += s->dropped();
       }
-      if (log_file) {
+      if (const JsonlLog* log_file = engine->request_log()) {
         in.log_write_errors = log_file->write_errors();
         in.log_lines_written = log_file->lines_written();
       }
       r.set_content(metrics.scrape(in), "text/plain; version=0.0.4; charset=utf-8");
     });
     http.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
-      r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+      r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
       r.set_content("ok", "text/plain");
     });
     if (config.server.dashboard) {
       http.Get("/dashboard", [this](const httplib::Request& q, httplib::Response& r) {
-        r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+        r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
         if (!authorized(q)) return set_error(r, WireFormat::OpenAI, error(401, "invalid or missing API key"));
         r.set_content(kDashboardHtml, "text/html; charset=utf-8");
       });
@@ -673,7 +672,7 @@ struct Server::Impl {
       if (is_chat_path(q.path)) {
         refuse(format_of_path(q.path), e, r);
       } else {
-        r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+        r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
         set_error(r, format_of_path(q.path), e);
       }
       return httplib::Server::HandlerResponse::Handled;
@@ -707,7 +706,7 @@ struct Server::Impl {
       if (r.status == 413 && is_chat_path(q.path)) {
         refuse(format, e, r);
       } else {
-        if (!r.has_header("X-Router-Request-Id")) r.set_header("X-Router-Request-Id", std::to_string(pipeline->new_request_id()));
+        if (!r.has_header("X-Router-Request-Id")) r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
         set_error(r, format, e);
       }
       return httplib::Server::HandlerResponse::Handled;
@@ -743,36 +742,12 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
     }
     impl->api_key = std::move(key);
   }
-  impl->transport = make_curl_transport();
-  std::shared_ptr<Telemetry> telemetry;
-  if (config.telemetry.enabled) {
-    auto t = Telemetry::create(config.telemetry, impl->transport, options.telemetry);
-    if (!t) return fail(t.error());
-    telemetry = std::move(*t);
-    log(LogLevel::Info, fmt::format("telemetry: exporting traces and metrics to {} (sample ratio {})",
-                                    config.telemetry.otlp_endpoint, config.telemetry.sample_ratio));
-  }
-  auto pipeline = Pipeline::build(config, Registries::with_builtins(), impl->catalog.get(), std::move(telemetry));
-  if (!pipeline) return fail(pipeline.error());
-  impl->pipeline = std::move(*pipeline);
-  // Discovery's first round runs before serving (each provider bounded by its
-  // discovery_timeout_ms; a failure is a warning), so the first requests see the models.
-  // Discovery logs what it found itself.
-  impl->discovery = Discovery::create(config, impl->transport, impl->catalog, options.getenv);
-  (void)impl->discovery->refresh();
-  impl->discovery->start();
-  for (const ProviderConfig& pc : config.providers) {
-    if (pc.available) impl->providers.emplace(pc.name, make_http_provider(pc, impl->transport, options.getenv));
-  }
-  impl->lookup = [p = &impl->providers](std::string_view name) -> const Provider* {
-    auto it = p->find(name);
-    return it == p->end() ? nullptr : it->second.get();
-  };
-  if (config.logging.enabled) {
-    std::string err;
-    impl->log_file = JsonlLog::open(config.logging.path, impl->pipeline->events(), &err);
-    if (!impl->log_file) return fail(Errc::Config, err);
-  }
+  EngineOptions eo;
+  eo.getenv = options.getenv;
+  eo.telemetry = options.telemetry;
+  auto engine = Engine::create(config, std::move(eo));
+  if (!engine) return fail(engine.error());
+  impl->engine = std::move(*engine);
   impl->config = std::move(config);
   impl->options = std::move(options);
 
@@ -804,8 +779,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() {
   stop();
   impl_->join_stopper();
-  if (impl_->log_file) impl_->log_file->stop();
-  if (impl_->pipeline->telemetry()) impl_->pipeline->telemetry()->shutdown();
+  impl_->engine->shutdown();
 }
 
 Result<int> Server::bind() {
@@ -823,8 +797,7 @@ Result<int> Server::bind() {
 void Server::run() {
   if (!impl_->stopping.load()) impl_->http.listen_after_bind();
   impl_->join_stopper();
-  if (impl_->log_file) impl_->log_file->stop();
-  if (impl_->pipeline->telemetry()) impl_->pipeline->telemetry()->shutdown();  // bounded
+  impl_->engine->shutdown();  // the log and the telemetry (bounded)
 }
 
 void Server::stop() {
@@ -835,14 +808,14 @@ void Server::stop() {
   impl->stopper = std::thread([impl] {
     // New requests get 503 from now on; the ones being served get the grace period.
     auto wait_for_responses = [impl](Clock::time_point deadline) {
-      while ((impl->responses.load() > 0 || impl->pipeline->in_flight() > 0) && Clock::now() < deadline) {
+      while ((impl->responses.load() > 0 || impl->engine->current()->pipeline().in_flight() > 0) && Clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     };
     wait_for_responses(Clock::now() + impl->options.grace);
-    if (impl->pipeline->in_flight() > 0) {
+    if (impl->engine->current()->pipeline().in_flight() > 0) {
       log(LogLevel::Warn, fmt::format("shutdown: cancelling {} request(s) still running after the grace period",
-                                      impl->pipeline->in_flight()));
+                                      impl->engine->current()->pipeline().in_flight()));
       impl->cancel_all();
       wait_for_responses(Clock::now() + std::chrono::seconds(2));  // cancellation is prompt
     }
@@ -851,6 +824,6 @@ void Server::stop() {
 }
 
 int Server::port() const noexcept { return impl_->port; }
-const Pipeline& Server::pipeline() const noexcept { return *impl_->pipeline; }
+const Pipeline& Server::pipeline() const noexcept { return impl_->engine->current()->pipeline(); }
 
 }  // namespace llmrouter::server

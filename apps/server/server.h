@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // llmrouter-server's HTTP host, as a small library the tests link: cpp-httplib in front
-// of a Pipeline, the shared curl transport and one provider per configured upstream.
+// of an Engine (llmrouter/engine.h), which owns the pipeline, the transport and the
+// providers.
 //
 // Threading: every accepted connection runs on its own thread, taken from an elastic pool
 // (threads are created on demand and retire after a minute idle). At most
@@ -38,9 +39,9 @@ struct ServerOptions {
 
 class Server {
  public:
-  /// Builds the pipeline, the transport and the providers, opens the JSONL log (when
-  /// `[logging] enabled`), starts the OpenTelemetry exporter (when `[telemetry] enabled`)
-  /// and reads the router's own API key. Errors (Errc::Config): a
+  /// Creates the Engine (pipeline, transport, providers, discovery, the JSONL log when
+  /// `[logging] enabled`, the OpenTelemetry exporter when `[telemetry] enabled`) and reads
+  /// the router's own API key. Errors (Errc::Config): a
   /// pipeline that does not build, `[server] api_key_env` naming an unset or empty
   /// variable, a log file that cannot be opened.
   [[nodiscard]] static Result<std::unique_ptr<Server>> create(Config config, ServerOptions options = {});

@@ -5,57 +5,24 @@
 #include "llmrouter.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "llmrouter/discovery.h"
-#include "llmrouter/events.h"
-#include "llmrouter/formats.h"
-#include "llmrouter/http_provider.h"
+#include "llmrouter/engine.h"
 #include "llmrouter/log.h"
-#include "llmrouter/pipeline.h"
-#include "llmrouter/transport.h"
 #include "llmrouter/version.h"
 
 namespace llmrouter::capi {
 namespace {
-
-// Reply bytes a pull stream holds for a slow reader before its request pauses.
-constexpr std::size_t kStreamBuffer = 256 << 10;
-
-// What a router handle owns. Shared with the pull streams started from it, so a stream
-// outlives an early llmrouter_router_free. Members are destroyed bottom-up: the pipeline
-// and providers first, then discovery (which cancels its requests on the transport), then
-// the transport, and the catalog the pipeline and discovery read last.
-struct Core {
-  Config config;
-  std::shared_ptr<ModelCatalog> catalog = std::make_shared<ModelCatalog>();
-  std::shared_ptr<Transport> transport;
-  std::unique_ptr<Discovery> discovery;
-  std::map<std::string, std::unique_ptr<Provider>, std::less<>> providers;
-  ProviderLookup lookup;
-  std::shared_ptr<const Pipeline> pipeline;
-  std::unique_ptr<JsonlLog> log_file;
-
-  ~Core() {
-    if (log_file) log_file->stop();
-    if (pipeline && pipeline->telemetry()) pipeline->telemetry()->shutdown();  // bounded flush
-  }
-};
 
 llmrouter_status status_of(Errc code) noexcept {
   switch (code) {
@@ -90,8 +57,10 @@ struct llmrouter_error {
   std::string provider;
 };
 
+// Shared with the pull streams started from it, so a stream outlives an early
+// llmrouter_router_free.
 struct llmrouter_router {
-  std::shared_ptr<llmrouter::capi::Core> core;
+  std::shared_ptr<llmrouter::Engine> engine;
 };
 
 namespace llmrouter::capi {
@@ -143,45 +112,11 @@ void clear(llmrouter_error** err) noexcept {
 
 std::string_view view(const char* p, std::size_t n) noexcept { return p ? std::string_view(p, n) : std::string_view(); }
 
-// Builds what the server builds around a pipeline: transport, discovery, providers, log.
-Result<std::shared_ptr<Core>> make_core(Result<Config> config) {
-  if (!config) return fail(config.error());
-  auto core = std::make_shared<Core>();
-  core->transport = make_curl_transport();
-  std::shared_ptr<Telemetry> telemetry;
-  if (config->telemetry.enabled) {
-    auto t = Telemetry::create(config->telemetry, core->transport);
-    if (!t) return fail(t.error());
-    telemetry = std::move(*t);
-  }
-  auto pipeline = Pipeline::build(*config, Registries::with_builtins(), core->catalog.get(), std::move(telemetry));
-  if (!pipeline) return fail(pipeline.error());
-  core->discovery = Discovery::create(*config, core->transport, core->catalog);
-  for (const DiscoveryReport& r : core->discovery->refresh()) {
-    if (r.ok) log(LogLevel::Info, fmt::format("provider '{}': discovered {} model(s)", r.provider, r.models));
-  }
-  core->discovery->start();
-  for (const ProviderConfig& pc : config->providers) {
-    if (pc.available) core->providers.emplace(pc.name, make_http_provider(pc, core->transport));
-  }
-  core->lookup = [p = &core->providers](std::string_view name) -> const Provider* {
-    auto it = p->find(name);
-    return it == p->end() ? nullptr : it->second.get();
-  };
-  if (config->logging.enabled) {
-    std::string why;
-    core->log_file = JsonlLog::open(config->logging.path, (*pipeline)->events(), &why);
-    if (!core->log_file) return fail(Errc::Config, why);
-  }
-  core->pipeline = std::move(*pipeline);
-  core->config = std::move(*config);
-  return core;
-}
-
 llmrouter_status new_router(Result<Config> config, llmrouter_router** out, llmrouter_error** err) {
-  auto core = make_core(std::move(config));
-  if (!core) return report(err, core.error());
-  *out = new llmrouter_router{std::move(*core)};
+  if (!config) return report(err, config.error());
+  auto engine = Engine::create(std::move(*config));
+  if (!engine) return report(err, engine.error());
+  *out = new llmrouter_router{std::shared_ptr<Engine>(std::move(*engine))};
   return LLMROUTER_OK;
 }
 
@@ -194,154 +129,13 @@ char* copy_out(std::string_view s) {
   return p;
 }
 
-// Turns a reply into client-format bytes for `deliver`: a stream's bytes as they come (the
-// upstream's own in same-format pass-through, otherwise the encoded events), or a whole
-// response body at the end. `deliver` returns false to cancel.
-class ReplyWriter final : public RequestObserver {
- public:
-  using Deliver = std::function<bool(std::string_view)>;
-  ReplyWriter(WireFormat format, const PreparedRequest& prepared, Deliver deliver)
-      : format_(format), streamed_(prepared.request.stream), deliver_(std::move(deliver)) {
-    if (streamed_) {
-      StreamEncoderOptions options;
-      options.include_usage = prepared.request.stream_include_usage;
-      encoder_ = make_stream_encoder(format, options);
-    }
-  }
-
-  bool on_event(const StreamEvent& e) override {
-    if (stopped_) return false;
-    if (!streamed_) return true;  // assembled by the pipeline; written by finish()
-    // In pass-through the upstream's bytes already carry the events; only an error of our
-    // own (a timeout, a broken stream) is written in the client's format.
-    if (raw_ && !std::holds_alternative<StreamError>(e)) return true;
-    buf_.clear();
-    encoder_->encode(e, buf_);
-    return buf_.empty() || send(buf_);
-  }
-  bool on_raw(std::string_view bytes) override {
-    if (stopped_) return false;
-    if (!streamed_) {
-      raw_body_ += bytes;
-      return true;
-    }
-    raw_ = true;
-    return send(bytes);
-  }
-  bool on_idle() override { return !stopped_; }
-
-  // After the request: a non-streamed reply is delivered whole. False when cancelled.
-  bool finish(const Outcome& o) {
-    if (stopped_) return false;
-    if (streamed_ || o.error || !o.response) return true;
-    if (o.passthrough && o.prepared && !o.prepared->response_modified && !raw_body_.empty()) return send(raw_body_);
-    return send(encode_response(format_, *o.response));
-  }
-  /// True once `deliver` returned false.
-  bool stopped() const noexcept { return stopped_; }
-
- private:
-  bool send(std::string_view bytes) {
-    if (!deliver_(bytes)) stopped_ = true;
-    return !stopped_;
-  }
-
-  WireFormat format_;
-  bool streamed_;
-  Deliver deliver_;
-  std::unique_ptr<StreamEncoder> encoder_;
-  std::string buf_;
-  std::string raw_body_;
-  bool raw_ = false;
-  bool stopped_ = false;
-};
-
-// Starts a request: decode, request-side stages, routing (no network). An error here is
-// the request's (bad body, no route), reported before any byte.
-Result<std::unique_ptr<Call>> start_call(const Core& core, WireFormat format, std::string_view body) {
-  std::unique_ptr<Call> call = core.pipeline->start(format, body);
-  if (call->error()) {
-    Error e = *call->error();
-    struct Ignore final : RequestObserver {
-      bool on_event(const StreamEvent&) override { return true; }
-    } ignore;
-    const CancelFlag never{false};
-    call->run(nullptr, ignore, never);  // publishes the `complete` event and log line
-    return fail(std::move(e));
-  }
-  return call;
-}
-
-// The reply bytes between a stream's worker thread (the writer) and its reader.
-class Pipe {
- public:
-  // Writer side. Blocks while `kStreamBuffer` bytes wait; false once the reader is gone.
-  bool write(std::string_view bytes) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return gone_ || buf_.size() < kStreamBuffer; });
-    if (gone_) return false;
-    buf_.append(bytes);
-    cv_.notify_all();
-    return true;
-  }
-  bool gone() const {
-    std::lock_guard lock(mu_);
-    return gone_;
-  }
-  // The end of the request: no error, or the one to report after the buffered bytes.
-  void finish(std::optional<Error> error) {
-    std::lock_guard lock(mu_);
-    error_ = std::move(error);
-    done_ = true;
-    cv_.notify_all();
-  }
-  // Reader side: the bytes waiting (moved into `out`), or the end, or a timeout.
-  llmrouter_status take(std::string& out, int32_t timeout_ms, std::optional<Error>& error) {
-    std::unique_lock lock(mu_);
-    auto ready = [&] { return done_ || !buf_.empty(); };
-    if (timeout_ms < 0) {
-      cv_.wait(lock, ready);
-    } else {
-      cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
-    }
-    if (!buf_.empty()) {
-      out.clear();
-      out.swap(buf_);
-      cv_.notify_all();
-      return LLMROUTER_OK;
-    }
-    if (!done_) return LLMROUTER_STREAM_TIMEOUT;
-    error = error_;
-    return LLMROUTER_STREAM_END;
-  }
-  // The reader went away: wake the writer (its request gets cancelled).
-  void leave() {
-    std::lock_guard lock(mu_);
-    gone_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::string buf_;             // guarded by mu_
-  std::optional<Error> error_;  // guarded by mu_
-  bool done_ = false;           // guarded by mu_
-  bool gone_ = false;           // guarded by mu_
-};
-
 }  // namespace
 }  // namespace llmrouter::capi
 
 struct llmrouter_stream {
-  std::shared_ptr<llmrouter::capi::Core> core;
-  std::string body;  // the Call reads it until the worker ends
-  std::shared_ptr<llmrouter::capi::Pipe> pipe = std::make_shared<llmrouter::capi::Pipe>();
-  llmrouter::CancelFlag cancel{false};
-  std::thread worker;
+  std::shared_ptr<llmrouter::Engine> engine;  // outlives the reply
+  std::unique_ptr<llmrouter::ReplyStream> reply;
   std::string chunk;  // what the last llmrouter_stream_next returned (borrowed by the caller)
-  bool ended = false;
-  std::optional<llmrouter::Error> error;  // set when the stream ended with an error
 };
 
 using namespace llmrouter;
@@ -427,7 +221,7 @@ llmrouter_status llmrouter_route(llmrouter_router* r, llmrouter_format format, c
   const auto wf = wire_format(format);
   if (!wf) return invalid(err, fmt::format("llmrouter_route: unknown format {}", static_cast<int>(format)));
   try {
-    auto p = r->core->pipeline->route(*wf, view(body, len));
+    auto p = r->engine->current()->pipeline().route(*wf, view(body, len));
     if (!p) return report(err, p.error());
     const std::string json = route_json(*p);
     *out_json = copy_out(json);
@@ -446,13 +240,9 @@ llmrouter_status llmrouter_complete(llmrouter_router* r, llmrouter_format format
   const auto wf = wire_format(format);
   if (!wf) return invalid(err, fmt::format("llmrouter_complete: unknown format {}", static_cast<int>(format)));
   try {
-    const Core& core = *r->core;
-    const std::string_view text = view(body, len);
-    auto call = start_call(core, *wf, text);
-    if (!call) return report(err, call.error());
     bool threw = false;
     CancelFlag cancel{false};
-    ReplyWriter writer(*wf, *(*call)->prepared(), [&](std::string_view bytes) {
+    auto write = [&](std::string_view bytes) {
       bool go_on = false;
       try {
         go_on = on_chunk(bytes.data(), bytes.size(), user_data) == 0;
@@ -461,13 +251,10 @@ llmrouter_status llmrouter_complete(llmrouter_router* r, llmrouter_format format
       }
       if (!go_on) cancel.store(true);  // no further attempt either
       return go_on;
-    });
-    Outcome o = (*call)->run(core.lookup, writer, cancel);
-    const bool finished = writer.finish(o);
+    };
+    Outcome o = r->engine->complete(*wf, view(body, len), {}, write, cancel);
     if (threw) return report(err, LLMROUTER_INTERNAL, 500, "llmrouter_complete: on_chunk threw an exception");
-    if (writer.stopped() || !finished) {
-      return report(err, LLMROUTER_CANCELLED, 499, "llmrouter_complete: cancelled by on_chunk");
-    }
+    if (cancel.load()) return report(err, LLMROUTER_CANCELLED, 499, "llmrouter_complete: cancelled by on_chunk");
     if (o.error) return report(err, *o.error);
     return LLMROUTER_OK;
   } catch (...) {
@@ -486,27 +273,10 @@ llmrouter_status llmrouter_stream_open(llmrouter_router* r, llmrouter_format for
   if (!wf) return invalid(err, fmt::format("llmrouter_stream_open: unknown format {}", static_cast<int>(format)));
   try {
     auto s = std::make_unique<llmrouter_stream>();
-    s->core = r->core;
-    s->body.assign(view(body, len));
-    auto call = start_call(*s->core, *wf, s->body);
-    if (!call) return report(err, call.error());
-    std::shared_ptr<Call> shared(std::move(*call));
-    llmrouter_stream* raw = s.get();
-    s->worker = std::thread([raw, shared, wire = *wf] {
-      Pipe& pipe = *raw->pipe;
-      std::optional<Error> error;
-      try {
-        ReplyWriter writer(wire, *shared->prepared(), [&pipe](std::string_view bytes) { return pipe.write(bytes); });
-        Outcome o = shared->run(raw->core->lookup, writer, raw->cancel);
-        if (writer.finish(o) && o.error) error = std::move(o.error);
-        if (writer.stopped() && !error) error = Error{Errc::Cancelled, "the stream was freed", 499, {}};
-      } catch (const std::exception& e) {
-        error = Error{Errc::Internal, std::string("internal error while streaming: ") + e.what(), 500, {}};
-      } catch (...) {
-        error = Error{Errc::Internal, "internal error while streaming", 500, {}};
-      }
-      pipe.finish(std::move(error));
-    });
+    s->engine = r->engine;
+    auto reply = s->engine->open_stream(*wf, std::string(view(body, len)));
+    if (!reply) return report(err, reply.error());
+    s->reply = std::move(*reply);
     *out = s.release();
     return LLMROUTER_OK;
   } catch (...) {
@@ -521,20 +291,14 @@ llmrouter_status llmrouter_stream_next(llmrouter_stream* s, int32_t timeout_ms, 
   if (len) *len = 0;
   if (!s || !data || !len) return invalid(err, "llmrouter_stream_next: the stream, data or len is NULL");
   try {
-    if (!s->ended) {
-      std::optional<Error> error;
-      const llmrouter_status st = s->pipe->take(s->chunk, timeout_ms, error);
-      if (st == LLMROUTER_OK) {
-        *data = s->chunk.data();
-        *len = s->chunk.size();
-        return LLMROUTER_OK;
-      }
-      if (st == LLMROUTER_STREAM_TIMEOUT) return st;
-      s->ended = true;
-      s->error = std::move(error);
-      s->chunk.clear();
+    const auto st = s->reply->next(s->chunk, std::chrono::milliseconds(timeout_ms));
+    if (st == ReplyStream::Status::Data) {
+      *data = s->chunk.data();
+      *len = s->chunk.size();
+      return LLMROUTER_OK;
     }
-    return s->error ? report(err, *s->error) : LLMROUTER_STREAM_END;
+    if (st == ReplyStream::Status::Timeout) return LLMROUTER_STREAM_TIMEOUT;
+    return s->reply->error() ? report(err, *s->reply->error()) : LLMROUTER_STREAM_END;
   } catch (...) {
     return internal(err);
   }
@@ -543,12 +307,9 @@ llmrouter_status llmrouter_stream_next(llmrouter_stream* s, int32_t timeout_ms, 
 void llmrouter_stream_free(llmrouter_stream* s) {
   if (!s) return;
   try {
-    s->cancel.store(true);
-    s->pipe->leave();
-    if (s->worker.joinable()) s->worker.join();
-  } catch (...) {  // join failing would be a bug; the stream is freed regardless
+    delete s;  // the reply stream cancels its request and waits for its thread
+  } catch (...) {  // destructors do not throw; the ABI promises it regardless
   }
-  delete s;
 }
 
 void llmrouter_log_set(llmrouter_log_cb cb, void* user_data) {

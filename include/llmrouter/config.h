@@ -42,6 +42,9 @@ struct ServerConfig {
   uint64_t max_body_bytes = 32ull << 20;
   /// Concurrent client connections served at once; beyond it new ones get 503.
   uint32_t max_connections = 2048;
+  /// Event loops (one thread each) the engine runs requests' upstream transfers on; 0: one
+  /// per core. At most 256.
+  uint32_t workers = 0;
 };
 
 /// `[logging]`: the JSONL request log, and the level of the diagnostic log.

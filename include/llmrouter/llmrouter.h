@@ -6,6 +6,7 @@
 #include "llmrouter/capabilities.h"
 #include "llmrouter/classifier.h"
 #include "llmrouter/config.h"
+#include "llmrouter/engine.h"
 #include "llmrouter/formats.h"
 #include "llmrouter/log.h"
 #include "llmrouter/pipeline.h"

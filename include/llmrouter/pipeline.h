@@ -158,10 +158,13 @@ class Pipeline {
   /// id with no registered factory (naming file, line and id), or a factory's own error.
   /// `telemetry`, when given, receives every request's trace and metrics (the host makes it
   /// from `[telemetry]` and its transport; see telemetry.h).
+  /// `previous`, when given, is the pipeline this one replaces (a reload): the new one
+  /// publishes on the same event bus and continues its request ids and in-flight count.
   [[nodiscard]] static Result<std::shared_ptr<const Pipeline>> build(const Config& config,
                                                                      const Registries& registries,
                                                                      const ModelCatalog* catalog = nullptr,
-                                                                     std::shared_ptr<Telemetry> telemetry = nullptr);
+                                                                     std::shared_ptr<Telemetry> telemetry = nullptr,
+                                                                     const Pipeline* previous = nullptr);
 
   /// Runs on_start, classifiers, pre_request and routing for `req`. Errors: a plugin's
   /// error (Errc::Internal, "plugin 'x' failed: ...", HTTP 500), no route (Errc::NoRoute,
@@ -200,12 +203,12 @@ class Pipeline {
   /// `complete` event (and log line) to come, like any other request.
   [[nodiscard]] std::unique_ptr<Call> refuse(WireFormat client, Error error) const;
   /// A fresh id from the request id sequence, for host responses outside the pipeline.
-  uint64_t new_request_id() const noexcept { return next_id_.fetch_add(1); }
+  uint64_t new_request_id() const noexcept { return counters_->next_id.fetch_add(1); }
 
   /// The event stream of this pipeline's requests.
   const std::shared_ptr<EventBus>& events() const noexcept { return events_; }
-  /// Requests being handled now.
-  uint64_t in_flight() const noexcept { return in_flight_.load(); }
+  /// Requests being handled now (by this pipeline and those it replaced or that replace it).
+  uint64_t in_flight() const noexcept { return counters_->in_flight.load(); }
 
   const Config& config() const noexcept { return config_; }
   const Router& router() const noexcept { return router_; }
@@ -234,8 +237,13 @@ class Pipeline {
   std::vector<PluginSlot> plugins_;
   std::shared_ptr<EventBus> events_ = EventBus::create();
   std::shared_ptr<Telemetry> telemetry_;
-  mutable std::atomic<uint64_t> next_id_{0};
-  mutable std::atomic<uint64_t> in_flight_{0};
+  /// Request ids and requests in flight, shared by a pipeline and the ones reloads put in
+  /// its place.
+  struct Counters {
+    std::atomic<uint64_t> next_id{0};
+    std::atomic<uint64_t> in_flight{0};
+  };
+  std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
 
   /// Whether provider `provider` speaks the `client` wire format (pass-through possible).
   bool speaks(std::string_view provider, WireFormat client) const;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 /// @file transport.h
-/// The HTTP client under every provider: one long-lived event-loop thread owns a libcurl
-/// multi handle; any thread starts, cancels or resumes transfers through a command queue.
-/// Connections are kept alive and reused across requests.
+/// The HTTP client under every provider: event loops (one thread each) own libcurl multi
+/// handles driven by curl's socket interface; any thread starts, cancels or resumes
+/// transfers, which are posted to the loop that owns them. Connections are kept alive and
+/// reused across requests (each loop has its own connection cache).
 
 #include <chrono>
 #include <cstdint>
@@ -35,7 +36,7 @@ struct HttpRequest {
   std::optional<std::chrono::milliseconds> total_timeout;
 };
 
-/// Receives one transfer's progress. All calls come from the transport thread, in order:
+/// Receives one transfer's progress. All calls come from the transfer's loop thread, in order:
 /// on_headers once, on_data zero or more times, on_complete exactly once. Must not block.
 class TransferObserver {
  public:
@@ -66,18 +67,22 @@ class Transport {
 };
 
 struct TransportOptions {
-  /// Open connections per host and in all; 0: no limit. A transfer beyond a limit waits
+  /// Open connections per host and in all, per loop; 0: no limit. A transfer beyond a limit waits
   /// for a connection to free up, its first-byte timeout running. No limit by default: the
   /// host bounds concurrency (llmrouter-server's `[server] max_connections`), and over
   /// HTTP/1.1 every concurrent upstream stream needs a connection of its own, so a lower
   /// cap would queue requests the host has already accepted.
   long max_host_connections = 0;
   long max_total_connections = 0;
-  /// Idle connections kept for reuse.
+  /// Idle connections kept for reuse (per loop).
   long max_idle_connections = 1024;
+  /// Event loops, one thread each (1 to 256). A transfer started from one of this
+  /// transport's loop threads runs on that loop; others are spread over the loops in turn.
+  unsigned loops = 1;
 };
 
-/// The libcurl multi transport. The destructor cancels what is in flight and joins the thread.
+/// The libcurl multi transport. The destructor cancels what is in flight (each observer gets
+/// on_complete(Cancelled)) and joins the loops' threads.
 std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options = {});
 
 }  // namespace llmrouter

@@ -30,7 +30,8 @@ constexpr std::string_view kRootKeys[] = {"server",  "logging",     "telemetry",
                                           "routing", "providers",   "routers",
                                           "classifiers", "response_classifiers", "plugins"};
 constexpr std::string_view kServerKeys[] = {"host",        "port",           "dashboard",
-                                            "api_key_env", "max_body_bytes", "max_connections"};
+                                            "api_key_env", "max_body_bytes", "max_connections",
+                                            "workers"};
 constexpr std::string_view kLoggingKeys[] = {"enabled", "path", "level"};
 constexpr std::string_view kTelemetryKeys[] = {"enabled", "otlp_endpoint", "service_name",
                                                "sample_ratio"};
@@ -455,6 +456,7 @@ void Loader::read_server(TableReader& r, ServerConfig& s) {
   s.api_key_env = env_name(r, "api_key_env");
   if (auto v = r.integer("max_body_bytes", 1024, int64_t{1} << 32)) s.max_body_bytes = static_cast<uint64_t>(*v);
   if (auto v = r.integer("max_connections", 1, 1'000'000)) s.max_connections = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("workers", 0, 256)) s.workers = static_cast<uint32_t>(*v);
   r.finish(kServerKeys);
 }
 

@@ -245,8 +245,8 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
   std::unique_ptr<Call> call(new Call(*this, client, body, std::move(headers)));
   call->trace_ = detail::telemetry::begin_trace(call->headers_, telemetry_.get());
   Outcome& o = call->outcome_;
-  o.id = next_id_.fetch_add(1);
-  const uint64_t in_flight = in_flight_.fetch_add(1) + 1;
+  o.id = counters_->next_id.fetch_add(1);
+  const uint64_t in_flight = counters_->in_flight.fetch_add(1) + 1;
 
   auto decoded = decode_request(client, body);
   if (decoded) call->requested_model_ = decoded->model;
@@ -304,8 +304,8 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
 std::unique_ptr<Call> Pipeline::refuse(WireFormat client, Error error) const {
   std::unique_ptr<Call> call(new Call(*this, client, {}, {}));
   call->trace_ = detail::telemetry::begin_trace({}, telemetry_.get());
-  call->outcome_.id = next_id_.fetch_add(1);
-  const uint64_t in_flight = in_flight_.fetch_add(1) + 1;
+  call->outcome_.id = counters_->next_id.fetch_add(1);
+  const uint64_t in_flight = counters_->in_flight.fetch_add(1) + 1;
   std::string ev;
   detail::json::Writer w(ev);
   begin_event(w, "start", call->outcome_.id);
@@ -339,7 +339,7 @@ void Call::complete(std::optional<Error> error) {
   outcome_.duration_ms = ms_since(start_);
   if (trace_) detail::telemetry::finish_trace(*trace_, outcome_, client_, requested_model_, pipeline_.config_);
   pipeline_.events_->publish(complete_event(outcome_, client_, requested_model_, trace_id()));
-  pipeline_.in_flight_.fetch_sub(1);
+  pipeline_.counters_->in_flight.fetch_sub(1);
 }
 
 std::string Call::trace_id() const { return trace_ ? to_hex(trace_->trace_id) : std::string(); }

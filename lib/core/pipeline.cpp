@@ -41,7 +41,8 @@ Pipeline::Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::
 
 Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, const Registries& registries,
                                                          const ModelCatalog* catalog,
-                                                         std::shared_ptr<Telemetry> telemetry) {
+                                                         std::shared_ptr<Telemetry> telemetry,
+                                                         const Pipeline* previous) {
   std::vector<std::shared_ptr<const Rule>> custom_rules(config.routers.size());
   for (std::size_t i = 0; i < config.routers.size(); ++i) {
     const RuleConfig& r = config.routers[i];
@@ -57,6 +58,10 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, co
   }
   std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(custom_rules)));
   p->telemetry_ = std::move(telemetry);
+  if (previous) {
+    p->events_ = previous->events_;
+    p->counters_ = previous->counters_;
+  }
   const Config& cfg = p->config_;
 
   for (const ComponentConfig& c : cfg.classifiers) {

@@ -1,17 +1,29 @@
 // SPDX-License-Identifier: MIT
-// The curl-multi transport: one thread owns the CURLM and every easy handle; other threads
-// only push commands and call curl_multi_wakeup (the one curl call documented as safe from
-// any thread). Every callback catches everything: nothing may unwind through libcurl.
+// The curl transport on curl's socket interface. Each loop is an Asio io_context run by one
+// thread, with a multi handle and connection cache of its own: curl says which sockets to
+// watch (CURLMOPT_SOCKETFUNCTION) and when to wake it (CURLMOPT_TIMERFUNCTION); the loop
+// calls curl_multi_socket_action for the one socket that is ready, so an event costs work
+// for the transfers with activity only, not for every open transfer.
+//
+// A transfer lives on one loop from start to end. Other threads reach a loop only by
+// posting to its io_context. Every curl callback catches everything: nothing may unwind
+// through libcurl.
 #include <curl/curl.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <deque>
 #include <map>
-#include <mutex>
 #include <thread>
+#include <unordered_map>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
 #include "llmrouter/log.h"
@@ -20,7 +32,14 @@
 namespace llmrouter {
 namespace {
 
+namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+
+// Loop index in the low bits of a TransferId, so cancel and resume find the loop.
+constexpr unsigned kLoopBits = 8;
+constexpr unsigned kMaxLoops = 1u << kLoopBits;
+// How often first-byte and idle deadlines (which curl has no option for) are checked.
+constexpr std::chrono::milliseconds kDeadlineTick{50};
 
 struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -43,55 +62,116 @@ struct Transfer {
   std::optional<Error> abort_error;  // set when the loop decides to end the transfer
 };
 
-class CurlTransport final : public Transport {
+// A socket curl asked the loop to watch. The descriptor is borrowed: curl opens and closes
+// the socket; Asio only waits on it (released, never closed, by the loop).
+struct Watch {
+  Watch(asio::io_context& io, curl_socket_t s) : fd(s), sd(io) {}
+  curl_socket_t fd;
+  asio::posix::stream_descriptor sd;
+  int what = 0;          // CURL_POLL_IN / OUT / INOUT
+  bool reading = false;  // a wait for readability is pending
+  bool writing = false;
+  bool gone = false;     // curl no longer wants it watched
+};
+
+class Loop;
+thread_local Loop* tls_current_loop = nullptr;  // the loop this thread runs, if any
+
+// One event loop with its multi handle.
+class Loop {
  public:
-  explicit CurlTransport(const TransportOptions& options) {
-    static CurlGlobal global;
+  Loop(const TransportOptions& options, unsigned index, std::atomic<uint64_t>& connections)
+      : index_(index), connections_(connections), work_(asio::make_work_guard(io_)), timer_(io_), ticker_(io_) {
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.max_idle_connections);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS, 1000L);
-    thread_ = std::thread([this] { run(); });
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Loop::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Loop::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    thread_ = std::thread([this] {
+      tls_current_loop = this;
+      io_.run();
+      tls_current_loop = nullptr;
+    });
   }
 
-  ~CurlTransport() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    curl_multi_wakeup(multi_);
+  // Cancels what is in flight (each observer gets on_complete(Cancelled)), stops the loop
+  // and joins its thread; then closes the cached connections.
+  ~Loop() {
+    asio::post(io_, [this] { shut_down(); });
     thread_.join();
-    curl_multi_cleanup(multi_);
+    curl_multi_cleanup(multi_);  // closes cached connections through on_close (nothing watched now)
   }
 
-  TransferId start(HttpRequest request, std::shared_ptr<TransferObserver> observer) override {
-    auto t = std::make_unique<Transfer>();
-    t->id = next_id_.fetch_add(1) + 1;
-    t->request = std::move(request);
-    t->observer = std::move(observer);
-    const TransferId id = t->id;
-    push(Command{Command::Start, id, std::move(t)});
-    return id;
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  void start(std::unique_ptr<Transfer> t) {
+    asio::post(io_, [this, t = std::move(t)]() mutable { add(std::move(t)); });
   }
-  void cancel(TransferId id) override { push(Command{Command::Cancel, id, nullptr}); }
-  void resume(TransferId id) override { push(Command{Command::Resume, id, nullptr}); }
-  uint64_t connections_opened() const override { return connections_.load(); }
+  void cancel(TransferId id) {
+    asio::post(io_, [this, id] { finish(id, fail(Errc::Cancelled, "the request was cancelled")); });
+  }
+  void resume(TransferId id) {
+    asio::post(io_, [this, id] {
+      auto it = transfers_.find(id);
+      if (it == transfers_.end() || !it->second->paused) return;
+      it->second->paused = false;
+      it->second->last_data = Clock::now();
+      curl_easy_pause(it->second->easy, CURLPAUSE_CONT);  // may deliver held data at once
+      process_messages();
+    });
+  }
+  unsigned index() const noexcept { return index_; }
 
  private:
-  struct Command {
-    enum Kind { Start, Cancel, Resume } kind;
-    TransferId id;
-    std::unique_ptr<Transfer> transfer;
-  };
+  // --- curl's callbacks (on this loop's thread) ---
 
-  void push(Command c) {
-    {
-      std::lock_guard lock(mu_);
-      commands_.push_back(std::move(c));
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) noexcept {
+    auto* self = static_cast<Loop*>(userp);
+    try {
+      if (what == CURL_POLL_REMOVE) {
+        self->unwatch(fd);
+      } else {
+        self->watch(fd, what);
+      }
+    } catch (...) {
+      log(LogLevel::Error, "transport: cannot watch a socket");
     }
-    curl_multi_wakeup(multi_);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* userp) noexcept {
+    auto* self = static_cast<Loop*>(userp);
+    try {
+      self->timer_.cancel();
+      if (timeout_ms < 0 || self->stopping_) return 0;
+      self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+      self->timer_.async_wait([self](const boost::system::error_code& ec) {
+        if (ec || self->stopping_) return;
+        int running = 0;
+        curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+        self->process_messages();
+      });
+    } catch (...) {
+      return -1;
+    }
+    return 0;
+  }
+
+  // curl closes a socket: stop watching it first, so the descriptor leaves epoll before
+  // its number can be reused.
+  static int on_close(void* clientp, curl_socket_t fd) noexcept {
+    auto* self = static_cast<Loop*>(clientp);
+    try {
+      self->unwatch(fd);
+    } catch (...) {
+    }
+    return ::close(fd);
   }
 
   static size_t on_header(char* data, size_t size, size_t n, void* user) noexcept {
@@ -137,7 +217,77 @@ class CurlTransport final : public Transport {
     }
   }
 
+  // --- sockets ---
+
+  void watch(curl_socket_t fd, int what) {
+    auto it = watches_.find(fd);
+    if (it == watches_.end()) {
+      auto w = std::make_shared<Watch>(io_, fd);
+      boost::system::error_code ec;
+      w->sd.assign(fd, ec);
+      if (ec) {
+        log(LogLevel::Error, fmt::format("transport: cannot watch socket {}: {}", fd, ec.message()));
+        return;
+      }
+      it = watches_.emplace(fd, std::move(w)).first;
+    }
+    it->second->what = what;
+    arm(it->second);
+  }
+
+  void unwatch(curl_socket_t fd) {
+    auto it = watches_.find(fd);
+    if (it == watches_.end()) return;
+    std::shared_ptr<Watch> w = std::move(it->second);
+    watches_.erase(it);
+    w->gone = true;
+    w->sd.release();  // leaves epoll; pending waits end with operation_aborted
+  }
+
+  // Waits for what curl wants of `w`. Asio's reactor is edge-triggered and a wait does not
+  // look at readiness that arrived while none was pending, so a socket that is ready now
+  // is handled now: curl sees level-triggered readiness, as its socket interface expects.
+  void arm(const std::shared_ptr<Watch>& w) {
+    if (w->gone || stopping_) return;
+    if ((w->what & CURL_POLL_IN) && !w->reading) {
+      w->reading = true;
+      wait(w, asio::posix::stream_descriptor::wait_read, POLLIN);
+    }
+    if ((w->what & CURL_POLL_OUT) && !w->writing) {
+      w->writing = true;
+      wait(w, asio::posix::stream_descriptor::wait_write, POLLOUT);
+    }
+  }
+
+  void wait(const std::shared_ptr<Watch>& w, asio::posix::stream_descriptor::wait_type type, short events) {
+    pollfd p{w->fd, events, 0};
+    if (::poll(&p, 1, 0) > 0) {
+      asio::post(io_, [this, w, type] { ready(w, type, {}); });
+    } else {
+      w->sd.async_wait(type, [this, w, type](const boost::system::error_code& ec) { ready(w, type, ec); });
+    }
+  }
+
+  void ready(const std::shared_ptr<Watch>& w, asio::posix::stream_descriptor::wait_type type,
+             const boost::system::error_code& ec) {
+    const bool read = type == asio::posix::stream_descriptor::wait_read;
+    (read ? w->reading : w->writing) = false;
+    if (ec == asio::error::operation_aborted || w->gone || stopping_) return;
+    int mask = read ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
+    if (ec) mask |= CURL_CSELECT_ERR;
+    int running = 0;
+    curl_multi_socket_action(multi_, w->fd, mask, &running);
+    process_messages();
+    arm(w);  // still wanted (curl may have changed or removed the watch meanwhile)
+  }
+
+  // --- transfers ---
+
   void add(std::unique_ptr<Transfer> t) {
+    if (stopping_) {
+      finish_unstarted(std::move(t));
+      return;
+    }
     CURL* e = curl_easy_init();
     t->easy = e;
     t->started = t->last_data = Clock::now();
@@ -152,10 +302,12 @@ class CurlTransport final : public Transport {
     for (const auto& [k, v] : t->request.headers) t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
     t->headers = curl_slist_append(t->headers, "Expect:");  // no 100-continue round trip
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &CurlTransport::on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Loop::on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlTransport::on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Loop::on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Loop::on_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -167,8 +319,22 @@ class CurlTransport final : public Transport {
     if (t->request.url.rfind("https://", 0) == 0) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(t->request.connect_timeout.count()));
     if (t->request.total_timeout) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t->request.total_timeout->count()));
-    curl_multi_add_handle(multi_, e);
-    transfers_.emplace(t->id, std::move(t));
+    const TransferId id = t->id;
+    transfers_.emplace(id, std::move(t));
+    if (curl_multi_add_handle(multi_, e) != CURLM_OK) {
+      finish(id, fail(Errc::Internal, "the transport could not start the request"));
+      return;
+    }
+    if (!ticking_) tick();
+  }
+
+  // A transfer that never reached curl (the loop is stopping).
+  static void finish_unstarted(std::unique_ptr<Transfer> t) {
+    try {
+      t->observer->on_complete(fail(Errc::Cancelled, "the transport is shutting down"));
+    } catch (...) {
+      log(LogLevel::Error, "transfer observer threw from on_complete");
+    }
   }
 
   // Removes a transfer and tells its observer how it ended.
@@ -183,11 +349,29 @@ class CurlTransport final : public Transport {
     curl_multi_remove_handle(multi_, t->easy);
     curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
-    if (result && !t->headers_sent) t->observer->on_headers(t->status, t->response_headers);
     try {
+      if (result && !t->headers_sent) t->observer->on_headers(t->status, t->response_headers);
       t->observer->on_complete(std::move(result));
     } catch (...) {
       log(LogLevel::Error, "transfer observer threw from on_complete");
+    }
+  }
+
+  // Finishes the transfers curl reports done.
+  void process_messages() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+      const CURLcode code = msg->data.result;
+      if (t->abort_error) {
+        finish(t->id, fail(*t->abort_error));
+      } else if (code != CURLE_OK) {
+        finish(t->id, fail(curl_error(*t, code)));
+      } else {
+        finish(t->id, {});
+      }
     }
   }
 
@@ -206,7 +390,18 @@ class CurlTransport final : public Transport {
     return Error{Errc::Upstream, fmt::format("provider '{}': {}", t.request.provider, detail), 502, t.request.provider};
   }
 
-  // First-byte and idle deadlines, which curl has no option for.
+  // First-byte and idle deadlines, checked every tick while transfers are open.
+  void tick() {
+    ticking_ = true;
+    ticker_.expires_after(kDeadlineTick);
+    ticker_.async_wait([this](const boost::system::error_code& ec) {
+      ticking_ = false;
+      if (ec || stopping_) return;
+      check_deadlines();
+      if (!transfers_.empty()) tick();
+    });
+  }
+
   void check_deadlines() {
     const auto now = Clock::now();
     std::vector<std::pair<TransferId, Error>> expired;
@@ -227,64 +422,84 @@ class CurlTransport final : public Transport {
     for (auto& [id, e] : expired) finish(id, fail(std::move(e)));
   }
 
-  void run() {
-    for (;;) {
-      std::deque<Command> commands;
-      bool stopping = false;
-      {
-        std::lock_guard lock(mu_);
-        commands.swap(commands_);
-        stopping = stopping_;
-      }
-      for (Command& c : commands) {
-        switch (c.kind) {
-          case Command::Start: add(std::move(c.transfer)); break;
-          case Command::Cancel:
-            finish(c.id, fail(Errc::Cancelled, "the request was cancelled"));
-            break;
-          case Command::Resume:
-            if (auto it = transfers_.find(c.id); it != transfers_.end() && it->second->paused) {
-              it->second->paused = false;
-              it->second->last_data = Clock::now();
-              curl_easy_pause(it->second->easy, CURLPAUSE_CONT);
-            }
-            break;
-        }
-      }
-      if (stopping) {
-        while (!transfers_.empty()) finish(transfers_.begin()->first, fail(Errc::Cancelled, "the transport is shutting down"));
-        return;
-      }
-      int running = 0;
-      curl_multi_perform(multi_, &running);
-      int left = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-        if (msg->msg != CURLMSG_DONE) continue;
-        Transfer* t = nullptr;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-        const CURLcode code = msg->data.result;
-        if (t->abort_error) {
-          finish(t->id, fail(*t->abort_error));
-        } else if (code != CURLE_OK) {
-          finish(t->id, fail(curl_error(*t, code)));
-        } else {
-          finish(t->id, {});
-        }
-      }
-      check_deadlines();
-      int fds = 0;
-      curl_multi_poll(multi_, nullptr, 0, transfers_.empty() ? 1000 : 50, &fds);
+  void shut_down() {
+    while (!transfers_.empty()) finish(transfers_.begin()->first, fail(Errc::Cancelled, "the transport is shutting down"));
+    stopping_ = true;
+    timer_.cancel();
+    ticker_.cancel();
+    for (auto& [fd, w] : watches_) {
+      w->gone = true;
+      w->sd.release();
     }
+    watches_.clear();
+    work_.reset();
+    io_.stop();
   }
 
+  const unsigned index_;
+  std::atomic<uint64_t>& connections_;
+  asio::io_context io_{1};  // one thread runs it: Asio may skip its internal locking hints
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::steady_timer timer_;   // curl's timeout
+  asio::steady_timer ticker_;  // deadline checks
   CURLM* multi_ = nullptr;
   std::thread thread_;
-  std::mutex mu_;
-  std::deque<Command> commands_;  // guarded by mu_
-  bool stopping_ = false;         // guarded by mu_
+  // The loop's own state: touched only on its thread.
+  std::map<TransferId, std::unique_ptr<Transfer>> transfers_;
+  std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
+  bool ticking_ = false;
+  bool stopping_ = false;
+};
+
+class CurlTransport final : public Transport {
+ public:
+  explicit CurlTransport(const TransportOptions& options) {
+    static CurlGlobal global;
+    const unsigned n = std::clamp(options.loops, 1u, kMaxLoops);
+    loops_.reserve(n);
+    for (unsigned i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(options, i, connections_));
+  }
+
+  // Each loop cancels what it has in flight and joins its thread.
+  ~CurlTransport() override { loops_.clear(); }
+
+  TransferId start(HttpRequest request, std::shared_ptr<TransferObserver> observer) override {
+    auto t = std::make_unique<Transfer>();
+    Loop& loop = pick();
+    t->id = (next_id_.fetch_add(1, std::memory_order_relaxed) + 1) << kLoopBits | loop.index();
+    t->request = std::move(request);
+    t->observer = std::move(observer);
+    const TransferId id = t->id;
+    loop.start(std::move(t));
+    return id;
+  }
+  void cancel(TransferId id) override {
+    if (Loop* l = loop_of(id)) l->cancel(id);
+  }
+  void resume(TransferId id) override {
+    if (Loop* l = loop_of(id)) l->resume(id);
+  }
+  uint64_t connections_opened() const override { return connections_.load(); }
+
+ private:
+  // The calling thread's own loop when it runs one of ours (a transfer started from a
+  // loop stays there); otherwise the next in turn.
+  Loop& pick() {
+    if (Loop* own = tls_current_loop) {
+      if (own->index() < loops_.size() && loops_[own->index()].get() == own) return *own;
+    }
+    if (loops_.size() == 1) return *loops_.front();
+    return *loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
+  }
+  Loop* loop_of(TransferId id) const {
+    const std::size_t i = id & (kMaxLoops - 1);
+    return i < loops_.size() ? loops_[i].get() : nullptr;
+  }
+
+  std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<TransferId> next_id_{0};
+  std::atomic<std::size_t> next_loop_{0};
   std::atomic<uint64_t> connections_{0};
-  std::map<TransferId, std::unique_ptr<Transfer>> transfers_;  // transport thread only
 };
 
 }  // namespace

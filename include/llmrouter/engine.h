@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+/// @file engine.h
+/// The router as one object: `Engine` is the composition root every host creates
+/// (llmrouter-server, the C ABI, an embedder's own service). Built from a validated Config,
+/// it owns the transport and its event loops, the providers, Ollama model discovery, the
+/// OpenTelemetry exporter, the event bus, the JSONL request log and the current pipeline.
+///
+///     auto engine = Engine::create(std::move(*config));   // Result<std::unique_ptr<Engine>>
+///     Outcome o = (*engine)->complete(WireFormat::OpenAI, body, {}, write_to_client, cancel);
+///
+/// `reload` swaps in a new configuration's pipeline and providers atomically; requests in
+/// flight finish on the generation they started with.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "llmrouter/config.h"
+#include "llmrouter/events.h"
+#include "llmrouter/http_provider.h"
+#include "llmrouter/pipeline.h"
+#include "llmrouter/registry.h"
+#include "llmrouter/result.h"
+#include "llmrouter/router.h"
+#include "llmrouter/telemetry.h"
+#include "llmrouter/transport.h"
+
+namespace llmrouter {
+
+struct EngineOptions {
+  /// The stage factories: the built-ins, plus an embedder's own rule types, classifiers
+  /// and plugins.
+  Registries registries = Registries::with_builtins();
+  /// In-process providers by configured provider name: they serve that name instead of an
+  /// HTTP provider (the name must still be a `[[providers]]` entry, for routing).
+  std::map<std::string, std::shared_ptr<const Provider>, std::less<>> providers;
+  /// Reads API keys (the providers'); std::getenv when unset.
+  EnvReader getenv;
+  /// Batching and bounds of the OpenTelemetry exporter (when `[telemetry] enabled`).
+  TelemetryOptions telemetry;
+  /// Event loops of the transport; unset: `[server] workers` (0 there: one per core).
+  std::optional<unsigned> loops;
+  /// Run discovery's first round before `create` returns (bounded by each provider's
+  /// discovery_timeout_ms), then refresh in the background.
+  bool discovery = true;
+};
+
+/// One configuration's pipeline and providers. A request holds the generation it started
+/// on until it ends, so a reload never changes a request's stages or providers midway.
+class Generation {
+ public:
+  const Pipeline& pipeline() const noexcept { return *pipeline_; }
+  const std::shared_ptr<const Pipeline>& shared_pipeline() const noexcept { return pipeline_; }
+  const Config& config() const noexcept { return pipeline_->config(); }
+  /// The provider serving a configured name, or null (unavailable: its key is unset).
+  const Provider* provider(std::string_view name) const;
+  /// `provider` as the lookup Call::run takes.
+  const ProviderLookup& lookup() const noexcept { return lookup_; }
+
+ private:
+  friend class Engine;
+  std::shared_ptr<const Pipeline> pipeline_;
+  std::map<std::string, std::shared_ptr<const Provider>, std::less<>> providers_;
+  ProviderLookup lookup_;
+};
+
+/// A reply as client-format bytes, pulled by the caller (see Engine::open_stream).
+class ReplyStream {
+ public:
+  enum class Status { Data, End, Timeout };
+  virtual ~ReplyStream() = default;
+  /// Waits up to `timeout` (negative: without limit) for the next bytes, moved into `out`.
+  /// End: the reply is over; `error()` then says whether it failed.
+  virtual Status next(std::string& out, std::chrono::milliseconds timeout) = 0;
+  /// Set once `next` returned End for a reply that failed.
+  virtual const std::optional<Error>& error() const noexcept = 0;
+  /// The request's id (X-Router-Request-Id).
+  virtual uint64_t id() const noexcept = 0;
+};
+
+class Engine {
+ public:
+  /// Builds everything and starts the background parts (loops, discovery, log writer,
+  /// exporter). Errors (Errc::Config): a pipeline that does not build (an unregistered
+  /// component, a factory's error), a log file that cannot be opened, a bad telemetry
+  /// endpoint.
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> create(Config config, EngineOptions options = {});
+  /// Stops discovery, cancels transfers in flight, flushes the log, and flushes the
+  /// telemetry within TelemetryOptions::shutdown_timeout.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// The generation new requests start on.
+  std::shared_ptr<const Generation> current() const;
+  /// Validates and builds `config`'s pipeline and providers and swaps them in at once;
+  /// requests in flight finish on theirs. Request ids, the event bus, the log and the
+  /// transport carry on. `[server]`, `[logging]` and `[telemetry]` keep their start-up
+  /// values (a difference is logged as a warning). Errors leave the current generation
+  /// in place.
+  [[nodiscard]] Result<void> reload(Config config);
+
+  /// Runs one request on the calling thread: decode, stages, routing, the provider with
+  /// failover, the response side. The reply reaches `write` in the client's format: a
+  /// stream's bytes as they come (the upstream's own in same-format pass-through), a
+  /// non-streamed body whole at the end (nothing when the request failed before its first
+  /// byte: the error is in the Outcome). `write` returns false to cancel. `headers` are
+  /// the client's request headers; those worth forwarding are kept.
+  Outcome complete(WireFormat format, std::string_view body, const Headers& headers,
+                   const std::function<bool(std::string_view)>& write, const CancelFlag& cancel) const;
+
+  /// Starts one request whose reply the caller pulls (a thread of the engine's runs it and
+  /// buffers up to 256 KiB of reply; past that the upstream transfer pauses). A request
+  /// that fails before its first byte (a bad body, no route) is the error here. Destroying
+  /// the stream cancels the request.
+  [[nodiscard]] Result<std::unique_ptr<ReplyStream>> open_stream(WireFormat format, std::string body,
+                                                                 Headers headers = {}) const;
+
+  /// Writes what the JSONL log holds and stops its writer, then flushes the telemetry
+  /// exporter (within TelemetryOptions::shutdown_timeout). For a host's orderly exit;
+  /// idempotent; the destructor does it too.
+  void shutdown();
+
+  const std::shared_ptr<EventBus>& events() const noexcept;
+  const std::shared_ptr<Transport>& transport() const noexcept;
+  const std::shared_ptr<ModelCatalog>& catalog() const noexcept;
+  /// The JSONL request log, or null when `[logging] enabled` is false.
+  const JsonlLog* request_log() const noexcept;
+  /// The environment reader the engine uses for keys.
+  const EnvReader& getenv() const noexcept;
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Keeps what a client sent that the router forwards: the headers is_forwarded_header
+/// names and the W3C trace context (`traceparent`, `tracestate`). Names are lower-cased.
+Headers forwarded_headers(const Headers& client);
+
+}  // namespace llmrouter

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+// Engine, the composition root: requests through it against the mock upstream (blocking
+// and pulled), in-process providers, and reload.
+#include "llmrouter/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "support/config_helpers.h"
+#include "support/mock_upstream.h"
+
+namespace llmrouter {
+namespace {
+
+// Two providers on the same mock; the fallback rule sends everything to `route_to`.
+Config two_providers(const testing::MockUpstream& mock, std::string_view route_to, std::string_view extra = "") {
+  return testing::config_from(fmt::format(R"(
+{}
+[[providers]]
+name = "a"
+format = "openai"
+base_url = "{}/v1"
+[[providers]]
+name = "b"
+format = "anthropic"
+base_url = "{}"
+[[routers]]
+type = "fallback"
+providers = ["{}"]
+)",
+                                          extra, mock.base_url(), mock.base_url(), route_to));
+}
+
+EngineOptions quiet() {
+  EngineOptions o;
+  o.getenv = [](const std::string&) { return std::optional<std::string>(); };
+  o.loops = 2;
+  return o;
+}
+
+std::string chat_body(std::string_view model, bool stream) {
+  return fmt::format(R"({{"model":"{}","stream":{},"messages":[{{"role":"user","content":"hi"}}]}})", model,
+                     stream ? "true" : "false");
+}
+
+struct Written {
+  std::vector<std::string> pieces;
+  std::string all() const {
+    std::string out;
+    for (const auto& p : pieces) out += p;
+    return out;
+  }
+};
+
+Outcome run(const Engine& engine, std::string_view body, Written& out) {
+  const CancelFlag cancel{false};
+  return engine.complete(WireFormat::OpenAI, body, {}, [&](std::string_view b) {
+    out.pieces.emplace_back(b);
+    return true;
+  }, cancel);
+}
+
+TEST(EngineTest, ANonStreamedReplyIsWrittenWholeOnce) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "a"), quiet());
+  ASSERT_TRUE(engine) << engine.error().message;
+  Written out;
+  Outcome o = run(**engine, chat_body("m", false), out);
+  ASSERT_FALSE(o.error) << o.error->message;
+  ASSERT_EQ(out.pieces.size(), 1u);
+  EXPECT_NE(out.pieces[0].find("\"choices\""), std::string::npos);
+  ASSERT_EQ(o.attempts.size(), 1u);
+  EXPECT_EQ(o.attempts[0].provider, "a");
+  EXPECT_TRUE(o.passthrough);
+}
+
+TEST(EngineTest, AStreamedReplyIsWrittenAsItComesInTheClientsFormat) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "b"), quiet());  // translated from Anthropic
+  ASSERT_TRUE(engine) << engine.error().message;
+  Written out;
+  Outcome o = run(**engine, chat_body("chunks-20", true), out);
+  ASSERT_FALSE(o.error) << o.error->message;
+  EXPECT_GT(out.pieces.size(), 5u);
+  const std::string all = out.all();
+  EXPECT_NE(all.find("chat.completion.chunk"), std::string::npos);
+  EXPECT_NE(all.find("tok19 "), std::string::npos);
+  EXPECT_NE(all.find("data: [DONE]"), std::string::npos);
+  EXPECT_FALSE(o.passthrough);
+}
+
+TEST(EngineTest, ABadBodyFailsBeforeAnyByteAndIsStillLogged) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "a"), quiet());
+  ASSERT_TRUE(engine) << engine.error().message;
+  auto sub = (*engine)->events()->subscribe(64);
+  Written out;
+  Outcome o = run(**engine, "{", out);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, Errc::InvalidRequest);
+  EXPECT_TRUE(out.pieces.empty());
+  std::string ev, last;
+  while (sub->next(ev, std::chrono::milliseconds(100))) last = ev;
+  EXPECT_NE(last.find("\"type\":\"complete\""), std::string::npos);
+
+  auto stream = (*engine)->open_stream(WireFormat::OpenAI, "{");
+  ASSERT_FALSE(stream);
+  EXPECT_EQ(stream.error().code, Errc::InvalidRequest);
+}
+
+TEST(EngineTest, APulledStreamDeliversTheReplyThenEnds) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "a"), quiet());
+  ASSERT_TRUE(engine) << engine.error().message;
+  auto stream = (*engine)->open_stream(WireFormat::OpenAI, chat_body("chunks-50", true));
+  ASSERT_TRUE(stream) << stream.error().message;
+  std::string all, chunk;
+  for (int i = 0; i < 10'000; ++i) {
+    const auto st = (*stream)->next(chunk, std::chrono::milliseconds(5000));
+    if (st == ReplyStream::Status::End) break;
+    ASSERT_EQ(st, ReplyStream::Status::Data);
+    all += chunk;
+  }
+  EXPECT_FALSE((*stream)->error());
+  EXPECT_NE(all.find("tok49 "), std::string::npos);
+  EXPECT_NE(all.find("[DONE]"), std::string::npos);
+  EXPECT_EQ((*stream)->next(chunk, std::chrono::milliseconds(0)), ReplyStream::Status::End);
+}
+
+TEST(EngineTest, DroppingAPulledStreamCancelsItsRequest) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "a"), quiet());
+  ASSERT_TRUE(engine) << engine.error().message;
+  auto sub = (*engine)->events()->subscribe(64);
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    auto stream = (*engine)->open_stream(WireFormat::OpenAI, chat_body("drip", true));  // 2 s of events
+    ASSERT_TRUE(stream) << stream.error().message;
+    std::string chunk;
+    ASSERT_EQ((*stream)->next(chunk, std::chrono::milliseconds(5000)), ReplyStream::Status::Data);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+  std::string ev, complete;
+  while (sub->next(ev, std::chrono::milliseconds(100))) {
+    if (ev.find("\"type\":\"complete\"") != std::string::npos) complete = ev;
+  }
+  EXPECT_NE(complete.find("\"error\":\""), std::string::npos) << complete;
+}
+
+// An in-process provider: answers with its name.
+class NameProvider final : public Provider {
+ public:
+  std::string_view name() const override { return "local"; }
+  Result<void> send(const CanonicalRequest& req, const SendOptions&, EventSink& sink, const CancelFlag&) const override {
+    sink.on_event(MessageStart{"id-local", req.model, 0, Usage{}});
+    sink.on_event(TextDelta{0, "from the in-process provider"});
+    sink.on_event(BlockStop{0});
+    sink.on_event(Done{});
+    return {};
+  }
+};
+
+TEST(EngineTest, AnInProcessProviderServesItsConfiguredName) {
+  EngineOptions o = quiet();
+  o.providers.emplace("local", std::make_shared<NameProvider>());
+  auto engine = Engine::create(testing::config_from(R"(
+[[providers]]
+name = "local"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+[[routers]]
+type = "fallback"
+providers = ["local"]
+)"),
+                               std::move(o));
+  ASSERT_TRUE(engine) << engine.error().message;
+  Written out;
+  Outcome o2 = run(**engine, chat_body("m", false), out);
+  ASSERT_FALSE(o2.error) << o2.error->message;
+  EXPECT_NE(out.all().find("from the in-process provider"), std::string::npos);
+}
+
+TEST(EngineTest, ReloadSwapsThePipelineAndKeepsIdsEventsAndRequestsInFlight) {
+  testing::MockUpstream mock;
+  auto made = Engine::create(two_providers(mock, "a"), quiet());
+  ASSERT_TRUE(made) << made.error().message;
+  Engine& engine = **made;
+  auto sub = engine.events()->subscribe(1024);
+
+  Written out;
+  Outcome first = run(engine, chat_body("m", false), out);
+  ASSERT_FALSE(first.error) << first.error->message;
+  EXPECT_EQ(first.attempts.back().provider, "a");
+
+  // A stream in flight on the first generation.
+  std::shared_ptr<const Generation> before = engine.current();
+  auto stream = engine.open_stream(WireFormat::OpenAI, chat_body("latency-300+chunks-5", true));
+  ASSERT_TRUE(stream) << stream.error().message;
+
+  ASSERT_TRUE(engine.reload(two_providers(mock, "b")));
+  EXPECT_NE(engine.current().get(), before.get());
+  EXPECT_EQ(engine.current()->pipeline().events().get(), before->pipeline().events().get());
+
+  std::string all, chunk;
+  for (int i = 0; i < 10'000; ++i) {
+    const auto st = (*stream)->next(chunk, std::chrono::milliseconds(5000));
+    if (st == ReplyStream::Status::End) break;
+    all += chunk;
+  }
+  EXPECT_FALSE((*stream)->error());
+  EXPECT_NE(all.find("tok4 "), std::string::npos);
+  EXPECT_NE(all.find("chat.completion.chunk"), std::string::npos);
+
+  Outcome second = run(engine, chat_body("m", false), out);
+  ASSERT_FALSE(second.error) << second.error->message;
+  EXPECT_EQ(second.attempts.back().provider, "b");
+  EXPECT_GT(second.id, first.id);
+  EXPECT_GT(second.id, (*stream)->id());
+
+  // Every request's `complete` event reached the same bus, before and after the reload.
+  int completes = 0;
+  std::string ev;
+  while (sub->next(ev, std::chrono::milliseconds(100))) {
+    if (ev.find("\"type\":\"complete\"") != std::string::npos) ++completes;
+  }
+  EXPECT_EQ(completes, 3);
+  EXPECT_EQ(engine.current()->pipeline().in_flight(), 0u);
+}
+
+TEST(EngineTest, AFailedReloadKeepsTheCurrentGeneration) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "a"), quiet());
+  ASSERT_TRUE(engine) << engine.error().message;
+  std::shared_ptr<const Generation> before = (*engine)->current();
+  auto r = (*engine)->reload(two_providers(mock, "a", "[classifiers.no-such-classifier]\nenabled = true"));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("no-such-classifier"), std::string::npos);
+  EXPECT_EQ((*engine)->current().get(), before.get());
+}
+
+}  // namespace
+}  // namespace llmrouter
