@@ -81,9 +81,9 @@ void run(benchmark::State& state, Engine& engine, std::string_view body) {
 }
 
 constexpr std::string_view kChat =
-    R"({"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is the capital of France?"}]})";
+    R"({"model":"bulk","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is the capital of France?"}]})";
 constexpr std::string_view kChatStream =
-    R"({"model":"m","stream":true,"messages":[{"role":"user","content":"What is the capital of France?"}]})";
+    R"({"model":"bulk","stream":true,"messages":[{"role":"user","content":"What is the capital of France?"}]})";
 
 void BM_Engine_InProcessProvider(benchmark::State& state) {
   EngineOptions o;

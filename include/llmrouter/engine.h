@@ -69,6 +69,41 @@ class Generation {
   ProviderLookup lookup_;
 };
 
+/// What a host sees of a request submitted with Engine::submit. Calls come one at a time,
+/// in order: from the submitting thread until the first upstream exchange starts, then from
+/// the transport loop running it. They must not block.
+class RequestCallbacks {
+ public:
+  virtual ~RequestCallbacks() = default;
+  /// Routed, or answered by a plugin: the decision behind the X-Router-* headers. At most
+  /// once, before any bytes.
+  virtual void on_decision(const PreparedRequest& /*prepared*/) {}
+  /// A provider is about to be tried: the first target, then each failover.
+  virtual void on_attempt(const RouteTarget& /*target*/) {}
+  /// Reply bytes in the client's format: a stream's as they come (the upstream's own in
+  /// same-format pass-through), a non-streamed body whole just before on_end. False
+  /// cancels the request.
+  virtual bool on_bytes(std::string_view bytes) = 0;
+  /// Flow control, asked after each piece of the reply: true pauses the upstream transfer
+  /// until RequestHandle::resume.
+  virtual bool behind() const { return false; }
+  /// The end, exactly once, last. A request that failed before its first byte has its
+  /// error here and gave no bytes: answer it with the error's status.
+  virtual void on_end(Outcome outcome) = 0;
+};
+
+/// A request submitted with Engine::submit. Thread-safe.
+class RequestHandle {
+ public:
+  virtual ~RequestHandle() = default;
+  /// The request's id (X-Router-Request-Id).
+  virtual uint64_t id() const noexcept = 0;
+  /// Ends the request: the transfer in flight is cancelled and on_end reports it.
+  virtual void cancel() = 0;
+  /// Resumes the transfer paused because the callbacks were behind.
+  virtual void resume() = 0;
+};
+
 /// A reply as client-format bytes, pulled by the caller (see Engine::open_stream).
 class ReplyStream {
  public:
@@ -105,19 +140,24 @@ class Engine {
   /// in place.
   [[nodiscard]] Result<void> reload(Config config);
 
-  /// Runs one request on the calling thread: decode, stages, routing, the provider with
-  /// failover, the response side. The reply reaches `write` in the client's format: a
-  /// stream's bytes as they come (the upstream's own in same-format pass-through), a
-  /// non-streamed body whole at the end (nothing when the request failed before its first
-  /// byte: the error is in the Outcome). `write` returns false to cancel. `headers` are
-  /// the client's request headers; those worth forwarding are kept.
+  /// Starts one request and returns at once: decode, stages and routing run on the calling
+  /// thread, each upstream exchange on a transport loop, and the reply reaches `callbacks`
+  /// (see RequestCallbacks) in the client's format. `headers` are the client's request
+  /// headers; those worth forwarding are kept. The engine keeps `callbacks` until on_end.
+  std::shared_ptr<RequestHandle> submit(WireFormat format, std::string body, Headers headers,
+                                        std::shared_ptr<RequestCallbacks> callbacks) const;
+
+  /// `submit`, waited for on the calling thread: the reply reaches `write` there, a
+  /// stream's bytes as they come, a non-streamed body whole at the end (nothing when the
+  /// request failed before its first byte: the error is in the Outcome). `write` returns
+  /// false to cancel; so does setting `cancel`.
   Outcome complete(WireFormat format, std::string_view body, const Headers& headers,
                    const std::function<bool(std::string_view)>& write, const CancelFlag& cancel) const;
 
-  /// Starts one request whose reply the caller pulls (a thread of the engine's runs it and
-  /// buffers up to 256 KiB of reply; past that the upstream transfer pauses). A request
-  /// that fails before its first byte (a bad body, no route) is the error here. Destroying
-  /// the stream cancels the request.
+  /// `submit` with a reply the caller pulls: up to 256 KiB of reply wait for the reader,
+  /// past that the upstream transfer pauses until it reads. A request that fails before its
+  /// first byte (a bad body, no route) is the error here. Destroying the stream cancels the
+  /// request.
   [[nodiscard]] Result<std::unique_ptr<ReplyStream>> open_stream(WireFormat format, std::string body,
                                                                  Headers headers = {}) const;
 

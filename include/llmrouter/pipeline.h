@@ -37,6 +37,10 @@ namespace llmrouter {
 namespace detail::telemetry {
 struct RequestTrace;
 }
+namespace detail {
+struct CallRun;
+class AttemptObserver;
+}
 
 /// A plugin chosen for one request, with its merged settings.
 struct ActivePlugin {
@@ -111,6 +115,18 @@ struct Outcome {
 
 class Pipeline;
 
+/// What the host sees of a request run with Call::run_async: the RequestObserver calls,
+/// then `on_complete`, from the thread that started it or from a transport loop, one at a
+/// time. Must not block.
+class AsyncRequestObserver : public RequestObserver {
+ public:
+  /// Flow control, asked after each piece of the reply: true pauses the upstream transfer
+  /// until Call::resume.
+  virtual bool behind() const { return false; }
+  /// The request ended: its outcome, as Call::run returns it. Called exactly once, last.
+  virtual void on_complete(Outcome outcome) = 0;
+};
+
 /// One client request in two steps, so a host can send response headers between them:
 /// `Pipeline::start` decodes, runs the request-side stages and routes (no network I/O);
 /// `run` sends it with failover and runs the response side. The `complete` event is
@@ -129,14 +145,33 @@ class Call {
   const std::optional<Error>& error() const noexcept { return error_; }
   /// Sends the request and delivers the reply to `observer` (see Pipeline::handle). Once.
   Outcome run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel);
+  /// `run` without blocking: each attempt is started with Provider::start and the reply
+  /// reaches `observer` as it arrives (see AsyncRequestObserver). `self` keeps the call
+  /// alive until on_complete. Once, instead of `run`.
+  static void run_async(std::shared_ptr<Call> self, ProviderLookup providers,
+                        std::shared_ptr<AsyncRequestObserver> observer);
+  /// Cancels a call started with run_async (its outcome then carries Errc::Cancelled,
+  /// unless it ended first). Thread-safe.
+  void cancel();
+  /// Resumes the upstream transfer paused because the observer was behind. Thread-safe.
+  void resume();
   /// The request's trace id (lower-case hex), or "" when it has none: it has one when
   /// telemetry is enabled or the client sent a valid `traceparent`.
   std::string trace_id() const;
 
  private:
   friend class Pipeline;
+  friend class detail::AttemptObserver;
   Call(const Pipeline& pipeline, WireFormat client, std::string_view body, Headers headers);
   void complete(std::optional<Error> error);
+  // The steps of `run` and `run_async`.
+  bool begin(RequestObserver& observer);
+  const RouteTarget* next_target();
+  const Provider* attempt_begin(const RouteTarget& t, const ProviderLookup& providers, CanonicalRequest& upstream,
+                                SendOptions& options);
+  bool attempt_end(const RouteTarget& t, Result<void> r);
+  Outcome finish_run();
+  static void step(const std::shared_ptr<Call>& self);
 
   const Pipeline& pipeline_;
   WireFormat client_;
@@ -150,6 +185,7 @@ class Call {
   bool stream_ended_ = false;  // the client got Done or StreamError
   bool completed_ = false;
   std::unique_ptr<detail::telemetry::RequestTrace> trace_;  // null: no trace context
+  std::unique_ptr<detail::CallRun> run_;                    // set once the call runs
 };
 
 class Pipeline {

@@ -4,6 +4,7 @@
 /// Providers send a canonical request upstream and deliver the reply as canonical events.
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,34 @@ struct SendOptions {
 /// Set from any thread to cancel a request in flight.
 using CancelFlag = std::atomic<bool>;
 
+/// Receives a reply started with Provider::start: from the transport loop running the
+/// exchange (an in-process provider may call from a thread of its own), one call at a
+/// time, in order, and `on_end` exactly once, last. Must not block.
+class ReplyObserver {
+ public:
+  virtual ~ReplyObserver() = default;
+  /// One event; false cancels the exchange.
+  virtual bool on_event(const StreamEvent& event) = 0;
+  /// Pass-through bytes, as EventSink::on_raw; false cancels the exchange.
+  virtual bool on_raw(std::string_view /*bytes*/) { return true; }
+  /// Flow control, asked after each piece of the reply: true pauses the upstream
+  /// transfer until ProviderExchange::resume (the host cannot take more for now).
+  virtual bool behind() const { return false; }
+  /// The end. An error means no event was delivered (the pipeline may fail over); a
+  /// failure after events arrived in-band as a StreamError event, and the end is success.
+  virtual void on_end(Result<void> result) = 0;
+};
+
+/// An exchange started with Provider::start. Thread-safe.
+class ProviderExchange {
+ public:
+  virtual ~ProviderExchange() = default;
+  /// Ends the exchange: the observer's on_end gets Errc::Cancelled unless it ended first.
+  virtual void cancel() = 0;
+  /// Resumes an exchange paused because its observer was behind.
+  virtual void resume() {}
+};
+
 /// An upstream. Implementations are immutable after construction and thread-safe.
 class Provider {
  public:
@@ -71,11 +100,24 @@ class Provider {
   /// Errc::Cancelled.
   [[nodiscard]] virtual Result<void> send(const CanonicalRequest& req, const SendOptions& options,
                                           EventSink& sink, const CancelFlag& cancel) const = 0;
+  /// Starts `req` and returns at once; the reply reaches `observer` (see ReplyObserver),
+  /// which the exchange keeps alive until its on_end returns. Errors as for `send`. The
+  /// default runs `send` on a thread of its own, for providers written against the
+  /// blocking interface; HttpProvider runs the exchange on the transport's loop.
+  virtual std::shared_ptr<ProviderExchange> start(const CanonicalRequest& req, const SendOptions& options,
+                                                  std::shared_ptr<ReplyObserver> observer) const;
   /// `send` with no pass-through and no forwarded headers.
   [[nodiscard]] Result<void> send(const CanonicalRequest& req, EventSink& sink, const CancelFlag& cancel) const {
     return send(req, SendOptions{}, sink, cancel);
   }
 };
+
+/// `send` over `start`: the reply's events reach `sink` on the calling thread, which waits
+/// for them (calling `sink.on_idle` about every 50 ms of silence). When more than 1 MiB of
+/// reply waits for the sink, the upstream transfer pauses. For providers that implement
+/// `start` and want the blocking interface too.
+[[nodiscard]] Result<void> send_over_start(const Provider& provider, const CanonicalRequest& req,
+                                           const SendOptions& options, EventSink& sink, const CancelFlag& cancel);
 
 /// Whether a failure before any byte reached the client is worth trying elsewhere:
 /// connection errors and timeouts, 429 and 5xx.

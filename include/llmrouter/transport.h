@@ -64,6 +64,12 @@ class Transport {
   virtual void resume(TransferId id) = 0;
   /// New connections opened so far (reused connections are not counted).
   virtual uint64_t connections_opened() const = 0;
+  /// Cancels what is in flight (each observer gets on_complete(Cancelled)) and stops the
+  /// loops; a transfer started afterwards completes at once with Cancelled, on the calling
+  /// thread. Idempotent; the destructor does it too. Call it where the transport's owner
+  /// ends (not from an observer): whoever drops the last reference afterwards, even a loop
+  /// thread, then destroys a stopped transport.
+  virtual void shutdown() {}
 };
 
 struct TransportOptions {

@@ -2,6 +2,7 @@
 // Pipeline::handle: one request from its body to its last event, with failover and the
 // start / classified / routed / complete events on every path.
 #include <chrono>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -24,44 +25,6 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// Forwards a provider's events to the client while assembling the reply.
-class Relay final : public EventSink {
- public:
-  Relay(RequestObserver& client, Outcome& outcome, Clock::time_point start, bool& ended)
-      : client_(client), outcome_(outcome), start_(start), ended_(ended) {}
-
-  bool on_event(const StreamEvent& e) override {
-    if (!outcome_.delivered) {
-      outcome_.delivered = true;
-      outcome_.ttft_ms = ms_since(start_);
-    }
-    if (auto r = assembler_.add(e); !r && !bad_) {
-      bad_ = true;
-      log(LogLevel::Warn, fmt::format("request {}: {}", outcome_.id, r.error().message));
-    }
-    if (std::holds_alternative<Done>(e) || std::holds_alternative<StreamError>(e)) ended_ = true;
-    return client_.on_event(e);
-  }
-  bool on_raw(std::string_view bytes) override {
-    if (!outcome_.delivered) {
-      outcome_.delivered = true;
-      outcome_.ttft_ms = ms_since(start_);
-    }
-    outcome_.passthrough = true;
-    return client_.on_raw(bytes);
-  }
-  bool on_idle() override { return client_.on_idle(); }
-  ResponseAssembler& assembler() { return assembler_; }
-
- private:
-  RequestObserver& client_;
-  Outcome& outcome_;
-  Clock::time_point start_;
-  ResponseAssembler assembler_;
-  bool bad_ = false;
-  bool& ended_;
-};
 
 void write_string_array(detail::json::Writer& w, const std::vector<std::string>& items) {
   w.begin_array();
@@ -227,6 +190,70 @@ std::string complete_event(const Outcome& o, WireFormat client, std::string_view
 
 }  // namespace
 
+namespace detail {
+
+// Forwards a provider's events to the client while assembling the reply.
+class Relay final : public EventSink {
+ public:
+  Relay(RequestObserver& client, Outcome& outcome, Clock::time_point start, bool& ended)
+      : client_(client), outcome_(outcome), start_(start), ended_(ended) {}
+
+  bool on_event(const StreamEvent& e) override {
+    if (!outcome_.delivered) {
+      outcome_.delivered = true;
+      outcome_.ttft_ms = ms_since(start_);
+    }
+    if (auto r = assembler_.add(e); !r && !bad_) {
+      bad_ = true;
+      log(LogLevel::Warn, fmt::format("request {}: {}", outcome_.id, r.error().message));
+    }
+    if (std::holds_alternative<Done>(e) || std::holds_alternative<StreamError>(e)) ended_ = true;
+    return client_.on_event(e);
+  }
+  bool on_raw(std::string_view bytes) override {
+    if (!outcome_.delivered) {
+      outcome_.delivered = true;
+      outcome_.ttft_ms = ms_since(start_);
+    }
+    outcome_.passthrough = true;
+    return client_.on_raw(bytes);
+  }
+  bool on_idle() override { return client_.on_idle(); }
+  ResponseAssembler& assembler() { return assembler_; }
+
+ private:
+  RequestObserver& client_;
+  Outcome& outcome_;
+  Clock::time_point start_;
+  ResponseAssembler assembler_;
+  bool bad_ = false;
+  bool& ended_;
+};
+
+// A call's state while it runs: the relay to the client, the targets left, and for an
+// asynchronous run the lookup, the observer and the exchange in flight.
+struct CallRun {
+  CallRun(RequestObserver& client, Outcome& outcome, Clock::time_point start, bool& ended)
+      : relay(client, outcome, start, ended) {}
+  Relay relay;
+  std::vector<RouteTarget> targets;
+  std::size_t next = 0;
+  bool sent = false;
+  std::optional<Error> last;
+  Clock::time_point attempt_start;
+  telemetry::AttemptSpan span;
+  // run_async only.
+  ProviderLookup lookup;
+  std::shared_ptr<AsyncRequestObserver> observer;
+  std::mutex mu;
+  std::shared_ptr<ProviderExchange> exchange;  // guarded by mu: the attempt in flight
+  std::size_t attempts_started = 0;            // guarded by mu
+  std::size_t attempt_ended = 0;               // guarded by mu: the last attempt that ended
+  bool cancelled = false;                      // guarded by mu
+};
+
+}  // namespace detail
+
 bool Pipeline::speaks(std::string_view provider, WireFormat client) const {
   const ProviderConfig* pc = config_.find_provider(provider);
   if (!pc) return false;
@@ -344,70 +371,84 @@ void Call::complete(std::optional<Error> error) {
 
 std::string Call::trace_id() const { return trace_ ? to_hex(trace_->trace_id) : std::string(); }
 
-Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel) {
-  if (completed_) return std::move(outcome_);
+// Starts running: the relay, then the plugin's answer or the list of targets. False when
+// there is nothing to send (the request failed already, or a plugin answered).
+bool Call::begin(RequestObserver& observer) {
   observer_ = &observer;
+  if (error_) return false;
+  PreparedRequest& p = *outcome_.prepared;
+  run_ = std::make_unique<detail::CallRun>(observer, outcome_, start_, stream_ended_);
+  observer.on_routed(p);
+  if (!p.decision) {  // a plugin answered
+    for (const StreamEvent& e : events_of(*p.state.response)) run_->relay.on_event(e);
+    run_->sent = true;
+    return false;
+  }
+  run_->targets.push_back(p.decision->target);
+  run_->targets.insert(run_->targets.end(), p.decision->fallbacks.begin(), p.decision->fallbacks.end());
+  if (run_->targets.size() > pipeline_.config_.routing.max_attempts) run_->targets.resize(pipeline_.config_.routing.max_attempts);
+  return true;
+}
+
+const RouteTarget* Call::next_target() {
+  if (!run_ || run_->sent || run_->next >= run_->targets.size()) return nullptr;
+  return &run_->targets[run_->next++];
+}
+
+// Prepares one attempt: its span, the request with the target's model, pass-through and
+// forwarded headers. Returns the provider (null: none serves the name).
+const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& providers, CanonicalRequest& upstream,
+                                    SendOptions& options) {
+  run_->attempt_start = Clock::now();
+  observer_->on_attempt(t);
+  const Provider* provider = providers ? providers(t.provider) : nullptr;
+  if (trace_) run_->span = detail::telemetry::begin_attempt(*trace_, options);
+  if (provider) {
+    const PreparedRequest& p = *outcome_.prepared;
+    upstream = p.request;
+    upstream.model = t.model;
+    options.headers = headers_;
+    if (!p.modified && pipeline_.speaks(t.provider, client_)) {
+      if (auto spliced = passthrough_request(body_, t.model)) options.passthrough_body = std::move(*spliced);
+    }
+  }
+  return provider;
+}
+
+// Records an attempt's end. True when no further attempt follows (it answered, the reply
+// had started, or the error is not worth another provider).
+bool Call::attempt_end(const RouteTarget& t, Result<void> r) {
+  Attempt attempt{t.provider, t.model, {}, 0, ms_since(run_->attempt_start)};
+  const ProviderConfig* pc = pipeline_.config_.find_provider(t.provider);
+  if (r) {
+    if (trace_) detail::telemetry::end_attempt(*trace_, run_->span, t, pc, nullptr);
+    outcome_.attempts.push_back(std::move(attempt));
+    run_->sent = true;
+    return true;
+  }
+  Error e = r.error();
+  if (e.provider.empty()) e.provider = t.provider;
+  if (trace_) detail::telemetry::end_attempt(*trace_, run_->span, t, pc, &e);
+  attempt.error = e.message;
+  attempt.status = e.status();
+  outcome_.attempts.push_back(std::move(attempt));
+  run_->last = e;
+  if (outcome_.delivered || !should_fail_over(e)) return true;
+  log(LogLevel::Info, fmt::format("request {}: provider {} failed ({}), trying the next one", outcome_.id, t.provider, e.message));
+  return false;
+}
+
+// The response side and the `complete` event, once no attempt is left.
+Outcome Call::finish_run() {
   Outcome& o = outcome_;
   auto done = [&](std::optional<Error> error) -> Outcome {
     complete(std::move(error));
     return std::move(o);
   };
   if (error_) return done(error_);
+  if (!run_->sent) return done(run_->last);
   PreparedRequest& p = *o.prepared;
-  const Config& config = pipeline_.config_;
-
-  Relay relay(observer, o, start_, stream_ended_);
-  if (!p.decision) {  // a plugin answered
-    observer.on_routed(p);
-    for (const StreamEvent& e : events_of(*p.state.response)) relay.on_event(e);
-  } else {
-    observer.on_routed(p);
-    std::vector<RouteTarget> targets{p.decision->target};
-    targets.insert(targets.end(), p.decision->fallbacks.begin(), p.decision->fallbacks.end());
-    if (targets.size() > config.routing.max_attempts) targets.resize(config.routing.max_attempts);
-    std::optional<Error> last;
-    bool sent = false;
-    for (const RouteTarget& t : targets) {
-      if (cancel.load()) return done(Error{Errc::Cancelled, "the client went away", 0, {}});
-      const Clock::time_point attempt_start = Clock::now();
-      Attempt attempt{t.provider, t.model, {}, 0, 0};
-      observer.on_attempt(t);
-      const Provider* provider = providers ? providers(t.provider) : nullptr;
-      Result<void> r = provider ? Result<void>{}
-                                : Result<void>(fail(Errc::Internal, fmt::format("no transport for provider '{}'", t.provider)));
-      SendOptions options;
-      detail::telemetry::AttemptSpan span;
-      if (trace_) span = detail::telemetry::begin_attempt(*trace_, options);
-      if (provider) {
-        CanonicalRequest upstream = p.request;
-        upstream.model = t.model;
-        options.headers = headers_;
-        if (!p.modified && pipeline_.speaks(t.provider, client_)) {
-          if (auto spliced = passthrough_request(body_, t.model)) options.passthrough_body = std::move(*spliced);
-        }
-        r = provider->send(upstream, options, relay, cancel);
-      }
-      attempt.duration_ms = ms_since(attempt_start);
-      if (r) {
-        if (trace_) detail::telemetry::end_attempt(*trace_, span, t, config.find_provider(t.provider), nullptr);
-        o.attempts.push_back(std::move(attempt));
-        sent = true;
-        break;
-      }
-      Error e = r.error();
-      if (e.provider.empty()) e.provider = t.provider;
-      if (trace_) detail::telemetry::end_attempt(*trace_, span, t, config.find_provider(t.provider), &e);
-      attempt.error = e.message;
-      attempt.status = e.status();
-      o.attempts.push_back(std::move(attempt));
-      last = e;
-      if (o.delivered || !should_fail_over(e)) break;
-      log(LogLevel::Info, fmt::format("request {}: provider {} failed ({}), trying the next one", o.id, t.provider, e.message));
-    }
-    if (!sent) return done(last);
-  }
-
-  auto response = relay.assembler().finish();
+  auto response = run_->relay.assembler().finish();
   if (!response) {  // the stream failed in-band
     if (trace_) detail::telemetry::trace_stream_error(*trace_, response.error());
     return done(response.error());
@@ -415,13 +456,151 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
   pipeline_.finish(p, *response);
   if (trace_) detail::telemetry::trace_response(*trace_, *response);
   if (p.decision) {
-    if (const ProviderConfig* pc = config.find_provider(o.attempts.back().provider)) {
+    if (const ProviderConfig* pc = pipeline_.config_.find_provider(o.attempts.back().provider)) {
       o.cost_usd = static_cast<double>(response->usage.input_tokens + response->usage.output_tokens) / 1e6 *
                    pc->cost_per_1m_tokens;
     }
   }
   o.response = std::move(*response);
   return done(std::nullopt);
+}
+
+namespace {
+Error no_provider(const RouteTarget& t) {
+  return Error{Errc::Internal, fmt::format("no transport for provider '{}'", t.provider), 0, {}};
+}
+}  // namespace
+
+Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel) {
+  if (completed_) return std::move(outcome_);
+  if (begin(observer)) {
+    while (const RouteTarget* t = next_target()) {
+      if (cancel.load()) {
+        run_->last = Error{Errc::Cancelled, "the client went away", 0, {}};
+        break;
+      }
+      CanonicalRequest upstream;
+      SendOptions options;
+      const Provider* provider = attempt_begin(*t, providers, upstream, options);
+      Result<void> r = provider ? provider->send(upstream, options, run_->relay, cancel) : fail(no_provider(*t));
+      if (attempt_end(*t, std::move(r))) break;
+    }
+  }
+  return finish_run();
+}
+
+namespace detail {
+
+// One attempt of an asynchronous run: forwards the reply to the relay and, at its end,
+// moves the call on (the next attempt, or the end).
+class AttemptObserver final : public ReplyObserver {
+ public:
+  AttemptObserver(std::shared_ptr<Call> call, detail::CallRun& run, const RouteTarget& target, std::size_t attempt)
+      : call_(std::move(call)), run_(run), target_(target), attempt_(attempt) {}
+  bool on_event(const StreamEvent& e) override { return run_.relay.on_event(e); }
+  bool on_raw(std::string_view bytes) override { return run_.relay.on_raw(bytes); }
+  bool behind() const override { return run_.observer->behind(); }
+  void on_end(Result<void> result) override;
+
+ private:
+  std::shared_ptr<Call> call_;
+  detail::CallRun& run_;
+  const RouteTarget& target_;  // in run_.targets, which does not change while it runs
+  std::size_t attempt_;
+};
+
+}  // namespace detail
+
+void Call::run_async(std::shared_ptr<Call> self, ProviderLookup providers, std::shared_ptr<AsyncRequestObserver> observer) {
+  Call& call = *self;
+  if (call.completed_) {
+    observer->on_complete(std::move(call.outcome_));
+    return;
+  }
+  if (!call.begin(*observer)) {
+    observer->on_complete(call.finish_run());
+    return;
+  }
+  call.run_->lookup = std::move(providers);
+  call.run_->observer = std::move(observer);
+  step(self);
+}
+
+// Starts the next attempt, or ends the call when none is left.
+void Call::step(const std::shared_ptr<Call>& self) {
+  Call& call = *self;
+  detail::CallRun& run = *call.run_;
+  for (;;) {
+    bool cancelled = false;
+    {
+      std::lock_guard lock(run.mu);
+      cancelled = run.cancelled;
+    }
+    const RouteTarget* t = cancelled ? nullptr : call.next_target();
+    if (cancelled && !run.sent) run.last = Error{Errc::Cancelled, "the client went away", 0, {}};
+    if (!t) {
+      std::shared_ptr<AsyncRequestObserver> observer = std::move(run.observer);
+      observer->on_complete(call.finish_run());
+      return;
+    }
+    CanonicalRequest upstream;
+    SendOptions options;
+    const Provider* provider = call.attempt_begin(*t, run.lookup, upstream, options);
+    if (!provider) {
+      if (call.attempt_end(*t, fail(no_provider(*t)))) run.next = run.targets.size();
+      continue;
+    }
+    std::size_t attempt = 0;
+    {
+      std::lock_guard lock(run.mu);
+      attempt = ++run.attempts_started;
+    }
+    // From here the attempt may end on a loop thread at any moment (and move the call on):
+    // only the mutex-guarded fields are touched.
+    auto exchange = provider->start(upstream, options, std::make_shared<detail::AttemptObserver>(self, run, *t, attempt));
+    bool cancel_now = false;
+    {
+      std::lock_guard lock(run.mu);
+      if (run.attempt_ended < attempt) {
+        run.exchange = exchange;
+        cancel_now = run.cancelled;
+      }
+    }
+    if (cancel_now) exchange->cancel();
+    return;
+  }
+}
+
+void detail::AttemptObserver::on_end(Result<void> result) {
+  std::shared_ptr<Call> call = std::move(call_);  // the call lives at least until this returns
+  {
+    std::lock_guard lock(run_.mu);
+    run_.attempt_ended = attempt_;
+    run_.exchange.reset();
+  }
+  if (call->attempt_end(target_, std::move(result))) run_.next = run_.targets.size();
+  Call::step(call);
+}
+
+void Call::cancel() {
+  std::shared_ptr<ProviderExchange> exchange;
+  if (!run_) return;
+  {
+    std::lock_guard lock(run_->mu);
+    run_->cancelled = true;
+    exchange = run_->exchange;
+  }
+  if (exchange) exchange->cancel();
+}
+
+void Call::resume() {
+  std::shared_ptr<ProviderExchange> exchange;
+  if (!run_) return;
+  {
+    std::lock_guard lock(run_->mu);
+    exchange = run_->exchange;
+  }
+  if (exchange) exchange->resume();
 }
 
 }  // namespace llmrouter

@@ -96,125 +96,145 @@ class ReplyWriter final : public RequestObserver {
   bool stopped_ = false;
 };
 
-// A request that failed before any byte: its `complete` event and log line, then the error.
-Error close_failed(Call& call) {
-  Error e = *call.error();
-  struct Ignore final : RequestObserver {
-    bool on_event(const StreamEvent&) override { return true; }
-  } ignore;
-  const CancelFlag never{false};
-  call.run(nullptr, ignore, never);
-  return e;
-}
-
-// The reply bytes between a pull stream's worker thread (the writer) and its reader.
-class Pipe {
+// A submitted request: runs its Call asynchronously and turns the reply into client-format
+// bytes for the host's callbacks.
+class Submitted final : public AsyncRequestObserver,
+                        public RequestHandle,
+                        public std::enable_shared_from_this<Submitted> {
  public:
-  // Writer side. Blocks while kStreamBuffer bytes wait; false once the reader is gone.
-  bool write(std::string_view bytes) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return gone_ || buf_.size() < kStreamBuffer; });
+  Submitted(std::shared_ptr<const Generation> generation, std::string body, std::shared_ptr<RequestCallbacks> callbacks)
+      : generation_(std::move(generation)), body_(std::move(body)), callbacks_(std::move(callbacks)) {}
+
+  void start(WireFormat format, Headers headers) {
+    call_ = std::shared_ptr<Call>(generation_->pipeline().start(format, body_, std::move(headers)).release());
+    id_ = call_->id();
+    if (call_->prepared()) {
+      writer_.emplace(format, *call_->prepared(), [this](std::string_view bytes) { return callbacks_->on_bytes(bytes); });
+    }
+    Call::run_async(call_, generation_->lookup(), shared_from_this());
+  }
+
+  // AsyncRequestObserver
+  bool on_event(const StreamEvent& e) override { return !writer_ || writer_->on_event(e); }
+  bool on_raw(std::string_view bytes) override { return !writer_ || writer_->on_raw(bytes); }
+  void on_routed(const PreparedRequest& p) override { callbacks_->on_decision(p); }
+  void on_attempt(const RouteTarget& t) override { callbacks_->on_attempt(t); }
+  bool behind() const override { return callbacks_->behind(); }
+  void on_complete(Outcome o) override {
+    if (writer_ && !writer_->finish(o) && !o.error) {
+      o.error = Error{Errc::Cancelled, "cancelled by the reply's reader", 499, {}};
+    }
+    callbacks_->on_end(std::move(o));
+  }
+
+  // Whether the request failed before it ran (a bad body, no route, a plugin's error).
+  bool failed_at_start() const { return call_->error().has_value(); }
+
+  // RequestHandle
+  uint64_t id() const noexcept override { return id_; }
+  void cancel() override { call_->cancel(); }
+  void resume() override { call_->resume(); }
+
+ private:
+  std::shared_ptr<const Generation> generation_;  // the request's stages and providers
+  std::string body_;                              // the Call reads it until it ends
+  std::shared_ptr<RequestCallbacks> callbacks_;
+  std::shared_ptr<Call> call_;
+  std::optional<ReplyWriter> writer_;
+  uint64_t id_ = 0;
+};
+
+// The reply bytes between the loop (the writer, which never blocks) and a reader thread.
+// Past kStreamBuffer waiting bytes the writer reports itself behind, which pauses the
+// upstream transfer; the reader resumes it once it has taken them.
+class Pipe final : public RequestCallbacks {
+ public:
+  bool on_bytes(std::string_view bytes) override {
+    std::lock_guard lock(mu_);
     if (gone_) return false;
     buf_.append(bytes);
     cv_.notify_all();
     return true;
   }
-  // The end of the request: no error, or the one to report after the buffered bytes.
-  void finish(std::optional<Error> error) {
+  bool behind() const override {
     std::lock_guard lock(mu_);
-    error_ = std::move(error);
-    done_ = true;
+    if (buf_.size() >= kStreamBuffer) paused_ = true;
+    return paused_;
+  }
+  void on_end(Outcome outcome) override {
+    std::lock_guard lock(mu_);
+    outcome_ = std::move(outcome);
     cv_.notify_all();
   }
-  // Reader side: the bytes waiting (moved into `out`), or the end, or a timeout.
-  ReplyStream::Status take(std::string& out, std::chrono::milliseconds timeout, std::optional<Error>& error) {
+
+  // Reader side: the bytes waiting (moved into `out`), or the end, or a timeout. `resume`
+  // is set when the transfer was paused and should go on.
+  ReplyStream::Status take(std::string& out, std::chrono::milliseconds timeout, bool& resume) {
     std::unique_lock lock(mu_);
-    auto ready = [&] { return done_ || !buf_.empty(); };
+    auto ready = [&] { return outcome_.has_value() || !buf_.empty(); };
     if (timeout.count() < 0) {
       cv_.wait(lock, ready);
     } else {
       cv_.wait_for(lock, timeout, ready);
     }
+    resume = false;
     if (!buf_.empty()) {
       out.clear();
       out.swap(buf_);
-      cv_.notify_all();
+      resume = paused_;
+      paused_ = false;
       return ReplyStream::Status::Data;
     }
-    if (!done_) return ReplyStream::Status::Timeout;
-    error = error_;
-    return ReplyStream::Status::End;
+    return outcome_ ? ReplyStream::Status::End : ReplyStream::Status::Timeout;
   }
-  // The reader went away: wake the writer (its request gets cancelled).
+  // After End: the outcome.
+  Outcome& outcome() { return *outcome_; }
+  // The reader went away: the next bytes cancel the request.
   void leave() {
     std::lock_guard lock(mu_);
     gone_ = true;
-    cv_.notify_all();
   }
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::string buf_;             // guarded by mu_
-  std::optional<Error> error_;  // guarded by mu_
-  bool done_ = false;           // guarded by mu_
-  bool gone_ = false;           // guarded by mu_
+  std::string buf_;                 // guarded by mu_
+  std::optional<Outcome> outcome_;  // guarded by mu_
+  mutable bool paused_ = false;     // guarded by mu_
+  bool gone_ = false;               // guarded by mu_
 };
 
 class PullStream final : public ReplyStream {
  public:
-  PullStream(std::shared_ptr<const Generation> generation, std::string body)
-      : generation_(std::move(generation)), body_(std::move(body)) {}
-
+  PullStream(std::shared_ptr<Pipe> pipe, std::shared_ptr<RequestHandle> handle)
+      : pipe_(std::move(pipe)), handle_(std::move(handle)) {}
   ~PullStream() override {
-    cancel_.store(true);
-    pipe_.leave();
-    if (worker_.joinable()) worker_.join();
+    if (!ended_) {
+      pipe_->leave();
+      handle_->cancel();  // the request ends on its loop; the pipe outlives it
+    }
   }
 
   Status next(std::string& out, std::chrono::milliseconds timeout) override {
     if (ended_) return Status::End;
-    std::optional<Error> error;
-    const Status st = pipe_.take(out, timeout, error);
+    bool resume = false;
+    const Status st = pipe_->take(out, timeout, resume);
+    if (resume) handle_->resume();
     if (st == Status::End) {
       ended_ = true;
-      error_ = std::move(error);
+      error_ = pipe_->outcome().error;
       out.clear();
     }
     return st;
   }
   const std::optional<Error>& error() const noexcept override { return error_; }
-  uint64_t id() const noexcept override { return id_; }
-
-  // Starts the request; an error before any byte is returned instead.
-  Result<void> start(WireFormat format, Headers headers) {
-    std::shared_ptr<Call> call(generation_->pipeline().start(format, body_, std::move(headers)).release());
-    id_ = call->id();
-    if (call->error()) return fail(close_failed(*call));
-    worker_ = std::thread([this, call, format] {
-      std::optional<Error> error;
-      try {
-        ReplyWriter writer(format, *call->prepared(), [this](std::string_view bytes) { return pipe_.write(bytes); });
-        Outcome o = call->run(generation_->lookup(), writer, cancel_);
-        if (writer.finish(o) && o.error) error = std::move(o.error);
-        if (writer.stopped() && !error) error = Error{Errc::Cancelled, "the stream was freed", 499, {}};
-      } catch (const std::exception& e) {
-        error = Error{Errc::Internal, std::string("internal error while streaming: ") + e.what(), 500, {}};
-      } catch (...) {
-        error = Error{Errc::Internal, "internal error while streaming", 500, {}};
-      }
-      pipe_.finish(std::move(error));
-    });
-    return {};
-  }
+  uint64_t id() const noexcept override { return handle_->id(); }
+  Outcome& outcome() { return pipe_->outcome(); }
+  void cancel() { handle_->cancel(); }
 
  private:
-  std::shared_ptr<const Generation> generation_;
-  std::string body_;  // the Call reads it until the worker ends
-  Pipe pipe_;
-  CancelFlag cancel_{false};
-  std::thread worker_;
-  uint64_t id_ = 0;
+  std::shared_ptr<Pipe> pipe_;
+  std::shared_ptr<RequestHandle> handle_;
   bool ended_ = false;
   std::optional<Error> error_;
 };
@@ -311,7 +331,12 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() {
   impl_->discovery.reset();
   impl_->current.store(nullptr);
-  shutdown();
+  if (impl_->telemetry) impl_->telemetry->shutdown();  // exports what is queued while the transport runs
+  // Requests still running (a pulled stream being cancelled, say) end here, on the loops,
+  // while the engine still holds the transport: the loops' threads are joined by this
+  // thread, never by one of their own. Their log lines are written below.
+  impl_->transport->shutdown();
+  if (impl_->log_file) impl_->log_file->stop();
 }
 
 void Engine::shutdown() {
@@ -347,27 +372,50 @@ Result<void> Engine::reload(Config config) {
   return {};
 }
 
+namespace {
+std::shared_ptr<Submitted> submit_to(std::shared_ptr<const Generation> generation, WireFormat format, std::string body,
+                                     const Headers& headers, std::shared_ptr<RequestCallbacks> callbacks) {
+  auto s = std::make_shared<Submitted>(std::move(generation), std::move(body), std::move(callbacks));
+  s->start(format, forwarded_headers(headers));
+  return s;
+}
+}  // namespace
+
+std::shared_ptr<RequestHandle> Engine::submit(WireFormat format, std::string body, Headers headers,
+                                              std::shared_ptr<RequestCallbacks> callbacks) const {
+  return submit_to(current(), format, std::move(body), headers, std::move(callbacks));
+}
+
 Outcome Engine::complete(WireFormat format, std::string_view body, const Headers& headers,
                          const std::function<bool(std::string_view)>& write, const CancelFlag& cancel) const {
-  std::shared_ptr<const Generation> g = current();
-  std::unique_ptr<Call> call = g->pipeline().start(format, body, forwarded_headers(headers));
-  if (call->error()) {
-    struct Ignore final : RequestObserver {
-      bool on_event(const StreamEvent&) override { return true; }
-    } ignore;
-    const CancelFlag never{false};
-    return call->run(nullptr, ignore, never);
+  auto pipe = std::make_shared<Pipe>();
+  PullStream stream(pipe, submit(format, std::string(body), headers, pipe));
+  std::string chunk;
+  bool stopped = false;
+  for (;;) {
+    if (cancel.load() && !stopped) {
+      stopped = true;
+      pipe->leave();
+      stream.cancel();
+    }
+    const ReplyStream::Status st = stream.next(chunk, std::chrono::milliseconds(50));
+    if (st == ReplyStream::Status::End) break;
+    if (st == ReplyStream::Status::Data && !stopped && !write(chunk)) {
+      stopped = true;
+      pipe->leave();
+      stream.cancel();
+    }
   }
-  ReplyWriter writer(format, *call->prepared(), write);
-  Outcome o = call->run(g->lookup(), writer, cancel);
-  if (!writer.finish(o) && !o.error) o.error = Error{Errc::Cancelled, "cancelled by the reply's writer", 499, {}};
+  Outcome o = std::move(stream.outcome());
+  if (stopped && !o.error) o.error = Error{Errc::Cancelled, "cancelled by the reply's writer", 499, {}};
   return o;
 }
 
 Result<std::unique_ptr<ReplyStream>> Engine::open_stream(WireFormat format, std::string body, Headers headers) const {
-  auto s = std::make_unique<PullStream>(current(), std::move(body));
-  if (auto r = s->start(format, forwarded_headers(headers)); !r) return fail(r.error());
-  return std::unique_ptr<ReplyStream>(std::move(s));
+  auto pipe = std::make_shared<Pipe>();
+  std::shared_ptr<Submitted> request = submit_to(current(), format, std::move(body), headers, pipe);
+  if (request->failed_at_start()) return fail(*pipe->outcome().error);  // it ended within submit_to
+  return std::unique_ptr<ReplyStream>(std::make_unique<PullStream>(pipe, std::move(request)));
 }
 
 const std::shared_ptr<EventBus>& Engine::events() const noexcept { return impl_->events; }

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 // HttpProvider: encodes the canonical request for its format, sends it on the shared
-// transport, and turns the reply — streamed or not — into canonical events on the calling
-// (request) thread. The transport thread only queues bytes; when the request thread falls
-// behind, the transfer is paused, so a slow client holds a bounded amount of memory.
+// transport, and turns the reply — streamed or not — into canonical events on the
+// transport's loop, as the bytes arrive. An observer that falls behind pauses the transfer,
+// so a slow client holds a bounded amount of memory; `send` waits for the events on the
+// calling thread (send_over_start).
 #include "llmrouter/http_provider.h"
 
 #include <strings.h>
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdlib>
-#include <deque>
-#include <mutex>
 
 #include <fmt/format.h>
 
@@ -21,7 +20,6 @@
 namespace llmrouter {
 namespace {
 
-constexpr std::size_t kHighWatermark = 1 << 20;  // queued bytes before the transfer pauses
 constexpr std::size_t kMaxErrorBody = 64 << 10;
 
 WireFormat wire_of(ProviderFormat f) {
@@ -33,71 +31,154 @@ WireFormat wire_of(ProviderFormat f) {
   return WireFormat::OpenAI;
 }
 
-// What the transport thread hands to the request thread.
-class Exchange final : public TransferObserver {
+// One exchange on the transport's loop: the reply's bytes are decoded into events as they
+// arrive, on the loop's thread, and handed to the observer there. An observer that is
+// behind pauses the transfer until `resume`.
+class LoopExchange final : public TransferObserver, public ProviderExchange {
  public:
+  LoopExchange(std::string provider, Transport& transport, WireFormat format, bool stream, bool raw,
+               std::shared_ptr<ReplyObserver> observer)
+      : provider_(std::move(provider)),
+        transport_(transport),
+        format_(format),
+        raw_(raw),
+        decoder_(stream ? make_stream_decoder(format) : nullptr),
+        observer_(std::move(observer)) {}
+
+  // Known once Transport::start returned; a cancellation asked for before is applied then.
+  void started(TransferId id) {
+    id_.store(id);
+    if (cancel_requested_.load()) transport_.cancel(id);
+  }
+
+  // --- ProviderExchange (any thread) ---
+  void cancel() override {
+    cancelled_.store(true);
+    cancel_transfer();
+  }
+  void resume() override {
+    if (const TransferId id = id_.load()) transport_.resume(id);
+  }
+
+  // --- TransferObserver (the loop's thread) ---
   void on_headers(int status, const std::vector<std::pair<std::string, std::string>>& headers) override {
-    std::lock_guard lock(mu_);
     status_ = status;
     for (const auto& [k, v] : headers) {
       if (k == "retry-after") retry_after_ = v;
     }
-    cv_.notify_one();
   }
   bool on_data(std::string_view bytes) override {
-    std::lock_guard lock(mu_);
-    chunks_.emplace_back(bytes);
-    queued_ += bytes.size();
-    cv_.notify_one();
-    paused_ = queued_ >= kHighWatermark;
-    return !paused_;
+    const bool ok_status = status_ >= 200 && status_ < 300;
+    if (!ok_status || !decoder_) {
+      if (ok_status || whole_.size() < kMaxErrorBody) whole_ += bytes;
+      return true;
+    }
+    if (stream_error_ || cancelled_.load()) return true;
+    if (raw_) relay_raw(bytes);
+    if (auto r = decoder_->feed(bytes, events_); !r) {
+      stream_error_ = r.error();
+      cancel_transfer();
+    }
+    deliver();
+    return !observer_->behind();
   }
   void on_complete(Result<void> result) override {
-    std::lock_guard lock(mu_);
-    result_ = std::move(result);
-    done_ = true;
-    cv_.notify_one();
-  }
-
-  // Waits up to 50 ms for news; moves the queued chunks out. Returns true when the transfer
-  // had been paused and the queue is now empty (the caller resumes it).
-  bool take(std::deque<std::string>& out) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return done_ || !chunks_.empty(); });
-    out.swap(chunks_);
-    chunks_.clear();
-    queued_ = 0;
-    const bool resume = paused_;
-    paused_ = false;
-    return resume;
-  }
-  bool done() {
-    std::lock_guard lock(mu_);
-    return done_ && chunks_.empty();
-  }
-  int status() {
-    std::lock_guard lock(mu_);
-    return status_;
-  }
-  std::string retry_after() {
-    std::lock_guard lock(mu_);
-    return retry_after_;
-  }
-  Result<void> result() {
-    std::lock_guard lock(mu_);
-    return result_;
+    Result<void> r = end(std::move(result));
+    std::shared_ptr<ReplyObserver> observer = std::move(observer_);  // it may own this exchange
+    observer->on_end(std::move(r));
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> chunks_;  // guarded by mu_
-  std::size_t queued_ = 0;          // guarded by mu_
-  bool paused_ = false;             // guarded by mu_
-  bool done_ = false;               // guarded by mu_
-  int status_ = 0;                  // guarded by mu_
-  std::string retry_after_;         // guarded by mu_
-  Result<void> result_;             // guarded by mu_
+  void cancel_transfer() {
+    cancel_requested_.store(true);
+    if (const TransferId id = id_.load()) transport_.cancel(id);
+  }
+  // Relayed bytes are valid UTF-8 even when the upstream's are not (the decoded events are
+  // repaired the same way).
+  void relay_raw(std::string_view bytes) {
+    bytes = repair_.feed(bytes);
+    if (bytes.empty()) return;
+    delivered_ = true;
+    if (!observer_->on_raw(bytes)) cancel();
+  }
+  void deliver() {
+    for (const StreamEvent& e : events_) {
+      delivered_ = true;
+      if (!cancelled_.load() && !observer_->on_event(e)) cancel();
+    }
+    events_.clear();
+  }
+  // How the exchange ended: an error before any event (for failover), or success with any
+  // failure after events delivered in-band.
+  Result<void> end(Result<void> result) {
+    if (cancelled_.load() && !result) return fail(Errc::Cancelled, "the request was cancelled");
+    if (result && (status_ < 200 || status_ >= 300)) return fail(upstream_error(provider_, status_, whole_, retry_after_));
+    if (stream_error_) {
+      stream_error_->provider = provider_;
+      if (!delivered_) return fail(*stream_error_);
+      events_.push_back(StreamError{*stream_error_});
+      deliver();
+      return {};
+    }
+    if (!result) {
+      if (!delivered_) return fail(result.error());
+      events_.push_back(StreamError{result.error()});
+      deliver();
+      return {};
+    }
+    if (raw_ && decoder_) {
+      if (const std::string_view tail = repair_.finish(); !tail.empty() && !cancelled_.load()) observer_->on_raw(tail);
+    }
+    if (decoder_) {
+      if (auto r = decoder_->finish(events_); !r) {
+        Error e = r.error();
+        e.provider = provider_;
+        if (!delivered_ && events_.empty()) return fail(std::move(e));
+        events_.push_back(StreamError{std::move(e)});
+      }
+      deliver();
+      return {};
+    }
+    auto response = decode_response(format_, whole_);
+    if (!response) {
+      Error e = response.error();
+      e.provider = provider_;
+      e.message = fmt::format("provider '{}': {}", provider_, e.message);
+      return fail(std::move(e));
+    }
+    if (raw_) {
+      relay_raw(whole_);
+      if (const std::string_view tail = repair_.finish(); !tail.empty()) observer_->on_raw(tail);
+    }
+    events_ = events_of(*response);
+    deliver();
+    return {};
+  }
+
+  // The exchange does not own the transport (the transport holds the exchange while the
+  // transfer runs); cancel and resume are only called before the exchange ended.
+  std::string provider_;
+  Transport& transport_;
+  WireFormat format_;
+  bool raw_;
+  std::unique_ptr<StreamDecoder> decoder_;
+  std::shared_ptr<ReplyObserver> observer_;
+  std::atomic<TransferId> id_{0};
+  std::atomic<bool> cancel_requested_{false};
+  std::atomic<bool> cancelled_{false};
+  // The loop's own state.
+  int status_ = 0;
+  std::string retry_after_;
+  std::string whole_;  // non-streamed reply, or an error body
+  std::vector<StreamEvent> events_;
+  std::optional<Error> stream_error_;
+  detail::Utf8StreamRepair repair_;
+  bool delivered_ = false;
+};
+
+// An exchange that ended before it started (the request could not be encoded).
+struct Ended final : ProviderExchange {
+  void cancel() override {}
 };
 
 class HttpProvider final : public Provider {
@@ -116,6 +197,11 @@ class HttpProvider final : public Provider {
 
   Result<void> send(const CanonicalRequest& req, const SendOptions& options, EventSink& sink,
                     const CancelFlag& cancel) const override {
+    return send_over_start(*this, req, options, sink, cancel);
+  }
+
+  std::shared_ptr<ProviderExchange> start(const CanonicalRequest& req, const SendOptions& options,
+                                          std::shared_ptr<ReplyObserver> observer) const override {
     const WireFormat format = wire_of(config_.format);
     const bool raw = options.passthrough_body.has_value();
     HttpRequest http;
@@ -123,7 +209,10 @@ class HttpProvider final : public Provider {
       http.body = *options.passthrough_body;
     } else {
       auto body = encode_request(format, req);
-      if (!body) return fail(body.error());
+      if (!body) {
+        observer->on_end(fail(body.error()));
+        return std::make_shared<Ended>();
+      }
       http.body = std::move(*body);
     }
     http.url = chat_url(config_);
@@ -133,112 +222,9 @@ class HttpProvider final : public Provider {
     http.idle_timeout = config_.idle_timeout;
     http.total_timeout = config_.timeout;
     http.headers = request_headers(req.stream, options.headers, options);
-    auto exchange = std::make_shared<Exchange>();
-    const TransferId id = transport_->start(std::move(http), exchange);
-    std::unique_ptr<StreamDecoder> decoder = req.stream ? make_stream_decoder(format) : nullptr;
-    std::vector<StreamEvent> events;
-    std::string whole;  // non-streamed reply, or an error body
-    bool delivered = false;
-    bool cancelled = false;
-    std::optional<Error> stream_error;
-    std::deque<std::string> chunks;
-    // Relayed bytes are valid UTF-8 even when the upstream's are not (the decoded events
-    // are repaired the same way).
-    detail::Utf8StreamRepair repair;
-    auto relay_raw = [&](std::string_view bytes) {
-      bytes = repair.feed(bytes);
-      if (bytes.empty()) return;
-      delivered = true;
-      if (!sink.on_raw(bytes) && !cancelled) {
-        cancelled = true;
-        transport_->cancel(id);
-      }
-    };
-    auto deliver = [&](std::vector<StreamEvent>& evs) {
-      for (const StreamEvent& e : evs) {
-        delivered = true;
-        if (!sink.on_event(e) && !cancelled) {
-          cancelled = true;
-          transport_->cancel(id);
-        }
-      }
-      evs.clear();
-    };
-    while (!exchange->done()) {
-      if (cancel.load() && !cancelled) {
-        cancelled = true;
-        transport_->cancel(id);
-      }
-      const bool resume = exchange->take(chunks);
-      if (chunks.empty() && !cancelled && !sink.on_idle()) {
-        cancelled = true;
-        transport_->cancel(id);
-      }
-      const int status = exchange->status();
-      const bool ok_status = status >= 200 && status < 300;
-      for (std::string& c : chunks) {
-        if (!ok_status || !decoder) {
-          if (ok_status || whole.size() < kMaxErrorBody) whole += c;
-        } else if (!stream_error) {
-          if (raw) relay_raw(c);
-          if (auto r = decoder->feed(c, events); !r) {
-            stream_error = r.error();
-            transport_->cancel(id);
-          }
-          deliver(events);
-        }
-      }
-      chunks.clear();
-      if (resume) transport_->resume(id);
-    }
-
-    Result<void> result = exchange->result();
-    if (cancelled && !result) return fail(Errc::Cancelled, "the request was cancelled");
-    const int status = exchange->status();
-    if (result && (status < 200 || status >= 300)) {
-      Error e = upstream_error(config_.name, status, whole, exchange->retry_after());
-      return fail(std::move(e));
-    }
-    if (stream_error) {
-      stream_error->provider = config_.name;
-      if (!delivered) return fail(*stream_error);
-      events.push_back(StreamError{*stream_error});
-      deliver(events);
-      return {};
-    }
-    if (!result) {
-      if (!delivered) return fail(result.error());
-      events.push_back(StreamError{result.error()});
-      deliver(events);
-      return {};
-    }
-    if (raw) {
-      if (const std::string_view tail = repair.finish(); !tail.empty() && !cancelled) sink.on_raw(tail);
-    }
-    if (decoder) {
-      if (auto r = decoder->finish(events); !r) {
-        Error e = r.error();
-        e.provider = config_.name;
-        if (!delivered && events.empty()) return fail(std::move(e));
-        events.push_back(StreamError{std::move(e)});
-      }
-      deliver(events);
-      return {};
-    }
-    auto response = decode_response(format, whole);
-    if (!response) {
-      Error e = response.error();
-      e.provider = config_.name;
-      e.message = fmt::format("provider '{}': {}", config_.name, e.message);
-      return fail(std::move(e));
-    }
-    if (raw) {
-      relay_raw(whole);
-      if (const std::string_view tail = repair.finish(); !tail.empty()) sink.on_raw(tail);
-    }
-    events = events_of(*response);
-    deliver(events);
-    return {};
+    auto exchange = std::make_shared<LoopExchange>(config_.name, *transport_, format, req.stream, raw, std::move(observer));
+    exchange->started(transport_->start(std::move(http), exchange));
+    return exchange;
   }
 
  private:

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cctype>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -99,19 +100,35 @@ class Loop {
     });
   }
 
-  // Cancels what is in flight (each observer gets on_complete(Cancelled)), stops the loop
-  // and joins its thread; then closes the cached connections.
   ~Loop() {
-    asio::post(io_, [this] { shut_down(); });
-    thread_.join();
+    stop();
     curl_multi_cleanup(multi_);  // closes cached connections through on_close (nothing watched now)
   }
 
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
+  // Cancels what is in flight (each observer gets on_complete(Cancelled)), stops the loop
+  // and joins its thread. Transfers posted before run first; later ones never reach it.
+  void stop() {
+    {
+      std::lock_guard lock(start_mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      asio::post(io_, [this] { shut_down(); });
+    }
+    thread_.join();
+  }
+
   void start(std::unique_ptr<Transfer> t) {
-    asio::post(io_, [this, t = std::move(t)]() mutable { add(std::move(t)); });
+    {
+      std::lock_guard lock(start_mu_);
+      if (!stopped_) {
+        asio::post(io_, [this, t = std::move(t)]() mutable { add(std::move(t)); });
+        return;
+      }
+    }
+    finish_unstarted(std::move(t));
   }
   void cancel(TransferId id) {
     asio::post(io_, [this, id] { finish(id, fail(Errc::Cancelled, "the request was cancelled")); });
@@ -221,6 +238,7 @@ class Loop {
 
   void watch(curl_socket_t fd, int what) {
     auto it = watches_.find(fd);
+    bool fresh = false;
     if (it == watches_.end()) {
       auto w = std::make_shared<Watch>(io_, fd);
       boost::system::error_code ec;
@@ -230,9 +248,10 @@ class Loop {
         return;
       }
       it = watches_.emplace(fd, std::move(w)).first;
+      fresh = true;
     }
     it->second->what = what;
-    arm(it->second);
+    arm(it->second, /*check_now=*/!fresh);
   }
 
   void unwatch(curl_socket_t fd) {
@@ -245,23 +264,26 @@ class Loop {
   }
 
   // Waits for what curl wants of `w`. Asio's reactor is edge-triggered and a wait does not
-  // look at readiness that arrived while none was pending, so a socket that is ready now
-  // is handled now: curl sees level-triggered readiness, as its socket interface expects.
-  void arm(const std::shared_ptr<Watch>& w) {
+  // look at readiness that arrived while none was pending, so with `check_now` a socket
+  // that is ready now is handled now: curl sees level-triggered readiness, as its socket
+  // interface expects. A socket just registered needs no check: registering it reports
+  // its readiness as an edge.
+  void arm(const std::shared_ptr<Watch>& w, bool check_now) {
     if (w->gone || stopping_) return;
     if ((w->what & CURL_POLL_IN) && !w->reading) {
       w->reading = true;
-      wait(w, asio::posix::stream_descriptor::wait_read, POLLIN);
+      wait(w, asio::posix::stream_descriptor::wait_read, POLLIN, check_now);
     }
     if ((w->what & CURL_POLL_OUT) && !w->writing) {
       w->writing = true;
-      wait(w, asio::posix::stream_descriptor::wait_write, POLLOUT);
+      wait(w, asio::posix::stream_descriptor::wait_write, POLLOUT, check_now);
     }
   }
 
-  void wait(const std::shared_ptr<Watch>& w, asio::posix::stream_descriptor::wait_type type, short events) {
+  void wait(const std::shared_ptr<Watch>& w, asio::posix::stream_descriptor::wait_type type, short events,
+            bool check_now) {
     pollfd p{w->fd, events, 0};
-    if (::poll(&p, 1, 0) > 0) {
+    if (check_now && ::poll(&p, 1, 0) > 0) {
       asio::post(io_, [this, w, type] { ready(w, type, {}); });
     } else {
       w->sd.async_wait(type, [this, w, type](const boost::system::error_code& ec) { ready(w, type, ec); });
@@ -278,7 +300,7 @@ class Loop {
     int running = 0;
     curl_multi_socket_action(multi_, w->fd, mask, &running);
     process_messages();
-    arm(w);  // still wanted (curl may have changed or removed the watch meanwhile)
+    arm(w, /*check_now=*/true);  // still wanted (curl may have changed or removed the watch meanwhile)
   }
 
   // --- transfers ---
@@ -444,6 +466,8 @@ class Loop {
   asio::steady_timer ticker_;  // deadline checks
   CURLM* multi_ = nullptr;
   std::thread thread_;
+  std::mutex start_mu_;
+  bool stopped_ = false;  // guarded by start_mu_: nothing more is posted
   // The loop's own state: touched only on its thread.
   std::map<TransferId, std::unique_ptr<Transfer>> transfers_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
@@ -460,8 +484,25 @@ class CurlTransport final : public Transport {
     for (unsigned i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(options, i, connections_));
   }
 
+  ~CurlTransport() override {
+    // The last reference dropped by an observer on one of our loops: that thread cannot
+    // join itself, so a thread of its own stops the loops (this one once its handler has
+    // returned) and frees them.
+    if (Loop* own = tls_current_loop) {
+      for (auto& loop : loops_) {
+        if (loop.get() != own) continue;
+        log(LogLevel::Debug, "transport: released on its own loop; stopping it from another thread");
+        std::thread([loops = std::move(loops_)]() mutable { loops.clear(); }).detach();
+        return;
+      }
+    }
+    shutdown();
+  }
+
   // Each loop cancels what it has in flight and joins its thread.
-  ~CurlTransport() override { loops_.clear(); }
+  void shutdown() override {
+    for (auto& loop : loops_) loop->stop();
+  }
 
   TransferId start(HttpRequest request, std::shared_ptr<TransferObserver> observer) override {
     auto t = std::make_unique<Transfer>();
