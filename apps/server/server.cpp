@@ -34,7 +34,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kRejectHeadroom = 64;  // threads that only answer 503 past max_connections
-constexpr std::size_t kStreamBuffer = 256 << 10;  // bytes a stream holds for a slow client
+constexpr std::chrono::milliseconds kTick{200};  // how often a waiting connection checks on its client
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -79,129 +79,6 @@ std::string join(const std::vector<std::string>& items) {
   }
   return out;
 }
-
-// Collects a non-streamed reply: the events are assembled by the pipeline; the raw bytes
-// are kept for same-format pass-through.
-class Collect final : public RequestObserver {
- public:
-  bool on_event(const StreamEvent&) override { return true; }
-  bool on_raw(std::string_view bytes) override {
-    raw += bytes;
-    return true;
-  }
-  std::string raw;
-};
-
-// A streamed reply between the thread running the request (the writer) and the
-// connection's thread (the reader). The response status is decided only once the first
-// bytes exist, the request ended, or the reader stopped waiting: an upstream that fails
-// quickly (refused, 429, 5xx, exhausted failover) is answered with its real status, not a
-// 200 followed by an error event. At most `limit` bytes wait in the pipe; past that the
-// writer blocks, which pauses the upstream transfer.
-class StreamPipe {
- public:
-  explicit StreamPipe(std::size_t limit) : limit_(limit) {}
-
-  // Writer side. False once the reader is gone.
-  bool write(std::string_view bytes) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return gone_ || buf_.size() < limit_; });
-    if (gone_) return false;
-    buf_ += bytes;
-    wrote_ = true;
-    cv_.notify_all();
-    return true;
-  }
-  bool gone() const {
-    std::lock_guard lock(mu_);
-    return gone_;
-  }
-  // The end of the request. `in_band` turns an error into bytes, used when the status was
-  // already sent and no byte of the reply reached the client.
-  void finish(Outcome outcome, const std::function<std::string(const Error&)>& in_band) {
-    std::lock_guard lock(mu_);
-    if (committed_ && outcome.error && !outcome.delivered) buf_ += in_band(*outcome.error);
-    outcome_ = std::move(outcome);
-    done_ = true;
-    cv_.notify_all();
-  }
-
-  // Reader side. Waits for the first bytes, the end, or `timeout`. Returns the outcome
-  // when the request ended with nothing to stream (answer it with a status); otherwise
-  // commits to streaming and returns nothing.
-  std::optional<Outcome> start(std::chrono::milliseconds timeout, RouteTarget& target) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return wrote_ || done_; });
-    if (done_ && !wrote_) return std::move(outcome_);
-    committed_ = true;
-    target = target_;
-    return std::nullopt;
-  }
-  // The provider being tried (the first, then each failover).
-  void attempt(const RouteTarget& t) {
-    std::lock_guard lock(mu_);
-    target_ = t;
-  }
-  // Moves what is buffered into `out` (waiting up to `wait`); false at the end.
-  bool take(std::string& out, std::chrono::milliseconds wait) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, wait, [&] { return done_ || !buf_.empty(); });
-    out.clear();
-    out.swap(buf_);
-    cv_.notify_all();
-    return !(done_ && out.empty());
-  }
-  // The client went away: wake the writer (its request gets cancelled).
-  void leave() {
-    std::lock_guard lock(mu_);
-    gone_ = true;
-    cv_.notify_all();
-  }
-  void wait_done() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return done_; });
-  }
-
- private:
-  const std::size_t limit_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::string buf_;               // guarded by mu_
-  std::optional<Outcome> outcome_;  // guarded by mu_
-  RouteTarget target_;              // guarded by mu_
-  bool wrote_ = false;            // guarded by mu_
-  bool committed_ = false;        // guarded by mu_
-  bool done_ = false;             // guarded by mu_
-  bool gone_ = false;             // guarded by mu_
-};
-
-// Encodes a streamed reply into the pipe: the upstream's own bytes in pass-through,
-// otherwise the events in the client's format.
-class PipeWriter final : public RequestObserver {
- public:
-  PipeWriter(StreamPipe& pipe, StreamEncoder& encoder) : pipe_(pipe), encoder_(encoder) {}
-
-  bool on_event(const StreamEvent& e) override {
-    // In pass-through the upstream's bytes already carry the events; only an error of our
-    // own (a timeout, a broken stream) is written in the client's format.
-    if (raw_ && !std::holds_alternative<StreamError>(e)) return !pipe_.gone();
-    buf_.clear();
-    encoder_.encode(e, buf_);
-    return buf_.empty() ? !pipe_.gone() : pipe_.write(buf_);
-  }
-  bool on_raw(std::string_view bytes) override {
-    raw_ = true;
-    return pipe_.write(bytes);
-  }
-  bool on_idle() override { return !pipe_.gone(); }
-  void on_attempt(const RouteTarget& t) override { pipe_.attempt(t); }
-
- private:
-  StreamPipe& pipe_;
-  StreamEncoder& encoder_;
-  std::string buf_;
-  bool raw_ = false;
-};
 
 // A blocking HTTP exchange on the shared transport (count_tokens forwarding).
 class Fetch final : public TransferObserver {
@@ -273,7 +150,6 @@ struct Server::Impl {
   int port = 0;
   int listen_fd = -1;
   ElasticTaskQueue* queue = nullptr;  // owned by `http`
-  std::unique_ptr<ElasticTaskQueue> workers;  // run streamed requests
   Metrics metrics;
   // Dashboard subscriptions: live ones, and the events dropped by those that ended.
   std::mutex subs_mu;
@@ -346,7 +222,9 @@ struct Server::Impl {
   void refuse(WireFormat format, const Error& e, httplib::Response& res) {
     auto call = engine->current()->pipeline().refuse(format, e);
     res.set_header("X-Router-Request-Id", std::to_string(call->id()));
-    Collect ignore;
+    struct Ignore final : RequestObserver {
+      bool on_event(const StreamEvent&) override { return true; }
+    } ignore;
     const CancelFlag never{false};
     metrics.record(format, call->run(nullptr, ignore, never));
     set_error(res, format, e);
@@ -362,140 +240,129 @@ struct Server::Impl {
     return out;
   }
 
+  // A request's reply, pulled from the engine, and its figures recorded exactly once:
+  // when the reply ended, or when the response is dropped (the client went away first).
+  struct Reply {
+    Reply(Impl& impl, WireFormat format, std::unique_ptr<ReplyStream> stream)
+        : impl_(impl), format_(format), stream_(std::move(stream)), guard_(impl, cancel_) {}
+    ~Reply() {
+      if (recorded_) return;
+      stream_->cancel();  // prompt: the transfer ends on its loop
+      std::string rest;
+      while (stream_->next(rest, std::chrono::seconds(5)) == ReplyStream::Status::Data) {
+      }
+      record();
+    }
+    Reply(const Reply&) = delete;
+    Reply& operator=(const Reply&) = delete;
+
+    // The next bytes, End, or Timeout after `wait`; a shutdown's cancellation ends the request.
+    ReplyStream::Status next(std::string& out, std::chrono::milliseconds wait) {
+      if (cancel_.load() && !cancelled_) {
+        cancelled_ = true;
+        stream_->cancel();
+      }
+      const ReplyStream::Status st = stream_->next(out, wait);
+      if (st == ReplyStream::Status::End) record();
+      return st;
+    }
+    const Outcome& outcome() const { return stream_->outcome(); }
+    ReplyStream& stream() { return *stream_; }
+
+   private:
+    void record() {
+      if (recorded_) return;
+      recorded_ = true;
+      impl_.metrics.record(format_, stream_->outcome());
+    }
+    Impl& impl_;
+    WireFormat format_;
+    std::unique_ptr<ReplyStream> stream_;
+    CancelFlag cancel_{false};
+    InFlight guard_;  // registers cancel_ for the end of the shutdown's grace period
+    bool cancelled_ = false;
+    bool recorded_ = false;
+  };
+
+  static void provider_headers(httplib::Response& res, const Outcome& o) {
+    if (o.attempts.empty()) return;
+    res.set_header("X-Router-Provider", o.attempts.back().provider);
+    res.set_header("X-Router-Model", o.attempts.back().model);
+  }
+
   void chat(WireFormat format, const httplib::Request& req, httplib::Response& res) {
     auto busy = std::make_shared<Busy>(*this);  // a stream keeps it until fully written
     if (!authorized(req)) {
       return refuse(format, error(401, "invalid or missing API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'"), res);
     }
-    // `req.body` lives until the response is written, stream included. The request keeps
-    // the generation it starts on.
-    std::shared_ptr<const Generation> g = engine->current();
-    std::unique_ptr<Call> call = g->pipeline().start(format, req.body, forwarded(req));
-    res.set_header("X-Router-Request-Id", std::to_string(call->id()));
-    if (call->error()) {
-      const Error e = *call->error();
-      Collect ignore;
-      const CancelFlag never{false};
-      metrics.record(format, call->run(nullptr, ignore, never));
-      return set_error(res, format, e);
-    }
-    const PreparedRequest& p = *call->prepared();
-    if (!p.request.tags.empty()) res.set_header("X-Router-Request-Tags", join(p.request.tags));
-    if (p.request.stream) return stream(format, std::move(g), std::move(call), std::move(busy), res);
+    auto reply = std::make_shared<Reply>(*this, format, engine->pull(format, req.body, forwarded(req)));
+    res.set_header("X-Router-Request-Id", std::to_string(reply->stream().id()));
+    if (!reply->stream().tags().empty()) res.set_header("X-Router-Request-Tags", join(reply->stream().tags()));
+    if (reply->stream().streamed()) return stream(format, std::move(reply), std::move(busy), res);
 
-    Collect collect;
-    CancelFlag cancel{false};
-    InFlight guard(*this, cancel);
-    Outcome o = call->run(g->lookup(), collect, cancel);
-    metrics.record(format, o);
-    if (!o.attempts.empty()) {
-      res.set_header("X-Router-Provider", o.attempts.back().provider);
-      res.set_header("X-Router-Model", o.attempts.back().model);
+    std::string body, chunk;
+    for (;;) {
+      const ReplyStream::Status st = reply->next(chunk, kTick);
+      if (st == ReplyStream::Status::End) break;
+      if (st == ReplyStream::Status::Data) body += chunk;
     }
+    const Outcome& o = reply->outcome();
+    provider_headers(res, o);
     if (o.error) return set_error(res, format, *o.error);
     const Response& r = *o.response;
     if (!r.tags.empty()) res.set_header("X-Router-Response-Tags", join(r.tags));
     res.set_header("X-Router-Input-Tokens", std::to_string(r.usage.input_tokens));
     res.set_header("X-Router-Output-Tokens", std::to_string(r.usage.output_tokens));
-    if (o.passthrough && !o.prepared->response_modified && !collect.raw.empty()) {
-      res.set_content(std::move(collect.raw), "application/json");
-    } else {
-      res.set_content(encode_response(format, r), "application/json");
-    }
+    res.set_content(std::move(body), "application/json");
   }
 
-  // Streams run on a worker thread; the connection's thread relays the pipe to the client.
-  void stream(WireFormat format, std::shared_ptr<const Generation> g, std::unique_ptr<Call> call,
-              std::shared_ptr<Busy> busy, httplib::Response& res) {
-    // Read before the worker starts: once it runs, the call is the worker's.
-    const PreparedRequest& p = *call->prepared();
-    StreamEncoderOptions eo;
-    eo.include_usage = p.request.stream_include_usage;
-
-    auto pipe = std::make_shared<StreamPipe>(kStreamBuffer);
-    std::shared_ptr<Call> shared(std::move(call));
-    workers->enqueue([this, g, pipe, shared, format, eo] {
-      auto encoder = make_stream_encoder(format, eo);
-      std::optional<Outcome> outcome;
-      try {
-        CancelFlag cancel{false};
-        InFlight guard(*this, cancel);
-        PipeWriter writer(*pipe, *encoder);
-        outcome = shared->run(g->lookup(), writer, cancel);
-      } catch (const std::exception& e) {
-        log(LogLevel::Error, fmt::format("request {}: stream failed: {}", shared->id(), e.what()));
-      }
-      if (!outcome) {
-        outcome.emplace();
-        outcome->error = Error{Errc::Internal, "internal error while streaming", 500, {}};
-      }
-      metrics.record(format, *outcome);
-      pipe->finish(std::move(*outcome), [&](const Error& e) {
-        std::string out;
-        encoder->encode(StreamError{e}, out);
-        return out;
-      });
-    });
-
-    // Until the first bytes (or the keep-alive interval), the status is still open.
-    RouteTarget target;  // the provider answering: the first choice, or a failover
-    if (std::optional<Outcome> ended = pipe->start(options.keepalive, target)) {
-      if (!ended->attempts.empty()) {
-        res.set_header("X-Router-Provider", ended->attempts.back().provider);
-        res.set_header("X-Router-Model", ended->attempts.back().model);
-      }
-      if (ended->error) return set_error(res, format, *ended->error);
+  // A stream's status is decided once its first bytes exist, it ended, or the keep-alive
+  // interval passed: an upstream that fails quickly (refused, 429, 5xx, exhausted failover)
+  // is answered with its real status, not a 200 followed by an error event. Then the
+  // connection's thread relays the reply as the engine's loop produces it, with keep-alives
+  // during silences; a client that goes away cancels the request.
+  void stream(WireFormat format, std::shared_ptr<Reply> reply, std::shared_ptr<Busy> busy, httplib::Response& res) {
+    std::string first;
+    ReplyStream::Status st = reply->next(first, options.keepalive);
+    if (st == ReplyStream::Status::End) {
+      const Outcome& o = reply->outcome();
+      provider_headers(res, o);
+      if (o.error) return set_error(res, format, *o.error);
       // Nothing to stream and no error: cannot happen (a reply ends with Done), but answer.
       return set_error(res, format, Error{Errc::Internal, "the reply was empty", 502, {}});
     }
+    const RouteTarget target = reply->stream().target();  // the first choice, or a failover
     if (!target.provider.empty()) {  // a reply from a plugin went through no provider
       res.set_header("X-Router-Provider", target.provider);
       res.set_header("X-Router-Model", target.model);
     }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    // Whatever happens to the response, the worker is told and waited for: it reads the
-    // request body, which lives as long as this connection's request.
-    struct Join {
-      std::shared_ptr<StreamPipe> pipe;
-      std::shared_ptr<Busy> busy;
-      ~Join() {
-        pipe->leave();
-        pipe->wait_done();
-      }
-    };
-    auto join = std::make_shared<Join>();
-    join->pipe = pipe;
-    join->busy = std::move(busy);
     res.set_chunked_content_provider(
-        "text/event-stream", [this, join, format](std::size_t, httplib::DataSink& sink) {
-          StreamPipe& out = *join->pipe;
+        "text/event-stream", [this, reply, busy, format, first = std::move(first)](std::size_t, httplib::DataSink& sink) {
           try {
-            std::string chunk;
+            std::string chunk = first;
             std::string ping;
             make_stream_encoder(format)->keepalive(ping);
             auto last_write = Clock::now();
-            bool client_left = false;
-            while (!client_left && out.take(chunk, std::chrono::milliseconds(200))) {
-              if (chunk.empty()) {
-                if (!sink.is_writable()) {
-                  client_left = true;
-                  break;
-                }
-                if (Clock::now() - last_write < options.keepalive) continue;
-                chunk = ping;
+            for (;;) {
+              if (!chunk.empty()) {
+                if (!sink.write(chunk.data(), chunk.size())) return false;  // gone: ~Reply cancels
+                last_write = Clock::now();
               }
-              client_left = !sink.write(chunk.data(), chunk.size());
-              last_write = Clock::now();
+              const ReplyStream::Status next = reply->next(chunk, kTick);
+              if (next == ReplyStream::Status::End) break;
+              if (next == ReplyStream::Status::Timeout) {
+                chunk.clear();
+                if (!sink.is_writable()) return false;
+                if (Clock::now() - last_write >= options.keepalive) chunk = ping;
+              }
             }
-            if (!client_left) {  // the request ended: close the stream properly
-              sink.done();
-              return true;
-            }
+            sink.done();  // the request ended: close the stream properly
+            return true;
           } catch (...) {
+            return false;
           }
-          out.leave();
-          return false;
         });
   }
 
@@ -769,7 +636,6 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     raw->listen_fd = fd;
   });
-  raw->workers = std::make_unique<ElasticTaskQueue>(max_threads, std::chrono::seconds(60));
   raw->routes();
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

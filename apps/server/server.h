@@ -8,8 +8,10 @@
 // (threads are created on demand and retire after a minute idle). At most
 // `[server] max_connections` connections are served at once; the next ones get a 503 in
 // their client's format at once, and only past that headroom do connections wait for a
-// thread. A streaming request runs the pipeline on its connection's thread, inside the
-// response's content provider, so bytes reach the client as the upstream sends them.
+// thread. A request is submitted to the Engine from its connection's thread (decoding,
+// stages and routing run there); its upstream exchange runs on a transport loop, which
+// hands the reply, already in the client's format, to the connection's thread through the
+// engine's bounded pull stream.
 
 #include <chrono>
 #include <memory>

@@ -116,6 +116,17 @@ class ReplyStream {
   virtual const std::optional<Error>& error() const noexcept = 0;
   /// The request's id (X-Router-Request-Id).
   virtual uint64_t id() const noexcept = 0;
+  /// The provider being tried (the first target, then each failover); empty before the
+  /// first attempt and for a reply a plugin gave.
+  virtual RouteTarget target() const = 0;
+  /// The request's tags (X-Router-Request-Tags); empty when it failed before routing.
+  virtual const std::vector<std::string>& tags() const noexcept = 0;
+  /// Whether the client asked for a stream (false when the request failed before routing).
+  virtual bool streamed() const noexcept = 0;
+  /// Ends the request; `next` then drains what is buffered and returns End.
+  virtual void cancel() = 0;
+  /// After `next` returned End: everything about the request (attempts, usage, error).
+  virtual const Outcome& outcome() const = 0;
 };
 
 class Engine {
@@ -155,9 +166,12 @@ class Engine {
                    const std::function<bool(std::string_view)>& write, const CancelFlag& cancel) const;
 
   /// `submit` with a reply the caller pulls: up to 256 KiB of reply wait for the reader,
-  /// past that the upstream transfer pauses until it reads. A request that fails before its
-  /// first byte (a bad body, no route) is the error here. Destroying the stream cancels the
-  /// request.
+  /// past that the upstream transfer pauses until it reads. Destroying the stream cancels
+  /// the request. A request that fails before its first byte ends at once (its first
+  /// `next` returns End, with the error in `outcome()`).
+  [[nodiscard]] std::unique_ptr<ReplyStream> pull(WireFormat format, std::string body, Headers headers = {}) const;
+  /// `pull`, with a request that fails before it runs (a bad body, no route, a plugin's
+  /// error) returned as the error instead.
   [[nodiscard]] Result<std::unique_ptr<ReplyStream>> open_stream(WireFormat format, std::string body,
                                                                  Headers headers = {}) const;
 

@@ -109,6 +109,8 @@ class Submitted final : public AsyncRequestObserver,
     call_ = std::shared_ptr<Call>(generation_->pipeline().start(format, body_, std::move(headers)).release());
     id_ = call_->id();
     if (call_->prepared()) {
+      tags_ = call_->prepared()->request.tags;
+      streamed_ = call_->prepared()->request.stream;
       writer_.emplace(format, *call_->prepared(), [this](std::string_view bytes) { return callbacks_->on_bytes(bytes); });
     }
     Call::run_async(call_, generation_->lookup(), shared_from_this());
@@ -129,6 +131,8 @@ class Submitted final : public AsyncRequestObserver,
 
   // Whether the request failed before it ran (a bad body, no route, a plugin's error).
   bool failed_at_start() const { return call_->error().has_value(); }
+  const std::vector<std::string>& tags() const noexcept { return tags_; }
+  bool streamed() const noexcept { return streamed_; }
 
   // RequestHandle
   uint64_t id() const noexcept override { return id_; }
@@ -142,6 +146,8 @@ class Submitted final : public AsyncRequestObserver,
   std::shared_ptr<Call> call_;
   std::optional<ReplyWriter> writer_;
   uint64_t id_ = 0;
+  std::vector<std::string> tags_;
+  bool streamed_ = false;
 };
 
 // The reply bytes between the loop (the writer, which never blocks) and a reader thread.
@@ -161,10 +167,18 @@ class Pipe final : public RequestCallbacks {
     if (buf_.size() >= kStreamBuffer) paused_ = true;
     return paused_;
   }
+  void on_attempt(const RouteTarget& t) override {
+    std::lock_guard lock(mu_);
+    target_ = t;
+  }
   void on_end(Outcome outcome) override {
     std::lock_guard lock(mu_);
     outcome_ = std::move(outcome);
     cv_.notify_all();
+  }
+  RouteTarget target() const {
+    std::lock_guard lock(mu_);
+    return target_;
   }
 
   // Reader side: the bytes waiting (moved into `out`), or the end, or a timeout. `resume`
@@ -189,6 +203,7 @@ class Pipe final : public RequestCallbacks {
   }
   // After End: the outcome.
   Outcome& outcome() { return *outcome_; }
+  const Outcome& outcome() const { return *outcome_; }
   // The reader went away: the next bytes cancel the request.
   void leave() {
     std::lock_guard lock(mu_);
@@ -200,13 +215,14 @@ class Pipe final : public RequestCallbacks {
   std::condition_variable cv_;
   std::string buf_;                 // guarded by mu_
   std::optional<Outcome> outcome_;  // guarded by mu_
+  RouteTarget target_;              // guarded by mu_
   mutable bool paused_ = false;     // guarded by mu_
   bool gone_ = false;               // guarded by mu_
 };
 
 class PullStream final : public ReplyStream {
  public:
-  PullStream(std::shared_ptr<Pipe> pipe, std::shared_ptr<RequestHandle> handle)
+  PullStream(std::shared_ptr<Pipe> pipe, std::shared_ptr<Submitted> handle)
       : pipe_(std::move(pipe)), handle_(std::move(handle)) {}
   ~PullStream() override {
     if (!ended_) {
@@ -229,12 +245,16 @@ class PullStream final : public ReplyStream {
   }
   const std::optional<Error>& error() const noexcept override { return error_; }
   uint64_t id() const noexcept override { return handle_->id(); }
-  Outcome& outcome() { return pipe_->outcome(); }
-  void cancel() { handle_->cancel(); }
+  RouteTarget target() const override { return pipe_->target(); }
+  const std::vector<std::string>& tags() const noexcept override { return handle_->tags(); }
+  bool streamed() const noexcept override { return handle_->streamed(); }
+  void cancel() override { handle_->cancel(); }
+  const Outcome& outcome() const override { return pipe_->outcome(); }
+  Outcome take_outcome() { return std::move(pipe_->outcome()); }
 
  private:
   std::shared_ptr<Pipe> pipe_;
-  std::shared_ptr<RequestHandle> handle_;
+  std::shared_ptr<Submitted> handle_;
   bool ended_ = false;
   std::optional<Error> error_;
 };
@@ -389,7 +409,7 @@ std::shared_ptr<RequestHandle> Engine::submit(WireFormat format, std::string bod
 Outcome Engine::complete(WireFormat format, std::string_view body, const Headers& headers,
                          const std::function<bool(std::string_view)>& write, const CancelFlag& cancel) const {
   auto pipe = std::make_shared<Pipe>();
-  PullStream stream(pipe, submit(format, std::string(body), headers, pipe));
+  PullStream stream(pipe, submit_to(current(), format, std::string(body), headers, pipe));
   std::string chunk;
   bool stopped = false;
   for (;;) {
@@ -406,9 +426,14 @@ Outcome Engine::complete(WireFormat format, std::string_view body, const Headers
       stream.cancel();
     }
   }
-  Outcome o = std::move(stream.outcome());
+  Outcome o = stream.take_outcome();
   if (stopped && !o.error) o.error = Error{Errc::Cancelled, "cancelled by the reply's writer", 499, {}};
   return o;
+}
+
+std::unique_ptr<ReplyStream> Engine::pull(WireFormat format, std::string body, Headers headers) const {
+  auto pipe = std::make_shared<Pipe>();
+  return std::make_unique<PullStream>(pipe, submit_to(current(), format, std::move(body), headers, pipe));
 }
 
 Result<std::unique_ptr<ReplyStream>> Engine::open_stream(WireFormat format, std::string body, Headers headers) const {
