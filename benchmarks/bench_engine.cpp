@@ -8,6 +8,8 @@
 
 #include <sys/resource.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -104,7 +106,71 @@ void BM_Engine_MockUpstream(benchmark::State& state) {
   run(state, **engine, state.range(0) ? kChatStream : kChat);
 }
 
+// A host on the engine's loop: each request is submitted from the previous one's on_end,
+// which runs on the loop thread, so a request's whole life (stages, transfer, reply,
+// response side) stays on that thread. One iteration is a chain of 100 requests.
+class Chain final : public RequestCallbacks, public std::enable_shared_from_this<Chain> {
+ public:
+  Chain(const Engine& engine, std::string_view body) : engine_(engine), body_(body) {}
+  void run(int n) {
+    std::unique_lock lock(mu_);
+    left_ = n;
+    done_ = false;
+    lock.unlock();
+    next();
+    lock.lock();
+    cv_.wait(lock, [&] { return done_; });
+  }
+  bool on_bytes(std::string_view b) override {
+    bytes_ += b.size();
+    return true;
+  }
+  void on_end(Outcome o) override {
+    if (o.error) failed_ = true;
+    std::unique_lock lock(mu_);
+    if (--left_ > 0) {
+      lock.unlock();
+      next();
+      return;
+    }
+    done_ = true;
+    cv_.notify_all();
+  }
+  bool failed_ = false;
+
+ private:
+  void next() { engine_.submit(WireFormat::OpenAI, std::string(body_), {}, shared_from_this()); }
+  const Engine& engine_;
+  std::string_view body_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int left_ = 0;
+  bool done_ = false;
+  std::size_t bytes_ = 0;
+};
+
+void BM_Engine_HostOnLoop(benchmark::State& state) {
+  testing::MockUpstream mock;
+  EngineOptions o;
+  o.loops = 1;
+  auto engine = Engine::create(config_for("anthropic", mock.base_url()), std::move(o));
+  if (!engine) return state.SkipWithError(engine.error().message.c_str());
+  auto chain = std::make_shared<Chain>(**engine, state.range(0) ? kChatStream : kChat);
+  constexpr int kPerIteration = 100;
+  const ProcessUsage u0 = usage_now();
+  for (auto _ : state) {
+    chain->run(kPerIteration);
+    if (chain->failed_) state.SkipWithError("a request failed");
+  }
+  const ProcessUsage u1 = usage_now();
+  const auto n = static_cast<double>(state.iterations()) * kPerIteration;
+  state.counters["cpu_us_per_request"] = benchmark::Counter((u1.cpu_s - u0.cpu_s) * 1e6 / n);
+  state.counters["switches_per_request"] = benchmark::Counter(static_cast<double>(u1.switches - u0.switches) / n);
+  state.counters["requests_per_s"] = benchmark::Counter(n, benchmark::Counter::kIsRate);
+}
+
 BENCHMARK(BM_Engine_InProcessProvider)->Arg(0)->Arg(1)->ArgName("stream");
 BENCHMARK(BM_Engine_MockUpstream)->Arg(0)->Arg(1)->ArgName("stream")->UseRealTime();
+BENCHMARK(BM_Engine_HostOnLoop)->Arg(0)->Arg(1)->ArgName("stream")->UseRealTime();
 
 }  // namespace

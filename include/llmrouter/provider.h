@@ -100,10 +100,12 @@ class Provider {
   /// Errc::Cancelled.
   [[nodiscard]] virtual Result<void> send(const CanonicalRequest& req, const SendOptions& options,
                                           EventSink& sink, const CancelFlag& cancel) const = 0;
-  /// Starts `req` and returns at once; the reply reaches `observer` (see ReplyObserver),
-  /// which the exchange keeps alive until its on_end returns. Errors as for `send`. The
-  /// default runs `send` on a thread of its own, for providers written against the
-  /// blocking interface; HttpProvider runs the exchange on the transport's loop.
+  /// Starts `req`; the reply reaches `observer` (see ReplyObserver), which the exchange
+  /// keeps alive until its on_end returns. Errors as for `send`. HttpProvider returns at
+  /// once and runs the exchange on the transport's loop. The default runs `send` on the
+  /// calling thread before it returns (a thread that may be an engine loop's): right for a
+  /// provider that answers at once (an in-process model, a cache, a test double); one that
+  /// waits on I/O implements `start` itself.
   virtual std::shared_ptr<ProviderExchange> start(const CanonicalRequest& req, const SendOptions& options,
                                                   std::shared_ptr<ReplyObserver> observer) const;
   /// `send` with no pass-through and no forwarded headers.

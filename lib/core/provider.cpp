@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The two ways to drive a provider meet here: Provider::start's default runs a blocking
-// `send` on a thread of its own; send_over_start waits on the calling thread for a reply
-// an asynchronous `start` delivers from the transport's loop.
+// `send` on the calling thread; send_over_start waits on the calling thread for a reply an
+// asynchronous `start` delivers from the transport's loop.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <thread>
 
 #include "llmrouter/log.h"
 #include "llmrouter/provider.h"
@@ -31,7 +30,7 @@ std::size_t weight(const StreamEvent& e) {
                   e);
 }
 
-class ThreadExchange final : public ProviderExchange {
+class InlineExchange final : public ProviderExchange {
  public:
   void cancel() override { cancel_.store(true); }
   CancelFlag cancel_{false};
@@ -109,26 +108,26 @@ class Waiter final : public ReplyObserver {
 
 std::shared_ptr<ProviderExchange> Provider::start(const CanonicalRequest& req, const SendOptions& options,
                                                   std::shared_ptr<ReplyObserver> observer) const {
-  auto exchange = std::make_shared<ThreadExchange>();
-  std::thread([this, req, options, observer = std::move(observer), exchange] {
-    struct Sink final : EventSink {
-      Sink(ReplyObserver& o, const CancelFlag& c) : obs(o), cancel(c) {}
-      bool on_event(const StreamEvent& e) override { return !cancel.load() && obs.on_event(e); }
-      bool on_raw(std::string_view bytes) override { return !cancel.load() && obs.on_raw(bytes); }
-      bool on_idle() override { return !cancel.load(); }
-      ReplyObserver& obs;
-      const CancelFlag& cancel;
-    } sink(*observer, exchange->cancel_);
-    Result<void> r;
-    try {
-      r = send(req, options, sink, exchange->cancel_);
-    } catch (const std::exception& e) {
-      r = fail(Errc::Internal, std::string("provider '") + std::string(name()) + "' failed: " + e.what());
-    } catch (...) {
-      r = fail(Errc::Internal, std::string("provider '") + std::string(name()) + "' failed");
-    }
-    observer->on_end(std::move(r));
-  }).detach();
+  // Runs `send` here and now: right for providers that answer at once (in-process models,
+  // caches, test doubles); one that waits on I/O implements `start` itself.
+  auto exchange = std::make_shared<InlineExchange>();
+  struct Sink final : EventSink {
+    Sink(ReplyObserver& o, const CancelFlag& c) : obs(o), cancel(c) {}
+    bool on_event(const StreamEvent& e) override { return !cancel.load() && obs.on_event(e); }
+    bool on_raw(std::string_view bytes) override { return !cancel.load() && obs.on_raw(bytes); }
+    bool on_idle() override { return !cancel.load(); }
+    ReplyObserver& obs;
+    const CancelFlag& cancel;
+  } sink(*observer, exchange->cancel_);
+  Result<void> r;
+  try {
+    r = send(req, options, sink, exchange->cancel_);
+  } catch (const std::exception& e) {
+    r = fail(Errc::Internal, std::string("provider '") + std::string(name()) + "' failed: " + e.what());
+  } catch (...) {
+    r = fail(Errc::Internal, std::string("provider '") + std::string(name()) + "' failed");
+  }
+  observer->on_end(std::move(r));
   return exchange;
 }
 

@@ -268,8 +268,9 @@ LLMROUTER_API llmrouter_status llmrouter_route(llmrouter_router *r, llmrouter_fo
                                               const char *body, size_t len, char **out_json,
                                               size_t *out_len, llmrouter_error **err);
 
-/** Sends a request and delivers its reply, blocking until it ends. Everything runs on the
- *  calling thread, `on_chunk` included. `body` (`len` bytes) is a client request in
+/** Sends a request and delivers its reply, blocking until it ends. Decoding and routing
+ *  run on the calling thread, the upstream exchange on one of the router's event-loop
+ *  threads; `on_chunk` is called on the calling thread. `body` (`len` bytes) is a client request in
  *  `format`, and the reply is in that format too:
  *  - a streamed request (`"stream": true`) delivers the stream's bytes (server-sent
  *    events) chunk by chunk as they arrive;
@@ -296,8 +297,8 @@ LLMROUTER_API llmrouter_status llmrouter_complete(llmrouter_router *r, llmrouter
 /** Starts a request whose reply is read with `llmrouter_stream_next`: the pull form of
  *  `llmrouter_complete`, for languages that prefer not to receive callbacks. The body is
  *  decoded and routed before this returns (errors then: LLMROUTER_INVALID_ARGUMENT,
- *  LLMROUTER_INVALID_REQUEST, LLMROUTER_NO_ROUTE, LLMROUTER_INTERNAL); the request is then
- *  sent from a thread of the stream's own. At most 256 KiB of reply wait unread; past
+ *  LLMROUTER_INVALID_REQUEST, LLMROUTER_NO_ROUTE, LLMROUTER_INTERNAL); the request then
+ *  runs on the router's event-loop threads. At most 256 KiB of reply wait unread; past
  *  that the upstream transfer is paused until the reader catches up. Thread-safe on `r`.
  *  OWNERSHIP: `*out` is the caller's; free it with `llmrouter_stream_free`.
  *  since: ABI 1 */
@@ -322,8 +323,8 @@ LLMROUTER_API llmrouter_status llmrouter_stream_next(llmrouter_stream *s, int32_
                                                     const char **data, size_t *len,
                                                     llmrouter_error **err);
 
-/** Cancels the request if it is still running, waits for its thread to finish (promptly:
- *  the upstream transfer is aborted) and frees the stream. Accepts NULL.
+/** Cancels the request if it is still running (its upstream transfer is aborted on its
+ *  event loop) and frees the stream. Accepts NULL.
  *  since: ABI 1 */
 LLMROUTER_API void llmrouter_stream_free(llmrouter_stream *s);
 
@@ -334,7 +335,7 @@ LLMROUTER_API void llmrouter_stream_free(llmrouter_stream *s);
 /** Sends the library's diagnostic messages to `cb` (NULL restores the default: messages
  *  go to stderr). PROCESS-WIDE: it replaces the sink for every router in the process, and
  *  for the C++ API's `llmrouter::set_log_sink` too. `cb` is called from any of the
- *  library's threads (request threads, the transport thread, the discovery thread), one
+ *  library's threads (request threads, the event-loop threads, the discovery thread), one
  *  message at a time, and must keep `user_data` valid until it is replaced.
  *  since: ABI 1 */
 LLMROUTER_API void llmrouter_log_set(llmrouter_log_cb cb, void *user_data);
