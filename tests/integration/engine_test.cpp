@@ -167,6 +167,22 @@ class NameProvider final : public Provider {
   }
 };
 
+// An engine whose one provider, "local", is a NameProvider.
+Result<std::unique_ptr<Engine>> local_engine() {
+  EngineOptions o = quiet();
+  o.providers.emplace("local", std::make_shared<NameProvider>());
+  return Engine::create(testing::config_from(R"(
+[[providers]]
+name = "local"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+[[routers]]
+type = "fallback"
+providers = ["local"]
+)"),
+                        std::move(o));
+}
+
 // Callbacks that record a submitted request; `wait` blocks until on_end.
 class Recorder final : public RequestCallbacks {
  public:
@@ -298,18 +314,7 @@ TEST(EngineTest, ABehindHostPausesTheTransferUntilResumed) {
 }
 
 TEST(EngineTest, AnInProcessProviderRunsThroughSubmitToo) {
-  EngineOptions o = quiet();
-  o.providers.emplace("local", std::make_shared<NameProvider>());
-  auto engine = Engine::create(testing::config_from(R"(
-[[providers]]
-name = "local"
-format = "openai"
-base_url = "http://127.0.0.1:1/v1"
-[[routers]]
-type = "fallback"
-providers = ["local"]
-)"),
-                               std::move(o));
+  auto engine = local_engine();
   ASSERT_TRUE(engine) << engine.error().message;
   auto rec = std::make_shared<Recorder>();
   (*engine)->submit(WireFormat::Anthropic,
@@ -321,18 +326,7 @@ providers = ["local"]
 }
 
 TEST(EngineTest, AnInProcessProviderServesItsConfiguredName) {
-  EngineOptions o = quiet();
-  o.providers.emplace("local", std::make_shared<NameProvider>());
-  auto engine = Engine::create(testing::config_from(R"(
-[[providers]]
-name = "local"
-format = "openai"
-base_url = "http://127.0.0.1:1/v1"
-[[routers]]
-type = "fallback"
-providers = ["local"]
-)"),
-                               std::move(o));
+  auto engine = local_engine();
   ASSERT_TRUE(engine) << engine.error().message;
   Written out;
   Outcome o2 = run(**engine, chat_body("m", false), out);
