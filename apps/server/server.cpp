@@ -249,9 +249,13 @@ struct Server::Impl {
       if (recorded_) return;
       stream_->cancel();  // prompt: the transfer ends on its loop
       std::string rest;
-      while (stream_->next(rest, std::chrono::seconds(5)) == ReplyStream::Status::Data) {
+      for (int i = 0; i < 100; ++i) {  // bounded: 10 s
+        if (stream_->next(rest, std::chrono::milliseconds(100)) == ReplyStream::Status::End) {
+          record();
+          return;
+        }
       }
-      record();
+      log(LogLevel::Warn, fmt::format("request {}: still running 10 s after it was cancelled", stream_->id()));
     }
     Reply(const Reply&) = delete;
     Reply& operator=(const Reply&) = delete;
@@ -343,7 +347,8 @@ struct Server::Impl {
           try {
             std::string chunk = first;
             std::string ping;
-            make_stream_encoder(format)->keepalive(ping);
+            auto encoder = make_stream_encoder(format);
+            encoder->keepalive(ping);
             auto last_write = Clock::now();
             for (;;) {
               if (!chunk.empty()) {
@@ -357,6 +362,13 @@ struct Server::Impl {
                 if (!sink.is_writable()) return false;
                 if (Clock::now() - last_write >= options.keepalive) chunk = ping;
               }
+            }
+            // A failure after the status went out but before any byte of the reply (a
+            // timeout, exhausted failover): the client still learns why, in its format.
+            if (const Outcome& o = reply->outcome(); o.error && !o.delivered) {
+              chunk.clear();
+              encoder->encode(StreamError{*o.error}, chunk);
+              if (!sink.write(chunk.data(), chunk.size())) return false;
             }
             sink.done();  // the request ended: close the stream properly
             return true;

@@ -172,6 +172,8 @@ class Call {
   bool attempt_end(const RouteTarget& t, Result<void> r);
   Outcome finish_run();
   static void step(const std::shared_ptr<Call>& self);
+  static void next_step(const std::shared_ptr<Call>& self);
+  static void abort_async(const std::shared_ptr<Call>& self, std::string_view what);
 
   const Pipeline& pipeline_;
   WireFormat client_;

@@ -250,6 +250,7 @@ struct CallRun {
   std::size_t attempts_started = 0;            // guarded by mu
   std::size_t attempt_ended = 0;               // guarded by mu: the last attempt that ended
   bool cancelled = false;                      // guarded by mu
+  bool resume_pending = false;                 // guarded by mu: a resume that found no exchange yet
 };
 
 }  // namespace detail
@@ -526,8 +527,28 @@ void Call::run_async(std::shared_ptr<Call> self, ProviderLookup providers, std::
   step(self);
 }
 
+// An exception on an asynchronous path (a plugin's or classifier's on the response side,
+// say) ends the call with an internal error instead of leaving its host waiting.
+void Call::abort_async(const std::shared_ptr<Call>& self, std::string_view what) {
+  std::shared_ptr<AsyncRequestObserver> observer = std::move(self->run_->observer);
+  if (!observer) return;  // the host has had its end already
+  log(LogLevel::Error, fmt::format("request {}: {}", self->outcome_.id, what));
+  if (!self->completed_) self->complete(Error{Errc::Internal, fmt::format("internal error: {}", what), 500, {}});
+  observer->on_complete(std::move(self->outcome_));
+}
+
 // Starts the next attempt, or ends the call when none is left.
 void Call::step(const std::shared_ptr<Call>& self) {
+  try {
+    next_step(self);
+  } catch (const std::exception& e) {
+    abort_async(self, e.what());
+  } catch (...) {
+    abort_async(self, "unknown exception");
+  }
+}
+
+void Call::next_step(const std::shared_ptr<Call>& self) {
   Call& call = *self;
   detail::CallRun& run = *call.run_;
   for (;;) {
@@ -539,8 +560,9 @@ void Call::step(const std::shared_ptr<Call>& self) {
     const RouteTarget* t = cancelled ? nullptr : call.next_target();
     if (cancelled && !run.sent) run.last = Error{Errc::Cancelled, "the client went away", 0, {}};
     if (!t) {
+      Outcome outcome = call.finish_run();  // may throw (a plugin's hook): the observer is still there
       std::shared_ptr<AsyncRequestObserver> observer = std::move(run.observer);
-      observer->on_complete(call.finish_run());
+      observer->on_complete(std::move(outcome));
       return;
     }
     CanonicalRequest upstream;
@@ -554,19 +576,27 @@ void Call::step(const std::shared_ptr<Call>& self) {
     {
       std::lock_guard lock(run.mu);
       attempt = ++run.attempts_started;
+      run.resume_pending = false;
     }
     // From here the attempt may end on a loop thread at any moment (and move the call on):
     // only the mutex-guarded fields are touched.
     auto exchange = provider->start(upstream, options, std::make_shared<detail::AttemptObserver>(self, run, *t, attempt));
     bool cancel_now = false;
+    bool resume_now = false;
     {
       std::lock_guard lock(run.mu);
       if (run.attempt_ended < attempt) {
         run.exchange = exchange;
         cancel_now = run.cancelled;
+        resume_now = run.resume_pending;
+        run.resume_pending = false;
       }
     }
-    if (cancel_now) exchange->cancel();
+    if (cancel_now) {
+      exchange->cancel();
+    } else if (resume_now) {
+      exchange->resume();
+    }
     return;
   }
 }
@@ -578,7 +608,13 @@ void detail::AttemptObserver::on_end(Result<void> result) {
     run_.attempt_ended = attempt_;
     run_.exchange.reset();
   }
-  if (call->attempt_end(target_, std::move(result))) run_.next = run_.targets.size();
+  try {
+    if (call->attempt_end(target_, std::move(result))) run_.next = run_.targets.size();
+  } catch (const std::exception& e) {
+    return Call::abort_async(call, e.what());
+  } catch (...) {
+    return Call::abort_async(call, "unknown exception");
+  }
   Call::step(call);
 }
 
@@ -599,6 +635,7 @@ void Call::resume() {
   {
     std::lock_guard lock(run_->mu);
     exchange = run_->exchange;
+    if (!exchange) run_->resume_pending = true;  // the exchange is being started: it resumes then
   }
   if (exchange) exchange->resume();
 }

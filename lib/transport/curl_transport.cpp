@@ -81,8 +81,8 @@ thread_local Loop* tls_current_loop = nullptr;  // the loop this thread runs, if
 // One event loop with its multi handle.
 class Loop {
  public:
-  Loop(const TransportOptions& options, unsigned index, std::atomic<uint64_t>& connections)
-      : index_(index), connections_(connections), work_(asio::make_work_guard(io_)), timer_(io_), ticker_(io_) {
+  Loop(const TransportOptions& options, unsigned index, std::shared_ptr<std::atomic<uint64_t>> connections)
+      : index_(index), connections_(std::move(connections)), work_(asio::make_work_guard(io_)), timer_(io_), ticker_(io_) {
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
@@ -108,16 +108,21 @@ class Loop {
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
-  // Cancels what is in flight (each observer gets on_complete(Cancelled)), stops the loop
-  // and joins its thread. Transfers posted before run first; later ones never reach it.
-  void stop() {
+  // Cancels what is in flight (each observer gets on_complete(Cancelled)) and stops the
+  // loop; with `join`, waits for its thread (every caller does, however many). Transfers
+  // posted before run first; later ones complete at once on the caller's thread. From the
+  // loop's own thread it only asks: the thread ends once its handler returns.
+  void stop(bool join = true) {
     {
       std::lock_guard lock(start_mu_);
-      if (stopped_) return;
-      stopped_ = true;
-      asio::post(io_, [this] { shut_down(); });
+      if (!stopped_) {
+        stopped_ = true;
+        asio::post(io_, [this] { shut_down(); });
+      }
     }
-    thread_.join();
+    if (!join || tls_current_loop == this) return;
+    std::lock_guard lock(join_mu_);
+    if (thread_.joinable()) thread_.join();
   }
 
   void start(std::unique_ptr<Transfer> t) {
@@ -367,7 +372,7 @@ class Loop {
     transfers_.erase(it);
     long connects = 0;
     curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
-    connections_.fetch_add(static_cast<uint64_t>(connects));
+    connections_->fetch_add(static_cast<uint64_t>(connects));
     curl_multi_remove_handle(multi_, t->easy);
     curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
@@ -454,12 +459,13 @@ class Loop {
       w->sd.release();
     }
     watches_.clear();
+    // The loop runs on until nothing is left: handlers posted meanwhile (a transfer an
+    // observer started just now) still run, and find the loop stopping.
     work_.reset();
-    io_.stop();
   }
 
   const unsigned index_;
-  std::atomic<uint64_t>& connections_;
+  std::shared_ptr<std::atomic<uint64_t>> connections_;  // the transport's, shared: a loop may outlive it
   asio::io_context io_{1};  // one thread runs it: Asio may skip its internal locking hints
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::steady_timer timer_;   // curl's timeout
@@ -468,6 +474,7 @@ class Loop {
   std::thread thread_;
   std::mutex start_mu_;
   bool stopped_ = false;  // guarded by start_mu_: nothing more is posted
+  std::mutex join_mu_;
   // The loop's own state: touched only on its thread.
   std::map<TransferId, std::unique_ptr<Transfer>> transfers_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
@@ -499,7 +506,8 @@ class CurlTransport final : public Transport {
     shutdown();
   }
 
-  // Each loop cancels what it has in flight and joins its thread.
+  // Each loop cancels what it has in flight and joins its thread (a loop whose own thread
+  // asks is only told to stop).
   void shutdown() override {
     for (auto& loop : loops_) loop->stop();
   }
@@ -520,7 +528,7 @@ class CurlTransport final : public Transport {
   void resume(TransferId id) override {
     if (Loop* l = loop_of(id)) l->resume(id);
   }
-  uint64_t connections_opened() const override { return connections_.load(); }
+  uint64_t connections_opened() const override { return connections_->load(); }
 
  private:
   // The calling thread's own loop when it runs one of ours (a transfer started from a
@@ -540,7 +548,7 @@ class CurlTransport final : public Transport {
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<TransferId> next_id_{0};
   std::atomic<std::size_t> next_loop_{0};
-  std::atomic<uint64_t> connections_{0};
+  std::shared_ptr<std::atomic<uint64_t>> connections_ = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace

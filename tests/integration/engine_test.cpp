@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -323,6 +324,38 @@ TEST(EngineTest, AnInProcessProviderRunsThroughSubmitToo) {
   ASSERT_FALSE(rec->outcome->error) << rec->outcome->error->message;
   EXPECT_NE(rec->bytes.find("from the in-process provider"), std::string::npos);
   EXPECT_NE(rec->bytes.find("\"type\":\"message\""), std::string::npos);
+}
+
+// A response classifier that breaks its contract and throws.
+class Throwing final : public ResponseClassifier {
+ public:
+  void classify(const CanonicalRequest&, const Response&, std::vector<std::string>&) const override {
+    throw std::runtime_error("classifier exploded");
+  }
+};
+
+TEST(EngineTest, AThrowingStageOnTheLoopEndsTheRequestWithAnInternalError) {
+  testing::MockUpstream mock;
+  EngineOptions o = quiet();
+  ASSERT_TRUE(o.registries.add_response_classifier(
+      "throwing", [](const ComponentConfig&, const Config&) -> Result<std::unique_ptr<ResponseClassifier>> {
+        return std::unique_ptr<ResponseClassifier>(std::make_unique<Throwing>());
+      }));
+  auto engine = Engine::create(two_providers(mock, "a", "[response_classifiers.throwing]\nenabled = true"), std::move(o));
+  ASSERT_TRUE(engine) << engine.error().message;
+  auto sub = (*engine)->events()->subscribe(64);
+  auto rec = std::make_shared<Recorder>();
+  (*engine)->submit(WireFormat::OpenAI, chat_body("m", false), {}, rec);
+  ASSERT_TRUE(rec->wait()) << "the host never heard of the request's end";
+  ASSERT_TRUE(rec->outcome->error);
+  EXPECT_EQ(rec->outcome->error->code, Errc::Internal);
+  EXPECT_NE(rec->outcome->error->message.find("classifier exploded"), std::string::npos);
+  EXPECT_EQ((*engine)->current()->pipeline().in_flight(), 0u);
+  std::string ev, complete;
+  while (sub->next(ev, std::chrono::milliseconds(100))) {
+    if (ev.find("\"type\":\"complete\"") != std::string::npos) complete = ev;
+  }
+  EXPECT_NE(complete.find("classifier exploded"), std::string::npos) << complete;
 }
 
 TEST(EngineTest, AnInProcessProviderServesItsConfiguredName) {

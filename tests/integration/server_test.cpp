@@ -557,6 +557,34 @@ providers = ["dead", "up"]
   EXPECT_THAT(res->body, HasSubstr("data: [DONE]"));
 }
 
+TEST(ServerTest, AStreamThatFailsAfterItsStatusWentOutEndsWithAnErrorEvent) {
+  testing::MockUpstream mock;
+  Config config = testing::config_from(fmt::format(R"(
+[server]
+port = 0
+[[providers]]
+name = "slow"
+format = "openai"
+base_url = "{}/v1"
+first_byte_timeout_ms = 600
+[[routers]]
+type = "fallback"
+providers = ["slow"]
+)",
+                                                   mock.base_url()));
+  server::ServerOptions options;
+  options.keepalive = std::chrono::milliseconds(100);  // the status goes out before the timeout
+  Router router(std::move(config), std::move(options));
+  auto cli = router.client();
+  // The mock waits 2 s before its first byte: the 600 ms first-byte timeout ends the
+  // request after the 200 and a keep-alive went out, with nothing of the reply sent.
+  auto res = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "stall", true), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_THAT(res->body, HasSubstr("first-byte timeout"));
+  EXPECT_THAT(res->body, HasSubstr("\"error\""));
+}
+
 TEST(ServerTest, DiscoveredOllamaModelsAreListedAndRouted) {
   testing::MockUpstream mock;
   Config config = testing::config_from(fmt::format(R"(

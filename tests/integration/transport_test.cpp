@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -145,6 +146,46 @@ TEST(TransportTest, DestroyingTheTransportCancelsWhatIsInFlight) {
     ASSERT_TRUE(r->done) << "the destructor returned before every observer completed";
     ASSERT_FALSE(r->result);
     EXPECT_EQ(r->result.error().code, Errc::Cancelled);
+  }
+}
+
+// Observers that start another transfer from on_complete (as failover does), racing the
+// transport's shutdown: every transfer ever started completes, none is lost in between.
+TEST(TransportTest, TransfersStartedDuringShutdownStillComplete) {
+  testing::MockUpstream mock;
+  for (int round = 0; round < 30; ++round) {
+    auto started = std::make_shared<std::atomic<int>>(0);
+    auto completed = std::make_shared<std::atomic<int>>(0);
+    {
+      TransportOptions o;
+      o.loops = 2;
+      std::shared_ptr<Transport> transport = make_curl_transport(o);
+      struct Chain final : TransferObserver {
+        Chain(Transport& t, const testing::MockUpstream& m, std::shared_ptr<std::atomic<int>> s,
+              std::shared_ptr<std::atomic<int>> c, int n)
+            : transport(t), mock(m), started(std::move(s)), completed(std::move(c)), left(n) {}
+        void on_headers(int, const std::vector<std::pair<std::string, std::string>>&) override {}
+        bool on_data(std::string_view) override { return true; }
+        void on_complete(Result<void>) override {
+          if (left > 0) {
+            started->fetch_add(1);
+            transport.start(chat(mock, "m", false), std::make_shared<Chain>(transport, mock, started, completed, left - 1));
+          }
+          completed->fetch_add(1);
+        }
+        Transport& transport;
+        const testing::MockUpstream& mock;
+        std::shared_ptr<std::atomic<int>> started, completed;
+        int left;
+      };
+      for (int i = 0; i < 4; ++i) {
+        started->fetch_add(1);
+        transport->start(chat(mock, "m", false), std::make_shared<Chain>(*transport, mock, started, completed, 1000));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(round % 10));
+      transport->shutdown();
+      EXPECT_EQ(completed->load(), started->load()) << "round " << round;
+    }
   }
 }
 
