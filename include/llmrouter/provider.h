@@ -103,9 +103,10 @@ class Provider {
   /// Starts `req`; the reply reaches `observer` (see ReplyObserver), which the exchange
   /// keeps alive until its on_end returns. Errors as for `send`. HttpProvider returns at
   /// once and runs the exchange on the transport's loop. The default runs `send` on the
-  /// calling thread before it returns (a thread that may be an engine loop's): right for a
-  /// provider that answers at once (an in-process model, a cache, a test double); one that
-  /// waits on I/O implements `start` itself.
+  /// calling thread before it returns (right for a provider that answers at once: an
+  /// in-process model, a cache, a test double), or on a thread of its own when called on a
+  /// transport loop (a failover after an HTTP attempt). A provider that waits on I/O
+  /// implements `start` itself.
   virtual std::shared_ptr<ProviderExchange> start(const CanonicalRequest& req, const SendOptions& options,
                                                   std::shared_ptr<ReplyObserver> observer) const;
   /// `send` with no pass-through and no forwarded headers.
@@ -115,6 +116,7 @@ class Provider {
 };
 
 /// `send` over `start`: the reply's events reach `sink` on the calling thread, which waits
+/// (never call it on a transport loop: see in_transport_loop)
 /// for them (calling `sink.on_idle` about every 50 ms of silence). When more than 1 MiB of
 /// reply waits for the sink, the upstream transfer pauses. For providers that implement
 /// `start` and want the blocking interface too.

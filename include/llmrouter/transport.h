@@ -87,6 +87,11 @@ struct TransportOptions {
   unsigned loops = 1;
 };
 
+/// Whether the calling thread runs one of a curl transport's event loops: a call that
+/// blocks there stalls every transfer of that loop (and waiting there for a transfer of
+/// the same loop never ends).
+bool in_transport_loop() noexcept;
+
 /// The libcurl multi transport. The destructor cancels what is in flight (each observer gets
 /// on_complete(Cancelled)) and joins the loops' threads.
 std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options = {});

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The two ways to drive a provider meet here: Provider::start's default runs a blocking
-// `send` on the calling thread; send_over_start waits on the calling thread for a reply an
-// asynchronous `start` delivers from the transport's loop.
+// `send` on the calling thread (or, on a transport loop, on a thread of its own);
+// send_over_start waits on the calling thread for a reply an asynchronous `start` delivers
+// from the transport's loop.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 
 #include "llmrouter/log.h"
 #include "llmrouter/provider.h"
+#include "llmrouter/transport.h"
 
 namespace llmrouter {
 namespace {
@@ -108,26 +111,35 @@ class Waiter final : public ReplyObserver {
 
 std::shared_ptr<ProviderExchange> Provider::start(const CanonicalRequest& req, const SendOptions& options,
                                                   std::shared_ptr<ReplyObserver> observer) const {
-  // Runs `send` here and now: right for providers that answer at once (in-process models,
-  // caches, test doubles); one that waits on I/O implements `start` itself.
   auto exchange = std::make_shared<InlineExchange>();
-  struct Sink final : EventSink {
-    Sink(ReplyObserver& o, const CancelFlag& c) : obs(o), cancel(c) {}
-    bool on_event(const StreamEvent& e) override { return !cancel.load() && obs.on_event(e); }
-    bool on_raw(std::string_view bytes) override { return !cancel.load() && obs.on_raw(bytes); }
-    bool on_idle() override { return !cancel.load(); }
-    ReplyObserver& obs;
-    const CancelFlag& cancel;
-  } sink(*observer, exchange->cancel_);
-  Result<void> r;
-  try {
-    r = send(req, options, sink, exchange->cancel_);
-  } catch (const std::exception& e) {
-    r = fail(Errc::Internal, std::string("provider '") + std::string(name()) + "' failed: " + e.what());
-  } catch (...) {
-    r = fail(Errc::Internal, std::string("provider '") + std::string(name()) + "' failed");
+  auto run = [this, exchange](const CanonicalRequest& r, const SendOptions& o, ReplyObserver& obs) {
+    struct Sink final : EventSink {
+      Sink(ReplyObserver& ob, const CancelFlag& c) : out(ob), cancel(c) {}
+      bool on_event(const StreamEvent& e) override { return !cancel.load() && out.on_event(e); }
+      bool on_raw(std::string_view bytes) override { return !cancel.load() && out.on_raw(bytes); }
+      bool on_idle() override { return !cancel.load(); }
+      ReplyObserver& out;
+      const CancelFlag& cancel;
+    } sink(obs, exchange->cancel_);
+    Result<void> result;
+    try {
+      result = send(r, o, sink, exchange->cancel_);
+    } catch (const std::exception& e) {
+      result = fail(Errc::Internal, std::string("provider '") + std::string(name()) + "' failed: " + e.what());
+    } catch (...) {
+      result = fail(Errc::Internal, std::string("provider '") + std::string(name()) + "' failed");
+    }
+    obs.on_end(std::move(result));
+  };
+  if (!in_transport_loop()) {
+    // Here and now: right for providers that answer at once (in-process models, caches,
+    // test doubles), and no thread hand-off.
+    run(req, options, *observer);
+  } else {
+    // Not on a loop (a failover after an HTTP attempt gets here): a blocking send would
+    // stall the loop's other transfers, or wait forever on one of its own.
+    std::thread([run, req, options, observer] { run(req, options, *observer); }).detach();
   }
-  observer->on_end(std::move(r));
   return exchange;
 }
 

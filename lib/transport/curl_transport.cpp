@@ -553,6 +553,8 @@ class CurlTransport final : public Transport {
 
 }  // namespace
 
+bool in_transport_loop() noexcept { return tls_current_loop != nullptr; }
+
 std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options) {
   return std::make_unique<CurlTransport>(options);
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -356,6 +357,49 @@ TEST(EngineTest, AThrowingStageOnTheLoopEndsTheRequestWithAnInternalError) {
     if (ev.find("\"type\":\"complete\"") != std::string::npos) complete = ev;
   }
   EXPECT_NE(complete.find("classifier exploded"), std::string::npos) << complete;
+}
+
+// Records whether its blocking send ran on a transport loop.
+class WhereProvider final : public Provider {
+ public:
+  std::string_view name() const override { return "local"; }
+  Result<void> send(const CanonicalRequest& req, const SendOptions&, EventSink& sink, const CancelFlag&) const override {
+    on_loop.store(in_transport_loop());
+    sink.on_event(MessageStart{"id-local", req.model, 0, Usage{}});
+    sink.on_event(TextDelta{0, "fell over to the in-process provider"});
+    sink.on_event(BlockStop{0});
+    sink.on_event(Done{});
+    return {};
+  }
+  mutable std::atomic<int> on_loop{-1};
+};
+
+TEST(EngineTest, AFailoverToABlockingProviderDoesNotRunItOnALoop) {
+  EngineOptions o = quiet();
+  auto where = std::make_shared<WhereProvider>();
+  o.providers.emplace("local", where);
+  auto engine = Engine::create(testing::config_from(R"(
+[[providers]]
+name = "dead"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+[[providers]]
+name = "local"
+format = "openai"
+base_url = "http://127.0.0.1:1/v1"
+[[routers]]
+type = "fallback"
+providers = ["dead", "local"]
+)"),
+                               std::move(o));
+  ASSERT_TRUE(engine) << engine.error().message;
+  auto rec = std::make_shared<Recorder>();
+  (*engine)->submit(WireFormat::OpenAI, chat_body("m", false), {}, rec);
+  ASSERT_TRUE(rec->wait());
+  ASSERT_FALSE(rec->outcome->error) << rec->outcome->error->message;
+  EXPECT_EQ(rec->tried, (std::vector<std::string>{"dead", "local"}));
+  EXPECT_EQ(where->on_loop.load(), 0) << "the blocking send ran on a transport loop";
+  EXPECT_NE(rec->bytes.find("fell over to the in-process provider"), std::string::npos);
 }
 
 TEST(EngineTest, AnInProcessProviderServesItsConfiguredName) {
