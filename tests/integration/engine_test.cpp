@@ -53,6 +53,35 @@ std::string chat_body(std::string_view model, bool stream) {
                      stream ? "true" : "false");
 }
 
+// An in-process provider named "local": answers `text`, and records whether its blocking
+// send ran on a transport loop.
+class LocalProvider final : public Provider {
+ public:
+  explicit LocalProvider(std::string text = "from the in-process provider") : text_(std::move(text)) {}
+  std::string_view name() const override { return "local"; }
+  Result<void> send(const CanonicalRequest& req, const SendOptions&, EventSink& sink, const CancelFlag&) const override {
+    on_loop.store(in_transport_loop());
+    sink.on_event(MessageStart{"id-local", req.model, 0, Usage{}});
+    sink.on_event(TextDelta{0, text_});
+    sink.on_event(BlockStop{0});
+    sink.on_event(Done{});
+    return {};
+  }
+  mutable std::atomic<int> on_loop{-1};
+
+ private:
+  std::string text_;
+};
+
+// The last `complete` event `sub` has, or "".
+std::string last_complete(Subscription& sub) {
+  std::string ev, complete;
+  while (sub.next(ev, std::chrono::milliseconds(100))) {
+    if (ev.find("\"type\":\"complete\"") != std::string::npos) complete = ev;
+  }
+  return complete;
+}
+
 struct Written {
   std::vector<std::string> pieces;
   std::string all() const {
@@ -149,30 +178,15 @@ TEST(EngineTest, DroppingAPulledStreamCancelsItsRequest) {
     ASSERT_EQ((*stream)->next(chunk, std::chrono::milliseconds(5000)), ReplyStream::Status::Data);
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
-  std::string ev, complete;
-  while (sub->next(ev, std::chrono::milliseconds(100))) {
-    if (ev.find("\"type\":\"complete\"") != std::string::npos) complete = ev;
-  }
+  const std::string complete = last_complete(*sub);
   EXPECT_NE(complete.find("\"error\":\""), std::string::npos) << complete;
 }
 
-// An in-process provider: answers with its name.
-class NameProvider final : public Provider {
- public:
-  std::string_view name() const override { return "local"; }
-  Result<void> send(const CanonicalRequest& req, const SendOptions&, EventSink& sink, const CancelFlag&) const override {
-    sink.on_event(MessageStart{"id-local", req.model, 0, Usage{}});
-    sink.on_event(TextDelta{0, "from the in-process provider"});
-    sink.on_event(BlockStop{0});
-    sink.on_event(Done{});
-    return {};
-  }
-};
 
-// An engine whose one provider, "local", is a NameProvider.
+// An engine whose one provider, "local", is a LocalProvider.
 Result<std::unique_ptr<Engine>> local_engine() {
   EngineOptions o = quiet();
-  o.providers.emplace("local", std::make_shared<NameProvider>());
+  o.providers.emplace("local", std::make_shared<LocalProvider>());
   return Engine::create(testing::config_from(R"(
 [[providers]]
 name = "local"
@@ -352,31 +366,13 @@ TEST(EngineTest, AThrowingStageOnTheLoopEndsTheRequestWithAnInternalError) {
   EXPECT_EQ(rec->outcome->error->code, Errc::Internal);
   EXPECT_NE(rec->outcome->error->message.find("classifier exploded"), std::string::npos);
   EXPECT_EQ((*engine)->current()->pipeline().in_flight(), 0u);
-  std::string ev, complete;
-  while (sub->next(ev, std::chrono::milliseconds(100))) {
-    if (ev.find("\"type\":\"complete\"") != std::string::npos) complete = ev;
-  }
+  const std::string complete = last_complete(*sub);
   EXPECT_NE(complete.find("classifier exploded"), std::string::npos) << complete;
 }
 
-// Records whether its blocking send ran on a transport loop.
-class WhereProvider final : public Provider {
- public:
-  std::string_view name() const override { return "local"; }
-  Result<void> send(const CanonicalRequest& req, const SendOptions&, EventSink& sink, const CancelFlag&) const override {
-    on_loop.store(in_transport_loop());
-    sink.on_event(MessageStart{"id-local", req.model, 0, Usage{}});
-    sink.on_event(TextDelta{0, "fell over to the in-process provider"});
-    sink.on_event(BlockStop{0});
-    sink.on_event(Done{});
-    return {};
-  }
-  mutable std::atomic<int> on_loop{-1};
-};
-
 TEST(EngineTest, AFailoverToABlockingProviderDoesNotRunItOnALoop) {
   EngineOptions o = quiet();
-  auto where = std::make_shared<WhereProvider>();
+  auto where = std::make_shared<LocalProvider>("fell over to the in-process provider");
   o.providers.emplace("local", where);
   auto engine = Engine::create(testing::config_from(R"(
 [[providers]]
