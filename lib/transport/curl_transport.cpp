@@ -185,6 +185,18 @@ class Loop {
     return 0;
   }
 
+  // curl opened a socket. A watch still held for its number is stale (that socket closed
+  // without a word to this loop): drop it, so the new socket gets a registration of its own
+  // instead of waiting on one epoll no longer has.
+  static int on_open(void* clientp, curl_socket_t fd, curlsocktype) noexcept {
+    auto* self = static_cast<Loop*>(clientp);
+    try {
+      self->unwatch(fd);
+    } catch (...) {
+    }
+    return CURL_SOCKOPT_OK;
+  }
+
   // curl closes a socket: stop watching it first, so the descriptor leaves epoll before
   // its number can be reused.
   static int on_close(void* clientp, curl_socket_t fd) noexcept {
@@ -335,6 +347,8 @@ class Loop {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Loop::on_close);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, &Loop::on_open);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, this);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
