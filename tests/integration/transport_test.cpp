@@ -96,7 +96,8 @@ TEST(TransportTest, APausedTransferHoldsUntilResumedThenFinishes) {
   auto transport = make_curl_transport();
   auto rec = std::make_shared<Record>();
   rec->pause_next = true;  // the first chunk pauses the transfer
-  const TransferId id = transport->start(chat(mock, "chunks-200", true), rec);
+  // 5000 events: far more than one read takes, so the reply cannot end in the first chunk.
+  const TransferId id = transport->start(chat(mock, "chunks-5000", true), rec);
   for (int i = 0; i < 200; ++i) {
     {
       std::lock_guard lock(rec->mu);
@@ -114,7 +115,7 @@ TEST(TransportTest, APausedTransferHoldsUntilResumedThenFinishes) {
   transport->resume(id);
   ASSERT_TRUE(rec->wait());
   ASSERT_TRUE(rec->result) << rec->result.error().message;
-  EXPECT_EQ(count(rec->body, "\"tok"), 200);
+  EXPECT_EQ(count(rec->body, "\"tok"), 5000);
 }
 
 TEST(TransportTest, CancelEndsATransferWithCancelled) {
