@@ -3,6 +3,7 @@
 // until SIGINT or SIGTERM (the HTTP host itself is server.cpp).
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <charconv>
 #include <cstdio>
@@ -73,6 +74,30 @@ void print_summary(const llmrouter::Config& c) {
                c.telemetry.service_name, c.telemetry.sample_ratio);
   } else {
     fmt::print("telemetry: off\n");
+  }
+}
+
+// Every client connection is a descriptor and may hold one upstream connection too, plus
+// some for the listener, the log and the transport: 2 * max_connections + 64. The soft
+// open-file limit is often 1024 while the hard one is far higher, so raise the soft limit
+// to the hard one, and warn when that is still short (the server runs regardless; past
+// the limit, accepting or connecting fails).
+void raise_open_file_limit(uint32_t max_connections) {
+  const rlim_t needed = 2 * rlim_t{max_connections} + 64;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    fmt::print(stderr,
+               "llmrouter-server: warning: the open-file limit (RLIMIT_NOFILE) is {}, below the {} that "
+               "[server] max_connections = {} needs (2 * max_connections + 64); raise the limit (ulimit -n, "
+               "LimitNOFILE= in a systemd unit) or lower max_connections\n",
+               static_cast<unsigned long long>(limit.rlim_cur), static_cast<unsigned long long>(needed),
+               max_connections);
   }
 }
 
@@ -150,6 +175,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   llmrouter::set_log_level(config->logging.level);
+  raise_open_file_limit(config->server.max_connections);
   auto server = llmrouter::server::Server::create(std::move(*config));
   if (!server) {
     fmt::print(stderr, "llmrouter-server: {}\n", server.error().message);
@@ -176,7 +202,12 @@ int main(int argc, char** argv) {
     std::_Exit(130);
   });
   waiter.detach();
-  s->run();
+  auto ran = s->run();
+  if (!ran) {
+    // A listener that failed for good: exit non-zero so a supervisor restarts the router.
+    fmt::print(stderr, "llmrouter-server: {}\n", ran.error().message);
+    return 1;
+  }
   fmt::print(stderr, "llmrouter-server: stopped\n");
   return 0;
 }

@@ -64,6 +64,14 @@ struct Metrics::Impl {
                                  .Name("llmrouter_in_flight_requests")
                                  .Help("Requests being handled now")
                                  .Register(*registry);
+  Family<Gauge>& connections = prometheus::BuildGauge()
+                                   .Name("llmrouter_client_connections")
+                                   .Help("Client connections open now")
+                                   .Register(*registry);
+  Family<Counter>& refused = prometheus::BuildCounter()
+                                 .Name("llmrouter_client_connections_refused_total")
+                                 .Help("Client connections answered 503 at once because [server] max_connections were open")
+                                 .Register(*registry);
   Family<Counter>& dropped = prometheus::BuildCounter()
                                  .Name("llmrouter_dashboard_events_dropped_total")
                                  .Help("Live events a slow dashboard subscriber did not receive")
@@ -82,6 +90,7 @@ struct Metrics::Impl {
   uint64_t dropped_seen = 0;     // guarded by mirror_mu
   uint64_t log_errors_seen = 0;  // guarded by mirror_mu
   uint64_t log_lines_seen = 0;   // guarded by mirror_mu
+  uint64_t refused_seen = 0;     // guarded by mirror_mu
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
@@ -129,6 +138,7 @@ void Metrics::record(WireFormat client, const Outcome& o) {
 std::string Metrics::scrape(const ScrapeInputs& in) {
   Impl& m = *impl_;
   m.in_flight.Add({}).Set(static_cast<double>(in.in_flight));
+  m.connections.Add({}).Set(static_cast<double>(in.connections_open));
   {
     std::lock_guard lock(m.mirror_mu);
     auto mirror = [](Family<Counter>& family, uint64_t total, uint64_t& seen) {
@@ -139,6 +149,7 @@ std::string Metrics::scrape(const ScrapeInputs& in) {
     mirror(m.dropped, in.dashboard_events_dropped, m.dropped_seen);
     mirror(m.log_errors, in.log_write_errors, m.log_errors_seen);
     mirror(m.log_lines, in.log_lines_written, m.log_lines_seen);
+    mirror(m.refused, in.connections_refused, m.refused_seen);
   }
   return prometheus::TextSerializer().Serialize(m.registry->Collect());
 }

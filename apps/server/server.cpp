@@ -1,29 +1,28 @@
 // SPDX-License-Identifier: MIT
-// llmrouter-server's HTTP host: routes, auth, streaming, errors in the client's format.
+// llmrouter-server's HTTP host: routes, auth, streaming, errors in the client's format, on
+// the HTTP edge (llmrouter/http_server.h) and the engine's loops.
 #include "server.h"
-
-#include <httplib.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "llmrouter/engine.h"
 #include "llmrouter/events.h"
 #include "llmrouter/formats.h"
+#include "llmrouter/http_server.h"
 #include "llmrouter/log.h"
 #include "llmrouter/transport.h"
 #include "metrics.h"
-#include "task_queue.h"
 
 namespace llmrouter::server {
 
@@ -33,8 +32,10 @@ extern const char* const kDashboardHtml;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kRejectHeadroom = 64;  // threads that only answer 503 past max_connections
-constexpr std::chrono::milliseconds kTick{200};  // how often a waiting connection checks on its client
+// A stream's reply waiting for its client past this pauses the upstream transfer; it
+// resumes once the client has taken it down to half.
+constexpr std::size_t kHighWater = 256u << 10;
+constexpr std::chrono::milliseconds kDashboardPoll{250};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -65,12 +66,6 @@ bool is_chat_path(std::string_view path) {
 
 Error error(int status, std::string message) { return Error{Errc::InvalidRequest, std::move(message), status, {}}; }
 
-void set_error(httplib::Response& res, WireFormat format, const Error& e) {
-  res.status = e.status();
-  if (!e.retry_after.empty()) res.set_header("retry-after", e.retry_after);
-  res.set_content(encode_error(format, e), "application/json");
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) {
@@ -79,41 +74,6 @@ std::string join(const std::vector<std::string>& items) {
   }
   return out;
 }
-
-// A blocking HTTP exchange on the shared transport (count_tokens forwarding).
-class Fetch final : public TransferObserver {
- public:
-  void on_headers(int s, const std::vector<std::pair<std::string, std::string>>&) override {
-    std::lock_guard lock(mu_);
-    status_ = s;
-  }
-  bool on_data(std::string_view bytes) override {
-    std::lock_guard lock(mu_);
-    if (body_.size() < (8u << 20)) body_ += bytes;
-    return true;
-  }
-  void on_complete(Result<void> r) override {
-    std::lock_guard lock(mu_);
-    result_ = std::move(r);
-    done_ = true;
-    cv_.notify_all();
-  }
-  // Waits for the end; the status and body on success.
-  Result<std::pair<int, std::string>> wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return done_; });
-    if (!result_) return fail(result_.error());
-    return std::pair<int, std::string>(status_, std::move(body_));
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int status_ = 0;
-  std::string body_;
-  Result<void> result_;
-  bool done_ = false;
-};
 
 // A rough token count for count_tokens when no Anthropic provider can answer: about four
 // bytes of text per token, over the system prompt, the messages and the tool definitions.
@@ -139,6 +99,44 @@ uint64_t estimate_tokens(const CanonicalRequest& req) {
   return std::max<uint64_t>(1, (bytes + 3) / 4);
 }
 
+// Whether a listen address only accepts connections from this machine.
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  return std::sscanf(std::string(host).c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+         c < 256 && d < 256;
+}
+
+using http::Request;
+using ResponsePtr = std::shared_ptr<http::Response>;
+
+// An answer's headers: the request id first, then what the endpoint adds.
+Headers with_id(uint64_t id, Headers more = {}) {
+  Headers h;
+  h.reserve(more.size() + 2);
+  h.emplace_back("X-Router-Request-Id", std::to_string(id));
+  for (auto& kv : more) h.push_back(std::move(kv));
+  return h;
+}
+
+void send_json(const ResponsePtr& res, int status, Headers headers, std::string body) {
+  headers.emplace_back("Content-Type", "application/json");
+  res->send(status, std::move(headers), std::move(body));
+}
+
+// An error in the client's format, with its status (and Retry-After when it has one).
+void send_error(const ResponsePtr& res, WireFormat format, const Error& e, Headers headers) {
+  if (!e.retry_after.empty()) headers.emplace_back("Retry-After", e.retry_after);
+  send_json(res, e.status(), std::move(headers), encode_error(format, e));
+}
+
+void add_provider(Headers& h, const Outcome& o) {
+  if (o.attempts.empty()) return;
+  h.emplace_back("X-Router-Provider", o.attempts.back().provider);
+  h.emplace_back("X-Router-Model", o.attempts.back().model);
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -146,10 +144,9 @@ struct Server::Impl {
   ServerOptions options;
   // The router itself; requests run on its current generation (pipeline and providers).
   std::unique_ptr<Engine> engine;
+  std::unique_ptr<http::HttpServer> edge;
   std::optional<std::string> api_key;
   int port = 0;
-  int listen_fd = -1;
-  ElasticTaskQueue* queue = nullptr;  // owned by `http`
   Metrics metrics;
   // Dashboard subscriptions: live ones, and the events dropped by those that ended.
   std::mutex subs_mu;
@@ -158,6 +155,13 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::mutex stopper_mu;
   std::thread stopper;  // guarded by stopper_mu
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false;  // guarded by done_mu: the stopper finished
+  // The requests being answered, for the end of the shutdown's grace period.
+  std::mutex handles_mu;
+  std::unordered_set<std::shared_ptr<RequestHandle>> handles;  // guarded by handles_mu
+  bool cancel_all_now = false;                                 // guarded by handles_mu
 
   void join_stopper() {
     std::thread t;
@@ -167,222 +171,264 @@ struct Server::Impl {
     }
     if (t.joinable()) t.join();
   }
-  // Cancel flags of the requests being served, for the end of the grace period.
-  std::mutex flags_mu;
-  std::set<CancelFlag*> flags;  // guarded by flags_mu
-  httplib::Server http;         // last: destroyed first, while the rest still exists
 
-  // Registers a request's cancel flag while it is served.
-  struct InFlight {
-    InFlight(Impl& impl, CancelFlag& flag) : impl_(impl), flag_(flag) {
-      std::lock_guard lock(impl_.flags_mu);
-      impl_.flags.insert(&flag_);
-      if (impl_.stopping.load() && impl_.cancel_all_now) flag_.store(true);
-    }
-    ~InFlight() {
-      std::lock_guard lock(impl_.flags_mu);
-      impl_.flags.erase(&flag_);
-    }
-    Impl& impl_;
-    CancelFlag& flag_;
-  };
-  bool cancel_all_now = false;  // guarded by flags_mu
+  uint64_t new_id() const { return engine->current()->pipeline().new_request_id(); }
 
-  // Chat responses not yet fully written. Shutdown waits for them before it stops
-  // cpp-httplib, whose stop() ends chunked responses that have not started writing.
-  std::atomic<int> responses{0};
-  struct Busy {
-    explicit Busy(Impl& impl) : impl_(impl) { impl_.responses.fetch_add(1); }
-    ~Busy() { impl_.responses.fetch_sub(1); }
-    Busy(const Busy&) = delete;
-    Busy& operator=(const Busy&) = delete;
-    Impl& impl_;
-  };
-
+  void track(const std::shared_ptr<RequestHandle>& h) {
+    std::lock_guard lock(handles_mu);
+    if (cancel_all_now) h->cancel();
+    handles.insert(h);
+  }
+  void untrack(const std::shared_ptr<RequestHandle>& h) {
+    std::lock_guard lock(handles_mu);
+    handles.erase(h);
+  }
   void cancel_all() {
-    std::lock_guard lock(flags_mu);
-    cancel_all_now = true;
-    for (CancelFlag* f : flags) f->store(true);
+    std::vector<std::shared_ptr<RequestHandle>> all;
+    {
+      std::lock_guard lock(handles_mu);
+      cancel_all_now = true;
+      all.assign(handles.begin(), handles.end());
+    }
+    for (auto& h : all) h->cancel();
   }
 
-  bool authorized(const httplib::Request& req) const {
+  bool authorized(const Request& req) const {
     if (!api_key) return true;
     std::string given;
-    if (req.has_header("Authorization")) {
-      const std::string v = req.get_header_value("Authorization");
-      if (v.size() > 7 && lower(v.substr(0, 7)) == "bearer ") given = v.substr(7);
+    if (const std::string* v = req.header("authorization"); v && v->size() > 7 && lower(v->substr(0, 7)) == "bearer ") {
+      given = v->substr(7);
     }
-    if (given.empty() && req.has_header("x-api-key")) given = req.get_header_value("x-api-key");
-    if (given.empty() && req.has_param("api_key")) given = req.get_param_value("api_key");
+    if (const std::string* v = req.header("x-api-key"); given.empty() && v) given = *v;
+    if (given.empty()) given = req.param("api_key").value_or("");
     return !given.empty() && same_secret(given, *api_key);
   }
 
-  // A chat request refused before reading it: answered in the client's format and
-  // counted like any other request (events, log line).
-  void refuse(WireFormat format, const Error& e, httplib::Response& res) {
+  // A chat request refused before it ran: answered in the client's format and counted like
+  // any other request (events, log line).
+  void refuse(WireFormat format, const Error& e, const ResponsePtr& res, Headers extra = {}) {
     auto call = engine->current()->pipeline().refuse(format, e);
-    res.set_header("X-Router-Request-Id", std::to_string(call->id()));
     struct Ignore final : RequestObserver {
       bool on_event(const StreamEvent&) override { return true; }
     } ignore;
     const CancelFlag never{false};
     metrics.record(format, call->run(nullptr, ignore, never));
-    set_error(res, format, e);
+    send_error(res, format, e, with_id(call->id(), std::move(extra)));
   }
 
-  // The client's headers worth forwarding upstream, and its trace context.
-  static Headers forwarded(const httplib::Request& req) {
-    Headers out;
-    for (const auto& [k, v] : req.headers) {
-      std::string name = lower(k);
-      if (is_forwarded_header(name) || name == "traceparent" || name == "tracestate") out.emplace_back(std::move(name), v);
+  // Every request enters here, on its connection's loop.
+  void handle(Request& req, const ResponsePtr& res) {
+    const WireFormat format = format_of_path(req.path);
+    if (req.refused) {
+      const Error e = error(req.refused->status, req.refused->message);
+      if (is_chat_path(req.path)) return refuse(format, e, res);
+      return send_error(res, format, e, with_id(new_id()));
     }
-    return out;
+    if (stopping.load()) {
+      res->close_after();
+      const Error e = error(503, "the router is shutting down");
+      if (is_chat_path(req.path)) return refuse(format, e, res, {{"Connection", "close"}});
+      return send_error(res, format, e, with_id(new_id(), {{"Connection", "close"}}));
+    }
+    const bool post = req.method == "POST";
+    const bool get = req.method == "GET";
+    if (post && is_chat_path(req.path)) return chat(format, req, res);
+    if (post && req.path == "/v1/messages/count_tokens") return count_tokens(req, res);
+    if (post && req.path == "/v1/route") return route(req, res);
+    if (get && req.path == "/v1/models") return models(req, res);
+    if (get && req.path == "/metrics") return scrape(req, res);
+    if (get && req.path == "/health") return res->send(200, with_id(new_id(), {{"Content-Type", "text/plain"}}), "ok");
+    if (get && config.server.dashboard && req.path == "/dashboard") {
+      if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), with_id(new_id()));
+      return res->send(200, with_id(new_id(), {{"Content-Type", "text/html; charset=utf-8"}}), kDashboardHtml);
+    }
+    if (get && config.server.dashboard && req.path == "/dashboard/events") return dashboard_events(req, res);
+    static const std::set<std::string, std::less<>> known = {
+        "/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/messages/count_tokens",
+        "/v1/route", "/v1/models", "/health", "/metrics"};
+    const bool exists =
+        known.contains(req.path) || (config.server.dashboard && (req.path == "/dashboard" || req.path == "/dashboard/events"));
+    if (exists) {
+      return send_error(res, format, error(405, fmt::format("method {} is not allowed on {}", req.method, req.path)),
+                        with_id(new_id()));
+    }
+    send_error(res, format, error(404, fmt::format("no such endpoint: {} {}", req.method, req.path)), with_id(new_id()));
   }
 
-  // A request's reply, pulled from the engine, and its figures recorded exactly once:
-  // when the reply ended, or when the response is dropped (the client went away first).
-  struct Reply {
-    Reply(Impl& impl, WireFormat format, std::unique_ptr<ReplyStream> stream)
-        : impl_(impl), format_(format), stream_(std::move(stream)), guard_(impl, cancel_) {}
-    ~Reply() {
-      if (recorded_) return;
-      stream_->cancel();  // prompt: the transfer ends on its loop
-      std::string rest;
-      for (int i = 0; i < 100; ++i) {  // bounded: 10 s
-        if (stream_->next(rest, std::chrono::milliseconds(100)) == ReplyStream::Status::End) {
-          record();
-          return;
-        }
-      }
-      log(LogLevel::Warn, fmt::format("request {}: still running 10 s after it was cancelled", stream_->id()));
-    }
-    Reply(const Reply&) = delete;
-    Reply& operator=(const Reply&) = delete;
+  // One chat request, from submit to the last byte, on its connection's loop: the engine
+  // calls back there (from the submitting thread, then from the transport loop running the
+  // transfer, which is the same one); calls from any other thread (an in-process provider
+  // of its own) are queued to it, in order.
+  class Exchange final : public RequestCallbacks, public std::enable_shared_from_this<Exchange> {
+   public:
+    Exchange(Impl& impl, WireFormat format, ResponsePtr res) : impl_(impl), format_(format), res_(std::move(res)) {}
 
-    // The next bytes, End, or Timeout after `wait`; a shutdown's cancellation ends the request.
-    ReplyStream::Status next(std::string& out, std::chrono::milliseconds wait) {
-      if (cancel_.load() && !cancelled_) {
-        cancelled_ = true;
-        stream_->cancel();
-      }
-      const ReplyStream::Status st = stream_->next(out, wait);
-      if (st == ReplyStream::Status::End) record();
-      return st;
+    void run(Request& req) {
+      auto self = shared_from_this();
+      res_->on_close([self] {
+        self->gone_.store(true);
+        if (self->handle_) self->handle_->cancel();
+      });
+      res_->on_written([self] { self->written(); });
+      handle_ = impl_.engine->submit(format_, std::move(req.body), std::move(req.headers), self);
+      impl_.track(handle_);
+      if (ended_) impl_.untrack(handle_);
     }
-    const Outcome& outcome() const { return stream_->outcome(); }
-    ReplyStream& stream() { return *stream_; }
+
+    void on_decision(const PreparedRequest& p) override {
+      on_loop([self = shared_from_this(), streamed = p.request.stream, tags = p.request.tags] {
+        self->streamed_ = streamed;
+        self->tags_ = tags;
+        if (streamed) self->schedule_keepalive(self->impl_.options.keepalive);
+      });
+    }
+    void on_attempt(const RouteTarget& target) override {
+      on_loop([self = shared_from_this(), target] { self->target_ = target; });
+    }
+    bool on_bytes(std::string_view bytes) override {
+      if (res_->in_loop() && queued_.load() == 0) {
+        deliver(bytes);
+      } else {
+        transit_.fetch_add(bytes.size());
+        on_loop([self = shared_from_this(), b = std::string(bytes)] {
+          self->transit_.fetch_sub(b.size());
+          self->deliver(b);
+        });
+      }
+      return !gone_.load();
+    }
+    bool behind() const override {
+      if (res_->pending() + transit_.load() < kHighWater) return false;
+      paused_.store(true);
+      // Written meanwhile (on another thread): the wake-up may have been missed.
+      if (res_->pending() + transit_.load() < kHighWater && paused_.exchange(false)) return false;
+      return true;
+    }
+    void on_end(Outcome outcome) override {
+      on_loop([self = shared_from_this(), o = std::move(outcome)]() mutable { self->finish(std::move(o)); });
+    }
 
    private:
-    void record() {
-      if (recorded_) return;
-      recorded_ = true;
-      impl_.metrics.record(format_, stream_->outcome());
+    template <typename F>
+    void on_loop(F&& fn) {
+      if (res_->in_loop() && queued_.load() == 0) return fn();
+      queued_.fetch_add(1);
+      res_->post([self = shared_from_this(), fn = std::forward<F>(fn)]() mutable {
+        self->queued_.fetch_sub(1);
+        fn();
+      });
     }
+
+    Headers head() const {
+      Headers h = with_id(handle_ ? handle_->id() : 0);
+      if (!tags_.empty()) h.emplace_back("X-Router-Request-Tags", join(tags_));
+      return h;
+    }
+
+    // A stream's status goes out with its first bytes, at its end, or when the keep-alive
+    // interval passed first: an upstream that fails quickly is answered with its real status.
+    void start_stream() {
+      if (res_->started()) return;
+      Headers h = head();
+      if (!target_.provider.empty()) {  // a reply from a plugin went through no provider
+        h.emplace_back("X-Router-Provider", target_.provider);
+        h.emplace_back("X-Router-Model", target_.model);
+      }
+      h.emplace_back("Content-Type", "text/event-stream");
+      h.emplace_back("Cache-Control", "no-cache");
+      h.emplace_back("X-Accel-Buffering", "no");
+      res_->start(200, std::move(h));
+    }
+
+    void deliver(std::string_view bytes) {
+      if (ended_) return;
+      if (!streamed_) {
+        body_ += bytes;
+        return;
+      }
+      start_stream();
+      res_->write(bytes);
+      last_write_ = Clock::now();
+    }
+
+    void schedule_keepalive(std::chrono::milliseconds in) {
+      res_->after(in, [self = shared_from_this()] {
+        if (self->ended_) return;
+        const auto interval = self->impl_.options.keepalive;
+        const auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - self->last_write_);
+        if (!self->res_->started() || quiet >= interval) {
+          self->start_stream();
+          std::string ping;
+          make_stream_encoder(self->format_)->keepalive(ping);
+          self->res_->write(ping);
+          self->last_write_ = Clock::now();
+          return self->schedule_keepalive(interval);
+        }
+        self->schedule_keepalive(interval - quiet);
+      });
+    }
+
+    void written() {
+      if (paused_.load() && res_->pending() + transit_.load() < kHighWater / 2 && paused_.exchange(false)) handle_->resume();
+    }
+
+    void finish(Outcome o) {
+      ended_ = true;
+      impl_.metrics.record(format_, o);
+      if (handle_) impl_.untrack(handle_);
+      if (res_->started()) {
+        // A failure after the status went out but before any byte of the reply (a timeout,
+        // exhausted failover): the client still learns why, in its format.
+        if (o.error && !o.delivered) {
+          std::string chunk;
+          make_stream_encoder(format_)->encode(StreamError{*o.error}, chunk);
+          res_->write(chunk);
+        }
+        return res_->end();
+      }
+      Headers h = head();
+      add_provider(h, o);
+      if (o.error) return send_error(res_, format_, *o.error, std::move(h));
+      if (streamed_) {  // nothing was streamed, yet no error: cannot happen, but answer
+        return send_error(res_, format_, Error{Errc::Internal, "the reply was empty", 502, {}}, std::move(h));
+      }
+      const Response& r = *o.response;
+      if (!r.tags.empty()) h.emplace_back("X-Router-Response-Tags", join(r.tags));
+      h.emplace_back("X-Router-Input-Tokens", std::to_string(r.usage.input_tokens));
+      h.emplace_back("X-Router-Output-Tokens", std::to_string(r.usage.output_tokens));
+      send_json(res_, 200, std::move(h), std::move(body_));
+    }
+
     Impl& impl_;
-    WireFormat format_;
-    std::unique_ptr<ReplyStream> stream_;
-    CancelFlag cancel_{false};
-    InFlight guard_;  // registers cancel_ for the end of the shutdown's grace period
-    bool cancelled_ = false;
-    bool recorded_ = false;
+    const WireFormat format_;
+    ResponsePtr res_;
+    std::shared_ptr<RequestHandle> handle_;
+    // Loop-only state.
+    bool streamed_ = false;
+    bool ended_ = false;
+    std::vector<std::string> tags_;
+    RouteTarget target_;
+    std::string body_;
+    Clock::time_point last_write_ = Clock::now();
+    // Shared with other threads.
+    std::atomic<bool> gone_{false};
+    mutable std::atomic<bool> paused_{false};
+    std::atomic<std::size_t> transit_{0};  // reply bytes queued to the loop
+    std::atomic<int> queued_{0};           // callbacks queued to the loop
   };
 
-  static void provider_headers(httplib::Response& res, const Outcome& o) {
-    if (o.attempts.empty()) return;
-    res.set_header("X-Router-Provider", o.attempts.back().provider);
-    res.set_header("X-Router-Model", o.attempts.back().model);
-  }
-
-  void chat(WireFormat format, const httplib::Request& req, httplib::Response& res) {
-    auto busy = std::make_shared<Busy>(*this);  // a stream keeps it until fully written
+  void chat(WireFormat format, Request& req, const ResponsePtr& res) {
     if (!authorized(req)) {
       return refuse(format, error(401, "invalid or missing API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'"), res);
     }
-    auto reply = std::make_shared<Reply>(*this, format, engine->pull(format, req.body, forwarded(req)));
-    res.set_header("X-Router-Request-Id", std::to_string(reply->stream().id()));
-    if (!reply->stream().tags().empty()) res.set_header("X-Router-Request-Tags", join(reply->stream().tags()));
-    if (reply->stream().streamed()) return stream(format, std::move(reply), std::move(busy), res);
-
-    std::string body, chunk;
-    for (;;) {
-      const ReplyStream::Status st = reply->next(chunk, kTick);
-      if (st == ReplyStream::Status::End) break;
-      if (st == ReplyStream::Status::Data) body += chunk;
-    }
-    const Outcome& o = reply->outcome();
-    provider_headers(res, o);
-    if (o.error) return set_error(res, format, *o.error);
-    const Response& r = *o.response;
-    if (!r.tags.empty()) res.set_header("X-Router-Response-Tags", join(r.tags));
-    res.set_header("X-Router-Input-Tokens", std::to_string(r.usage.input_tokens));
-    res.set_header("X-Router-Output-Tokens", std::to_string(r.usage.output_tokens));
-    res.set_content(std::move(body), "application/json");
+    std::make_shared<Exchange>(*this, format, res)->run(req);
   }
 
-  // A stream's status is decided once its first bytes exist, it ended, or the keep-alive
-  // interval passed: an upstream that fails quickly (refused, 429, 5xx, exhausted failover)
-  // is answered with its real status, not a 200 followed by an error event. Then the
-  // connection's thread relays the reply as the engine's loop produces it, with keep-alives
-  // during silences; a client that goes away cancels the request.
-  void stream(WireFormat format, std::shared_ptr<Reply> reply, std::shared_ptr<Busy> busy, httplib::Response& res) {
-    std::string first;
-    ReplyStream::Status st = reply->next(first, options.keepalive);
-    if (st == ReplyStream::Status::End) {
-      const Outcome& o = reply->outcome();
-      provider_headers(res, o);
-      if (o.error) return set_error(res, format, *o.error);
-      // Nothing to stream and no error: cannot happen (a reply ends with Done), but answer.
-      return set_error(res, format, Error{Errc::Internal, "the reply was empty", 502, {}});
-    }
-    const RouteTarget target = reply->stream().target();  // the first choice, or a failover
-    if (!target.provider.empty()) {  // a reply from a plugin went through no provider
-      res.set_header("X-Router-Provider", target.provider);
-      res.set_header("X-Router-Model", target.model);
-    }
-    res.set_header("Cache-Control", "no-cache");
-    res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider(
-        "text/event-stream", [this, reply, busy, format, first = std::move(first)](std::size_t, httplib::DataSink& sink) {
-          try {
-            std::string chunk = first;
-            std::string ping;
-            auto encoder = make_stream_encoder(format);
-            encoder->keepalive(ping);
-            auto last_write = Clock::now();
-            for (;;) {
-              if (!chunk.empty()) {
-                if (!sink.write(chunk.data(), chunk.size())) return false;  // gone: ~Reply cancels
-                last_write = Clock::now();
-              }
-              const ReplyStream::Status next = reply->next(chunk, kTick);
-              if (next == ReplyStream::Status::End) break;
-              if (next == ReplyStream::Status::Timeout) {
-                chunk.clear();
-                if (!sink.is_writable()) return false;
-                if (Clock::now() - last_write >= options.keepalive) chunk = ping;
-              }
-            }
-            // A failure after the status went out but before any byte of the reply (a
-            // timeout, exhausted failover): the client still learns why, in its format.
-            if (const Outcome& o = reply->outcome(); o.error && !o.delivered) {
-              chunk.clear();
-              encoder->encode(StreamError{*o.error}, chunk);
-              if (!sink.write(chunk.data(), chunk.size())) return false;
-            }
-            sink.done();  // the request ended: close the stream properly
-            return true;
-          } catch (...) {
-            return false;
-          }
-        });
-  }
-
-  void count_tokens(const httplib::Request& req, httplib::Response& res) {
+  void count_tokens(Request& req, const ResponsePtr& res) {
     const WireFormat format = WireFormat::Anthropic;
     std::shared_ptr<const Generation> g = engine->current();
-    res.set_header("X-Router-Request-Id", std::to_string(g->pipeline().new_request_id()));
-    if (!authorized(req)) return set_error(res, format, error(401, "invalid or missing API key"));
+    const uint64_t id = g->pipeline().new_request_id();
+    if (!authorized(req)) return send_error(res, format, error(401, "invalid or missing API key"), with_id(id));
     // count_tokens bodies carry no max_tokens; the Messages decoder wants one.
     auto decoded = decode_request(format, req.body);
     std::string body = req.body;
@@ -391,22 +437,23 @@ struct Server::Impl {
       if (brace != std::string::npos) body.insert(brace + 1, "\"max_tokens\":1,");
       decoded = decode_request(format, body);
     }
-    if (!decoded) return set_error(res, format, decoded.error());
+    if (!decoded) return send_error(res, format, decoded.error(), with_id(id));
     auto routed = g->pipeline().route(format, body);
     if (routed && routed->decision) {
       const RouteTarget& t = routed->decision->target;
       const ProviderConfig* pc = g->config().find_provider(t.provider);
-      if (pc && pc->format == ProviderFormat::Anthropic) return forward_count(*pc, t.model, req, res);
+      if (pc && pc->format == ProviderFormat::Anthropic) return forward_count(id, *pc, t.model, req, res);
     }
-    res.set_header("X-Router-Estimate", "true");
-    res.set_content(fmt::format(R"({{"input_tokens":{}}})", estimate_tokens(*decoded)), "application/json");
+    send_json(res, 200, with_id(id, {{"X-Router-Estimate", "true"}}),
+              fmt::format(R"({{"input_tokens":{}}})", estimate_tokens(*decoded)));
   }
 
-  // Asks the Anthropic provider the request routes to.
-  void forward_count(const ProviderConfig& pc, const std::string& model, const httplib::Request& req,
-                     httplib::Response& res) {
+  // Asks the Anthropic provider the request routes to; the answer is written on the
+  // connection's loop when the transfer ends.
+  void forward_count(uint64_t id, const ProviderConfig& pc, const std::string& model, const Request& req,
+                     const ResponsePtr& res) {
     auto body = passthrough_request(req.body, model);
-    if (!body) return set_error(res, WireFormat::Anthropic, body.error());
+    if (!body) return send_error(res, WireFormat::Anthropic, body.error(), with_id(id));
     HttpRequest up;
     up.url = chat_url(pc) + "/count_tokens";
     up.body = std::move(*body);
@@ -417,7 +464,7 @@ struct Server::Impl {
     up.total_timeout = pc.timeout;
     up.headers.emplace_back("content-type", "application/json");
     up.headers.emplace_back("anthropic-version", "2023-06-01");
-    for (auto& [k, v] : forwarded(req)) {
+    for (auto& [k, v] : req.headers) {
       if (!k.starts_with("anthropic-")) continue;
       std::erase_if(up.headers, [&](const auto& h) { return h.first == k; });
       up.headers.emplace_back(k, v);
@@ -426,41 +473,91 @@ struct Server::Impl {
       if (auto key = engine->getenv()(*pc.api_key_env); key && !key->empty()) up.headers.emplace_back("x-api-key", *key);
     }
     for (const auto& [k, v] : pc.headers) up.headers.emplace_back(lower(k), v);
-    auto fetch = std::make_shared<Fetch>();
-    engine->transport()->start(std::move(up), fetch);
-    auto got = fetch->wait();
-    if (!got) return set_error(res, WireFormat::Anthropic, got.error());
-    res.set_header("X-Router-Provider", pc.name);
-    res.set_header("X-Router-Model", model);
-    if (got->first < 200 || got->first >= 300) {
-      return set_error(res, WireFormat::Anthropic, upstream_error(pc.name, got->first, got->second, ""));
-    }
-    res.set_content(std::move(got->second), "application/json");
+
+    class Count final : public TransferObserver {
+     public:
+      Count(ResponsePtr res, Headers headers, std::string provider)
+          : res_(std::move(res)), headers_(std::move(headers)), provider_(std::move(provider)) {}
+      void on_headers(int s, const std::vector<std::pair<std::string, std::string>>&) override { status_ = s; }
+      bool on_data(std::string_view bytes) override {
+        if (body_.size() < (8u << 20)) body_ += bytes;
+        return true;
+      }
+      void on_complete(Result<void> r) override {
+        res_->post([res = res_, h = std::move(headers_), provider = provider_, status = status_, body = std::move(body_),
+                    r = std::move(r)]() mutable {
+          if (!r) return send_error(res, WireFormat::Anthropic, r.error(), std::move(h));
+          if (status < 200 || status >= 300) {
+            return send_error(res, WireFormat::Anthropic, upstream_error(provider, status, body, ""), std::move(h));
+          }
+          send_json(res, 200, std::move(h), std::move(body));
+        });
+      }
+
+     private:
+      ResponsePtr res_;
+      Headers headers_;
+      std::string provider_;
+      int status_ = 0;  // on the transport's loop only
+      std::string body_;
+    };
+    engine->transport()->start(std::move(up), std::make_shared<Count>(
+                                                  res, with_id(id, {{"X-Router-Provider", pc.name}, {"X-Router-Model", model}}),
+                                                  pc.name));
   }
 
-  void route(const httplib::Request& req, httplib::Response& res) {
-    res.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
-    if (!authorized(req)) return set_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"));
+  void route(Request& req, const ResponsePtr& res) {
+    const Headers h = with_id(new_id());
+    if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), h);
     WireFormat format = WireFormat::OpenAI;
-    if (req.has_param("format")) {
-      const std::string f = req.get_param_value("format");
-      if (f == "anthropic") {
+    if (auto f = req.param("format")) {
+      if (*f == "anthropic") {
         format = WireFormat::Anthropic;
-      } else if (f == "responses") {
+      } else if (*f == "responses") {
         format = WireFormat::Responses;
-      } else if (f != "openai") {
-        return set_error(res, WireFormat::OpenAI,
-                         error(400, fmt::format("format: expected openai, anthropic or responses, got '{}'", f)));
+      } else if (*f != "openai") {
+        return send_error(res, WireFormat::OpenAI,
+                          error(400, fmt::format("format: expected openai, anthropic or responses, got '{}'", *f)), h);
       }
     }
     auto p = engine->current()->pipeline().route(format, req.body);
-    if (!p) return set_error(res, WireFormat::OpenAI, p.error());
-    res.set_content(route_json(*p), "application/json");
+    if (!p) return send_error(res, WireFormat::OpenAI, p.error(), h);
+    send_json(res, 200, h, route_json(*p));
   }
 
-  void dashboard_events(const httplib::Request& req, httplib::Response& res) {
-    res.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
-    if (!authorized(req)) return set_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"));
+  void models(const Request& req, const ResponsePtr& res) {
+    const Headers h = with_id(new_id());
+    if (!authorized(req)) return send_error(res, format_of_path(req.path), error(401, "invalid or missing API key"), h);
+    send_json(res, 200, h, models_json(engine->current()->pipeline().router().known_models()));
+  }
+
+  void scrape(const Request& req, const ResponsePtr& res) {
+    Headers h = with_id(new_id());
+    if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), h);
+    ScrapeInputs in;
+    in.in_flight = engine->current()->pipeline().in_flight();
+    {
+      std::lock_guard lock(subs_mu);
+      in.dashboard_events_dropped = dropped_by_ended;
+      for (const Subscription* s : live_subs) in.dashboard_events_dropped += s->dropped();
+    }
+    if (const JsonlLog* log_file = engine->request_log()) {
+      in.log_write_errors = log_file->write_errors();
+      in.log_lines_written = log_file->lines_written();
+    }
+    if (edge) {
+      in.connections_open = edge->connections();
+      in.connections_refused = edge->refused_connections();
+    }
+    h.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    res->send(200, std::move(h), metrics.scrape(in));
+  }
+
+  // The live event feed: the subscription is polled on the connection's loop (a few
+  // dashboards at most), with a keep-alive comment after 15 s of silence.
+  void dashboard_events(const Request& req, const ResponsePtr& res) {
+    Headers h = with_id(new_id());
+    if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), h);
     std::shared_ptr<Subscription> sub(engine->events()->subscribe(1024).release(), [this](Subscription* s) {
       {
         std::lock_guard lock(subs_mu);
@@ -473,134 +570,27 @@ struct Server::Impl {
       std::lock_guard lock(subs_mu);
       live_subs.insert(sub.get());
     }
-    res.set_header("Cache-Control", "no-cache");
-    res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [this, sub](std::size_t, httplib::DataSink& sink) {
-      try {
-        std::string ev;
-        std::string out = "retry: 1000\n\n";
-        if (!sink.write(out.data(), out.size())) return false;
-        auto last_write = Clock::now();
-        while (!stopping.load()) {
-          if (sub->next(ev, std::chrono::milliseconds(500))) {
-            // Every event starts {"type":"<name>", ...
-            const std::size_t end = ev.find('"', 9);
-            out = fmt::format("event: {}\ndata: {}\n\n", ev.substr(9, end == std::string::npos ? 0 : end - 9), ev);
-          } else if (Clock::now() - last_write >= std::chrono::seconds(15)) {
-            out = ": keep-alive\n\n";
-          } else {
-            if (!sink.is_writable()) return false;
-            continue;
-          }
-          if (!sink.write(out.data(), out.size())) return false;
-          last_write = Clock::now();
-        }
-        sink.done();
-        return true;
-      } catch (...) {
-        return false;
-      }
-    });
+    h.emplace_back("Content-Type", "text/event-stream");
+    h.emplace_back("Cache-Control", "no-cache");
+    h.emplace_back("X-Accel-Buffering", "no");
+    res->start(200, std::move(h));
+    res->write("retry: 1000\n\n");
+    feed(res, std::move(sub), Clock::now());
   }
-
-  void routes() {
-    http.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) { chat(WireFormat::OpenAI, q, r); });
-    http.Post("/v1/messages", [this](const httplib::Request& q, httplib::Response& r) { chat(WireFormat::Anthropic, q, r); });
-    http.Post("/v1/responses", [this](const httplib::Request& q, httplib::Response& r) { chat(WireFormat::Responses, q, r); });
-    http.Post("/v1/messages/count_tokens", [this](const httplib::Request& q, httplib::Response& r) { count_tokens(q, r); });
-    http.Post("/v1/route", [this](const httplib::Request& q, httplib::Response& r) { route(q, r); });
-    http.Get("/v1/models", [this](const httplib::Request& q, httplib::Response& r) {
-      r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
-      if (!authorized(q)) return set_error(r, format_of_path(q.path), error(401, "invalid or missing API key"));
-      r.set_content(models_json(engine->current()->pipeline().router().known_models()), "application/json");
-    });
-    http.Get("/metrics", [this](const httplib::Request& q, httplib::Response& r) {
-      r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
-      if (!authorized(q)) return set_error(r, WireFormat::OpenAI, error(401, "invalid or missing API key"));
-      ScrapeInputs in;
-      in.in_flight = engine->current()->pipeline().in_flight();
-      {
-        std::lock_guard lock(subs_mu);
-        in.dashboard_events_dropped = dropped_by_ended;
-        for (const Subscription* s : live_subs) in.dashboard_events_dropped += s->dropped();
-      }
-      if (const JsonlLog* log_file = engine->request_log()) {
-        in.log_write_errors = log_file->write_errors();
-        in.log_lines_written = log_file->lines_written();
-      }
-      r.set_content(metrics.scrape(in), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    http.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
-      r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
-      r.set_content("ok", "text/plain");
-    });
-    if (config.server.dashboard) {
-      http.Get("/dashboard", [this](const httplib::Request& q, httplib::Response& r) {
-        r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
-        if (!authorized(q)) return set_error(r, WireFormat::OpenAI, error(401, "invalid or missing API key"));
-        r.set_content(kDashboardHtml, "text/html; charset=utf-8");
-      });
-      http.Get("/dashboard/events", [this](const httplib::Request& q, httplib::Response& r) { dashboard_events(q, r); });
+  void feed(const ResponsePtr& res, std::shared_ptr<Subscription> sub, Clock::time_point last_write) {
+    if (stopping.load()) return res->end();
+    std::string ev, out;
+    while (out.size() < (256u << 10) && res->pending() < (1u << 20) && sub->next(ev, std::chrono::milliseconds(0))) {
+      // Every event starts {"type":"<name>", ...
+      const std::size_t end = ev.find('"', 9);
+      out += fmt::format("event: {}\ndata: {}\n\n", ev.substr(9, end == std::string::npos ? 0 : end - 9), ev);
     }
-    // Past max_connections (or while stopping), answer 503 at once rather than queue.
-    http.set_pre_routing_handler([this](const httplib::Request& q, httplib::Response& r) {
-      const bool overloaded = queue && queue->active() > config.server.max_connections;
-      if (!overloaded && !stopping.load()) return httplib::Server::HandlerResponse::Unhandled;
-      r.set_header("Connection", "close");
-      const Error e = error(503, stopping.load() ? "the router is shutting down" : "the router is at its connection limit; retry shortly");
-      if (is_chat_path(q.path)) {
-        refuse(format_of_path(q.path), e, r);
-      } else {
-        r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
-        set_error(r, format_of_path(q.path), e);
-      }
-      return httplib::Server::HandlerResponse::Handled;
-    });
-    // Near the limit, ask clients to close idle keep-alive connections after this reply,
-    // so the threads they hold serve new connections instead.
-    http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& r) {
-      if (queue && queue->active() * 4 > std::size_t{config.server.max_connections} * 3) r.set_header("Connection", "close");
-    });
-    // Errors cpp-httplib produces itself (no route, body too large, bad request line) get
-    // a JSON body in the endpoint's format.
-    http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& q, httplib::Response& r) {
-      if (!r.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-      const WireFormat format = format_of_path(q.path);
-      Error e = error(r.status, "bad request");
-      if (r.status == 404) {
-        static const std::set<std::string, std::less<>> known = {
-            "/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/messages/count_tokens",
-            "/v1/route", "/v1/models", "/health", "/metrics"};
-        if (known.contains(q.path) || (config.server.dashboard && q.path.starts_with("/dashboard") &&
-                                       (q.path == "/dashboard" || q.path == "/dashboard/events"))) {
-          r.status = 405;
-          e = error(405, fmt::format("method {} is not allowed on {}", q.method, q.path));
-        } else {
-          e = error(404, fmt::format("no such endpoint: {} {}", q.method, q.path));
-        }
-      } else if (r.status == 413) {
-        e = error(413, fmt::format("request body is larger than the limit of {} bytes ([server] max_body_bytes)",
-                                   config.server.max_body_bytes));
-      }
-      if (r.status == 413 && is_chat_path(q.path)) {
-        refuse(format, e, r);
-      } else {
-        if (!r.has_header("X-Router-Request-Id")) r.set_header("X-Router-Request-Id", std::to_string(engine->current()->pipeline().new_request_id()));
-        set_error(r, format, e);
-      }
-      return httplib::Server::HandlerResponse::Handled;
-    }));
-    http.set_exception_handler([this](const httplib::Request& q, httplib::Response& r, std::exception_ptr ep) {
-      std::string what = "unknown exception";
-      try {
-        if (ep) std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      log(LogLevel::Error, fmt::format("{} {}: {}", q.method, q.path, what));
-      set_error(r, format_of_path(q.path), Error{Errc::Internal, "internal error: " + what, 500, {}});
-    });
+    if (out.empty() && Clock::now() - last_write >= std::chrono::seconds(15)) out = ": keep-alive\n\n";
+    if (!out.empty()) {
+      res->write(out);
+      last_write = Clock::now();
+    }
+    res->after(kDashboardPoll, [this, res, sub = std::move(sub), last_write]() mutable { feed(res, std::move(sub), last_write); });
   }
 };
 
@@ -629,26 +619,13 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
   impl->engine = std::move(*engine);
   impl->config = std::move(config);
   impl->options = std::move(options);
-
-  httplib::Server& http = impl->http;
   Impl* raw = impl.get();
-  const std::size_t max_threads = raw->config.server.max_connections + kRejectHeadroom;
-  http.new_task_queue = [raw, max_threads] {
-    raw->queue = new ElasticTaskQueue(max_threads, std::chrono::seconds(60));
-    return raw->queue;
-  };
-  http.set_tcp_nodelay(true);
-  http.set_keep_alive_max_count(1000);
-  http.set_keep_alive_timeout(raw->options.keepalive_timeout.count());
-  http.set_payload_max_length(raw->config.server.max_body_bytes);
-  http.set_read_timeout(std::chrono::seconds(60));
-  http.set_write_timeout(std::chrono::seconds(60));
-  http.set_socket_options([raw](int fd) {
-    int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    raw->listen_fd = fd;
-  });
-  raw->routes();
+  http::HttpServer::Options eo2 = http::HttpServer::Options::from(raw->config.server);
+  auto edge = http::HttpServer::create(
+      std::move(eo2), [raw](Request& req, std::shared_ptr<http::Response> res) { raw->handle(req, res); },
+      raw->engine->transport());
+  if (!edge) return fail(edge.error());
+  raw->edge = std::move(*edge);
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -657,25 +634,37 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() {
   stop();
   impl_->join_stopper();
+  impl_->edge.reset();  // every connection closed, while the loops still run
   impl_->engine->shutdown();
 }
 
 Result<int> Server::bind() {
   const ServerConfig& s = impl_->config.server;
-  int port = s.port == 0 ? impl_->http.bind_to_any_port(s.host) : (impl_->http.bind_to_port(s.host, s.port) ? s.port : -1);
-  if (port <= 0) {
-    return fail(Errc::Config, fmt::format("cannot listen on {}:{}: the address is in use or not available", s.host, s.port));
+  if (!is_loopback_host(s.host) && !s.api_key_env && !s.allow_unauthenticated) {
+    return fail(Errc::Config,
+                fmt::format("{}: refusing to serve {} without authentication: anyone who can reach that address could "
+                            "use every configured provider (and its keys). Set [server] api_key_env to the variable "
+                            "holding the key clients must send, or set [server] allow_unauthenticated = true to serve "
+                            "it openly",
+                            impl_->config.source, s.host));
   }
-  // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections would overflow it.
-  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, 4096);
-  impl_->port = port;
-  return port;
+  auto port = impl_->edge->listen(s.host, s.port);
+  if (!port) return fail(port.error());
+  impl_->port = *port;
+  return *port;
 }
 
-void Server::run() {
-  if (!impl_->stopping.load()) impl_->http.listen_after_bind();
+Result<void> Server::run() {
+  std::optional<Error> failed = impl_->edge->wait_listener();  // until stop() or a listener failure
+  if (failed) stop();
+  {
+    std::unique_lock lock(impl_->done_mu);
+    impl_->done_cv.wait(lock, [&] { return impl_->done; });
+  }
   impl_->join_stopper();
   impl_->engine->shutdown();  // the log and the telemetry (bounded)
+  if (failed) return fail(*failed);
+  return {};
 }
 
 void Server::stop() {
@@ -684,20 +673,26 @@ void Server::stop() {
   Impl* impl = impl_.get();
   std::lock_guard lock(impl->stopper_mu);
   impl->stopper = std::thread([impl] {
-    // New requests get 503 from now on; the ones being served get the grace period.
+    // No new connections; new requests on open ones get 503; the ones being served get
+    // the grace period.
+    impl->edge->drain();
     auto wait_for_responses = [impl](Clock::time_point deadline) {
-      while ((impl->responses.load() > 0 || impl->engine->current()->pipeline().in_flight() > 0) && Clock::now() < deadline) {
+      while ((impl->edge->busy() > 0 || impl->engine->current()->pipeline().in_flight() > 0) && Clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     };
     wait_for_responses(Clock::now() + impl->options.grace);
-    if (impl->engine->current()->pipeline().in_flight() > 0) {
+    if (impl->engine->current()->pipeline().in_flight() > 0 || impl->edge->busy() > 0) {
       log(LogLevel::Warn, fmt::format("shutdown: cancelling {} request(s) still running after the grace period",
                                       impl->engine->current()->pipeline().in_flight()));
       impl->cancel_all();
       wait_for_responses(Clock::now() + std::chrono::seconds(2));  // cancellation is prompt
     }
-    impl->http.stop();  // closes the listener; run() returns once the connection threads end
+    impl->edge->close_all();
+    impl->edge->wait_closed(std::chrono::seconds(5));
+    std::lock_guard done_lock(impl->done_mu);
+    impl->done = true;
+    impl->done_cv.notify_all();
   });
 }
 

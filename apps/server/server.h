@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// llmrouter-server's HTTP host, as a small library the tests link: cpp-httplib in front
-// of an Engine (llmrouter/engine.h), which owns the pipeline, the transport and the
-// providers.
+// llmrouter-server's HTTP host, as a small library the tests link: the HTTP edge
+// (llmrouter/http_server.h) in front of an Engine (llmrouter/engine.h), which owns the
+// pipeline, the transport and the providers.
 //
-// Threading: every accepted connection runs on its own thread, taken from an elastic pool
-// (threads are created on demand and retire after a minute idle). At most
-// `[server] max_connections` connections are served at once; the next ones get a 503 in
-// their client's format at once, and only past that headroom do connections wait for a
-// thread. A request is submitted to the Engine from its connection's thread (decoding,
-// stages and routing run there); its upstream exchange runs on a transport loop, which
-// hands the reply, already in the client's format, to the connection's thread through the
-// engine's bounded pull stream.
+// Threading: the edge and the transport share the engine's event loops. A connection lives
+// on one loop; its request is decoded, staged and routed there, its upstream transfer runs
+// on the same loop, and the reply is written there as the upstream produces it. Nothing
+// blocks a loop: a slow client pauses its upstream transfer instead.
 
 #include <chrono>
 #include <memory>
@@ -31,8 +27,6 @@ struct ServerOptions {
   /// A stream waiting this long for the upstream gets a keep-alive (SSE comment or
   /// Anthropic ping).
   std::chrono::milliseconds keepalive{10'000};
-  /// Idle keep-alive connections are closed after this long.
-  std::chrono::seconds keepalive_timeout{5};
   /// Reads API keys ([server] api_key_env and the providers'); std::getenv by default.
   EnvReader getenv;
   /// Batching and bounds of the OpenTelemetry exporter (when `[telemetry] enabled`).
@@ -51,13 +45,16 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  /// Binds `[server] host` and `port` (0: any free port). Returns the port.
+  /// Binds `[server] host` and `port` (0: any free port). Returns the port. Errors
+  /// (Errc::Config): the address is in use or unavailable; a non-loopback address without
+  /// `[server] api_key_env` unless `[server] allow_unauthenticated`.
   [[nodiscard]] Result<int> bind();
   /// Serves until `stop`; returns once in-flight requests are done and the log and the
   /// telemetry are flushed (the telemetry within TelemetryOptions::shutdown_timeout).
-  void run();
-  /// Answers new requests with 503, gives in-flight requests the grace period, cancels
-  /// what is left, then closes the listener. Thread-safe, idempotent; returns at once
+  /// An error when the listener failed for good (the process should exit non-zero).
+  Result<void> run();
+  /// Stops accepting, answers new requests on open connections with 503, gives in-flight
+  /// requests the grace period, cancels what is left, then closes every connection. Thread-safe, idempotent; returns at once
   /// (`run` returns when everything is done).
   void stop();
 

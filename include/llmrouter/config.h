@@ -45,6 +45,25 @@ struct ServerConfig {
   /// Event loops (one thread each) the engine runs requests' upstream transfers on; 0: one
   /// per core. At most 256.
   uint32_t workers = 0;
+  /// Request line plus headers, in bytes; larger requests get 431.
+  uint32_t max_header_bytes = 64u << 10;
+  /// Header fields per request; more get 431.
+  uint32_t max_headers = 100;
+  /// A request's line and headers must arrive within this, counted from its first byte on a
+  /// new connection and from the previous response on a kept-alive one: 408 and close.
+  std::chrono::milliseconds header_timeout{10'000};
+  /// A kept-alive connection with no request for this long is closed (waiting costs nothing).
+  std::chrono::milliseconds idle_timeout{5'000};
+  /// A request's body must arrive within this once its headers are in: 408 and close.
+  std::chrono::milliseconds body_timeout{60'000};
+  /// Host names (without port) accepted besides the loopback names when bound to a
+  /// loopback address; other Hosts get 403 (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  /// Browser origins ("https://app.example.com") allowed to call the router, with CORS
+  /// answers; a request from any other non-loopback Origin gets 403.
+  std::vector<std::string> cors_origins;
+  /// Serve a non-loopback address without `api_key_env` (refused at start-up otherwise).
+  bool allow_unauthenticated = false;
 };
 
 /// `[logging]`: the JSONL request log, and the level of the diagnostic log.

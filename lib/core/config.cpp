@@ -4,6 +4,7 @@
 #include "llmrouter/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -29,9 +30,11 @@ using detail::closest_match;
 constexpr std::string_view kRootKeys[] = {"server",  "logging",     "telemetry",
                                           "routing", "providers",   "routers",
                                           "classifiers", "response_classifiers", "plugins"};
-constexpr std::string_view kServerKeys[] = {"host",        "port",           "dashboard",
-                                            "api_key_env", "max_body_bytes", "max_connections",
-                                            "workers"};
+constexpr std::string_view kServerKeys[] = {
+    "host",              "port",              "dashboard",       "api_key_env",
+    "max_body_bytes",    "max_connections",   "workers",         "max_header_bytes",
+    "max_headers",       "header_timeout_ms", "idle_timeout_ms", "body_timeout_ms",
+    "allowed_hosts",     "cors_origins",      "allow_unauthenticated"};
 constexpr std::string_view kLoggingKeys[] = {"enabled", "path", "level"};
 constexpr std::string_view kTelemetryKeys[] = {"enabled", "otlp_endpoint", "service_name",
                                                "sample_ratio"};
@@ -150,6 +153,62 @@ bool is_http_url(std::string_view s) {
     }
   }
   return false;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A host as a Host header names it, without port: a name or IPv4 address (letters, digits,
+// '-', '.', '_'), or a bracketed IPv6 address ("[::1]").
+bool is_host_name(std::string_view s) {
+  if (s.size() > 2 && s.front() == '[' && s.back() == ']') {
+    const std::string_view inner = s.substr(1, s.size() - 2);
+    return inner.find(':') != std::string_view::npos && std::all_of(inner.begin(), inner.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    });
+  }
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+  });
+}
+
+// A browser origin as an Origin header carries it: "http://" or "https://", a host, and an
+// optional port; no path, not even "/". Returned lower-cased and without the scheme's
+// default port (browsers leave it out); nullopt when `s` is not an origin.
+std::optional<std::string> normalize_origin(std::string_view s) {
+  const std::string o = lower(s);
+  std::string_view scheme;
+  for (std::string_view candidate : {"http", "https"}) {
+    if (o.size() > candidate.size() + 3 && o.compare(0, candidate.size(), candidate) == 0 &&
+        o.compare(candidate.size(), 3, "://") == 0) {
+      scheme = candidate;
+    }
+  }
+  if (scheme.empty()) return std::nullopt;
+  const std::string_view authority = std::string_view(o).substr(scheme.size() + 3);
+  std::size_t host_end = authority.find(':');
+  if (!authority.empty() && authority[0] == '[') {
+    host_end = authority.find(']');
+    if (host_end != std::string_view::npos) ++host_end;
+  }
+  const std::string_view host = authority.substr(0, host_end);
+  if (!is_host_name(host)) return std::nullopt;
+  std::string out = fmt::format("{}://{}", scheme, host);
+  if (host.size() == authority.size()) return out;
+  const std::string_view port = authority.substr(host.size());
+  if (port.size() < 2 || port.size() > 6 || port[0] != ':') return std::nullopt;
+  unsigned value = 0;
+  for (char c : port.substr(1)) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value == 0 || value > 65535) return std::nullopt;
+  const unsigned default_port = scheme == "https" ? 443 : 80;
+  if (value != default_port) out += fmt::format(":{}", value);
+  return out;
 }
 
 // "a string", "an integer", ... for a settings value.
@@ -457,6 +516,41 @@ void Loader::read_server(TableReader& r, ServerConfig& s) {
   if (auto v = r.integer("max_body_bytes", 1024, int64_t{1} << 32)) s.max_body_bytes = static_cast<uint64_t>(*v);
   if (auto v = r.integer("max_connections", 1, 1'000'000)) s.max_connections = static_cast<uint32_t>(*v);
   if (auto v = r.integer("workers", 0, 256)) s.workers = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("max_header_bytes", 1024, 1 << 20)) s.max_header_bytes = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("max_headers", 1, 10'000)) s.max_headers = static_cast<uint32_t>(*v);
+  if (auto v = timeout(r, "header_timeout_ms")) s.header_timeout = *v;
+  if (auto v = timeout(r, "idle_timeout_ms")) s.idle_timeout = *v;
+  if (auto v = timeout(r, "body_timeout_ms")) s.body_timeout = *v;
+  if (auto list = r.string_array("allowed_hosts")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto& [host, loc] = (*list)[i];
+      const std::string path = fmt::format("{}[{}]", r.key_path("allowed_hosts"), i);
+      if (host.empty()) {
+        error(loc, path, "must not be empty");
+      } else if (!is_host_name(host)) {
+        error(loc, path,
+              fmt::format("expected a host name or address without scheme or port (like "
+                          "\"router.lan\", \"10.0.0.5\" or \"[fd00::5]\"), got '{}'",
+                          host));
+      } else {
+        s.allowed_hosts.push_back(lower(host));
+      }
+    }
+  }
+  if (auto list = r.string_array("cors_origins")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto& [origin, loc] = (*list)[i];
+      if (auto o = normalize_origin(origin)) {
+        s.cors_origins.push_back(std::move(*o));
+      } else {
+        error(loc, fmt::format("{}[{}]", r.key_path("cors_origins"), i),
+              fmt::format("expected an origin http(s)://host[:port] without path or trailing '/' "
+                          "(like \"https://app.example.com\"), got '{}'",
+                          origin));
+      }
+    }
+  }
+  if (auto v = r.boolean("allow_unauthenticated")) s.allow_unauthenticated = *v;
   r.finish(kServerKeys);
 }
 

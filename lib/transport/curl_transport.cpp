@@ -29,6 +29,7 @@
 
 #include "llmrouter/log.h"
 #include "llmrouter/transport.h"
+#include "transport/loops.h"
 
 namespace llmrouter {
 namespace {
@@ -149,6 +150,7 @@ class Loop {
     });
   }
   unsigned index() const noexcept { return index_; }
+  asio::io_context& io() noexcept { return io_; }
 
  private:
   // --- curl's callbacks (on this loop's thread) ---
@@ -543,6 +545,11 @@ class CurlTransport final : public Transport {
     if (Loop* l = loop_of(id)) l->resume(id);
   }
   uint64_t connections_opened() const override { return connections_->load(); }
+  std::vector<asio::io_context*> io_contexts() {
+    std::vector<asio::io_context*> out;
+    for (auto& loop : loops_) out.push_back(&loop->io());
+    return out;
+  }
 
  private:
   // The calling thread's own loop when it runs one of ours (a transfer started from a
@@ -568,6 +575,11 @@ class CurlTransport final : public Transport {
 }  // namespace
 
 bool in_transport_loop() noexcept { return tls_current_loop != nullptr; }
+
+std::vector<boost::asio::io_context*> detail::transport_loops(Transport& transport) {
+  if (auto* curl = dynamic_cast<CurlTransport*>(&transport)) return curl->io_contexts();
+  return {};
+}
 
 std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options) {
   return std::make_unique<CurlTransport>(options);

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "support/mock_upstream.h"
 
-#include "task_queue.h"
-
-#include <httplib.h>
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <condition_variable>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -15,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "llmrouter/http_server.h"
 #include "support/mock_fixtures.h"
 
 namespace llmrouter::testing {
@@ -239,33 +235,68 @@ std::vector<MockModel> default_mock_models() {
 }
 
 struct MockUpstream::Impl {
-  httplib::Server server;
-  std::thread thread;
+  std::unique_ptr<http::HttpServer> server;
   std::string host;
 
   mutable std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;                                   // guarded by mu
-  std::vector<MockModel> models;                           // guarded by mu
-  bool tags_fail = false;                                  // guarded by mu
+  std::vector<MockModel> models;                                 // guarded by mu
+  bool tags_fail = false;                                        // guarded by mu
   std::chrono::milliseconds tags_delay{0};
   std::chrono::milliseconds show_delay{0};
-  std::map<std::string, int, std::less<>> per_path;        // guarded by mu
-  std::map<std::string, httplib::Headers, std::less<>> last_headers;  // guarded by mu
-  std::map<std::string, std::string, std::less<>> last_bodies;        // guarded by mu
+  std::map<std::string, int, std::less<>> per_path;              // guarded by mu
+  std::map<std::string, Headers, std::less<>> last_headers;      // guarded by mu
+  std::map<std::string, std::string, std::less<>> last_bodies;  // guarded by mu
 
-  // Keeps the body of a request (the pre-routing handler runs before bodies are read).
-  void record_body(const httplib::Request& req) {
+  void record_body(const http::Request& req) {
     std::lock_guard lock(mu);
     last_bodies[req.path] = req.body;
   }
-
-  // Sleeps up to `d` (at most 10 s); returns early when the mock stops.
-  void wait(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, std::min<std::chrono::milliseconds>(d, kMaxWait), [&] { return stopping; });
-  }
 };
+
+namespace {
+
+using ResponsePtr = std::shared_ptr<http::Response>;
+
+void send(const ResponsePtr& res, int status, std::string body, std::string content_type = "application/json",
+          Headers extra = {}) {
+  extra.emplace_back("content-type", std::move(content_type));
+  res->send(status, std::move(extra), std::move(body));
+}
+
+// Runs `fn` now, or after `delay` (bounded; ends early when the mock stops).
+void later(const ResponsePtr& res, std::chrono::milliseconds delay, std::function<void()> fn) {
+  if (delay.count() <= 0) return fn();
+  res->after(std::min<std::chrono::milliseconds>(delay, kMaxWait), std::move(fn));
+}
+
+// Writes `events` one write each, the next once the previous is on the socket.
+void write_events(ResponsePtr res, std::shared_ptr<const std::vector<std::string>> events, std::size_t next) {
+  if (res->closed()) return;
+  if (next >= events->size()) return res->end();
+  res->write((*events)[next], [res, events, next] { write_events(res, events, next + 1); });
+}
+
+// The recorded stream in `chunk`-byte writes; cut off (the connection dropped) at `cut`.
+void write_chunks(ResponsePtr res, std::shared_ptr<const std::string> body, std::size_t offset, std::size_t cut,
+                  std::size_t chunk) {
+  if (res->closed()) return;
+  if (offset >= cut) {
+    if (cut < body->size()) return res->abort();  // drop the connection mid-stream
+    return res->end();
+  }
+  const std::size_t n = std::min(chunk, cut - offset);  // small chunks split lines and characters
+  res->write(std::string_view(*body).substr(offset, n),
+             [res, body, offset, n, cut, chunk] { write_chunks(res, body, offset + n, cut, chunk); });
+}
+
+void drip(ResponsePtr res, int left) {
+  if (res->closed()) return;
+  if (left == 0) return res->end();
+  res->write(R"(data: {"id":"d","choices":[{"index":0,"delta":{"content":"x"}}]})" "\n\n");
+  res->after(std::chrono::milliseconds(20), [res, left] { drip(res, left - 1); });
+}
+
+}  // namespace
 
 MockUpstream::MockUpstream() : MockUpstream(Options{}) {}
 
@@ -276,39 +307,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->tags_delay = options.tags_delay;
   impl_->show_delay = options.show_delay;
   Impl& im = *impl_;
-  auto& svr = im.server;
-  // A thread per connection, made on demand (the server's own queue): a fixed pool of 1024
-  // threads took over a second to start under ThreadSanitizer, for every mock a test made.
-  svr.new_task_queue = [] { return new server::ElasticTaskQueue(4096, std::chrono::seconds(5)); };
-  svr.set_tcp_nodelay(true);  // no Nagle delay between the headers and the body
-  svr.set_keep_alive_max_count(100000);  // keep connections for reuse (the default is 5 requests)
-  // cpp-httplib waits this long for the first request on a new connection too, not only
-  // between requests: under a sanitizer with hundreds of streams a client can take over a
-  // second to send, so keep the 5 s default. An idle connection holds a worker, and stop()
-  // waits for it, until then; clients that close first (every test does) let it go at once.
-  svr.set_keep_alive_timeout(5);
-  svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
-    requests_.fetch_add(1);
-    std::lock_guard lock(impl_->mu);
-    ++impl_->per_path[req.path];
-    impl_->last_headers[req.path] = req.headers;
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
 
-  // ---- Inspection: what the client sent last (for tests that drive the mock from outside)
-  svr.Get("/mock/last-request", [&im](const httplib::Request& req, httplib::Response& res) {
-    const std::string path = req.get_param_value("path");
-    std::lock_guard lock(im.mu);
-    auto it = im.last_bodies.find(path);
-    if (it == im.last_bodies.end()) {
-      res.status = 404;
-      res.set_content(R"({"error":"no request received on )" + path + R"("})", "application/json");
-      return;
-    }
-    res.set_content(it->second, "application/json");
-  });
-
-  // ---- Chat endpoints
   struct Format {
     const char* path;
     const char* stream_file;
@@ -320,159 +319,117 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
       {"/v1/messages", "anthropic_stream.sse", "anthropic_response.json", "text/event-stream"},
       {"/api/chat", "ollama_stream.ndjson", "ollama_response.json", "application/x-ndjson"},
   };
-  for (const Format& f : kFormats) {
-    const std::string path = f.path;
-    const std::string stream = fixture(f.stream_file);
-    const std::string whole = fixture(f.response_file);
-    const std::string content_type = f.content_type;
-    svr.Post(f.path, [&im, path, stream, whole, content_type](const httplib::Request& req, httplib::Response& res) {
-      im.record_body(req);
-      const std::string model = model_of(req.body);
-      if (model == "status-429") {
-        res.status = 429;
-        res.set_header("retry-after", "7");
-        res.set_content(R"({"error":{"message":"Rate limit reached","type":"rate_limit_error"}})", "application/json");
-        return;
-      }
-      if (model == "status-500") {
-        res.status = 500;
-        res.set_content(R"({"error":{"message":"upstream exploded","type":"server_error"}})", "application/json");
-        return;
-      }
-      if (model == "stall") im.wait(std::chrono::seconds(2));
-      if (auto latency = latency_of(model)) im.wait(*latency);
+  struct Recorded {
+    std::string stream;
+    std::string whole;
+    std::string content_type;
+  };
+  auto recorded = std::make_shared<std::map<std::string, Recorded, std::less<>>>();
+  for (const Format& f : kFormats) (*recorded)[f.path] = Recorded{fixture(f.stream_file), fixture(f.response_file), f.content_type};
+
+  auto chat = [&im, recorded](http::Request& req, const ResponsePtr& res) {
+    im.record_body(req);
+    const std::string path = req.path;
+    const Recorded& rec = recorded->at(path);
+    const std::string model = model_of(req.body);
+    if (model == "status-429") {
+      return send(res, 429, R"({"error":{"message":"Rate limit reached","type":"rate_limit_error"}})", "application/json",
+                  {{"retry-after", "7"}});
+    }
+    if (model == "status-500") return send(res, 500, R"({"error":{"message":"upstream exploded","type":"server_error"}})");
+    std::chrono::milliseconds delay{0};
+    if (model == "stall") delay = std::chrono::seconds(2);
+    if (auto latency = latency_of(model)) delay = *latency;
+    const bool streamed = wants_stream(req.body);
+    later(res, delay, [res, &rec, path, model, streamed] {
       const bool bad_utf8 = model == "bad-utf8";
-      if (!wants_stream(req.body)) {
-        res.set_content(bad_utf8 ? bad_utf8_whole(path) : whole, "application/json");
-        return;
-      }
+      if (!streamed) return send(res, 200, bad_utf8 ? bad_utf8_whole(path) : rec.whole);
+      res->start(200, {{"content-type", rec.content_type}});
       if (auto n = chunks_of(model)) {
-        auto events = std::make_shared<const std::vector<std::string>>(chunked_stream(path, model, *n));
-        auto next = std::make_shared<std::size_t>(0);
-        res.set_chunked_content_provider(content_type, [events, next](size_t, httplib::DataSink& sink) {
-          try {
-            if (*next >= events->size()) {
-              sink.done();
-              return true;
-            }
-            const std::string& ev = (*events)[(*next)++];
-            return sink.write(ev.data(), ev.size());
-          } catch (...) {
-            return false;
-          }
-        });
-        return;
+        return write_events(res, std::make_shared<const std::vector<std::string>>(chunked_stream(path, model, *n)), 0);
       }
-      // The body is shared, not copied into the provider: it outlives every copy of it.
-      auto body = std::make_shared<std::string>(bad_utf8 ? bad_utf8_stream(path) : stream);
+      if (model == "drip") return drip(res, 100);
+      auto body = std::make_shared<std::string>(bad_utf8 ? bad_utf8_stream(path) : rec.stream);
       std::size_t cut = body->size();
       if (model == "garbage") *body = body->substr(0, body->size() / 2) + "\n\ndata: {broken\n\n";
       if (model == "disconnect") cut = body->size() / 2;
-      const bool drip = model == "drip";
-      const std::size_t chunk = model == "bulk" ? 4096 : 7;
-      res.set_chunked_content_provider(content_type, [body, cut, drip, chunk](size_t offset, httplib::DataSink& sink) {
-        try {
-          if (drip) {
-            // 100 paced events of an OpenAI stream; the client is expected to cancel.
-            for (int i = 0; i < 100; ++i) {
-              const std::string ev = R"(data: {"id":"d","choices":[{"index":0,"delta":{"content":"x"}}]})" "\n\n";
-              if (!sink.write(ev.data(), ev.size())) return false;
-              std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            }
-            sink.done();
-            return true;
-          }
-          if (offset >= cut) {
-            if (cut < body->size()) return false;  // drop the connection mid-stream
-            sink.done();
-            return true;
-          }
-          const std::size_t n = std::min(chunk, cut - offset);  // small chunks split lines and characters
-          return sink.write(body->data() + offset, n);
-        } catch (...) {
-          return false;
-        }
-      });
+      write_chunks(res, body, 0, std::min(cut, body->size()), model == "bulk" ? 4096 : 7);
     });
-  }
+  };
 
-  // ---- Anthropic token counting: a fixed count, so a client can tell it from an estimate
-  svr.Post("/v1/messages/count_tokens", [&im](const httplib::Request& req, httplib::Response& res) {
-    im.record_body(req);
-    res.set_content(R"({"input_tokens":42})", "application/json");
-  });
-
-  // ---- Ollama discovery
-  svr.Get("/api/tags", [&im](const httplib::Request&, httplib::Response& res) {
-    im.wait(im.tags_delay);
-    std::vector<MockModel> models;
-    bool fail = false;
+  auto handler = [this, &im, chat](http::Request& req, const ResponsePtr& res) {
+    requests_.fetch_add(1);
     {
       std::lock_guard lock(im.mu);
-      models = im.models;
-      fail = im.tags_fail;
+      ++im.per_path[req.path];
+      im.last_headers[req.path] = req.headers;
     }
-    if (fail) {
-      res.status = 500;
-      res.set_content(R"({"error":"tags exploded"})", "application/json");
-      return;
-    }
-    res.set_content(tags_body(models), "application/json; charset=utf-8");
-  });
-  svr.Post("/api/show", [&im](const httplib::Request& req, httplib::Response& res) {
-    im.record_body(req);
-    im.wait(im.show_delay);
-    std::string name = string_member(req.body, "model");
-    if (name.empty()) name = string_member(req.body, "name");
-    std::optional<MockModel> found;
-    {
+    if (req.refused) return send(res, req.refused->status, R"({"error":")" + req.refused->message + R"("})");
+    const bool post = req.method == "POST";
+    if (req.method == "GET" && req.path == "/mock/last-request") {
+      const std::string path = req.param("path").value_or("");
       std::lock_guard lock(im.mu);
-      for (const MockModel& m : im.models) {
-        if (m.name == name) found = m;
-      }
+      auto it = im.last_bodies.find(path);
+      if (it == im.last_bodies.end()) return send(res, 404, R"({"error":"no request received on )" + path + R"("})");
+      return send(res, 200, it->second);
     }
-    if (!found) {
-      res.status = 404;
-      res.set_content(R"({"error":"model ')" + name + R"(' not found"})", "application/json; charset=utf-8");
-      return;
+    if (post && (req.path == "/v1/chat/completions" || req.path == "/v1/messages" || req.path == "/api/chat")) {
+      return chat(req, res);
     }
-    if (found->show_fails) {
-      res.status = 500;
-      res.set_content(R"({"error":"show exploded"})", "application/json; charset=utf-8");
-      return;
+    if (post && req.path == "/v1/messages/count_tokens") {
+      im.record_body(req);
+      return send(res, 200, R"({"input_tokens":42})");
     }
-    res.set_content(show_body(*found), "application/json; charset=utf-8");
-  });
+    // ---- Ollama discovery
+    if (req.method == "GET" && req.path == "/api/tags") {
+      return later(res, im.tags_delay, [&im, res] {
+        std::vector<MockModel> models;
+        bool fail = false;
+        {
+          std::lock_guard lock(im.mu);
+          models = im.models;
+          fail = im.tags_fail;
+        }
+        if (fail) return send(res, 500, R"({"error":"tags exploded"})");
+        send(res, 200, tags_body(models), "application/json; charset=utf-8");
+      });
+    }
+    if (post && req.path == "/api/show") {
+      im.record_body(req);
+      std::string name = string_member(req.body, "model");
+      if (name.empty()) name = string_member(req.body, "name");
+      return later(res, im.show_delay, [&im, res, name] {
+        std::optional<MockModel> found;
+        {
+          std::lock_guard lock(im.mu);
+          for (const MockModel& m : im.models) {
+            if (m.name == name) found = m;
+          }
+        }
+        if (!found) return send(res, 404, R"({"error":"model ')" + name + R"(' not found"})", "application/json; charset=utf-8");
+        if (found->show_fails) return send(res, 500, R"({"error":"show exploded"})", "application/json; charset=utf-8");
+        send(res, 200, show_body(*found), "application/json; charset=utf-8");
+      });
+    }
+    send(res, 404, R"({"error":"no such endpoint"})");
+  };
 
-  // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections overflows it and
-  // clients wait on SYN retransmissions. Listen again on the same socket with a deep backlog.
-  int listen_fd = -1;
-  svr.set_socket_options([&listen_fd](int fd) {
-    int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    listen_fd = fd;
-  });
-  if (options.port == 0) {
-    port_ = svr.bind_to_any_port(options.host);
-  } else {
-    port_ = svr.bind_to_port(options.host, options.port) ? options.port : -1;
-  }
-  if (port_ <= 0) {
-    throw std::runtime_error("mock upstream: cannot listen on " + options.host + ":" + std::to_string(options.port));
-  }
-  if (listen_fd >= 0) ::listen(listen_fd, 4096);
-  im.thread = std::thread([&im] { im.server.listen_after_bind(); });
-  for (int i = 0; i < 10'000 && !im.server.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Limits far above what tests send; connections kept for reuse like a real upstream's.
+  http::HttpServer::Options o;
+  o.max_connections = 100'000;
+  o.max_body_bytes = 256u << 20;
+  o.max_header_bytes = 1u << 20;
+  o.max_headers = 1000;
+  auto server = http::HttpServer::create(std::move(o), handler, nullptr, options.loops);
+  if (!server) throw std::runtime_error("mock upstream: " + server.error().message);
+  im.server = std::move(*server);
+  auto port = im.server->listen(options.host, options.port);
+  if (!port) throw std::runtime_error("mock upstream: " + port.error().message);
+  port_ = *port;
 }
 
 MockUpstream::~MockUpstream() {
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->cv.notify_all();
-  impl_->server.stop();
-  impl_->thread.join();
+  impl_->server.reset();  // closes every connection (waits are timers: they end with it)
 }
 
 std::string MockUpstream::host() const { return impl_->host; }
@@ -489,11 +446,15 @@ int MockUpstream::requests(std::string_view path) const {
 }
 
 std::string MockUpstream::last_header(std::string_view path, std::string_view name) const {
+  std::string wanted(name);
+  for (char& c : wanted) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::lock_guard lock(impl_->mu);
   auto it = impl_->last_headers.find(path);
   if (it == impl_->last_headers.end()) return {};
-  auto h = it->second.find(std::string(name));
-  return h == it->second.end() ? std::string() : h->second;
+  for (const auto& [k, v] : it->second) {
+    if (k == wanted) return v;
+  }
+  return {};
 }
 
 std::string MockUpstream::last_body(std::string_view path) const {

@@ -27,8 +27,9 @@
 //   garbage          a stream that turns into invalid JSON half-way
 //   disconnect       a stream cut off half-way
 //   bad-utf8         a reply (streamed or not) whose text holds invalid UTF-8: "ok \xff\xfe end"
-// Every wait is bounded and ends early when the mock stops; the server stops when the object
-// is destroyed.
+// Every wait is a timer, bounded, and ends early when the mock stops; the server stops when
+// the object is destroyed. It serves on the router's HTTP edge (llmrouter/http_server.h),
+// so it is at least as fast as the router it stands behind.
 
 #include <atomic>
 #include <chrono>
@@ -70,6 +71,8 @@ class MockUpstream {
     std::string host = "127.0.0.1";
     /// 0: an ephemeral port.
     int port = 0;
+    /// Event loops (threads) serving connections, on the router's own HTTP edge.
+    unsigned loops = 1;
   };
 
   /// Default options.

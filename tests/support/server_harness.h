@@ -29,7 +29,10 @@ class RunningServer {
     auto port = server_->bind();
     EXPECT_TRUE(port) << port.error().message;
     port_ = port ? *port : 0;
-    thread_ = std::thread([this] { server_->run(); });
+    thread_ = std::thread([this] {
+      auto ran = server_->run();
+      EXPECT_TRUE(ran) << ran.error().message;
+    });
   }
   RunningServer(const RunningServer&) = delete;
   RunningServer& operator=(const RunningServer&) = delete;

@@ -33,6 +33,15 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   EXPECT_EQ(c->server.api_key_env, "LLMROUTER_API_KEY");
   EXPECT_EQ(c->server.max_body_bytes, 33554432u);
   EXPECT_EQ(c->server.max_connections, 2048u);
+  EXPECT_EQ(c->server.workers, 0u);
+  EXPECT_EQ(c->server.max_header_bytes, 65536u);
+  EXPECT_EQ(c->server.max_headers, 100u);
+  EXPECT_EQ(c->server.header_timeout, std::chrono::milliseconds(10000));
+  EXPECT_EQ(c->server.idle_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c->server.body_timeout, std::chrono::milliseconds(60000));
+  EXPECT_TRUE(c->server.allowed_hosts.empty());
+  EXPECT_TRUE(c->server.cors_origins.empty());
+  EXPECT_FALSE(c->server.allow_unauthenticated);
 
   EXPECT_TRUE(c->logging.enabled);
   EXPECT_EQ(c->logging.path, "logs/requests.jsonl");

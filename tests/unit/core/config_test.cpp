@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include <fmt/format.h>
+
 #include "llmrouter/config.h"
 #include "support/config_helpers.h"
 
@@ -45,6 +47,14 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_FALSE(c->server.api_key_env);
   EXPECT_EQ(c->server.max_body_bytes, 32u << 20);
   EXPECT_EQ(c->server.max_connections, 2048u);
+  EXPECT_EQ(c->server.max_header_bytes, 65536u);
+  EXPECT_EQ(c->server.max_headers, 100u);
+  EXPECT_EQ(c->server.header_timeout, std::chrono::milliseconds(10'000));
+  EXPECT_EQ(c->server.idle_timeout, std::chrono::milliseconds(5'000));
+  EXPECT_EQ(c->server.body_timeout, std::chrono::milliseconds(60'000));
+  EXPECT_TRUE(c->server.allowed_hosts.empty());
+  EXPECT_TRUE(c->server.cors_origins.empty());
+  EXPECT_FALSE(c->server.allow_unauthenticated);
   EXPECT_FALSE(c->logging.enabled);
   EXPECT_EQ(c->logging.path, "logs/requests.jsonl");
   EXPECT_EQ(c->logging.level, LogLevel::Info);
@@ -130,6 +140,104 @@ TEST(ConfigTest, OtherRangesAreChecked) {
             "test.toml:2:16: telemetry.sample_ratio: must be between 0 and 1, got 1.5");
   EXPECT_EQ(error_of(std::string("[server]\nmax_connections = 0\n") + std::string(kProvider)),
             "test.toml:2:19: server.max_connections: must be between 1 and 1000000, got 0");
+}
+
+// ---- The HTTP edge's limits and checks
+
+TEST(ConfigTest, ServerEdgeKeysAreRead) {
+  Result<Config> c = load(
+      std::string("[server]\nmax_header_bytes = 1024\nmax_headers = 10000\n"
+                  "header_timeout_ms = 1\nidle_timeout_ms = 86400000\nbody_timeout_ms = 2500\n"
+                  "allowed_hosts = [\"Router.LAN\", \"10.0.0.5\", \"[FD00::5]\", \"my_host\"]\n"
+                  "cors_origins = [\"HTTPS://App.Example.com\", \"http://localhost:5173\", "
+                  "\"http://[::1]:3000\"]\n"
+                  "allow_unauthenticated = true\n") +
+      std::string(kProvider));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->server.max_header_bytes, 1024u);
+  EXPECT_EQ(c->server.max_headers, 10000u);
+  EXPECT_EQ(c->server.header_timeout, std::chrono::milliseconds(1));
+  EXPECT_EQ(c->server.idle_timeout, std::chrono::milliseconds(86'400'000));
+  EXPECT_EQ(c->server.body_timeout, std::chrono::milliseconds(2500));
+  EXPECT_THAT(c->server.allowed_hosts, ElementsAre("router.lan", "10.0.0.5", "[fd00::5]", "my_host"));
+  EXPECT_THAT(c->server.cors_origins,
+              ElementsAre("https://app.example.com", "http://localhost:5173", "http://[::1]:3000"));
+  EXPECT_TRUE(c->server.allow_unauthenticated);
+}
+
+TEST(ConfigTest, CorsOriginsDropTheSchemesDefaultPort) {
+  // Browsers leave the default port out of Origin, so it is left out here too.
+  Result<Config> c = load(std::string("[server]\ncors_origins = [\"https://a.example:443\", \"http://b:80\", "
+                                      "\"http://c:443\", \"https://d:8443\"]\n") +
+                          std::string(kProvider));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_THAT(c->server.cors_origins,
+              ElementsAre("https://a.example", "http://b", "http://c:443", "https://d:8443"));
+}
+
+TEST(ConfigTest, ServerEdgeLimitsAreRangeChecked) {
+  EXPECT_EQ(error_of(std::string("[server]\nmax_header_bytes = 1023\n") + std::string(kProvider)),
+            "test.toml:2:20: server.max_header_bytes: must be between 1024 and 1048576, got 1023");
+  EXPECT_EQ(error_of(std::string("[server]\nmax_header_bytes = 1048577\n") + std::string(kProvider)),
+            "test.toml:2:20: server.max_header_bytes: must be between 1024 and 1048576, got 1048577");
+  EXPECT_EQ(error_of(std::string("[server]\nmax_headers = 0\n") + std::string(kProvider)),
+            "test.toml:2:15: server.max_headers: must be between 1 and 10000, got 0");
+  EXPECT_EQ(error_of(std::string("[server]\nmax_headers = 10001\n") + std::string(kProvider)),
+            "test.toml:2:15: server.max_headers: must be between 1 and 10000, got 10001");
+  EXPECT_EQ(error_of(std::string("[server]\nheader_timeout_ms = 0\nidle_timeout_ms = 86400001\n"
+                                 "body_timeout_ms = -5\n") +
+                     std::string(kProvider)),
+            "test.toml:2:21: server.header_timeout_ms: must be between 1 and 86400000, got 0\n"
+            "test.toml:3:19: server.idle_timeout_ms: must be between 1 and 86400000, got 86400001\n"
+            "test.toml:4:19: server.body_timeout_ms: must be between 1 and 86400000, got -5");
+  EXPECT_EQ(error_of(std::string("[server]\nheader_timeout_ms = \"10s\"\n") + std::string(kProvider)),
+            "test.toml:2:21: server.header_timeout_ms: expected an integer, found a string");
+  EXPECT_EQ(error_of(std::string("[server]\nallow_unauthenticated = \"yes\"\n") + std::string(kProvider)),
+            "test.toml:2:25: server.allow_unauthenticated: expected a boolean (true or false), "
+            "found a string");
+}
+
+TEST(ConfigTest, AllowedHostsMustBeHostNamesWithoutPort) {
+  EXPECT_EQ(error_of(std::string("[server]\nallowed_hosts = \"router.lan\"\n") + std::string(kProvider)),
+            "test.toml:2:17: server.allowed_hosts: expected an array of strings, found a string");
+  EXPECT_EQ(error_of(std::string("[server]\nallowed_hosts = [\"ok\", 5]\n") + std::string(kProvider)),
+            "test.toml:2:24: server.allowed_hosts[1]: expected a string, found an integer");
+  EXPECT_EQ(error_of(std::string("[server]\nallowed_hosts = [\"\"]\n") + std::string(kProvider)),
+            "test.toml:2:18: server.allowed_hosts[0]: must not be empty");
+  const std::string_view bad[] = {"router.lan:8090", "http://router.lan", "router.lan/", "my router",
+                                  "::1", "[::1]:8090", "[router]", "[]", "user@router.lan"};
+  for (std::string_view host : bad) {
+    EXPECT_EQ(error_of(fmt::format("[server]\nallowed_hosts = [\"{}\"]\n{}", host, kProvider)),
+              fmt::format("test.toml:2:18: server.allowed_hosts[0]: expected a host name or address without "
+                          "scheme or port (like \"router.lan\", \"10.0.0.5\" or \"[fd00::5]\"), got '{}'",
+                          host));
+  }
+}
+
+TEST(ConfigTest, CorsOriginsMustBeOrigins) {
+  EXPECT_EQ(error_of(std::string("[server]\ncors_origins = [true]\n") + std::string(kProvider)),
+            "test.toml:2:17: server.cors_origins[0]: expected a string, found a boolean");
+  const std::string_view bad[] = {"",
+                                  "*",
+                                  "null",
+                                  "app.example.com",
+                                  "ftp://app.example.com",
+                                  "https://app.example.com/",
+                                  "https://app.example.com/path",
+                                  "https://",
+                                  "https://app.example.com:",
+                                  "https://app.example.com:0",
+                                  "https://app.example.com:65536",
+                                  "https://app.example.com:80x",
+                                  "https://user@app.example.com",
+                                  "https://[::1",
+                                  "https://app example.com"};
+  for (std::string_view origin : bad) {
+    EXPECT_EQ(error_of(fmt::format("[server]\ncors_origins = [\"{}\"]\n{}", origin, kProvider)),
+              fmt::format("test.toml:2:17: server.cors_origins[0]: expected an origin http(s)://host[:port] "
+                          "without path or trailing '/' (like \"https://app.example.com\"), got '{}'",
+                          origin));
+  }
 }
 
 TEST(ConfigTest, TheOtlpEndpointMustBeAnHttpUrl) {

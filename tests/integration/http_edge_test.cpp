@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+// llmrouter-server's HTTP edge through raw sockets on 127.0.0.1: every limit and refusal
+// (oversized header line and header count, chunked and compressed bodies, bad header
+// bytes, slow headers and bodies, idle keep-alive, foreign Host and Origin, CORS preflight,
+// the non-loopback refusal). Each refused request is checked for nothing reaching the
+// upstream, a bounded peak RSS, and, on the API paths, its one JSONL line (the log is
+// written from the `complete` event, so a line means the event was published).
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "support/config_helpers.h"
+#include "support/mock_upstream.h"
+#include "support/server_harness.h"
+
+namespace llmrouter {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using Clock = std::chrono::steady_clock;
+
+// Peak RSS of this process (the router runs in it) since the last reset, in bytes.
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+uint64_t peak_rss() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+constexpr uint64_t kRssBound = 24ull << 20;
+
+// A raw client connection: bytes out exactly as given, the answer read until the server
+// closes (or a deadline).
+class Raw {
+ public:
+  explicit Raw(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Raw() { ::close(fd_); }
+  Raw(const Raw&) = delete;
+  Raw& operator=(const Raw&) = delete;
+  bool ok() const { return ok_; }
+
+  // False once the server stopped taking bytes (it answered and closed).
+  bool send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Everything until the server closes, or `wait` passes.
+  std::string read_all(std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+    std::string out;
+    const auto deadline = Clock::now() + wait;
+    char buf[16384];
+    while (Clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+      if (::poll(&p, 1, std::max(left, 1)) <= 0) break;
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  // One response with a Content-Length body (the connection stays open).
+  std::string read_one(std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+    std::string out;
+    const auto deadline = Clock::now() + wait;
+    char buf[16384];
+    while (Clock::now() < deadline) {
+      const std::size_t end = out.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const std::size_t cl = out.find("content-length: ");
+        const std::size_t len = cl == std::string::npos ? 0 : std::stoul(out.substr(cl + 16));
+        if (out.size() >= end + 4 + len) return out;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+  bool closed_ = false;
+};
+
+int status_of(const std::string& response) {
+  if (!response.starts_with("HTTP/1.1 ")) return 0;
+  return std::stoi(response.substr(9, 3));
+}
+
+std::string body_of(const std::string& response) {
+  const std::size_t end = response.find("\r\n\r\n");
+  return end == std::string::npos ? std::string() : response.substr(end + 4);
+}
+
+// The router with one OpenAI provider at the mock and the JSONL log on; `server` lands in
+// [server].
+class Edge {
+ public:
+  explicit Edge(std::string server = {})
+      : dir_(std::filesystem::temp_directory_path() / fmt::format("llmrouter-edge-test-{}", ::getpid())) {
+    std::filesystem::remove_all(dir_);
+    log_ = (dir_ / "requests.jsonl").string();
+    router_.emplace(testing::config_from(fmt::format(R"(
+[server]
+host = "127.0.0.1"
+port = 0
+{}
+[logging]
+enabled = true
+path = "{}"
+[[providers]]
+name = "up"
+format = "openai"
+base_url = "{}/v1"
+[[routers]]
+type = "fallback"
+providers = ["up"]
+)",
+                                                     server, log_, mock_.base_url())));
+  }
+  ~Edge() {
+    router_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  int port() const { return router_->port(); }
+  testing::MockUpstream& mock() { return mock_; }
+  // Stops the router (flushing the log) and returns the log's lines.
+  std::vector<std::string> log_lines() {
+    router_->stop();
+    std::vector<std::string> lines;
+    std::ifstream in(log_);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+ private:
+  testing::MockUpstream mock_;
+  std::filesystem::path dir_;
+  std::string log_;
+  std::optional<testing::RunningServer> router_;
+};
+
+const std::string kChat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+
+std::string post_head(std::string_view path, std::string_view extra, std::string_view host = "127.0.0.1") {
+  return fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{}", path, host, extra);
+}
+
+// One refused API request: its status, an error body in the client's format, nothing
+// upstream, one log line with that status, and a bounded peak RSS.
+void expect_refused_and_logged(Edge& edge, const std::string& response, int status, std::string_view message) {
+  EXPECT_EQ(status_of(response), status) << response.substr(0, 300);
+  EXPECT_THAT(body_of(response), StartsWith(R"({"error":)"));
+  EXPECT_THAT(body_of(response), HasSubstr(message));
+  EXPECT_EQ(edge.mock().requests(), 0);
+  const auto lines = edge.log_lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], StartsWith(R"({"type":"complete")"));
+  EXPECT_THAT(lines[0], HasSubstr(message));
+}
+
+TEST(HttpEdgeTest, AHeaderLineWithoutEndGets431AndCostsNoMemory) {
+  Edge edge;
+  Raw c(edge.port());
+  ASSERT_TRUE(c.ok());
+  reset_peak_rss();
+  const uint64_t before = peak_rss();
+  ASSERT_TRUE(c.send(post_head("/v1/chat/completions", "X-Big: ")));
+  const std::string chunk(64 << 10, 'a');
+  std::size_t sent = 0;
+  for (int i = 0; i < 1600 && c.send(chunk); ++i) sent += chunk.size();  // up to 100 MB, until refused
+  EXPECT_LT(sent, 16u << 20);  // refused after the first 64 KiB (plus socket buffers)
+  const std::string r = c.read_all();
+  EXPECT_LT(peak_rss() - before, kRssBound);
+  expect_refused_and_logged(edge, r, 431, "max_header_bytes");
+}
+
+TEST(HttpEdgeTest, MoreThanMaxHeadersGets431) {
+  Edge edge("max_headers = 20");
+  Raw c(edge.port());
+  std::string extra;
+  for (int i = 0; i < 30; ++i) extra += fmt::format("X-H{}: v\r\n", i);
+  c.send(post_head("/v1/messages", extra + fmt::format("Content-Length: {}\r\n\r\n", kChat.size())) + kChat);
+  const std::string r = c.read_all();
+  EXPECT_EQ(status_of(r), 431);
+  EXPECT_THAT(body_of(r), StartsWith(R"({"type":"error")"));  // the Anthropic envelope
+  EXPECT_THAT(body_of(r), HasSubstr("max_headers"));
+  EXPECT_EQ(edge.mock().requests(), 0);
+  EXPECT_EQ(edge.log_lines().size(), 1u);
+}
+
+TEST(HttpEdgeTest, AChunkedBodyOverTheLimitGets413BeforeItIsBuffered) {
+  Edge edge("max_body_bytes = 65536");
+  Raw c(edge.port());
+  reset_peak_rss();
+  const uint64_t before = peak_rss();
+  ASSERT_TRUE(c.send(post_head("/v1/chat/completions", "Transfer-Encoding: chunked\r\n\r\n")));
+  const std::string piece = fmt::format("{:x}\r\n{}\r\n", 16384, std::string(16384, 'a'));
+  std::size_t sent = 0;
+  for (int i = 0; i < 4096 && c.send(piece); ++i) sent += 16384;  // up to 64 MB, until refused
+  EXPECT_LT(sent, 16u << 20);
+  const std::string r = c.read_all();
+  EXPECT_LT(peak_rss() - before, kRssBound);
+  expect_refused_and_logged(edge, r, 413, "max_body_bytes");
+}
+
+TEST(HttpEdgeTest, AContentLengthOverTheLimitGets413WithoutReadingTheBody) {
+  Edge edge("max_body_bytes = 65536");
+  Raw c(edge.port());
+  c.send(post_head("/v1/chat/completions", "Content-Length: 104857600\r\n\r\n"));
+  expect_refused_and_logged(edge, c.read_all(), 413, "max_body_bytes");
+}
+
+TEST(HttpEdgeTest, ACompressedBodyGets415) {
+  Edge edge;
+  Raw c(edge.port());
+  c.send(post_head("/v1/chat/completions", fmt::format("Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", kChat.size())) +
+         kChat);
+  expect_refused_and_logged(edge, c.read_all(), 415, "Content-Encoding");
+}
+
+TEST(HttpEdgeTest, ControlBytesInAHeaderValueGet400) {
+  for (std::string_view bad : {std::string_view("X-A: a\0b\r\n", 10), std::string_view("X-A: a\rb\r\n")}) {
+    Edge edge;
+    Raw c(edge.port());
+    c.send(post_head("/v1/chat/completions", std::string(bad) + fmt::format("Content-Length: {}\r\n\r\n", kChat.size())) + kChat);
+    const std::string r = c.read_all();
+    EXPECT_EQ(status_of(r), 400) << r;
+    EXPECT_EQ(edge.mock().requests(), 0);
+    EXPECT_EQ(edge.log_lines().size(), 1u);
+  }
+}
+
+TEST(HttpEdgeTest, SlowHeadersGet408WhileOtherClientsAreServed) {
+  Edge edge("header_timeout_ms = 400");
+  // Many connections that send their headers a byte at a time.
+  std::vector<std::unique_ptr<Raw>> slow;
+  for (int i = 0; i < 200; ++i) {
+    slow.push_back(std::make_unique<Raw>(edge.port()));
+    slow.back()->send("P");
+  }
+  // Meanwhile a normal client is answered at once.
+  Raw fast(edge.port());
+  const auto t0 = Clock::now();
+  fast.send(post_head("/v1/chat/completions", fmt::format("Content-Length: {}\r\n\r\n", kChat.size())) + kChat);
+  const std::string ok = fast.read_one();
+  EXPECT_EQ(status_of(ok), 200) << ok;
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(400));
+  for (auto& s : slow) s->send("O");
+  const std::string r = slow.front()->read_all(std::chrono::seconds(5));
+  EXPECT_EQ(status_of(r), 408) << r;
+  EXPECT_THAT(body_of(r), HasSubstr("header_timeout_ms"));
+  EXPECT_TRUE(slow.front()->closed());
+  EXPECT_EQ(edge.mock().requests(), 1);
+}
+
+TEST(HttpEdgeTest, ASlowBodyGets408) {
+  Edge edge("body_timeout_ms = 300");
+  Raw c(edge.port());
+  c.send(post_head("/v1/chat/completions", fmt::format("Content-Length: {}\r\n\r\n", kChat.size())) + kChat.substr(0, 10));
+  expect_refused_and_logged(edge, c.read_all(std::chrono::seconds(5)), 408, "body_timeout_ms");
+}
+
+TEST(HttpEdgeTest, AnIdleKeptAliveConnectionIsClosedAfterTheIdleTimeout) {
+  Edge edge("idle_timeout_ms = 200");
+  Raw c(edge.port());
+  c.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(status_of(c.read_one()), 200);
+  c.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");  // kept alive: served again
+  EXPECT_EQ(status_of(c.read_one()), 200);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(c.read_all(std::chrono::seconds(5)), "");
+  EXPECT_TRUE(c.closed());
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));
+}
+
+TEST(HttpEdgeTest, AForeignHostGets403UnlessListed) {
+  Edge edge("allowed_hosts = [\"router.internal\"]");
+  for (const auto& [host, status] : std::vector<std::pair<std::string, int>>{
+           {"evil.example:80", 403}, {"localhost:8090", 200}, {"127.0.0.1", 200}, {"[::1]:1", 200}, {"router.internal:8090", 200}}) {
+    Raw c(edge.port());
+    c.send(post_head("/v1/chat/completions", fmt::format("Content-Length: {}\r\n\r\n", kChat.size()), host) + kChat);
+    const std::string r = c.read_one();
+    EXPECT_EQ(status_of(r), status) << host << "\n" << r;
+    if (status == 403) {
+      EXPECT_THAT(body_of(r), HasSubstr("allowed_hosts"));
+    }
+  }
+  EXPECT_EQ(edge.mock().requests(), 4);
+}
+
+TEST(HttpEdgeTest, ForeignOriginsGet403ListedOnesGetCorsAnswers) {
+  Edge edge("cors_origins = [\"https://app.example.com\"]");
+  auto request = [&](std::string_view origin) {
+    Raw c(edge.port());
+    c.send(post_head("/v1/chat/completions", fmt::format("Origin: {}\r\nContent-Length: {}\r\n\r\n", origin, kChat.size())) +
+           kChat);
+    return c.read_one();
+  };
+  const std::string foreign = request("https://evil.example");
+  EXPECT_EQ(status_of(foreign), 403);
+  EXPECT_THAT(body_of(foreign), HasSubstr("cors_origins"));
+  const std::string local = request("http://localhost:5173");
+  EXPECT_EQ(status_of(local), 200);
+  const std::string listed = request("https://app.example.com");
+  EXPECT_EQ(status_of(listed), 200);
+  EXPECT_THAT(listed, HasSubstr("access-control-allow-origin: https://app.example.com\r\n"));
+  EXPECT_EQ(edge.mock().requests(), 2);
+
+  Raw pre(edge.port());
+  pre.send(
+      "OPTIONS /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example.com\r\n"
+      "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, content-type\r\n\r\n");
+  const std::string r = pre.read_one();
+  EXPECT_EQ(status_of(r), 204) << r;
+  EXPECT_THAT(r, HasSubstr("access-control-allow-origin: https://app.example.com\r\n"));
+  EXPECT_THAT(r, HasSubstr("access-control-allow-methods: GET, POST, OPTIONS\r\n"));
+  EXPECT_THAT(r, HasSubstr("access-control-allow-headers: authorization, content-type\r\n"));
+  EXPECT_EQ(edge.mock().requests(), 2);
+}
+
+TEST(HttpEdgeTest, ANonLoopbackAddressWithoutAKeyRefusesToStart) {
+  constexpr std::string_view kProvider = "[[providers]]\nname = \"up\"\nformat = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n";
+  auto config = testing::config_from(fmt::format("[server]\nhost = \"0.0.0.0\"\nport = 0\n{}", kProvider));
+  auto server = server::Server::create(config);
+  ASSERT_TRUE(server) << server.error().message;
+  auto port = (*server)->bind();
+  ASSERT_FALSE(port);
+  EXPECT_THAT(port.error().message, HasSubstr("api_key_env"));
+  EXPECT_THAT(port.error().message, HasSubstr("allow_unauthenticated = true"));
+
+  auto open = testing::config_from(fmt::format("[server]\nhost = \"0.0.0.0\"\nport = 0\nallow_unauthenticated = true\n{}", kProvider));
+  auto opened = server::Server::create(open);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_TRUE((*opened)->bind());
+}
+
+}  // namespace
+}  // namespace llmrouter
