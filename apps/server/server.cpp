@@ -270,9 +270,12 @@ struct Server::Impl {
         if (self->handle_) self->handle_->cancel();
       });
       res_->on_written([self] { self->written(); });
+      // What the engine calls back with while submit runs (the decision, a plugin's reply,
+      // an early failure) is queued, so it runs once the handle is known.
+      submitting_.store(true);
       handle_ = impl_.engine->submit(format_, std::move(req.body), std::move(req.headers), self);
+      submitting_.store(false);
       impl_.track(handle_);
-      if (ended_) impl_.untrack(handle_);
     }
 
     void on_decision(const PreparedRequest& p) override {
@@ -286,7 +289,7 @@ struct Server::Impl {
       on_loop([self = shared_from_this(), target] { self->target_ = target; });
     }
     bool on_bytes(std::string_view bytes) override {
-      if (res_->in_loop() && queued_.load() == 0) {
+      if (inline_ok()) {
         deliver(bytes);
       } else {
         transit_.fetch_add(bytes.size());
@@ -309,9 +312,12 @@ struct Server::Impl {
     }
 
    private:
+    // On the connection's loop, with nothing queued before, and not inside submit.
+    bool inline_ok() const { return res_->in_loop() && queued_.load() == 0 && !submitting_.load(); }
+
     template <typename F>
     void on_loop(F&& fn) {
-      if (res_->in_loop() && queued_.load() == 0) return fn();
+      if (inline_ok()) return fn();
       queued_.fetch_add(1);
       res_->post([self = shared_from_this(), fn = std::forward<F>(fn)]() mutable {
         self->queued_.fetch_sub(1);
@@ -320,7 +326,7 @@ struct Server::Impl {
     }
 
     Headers head() const {
-      Headers h = with_id(handle_ ? handle_->id() : 0);
+      Headers h = with_id(handle_->id());
       if (!tags_.empty()) h.emplace_back("X-Router-Request-Tags", join(tags_));
       return h;
     }
@@ -403,6 +409,7 @@ struct Server::Impl {
     const WireFormat format_;
     ResponsePtr res_;
     std::shared_ptr<RequestHandle> handle_;
+    std::atomic<bool> submitting_{false};
     // Loop-only state.
     bool streamed_ = false;
     bool ended_ = false;

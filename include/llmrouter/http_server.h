@@ -111,6 +111,10 @@ class HttpServer {
     std::chrono::milliseconds idle_timeout{5'000};
     std::chrono::milliseconds body_timeout{60'000};
     uint32_t max_connections = 2048;
+    /// On a loopback address, refuse a Host that is not a loopback name or listed in
+    /// `allowed_hosts` (DNS rebinding). Off for a server only other programs call through
+    /// a proxy that rewrites Host (a test upstream behind nginx).
+    bool check_host = true;
     /// Besides the loopback names; checked only when listening on a loopback address.
     std::vector<std::string> allowed_hosts;
     std::vector<std::string> cors_origins;

@@ -57,6 +57,8 @@ constexpr std::chrono::milliseconds kLinger{1000};
 constexpr std::size_t kLingerBytes = 1u << 20;
 // Connections refused past max_connections that may linger at once (more close at once).
 constexpr std::size_t kMaxLingeringRefusals = 256;
+// A client that takes none of a response's bytes for this long is gone.
+constexpr std::chrono::seconds kWriteTimeout{60};
 // A transient accept failure (no descriptors left) is retried after this.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
 
@@ -228,7 +230,7 @@ struct detail::ServerCore : std::enable_shared_from_this<detail::ServerCore> {
   std::vector<std::unique_ptr<LoopState>> loops;
   std::unique_ptr<tcp::acceptor> acceptor;  // on loops[0]
   std::unique_ptr<asio::steady_timer> accept_retry;
-  bool loopback = false;  // bound to a loopback address: Host is checked
+  bool loopback = false;  // bound to a loopback address, with the Host check on
   std::atomic<std::size_t> next_loop{0};
   std::atomic<std::size_t> open{0};
   std::atomic<std::size_t> busy{0};
@@ -557,6 +559,7 @@ class Session final : public std::enable_shared_from_this<Session> {
     flight_.swap(out_);
     out_.clear();
     writing_ = true;
+    arm(Clock::now() + kWriteTimeout);
     asio::async_write(sock_, asio::buffer(flight_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
       self->on_write(ec, n);
     });
@@ -564,6 +567,7 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   void on_write(const error_code& ec, std::size_t n) {
     writing_ = false;
+    disarm();
     queued_ += n;
     pending_.fetch_sub(std::min(n, pending_.load()));
     if (ec) return close();
@@ -862,7 +866,7 @@ Result<int> HttpServer::listen(const std::string& host, int port) {
     }
     address = results.begin()->endpoint().address();
   }
-  im.loopback = address.is_loopback();
+  im.loopback = address.is_loopback() && im.options.check_host;
   auto acceptor = std::make_unique<tcp::acceptor>(io);
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
   acceptor->open(endpoint.protocol(), ec);

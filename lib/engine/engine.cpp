@@ -126,7 +126,11 @@ class Submitted final : public AsyncRequestObserver,
     if (writer_ && !writer_->finish(o) && !o.error) {
       o.error = Error{Errc::Cancelled, "cancelled by the reply's reader", 499, {}};
     }
-    callbacks_->on_end(std::move(o));
+    // Released at the end: callbacks that keep the handle (a host's exchange does) would
+    // otherwise keep each other alive.
+    std::shared_ptr<RequestCallbacks> callbacks = std::move(callbacks_);
+    writer_.reset();
+    callbacks->on_end(std::move(o));
   }
 
   // Whether the request failed before it ran (a bad body, no route, a plugin's error).

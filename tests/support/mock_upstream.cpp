@@ -420,6 +420,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
   o.max_body_bytes = 256u << 20;
   o.max_header_bytes = 1u << 20;
   o.max_headers = 1000;
+  o.check_host = false;  // nginx in the load harness sends its upstream's name
   auto server = http::HttpServer::create(std::move(o), handler, nullptr, options.loops);
   if (!server) throw std::runtime_error("mock upstream: " + server.error().message);
   im.server = std::move(*server);
