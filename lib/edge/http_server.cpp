@@ -214,10 +214,18 @@ class RequestParser final : public bhttp::basic_parser<true> {
 
 class Session;
 
+// How often a loop checks its connections' deadlines: one timer per loop instead of one
+// per connection, so a request re-arms no timer (each earliest-timer change is a
+// timerfd_settime call). Deadlines fire up to this late.
+constexpr std::chrono::milliseconds kDeadlineTick{100};
+
 // One loop and the connections on it (touched on that loop's thread only).
 struct LoopState {
-  asio::io_context* io = nullptr;
+  explicit LoopState(asio::io_context& context) : io(&context), ticker(context) {}
+  asio::io_context* io;
   std::unordered_set<Session*> sessions;
+  asio::steady_timer ticker;  // runs while the loop has connections
+  bool ticking = false;
 };
 
 }  // namespace
@@ -266,10 +274,11 @@ namespace {
 class Session final : public std::enable_shared_from_this<Session> {
  public:
   Session(std::shared_ptr<detail::ServerCore> impl, LoopState& loop, tcp::socket socket)
-      : impl_(std::move(impl)), loop_(loop), sock_(std::move(socket)), timer_(*loop.io) {}
+      : impl_(std::move(impl)), loop_(loop), sock_(std::move(socket)) {}
 
   void start() {
     loop_.sessions.insert(this);
+    if (!loop_.ticking) tick(impl_, loop_);
     error_code ec;
     sock_.set_option(tcp::no_delay(true), ec);
     await_request();
@@ -368,22 +377,44 @@ class Session final : public std::enable_shared_from_this<Session> {
  private:
   enum class Phase { Idle, Header, Body, Handling, Closing, Closed };
 
-  // --- deadlines: one timer, re-armed per phase ---
-  void arm(Clock::time_point deadline) {
-    const uint64_t gen = ++timer_gen_;
-    timed_out_ = false;
-    timer_.expires_at(deadline);
-    timer_.async_wait([self = shared_from_this(), gen](const error_code& ec) {
-      if (ec || gen != self->timer_gen_ || self->phase_ == Phase::Closed) return;
-      self->timed_out_ = true;
-      error_code ignored;
-      self->sock_.cancel(ignored);
+  // Checks the deadlines of `loop`'s connections every kDeadlineTick while it has any.
+  static void tick(std::shared_ptr<detail::ServerCore> core, LoopState& loop) {
+    if (loop.sessions.empty()) {
+      loop.ticking = false;
+      return;
+    }
+    loop.ticking = true;
+    loop.ticker.expires_after(kDeadlineTick);
+    loop.ticker.async_wait([core = std::move(core), &loop](const error_code& ec) mutable {
+      if (ec) {
+        loop.ticking = false;
+        return;
+      }
+      const auto now = Clock::now();
+      for (Session* s : loop.sessions) {
+        if (s->deadline_ <= now) s->expire();
+        if (s->watch_due_ <= now) {
+          s->watch_due_ = Clock::time_point::max();
+          if (s->phase_ == Phase::Handling && !s->watching_) s->watch_client();
+        }
+      }
+      tick(std::move(core), loop);
     });
   }
-  void disarm() {
-    ++timer_gen_;
-    timer_.cancel();
+  // The current phase's deadline has passed: its pending operation ends, as timed out.
+  void expire() {
+    deadline_ = Clock::time_point::max();
+    timed_out_ = true;
+    error_code ignored;
+    sock_.cancel(ignored);
   }
+
+  // --- deadlines: one per connection, checked by the loop's ticker ---
+  void arm(Clock::time_point deadline) {
+    timed_out_ = false;
+    deadline_ = deadline;
+  }
+  void disarm() { deadline_ = Clock::time_point::max(); }
 
   // Idle: the next request's first byte. Nothing is allocated while waiting.
   void await_request() {
@@ -592,6 +623,7 @@ class Session final : public std::enable_shared_from_this<Session> {
     on_written_ = nullptr;
     for (auto& t : timers_) t.cancel();
     pending_.store(0);
+    watch_due_ = Clock::time_point::max();
     if (watching_) {
       error_code ignored;
       sock_.cancel(ignored);  // the wait for the client's close
@@ -644,8 +676,8 @@ class Session final : public std::enable_shared_from_this<Session> {
   std::shared_ptr<detail::ServerCore> impl_;
   LoopState& loop_;
   tcp::socket sock_;
-  asio::steady_timer timer_;
-  uint64_t timer_gen_ = 0;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point watch_due_ = Clock::time_point::max();  // when to start watching the client
   bool timed_out_ = false;
   std::size_t lingered_ = 0;  // bytes dropped while closing
   beast::flat_buffer buf_;
@@ -698,7 +730,9 @@ void Session::dispatch() {
   keep_alive_ = parser_->req.refused ? false : parser_->keep_alive();
   Request req = std::move(parser_->req);
   parser_.reset();
-  if (!req.refused) watch_client();
+  // A request still being answered after a tick is watched for its client leaving (most
+  // are answered sooner, and each wait costs an epoll_ctl call).
+  if (!req.refused) watch_due_ = Clock::now() + kDeadlineTick;
   auto reply = std::make_shared<Reply>(shared_from_this(), seq_);
   try {
     impl_->handler(req, reply);
@@ -836,9 +870,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(Options options, Handler 
     loops_of = impl->own;
   }
   for (asio::io_context* io : llmrouter::detail::transport_loops(*loops_of)) {
-    auto l = std::make_unique<LoopState>();
-    l->io = io;
-    impl->loops.push_back(std::move(l));
+    impl->loops.push_back(std::make_unique<LoopState>(*io));
   }
   if (impl->loops.empty()) return fail(Errc::Config, "the HTTP server needs a curl transport's event loops");
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));

@@ -159,7 +159,7 @@ class Loop {
     auto* self = static_cast<Loop*>(userp);
     try {
       if (what == CURL_POLL_REMOVE) {
-        self->unwatch(fd);
+        self->park(fd);
       } else {
         self->watch(fd, what);
       }
@@ -174,6 +174,15 @@ class Loop {
     try {
       self->timer_.cancel();
       if (timeout_ms < 0 || self->stopping_) return 0;
+      if (timeout_ms == 0) {  // at once: no timer (each re-arm is a timerfd_settime call)
+        asio::post(self->io_, [self] {
+          if (self->stopping_) return;
+          int running = 0;
+          curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+          self->process_messages();
+        });
+        return 0;
+      }
       self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
       self->timer_.async_wait([self](const boost::system::error_code& ec) {
         if (ec || self->stopping_) return;
@@ -273,6 +282,14 @@ class Loop {
     arm(it->second, /*check_now=*/!fresh);
   }
 
+  // curl no longer needs `fd` watched, but keeps the connection for reuse: the socket
+  // stays registered with epoll (registering and removing it per request cost two
+  // epoll_ctl calls each time); waits still pending end without a word to curl.
+  void park(curl_socket_t fd) {
+    auto it = watches_.find(fd);
+    if (it != watches_.end()) it->second->what = 0;
+  }
+
   void unwatch(curl_socket_t fd) {
     auto it = watches_.find(fd);
     if (it == watches_.end()) return;
@@ -314,6 +331,7 @@ class Loop {
     const bool read = type == asio::posix::stream_descriptor::wait_read;
     (read ? w->reading : w->writing) = false;
     if (ec == asio::error::operation_aborted || w->gone || stopping_) return;
+    if (!(w->what & (read ? CURL_POLL_IN : CURL_POLL_OUT))) return;  // parked, or no longer wanted this way
     int mask = read ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
     if (ec) mask |= CURL_CSELECT_ERR;
     int running = 0;
