@@ -16,12 +16,12 @@
 #include "llmrouter/http_server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <list>
 #include <mutex>
 #include <unordered_set>
@@ -252,6 +252,21 @@ struct detail::ServerCore : std::enable_shared_from_this<detail::ServerCore> {
 
   void accept();
   void refuse_now(tcp::socket socket, asio::io_context& io);
+  // Memory a burst of requests used goes back to the system once the server has been quiet
+  // for a second: freed blocks between live ones (connections that stayed open) otherwise
+  // keep their pages in the allocator's arenas, one per loop thread.
+  std::atomic<bool> burst{false};
+  std::atomic<int64_t> last_busy_ms{0};
+  void after_burst(Clock::time_point now) {
+    const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    if (busy.load() > 0) {
+      burst.store(true);
+      last_busy_ms.store(ms);
+    } else if (burst.load() && ms - last_busy_ms.load() >= 1000 && burst.exchange(false)) {
+      ::malloc_trim(0);
+    }
+  }
+
   void connection_closed() {
     if (open.fetch_sub(1) == 1) {
       std::lock_guard lock(mu);
@@ -368,8 +383,9 @@ class Session final : public std::enable_shared_from_this<Session> {
     on_close_ = nullptr;
     on_written_ = nullptr;
     if (answering && !ended_ && gone) gone();
-    for (auto& [at, fn] : callbacks_) fn();  // dropped: tell whoever waits for them
+    auto dropped = std::move(callbacks_);  // tell whoever waits for them
     callbacks_.clear();
+    for (auto& [at, fn] : dropped) fn();
     impl_->connection_closed();
   }
   bool idle() const { return phase_ == Phase::Idle; }
@@ -379,7 +395,7 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   // Checks the deadlines of `loop`'s connections every kDeadlineTick while it has any.
   static void tick(std::shared_ptr<detail::ServerCore> core, LoopState& loop) {
-    if (loop.sessions.empty()) {
+    if (loop.sessions.empty() && !core->burst.load()) {
       loop.ticking = false;
       return;
     }
@@ -391,6 +407,7 @@ class Session final : public std::enable_shared_from_this<Session> {
         return;
       }
       const auto now = Clock::now();
+      core->after_burst(now);
       for (Session* s : loop.sessions) {
         if (s->deadline_ <= now) s->expire();
         if (s->watch_due_ <= now) {
@@ -602,15 +619,17 @@ class Session final : public std::enable_shared_from_this<Session> {
     queued_ += n;
     pending_.fetch_sub(std::min(n, pending_.load()));
     if (ec) return close();
-    while (!callbacks_.empty() && callbacks_.front().first <= queued_) {
-      auto fn = std::move(callbacks_.front().second);
-      callbacks_.pop_front();
-      fn();
+    std::size_t due = 0;
+    while (due < callbacks_.size() && callbacks_[due].first <= queued_) ++due;
+    if (due > 0) {
+      std::vector<std::pair<uint64_t, std::function<void()>>> run(std::make_move_iterator(callbacks_.begin()),
+                                                                  std::make_move_iterator(callbacks_.begin() + due));
+      callbacks_.erase(callbacks_.begin(), callbacks_.begin() + static_cast<std::ptrdiff_t>(due));
+      for (auto& [at, fn] : run) fn();
       if (closed_) return;
     }
     if (on_written_) on_written_();
     if (closed_) return;
-    if (flight_.capacity() > (64u << 10)) std::string().swap(flight_);
     kick();
   }
 
@@ -634,8 +653,10 @@ class Session final : public std::enable_shared_from_this<Session> {
     if (close_after_ || !keep_alive_ || impl_->draining.load()) return linger();
     started_ = chunked_ = ended_ = false;
     parser_.reset();
-    if (out_.capacity() > (64u << 10)) std::string().swap(out_);
-    if (buf_.size() == 0) buf_.shrink_to_fit();  // an idle connection holds no buffer
+    // An idle connection holds no buffer.
+    std::string().swap(out_);
+    std::string().swap(flight_);
+    if (buf_.size() == 0) buf_.shrink_to_fit();
     await_request();
   }
 
@@ -694,7 +715,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   bool writing_ = false, watching_ = false;
   std::string out_, flight_;
   uint64_t queued_ = 0;  // bytes handed to the socket, responses included
-  std::deque<std::pair<uint64_t, std::function<void()>>> callbacks_;
+  std::vector<std::pair<uint64_t, std::function<void()>>> callbacks_;  // by end offset
   std::atomic<std::size_t> pending_{0};
   std::function<void()> on_close_, on_written_;
   std::list<asio::steady_timer> timers_;
