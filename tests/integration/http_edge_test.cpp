@@ -159,12 +159,16 @@ type = "fallback"
 providers = ["up"]
 )",
                                                      server, log_, mock_.base_url())));
+    reset_peak_rss();
+    rss_start_ = peak_rss();
   }
   ~Edge() {
     router_.reset();
     std::filesystem::remove_all(dir_);
   }
   int port() const { return router_->port(); }
+  // Peak RSS (this process: the router and the test) since the router started.
+  uint64_t rss_growth() const { return peak_rss() - rss_start_; }
   testing::MockUpstream& mock() { return mock_; }
   // Stops the router (flushing the log) and returns the log's lines.
   std::vector<std::string> log_lines() {
@@ -180,6 +184,7 @@ providers = ["up"]
   std::filesystem::path dir_;
   std::string log_;
   std::optional<testing::RunningServer> router_;
+  uint64_t rss_start_ = 0;
 };
 
 const std::string kChat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
@@ -195,6 +200,7 @@ void expect_refused_and_logged(Edge& edge, const std::string& response, int stat
   EXPECT_THAT(body_of(response), StartsWith(R"({"error":)"));
   EXPECT_THAT(body_of(response), HasSubstr(message));
   EXPECT_EQ(edge.mock().requests(), 0);
+  EXPECT_LT(edge.rss_growth(), kRssBound);
   const auto lines = edge.log_lines();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], StartsWith(R"({"type":"complete")"));

@@ -674,10 +674,12 @@ TEST(ServerTest, PassThroughNeverRelaysInvalidUtf8) {
   }
 }
 
-TEST(ServerTest, PastMaxConnectionsNewRequestsGet503InTheirFormat) {
+// Past the limit a connection is answered at once, before its request is read, with a body
+// both the OpenAI and the Anthropic SDKs read as an error.
+TEST(ServerTest, PastMaxConnectionsANewConnectionGetsAnImmediate503) {
   testing::MockUpstream mock;
   Router router(mock, "openai", "max_connections = 2");
-  // Three connections that say nothing hold three connection threads.
+  // Three connections that say nothing are open.
   std::vector<int> idle;
   for (int i = 0; i < 3; ++i) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -695,6 +697,7 @@ TEST(ServerTest, PastMaxConnectionsNewRequestsGet503InTheirFormat) {
   EXPECT_EQ(busy->status, 503);
   EXPECT_THAT(busy->body, StartsWith(R"({"type":"error","error":)"));
   EXPECT_THAT(busy->body, HasSubstr("connection limit"));
+  EXPECT_EQ(mock.requests(), 0);
   for (int fd : idle) ::close(fd);
   // Once they are gone, requests are served again.
   int status = 0;
