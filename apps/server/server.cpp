@@ -231,7 +231,7 @@ struct Server::Impl {
       return send_error(res, format, e, with_id(new_id(), {{"Connection", "close"}}));
     }
     const bool post = req.method == "POST";
-    const bool get = req.method == "GET";
+    const bool get = req.method == "GET" || req.method == "HEAD";  // the edge drops a HEAD's body
     if (post && is_chat_path(req.path)) return chat(format, req, res);
     if (post && req.path == "/v1/messages/count_tokens") return count_tokens(req, res);
     if (post && req.path == "/v1/route") return route(req, res);
@@ -643,6 +643,9 @@ Server::~Server() {
   impl_->join_stopper();
   impl_->edge.reset();  // every connection closed, while the loops still run
   impl_->engine->shutdown();
+  // The engine (its loops and what they still hold) goes before the metrics, subscriptions
+  // and handles its callbacks use.
+  impl_->engine.reset();
 }
 
 Result<int> Server::bind() {

@@ -59,6 +59,8 @@ constexpr std::size_t kLingerBytes = 1u << 20;
 constexpr std::size_t kMaxLingeringRefusals = 256;
 // A client that takes none of a response's bytes for this long is gone.
 constexpr std::chrono::seconds kWriteTimeout{60};
+// What the read buffer holds beyond max_header_bytes.
+constexpr std::size_t kReadRoom = 64u << 10;
 // A transient accept failure (no descriptors left) is retried after this.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
 
@@ -122,12 +124,34 @@ bool parse_error(const error_code& ec) {
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
-// Header values from the host are written as given, minus anything that would end the line.
+// Header names from the host keep their token characters only; values are written as
+// given, minus anything that would end the line.
+bool token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
 void append_header(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
+  const std::size_t start = out.size();
+  for (char c : name) {
+    if (token_char(c)) out += c;
+  }
+  if (out.size() == start) return;  // nothing of the name was a token
   out += ": ";
   for (char c : value) out += (c == '\r' || c == '\n' || c == '\0') ? ' ' : c;
   out += "\r\n";
+}
+
+// Runs a host callback on a loop: what it throws is logged, never let through Asio's run
+// (which would end the loop). False when it threw.
+bool guarded(const std::function<void()>& fn, const char* what) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& e) {
+    log(LogLevel::Error, fmt::format("http server: {} threw: {}", what, e.what()));
+  } catch (...) {
+    log(LogLevel::Error, fmt::format("http server: {} threw", what));
+  }
+  return false;
 }
 
 // The answer to a connection past max_connections: one body both the OpenAI and the
@@ -156,6 +180,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
   bool started = false;       // the request line was parsed
   bool too_many = false;      // more than max_headers fields
   bool bad_value = false;     // CR, LF or NUL in a field value
+  bool header_done = false;   // fields after this are chunked trailers
 
  private:
   void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int v,
@@ -170,7 +195,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
   }
   void on_response_impl(int, beast::string_view, int, error_code& ec) override { ec = bhttp::error::bad_method; }
   void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value, error_code& ec) override {
-    if (req.headers.size() >= o_.max_headers) {
+    if (++fields_ > o_.max_headers) {
       too_many = true;
       ec = bhttp::error::header_limit;
       return;
@@ -182,9 +207,12 @@ class RequestParser final : public bhttp::basic_parser<true> {
         return;
       }
     }
+    // Trailers of a chunked body are counted against the limit and dropped: the request's
+    // headers were checked before its body was read.
+    if (header_done) return;
     req.headers.emplace_back(lower({name.data(), name.size()}), std::string(value.data(), value.size()));
   }
-  void on_header_impl(error_code&) override {}
+  void on_header_impl(error_code&) override { header_done = true; }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
     if (length && *length > o_.max_body_bytes) {
       ec = bhttp::error::body_limit;
@@ -210,6 +238,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
     return b.size();
   }
   const HttpServer::Options& o_;
+  std::size_t fields_ = 0;
 };
 
 class Session;
@@ -289,7 +318,21 @@ namespace {
 class Session final : public std::enable_shared_from_this<Session> {
  public:
   Session(std::shared_ptr<detail::ServerCore> impl, LoopState& loop, tcp::socket socket)
-      : impl_(std::move(impl)), loop_(loop), sock_(std::move(socket)) {}
+      : impl_(std::move(impl)),
+        loop_(loop),
+        sock_(std::move(socket)),
+        // Room for the headers and one read more: what a chunk header or the trailers
+        // need beyond that is refused, never buffered.
+        buf_(impl_->options.max_header_bytes + kReadRoom) {}
+  ~Session() {
+    // Normally closed before the last reference goes; a connection dropped by a loop that
+    // stopped is accounted for here.
+    if (phase_ != Phase::Closed) {
+      loop_.sessions.erase(this);
+      if (phase_ == Phase::Handling) impl_->busy.fetch_sub(1);
+      impl_->connection_closed();
+    }
+  }
 
   void start() {
     loop_.sessions.insert(this);
@@ -301,17 +344,18 @@ class Session final : public std::enable_shared_from_this<Session> {
 
   // --- the Response calls, for the request numbered `seq` ---
   bool current(uint64_t seq) const { return seq == seq_ && phase_ == Phase::Handling; }
+  bool answered(uint64_t seq) const { return !current(seq) || ended_ || closed_; }
   void send(uint64_t seq, int status, Headers headers, std::string body) {
     if (!current(seq) || started_) return;
     head(status, headers, body.size());
-    append(body);
+    if (!head_only_) append(body);
     ended_ = true;
     kick();
   }
   void start_stream(uint64_t seq, int status, Headers headers) {
     if (!current(seq) || started_) return;
     chunked_ = version_ >= 11;
-    if (!chunked_) close_after_ = true;  // HTTP/1.0: the body ends with the connection
+    if (!chunked_ && !head_only_) close_after_ = true;  // HTTP/1.0: the body ends with the connection
     head(status, headers, std::nullopt);
     kick();
   }
@@ -320,7 +364,7 @@ class Session final : public std::enable_shared_from_this<Session> {
       if (written) written();
       return;
     }
-    if (bytes.empty()) {
+    if (bytes.empty() || head_only_) {
       if (written) written();
       return;
     }
@@ -337,7 +381,7 @@ class Session final : public std::enable_shared_from_this<Session> {
   void end(uint64_t seq) {
     if (!current(seq) || !started_ || ended_) return;
     ended_ = true;
-    if (chunked_) append("0\r\n\r\n");
+    if (chunked_ && !head_only_) append("0\r\n\r\n");
     kick();
   }
   void abort(uint64_t seq) {
@@ -358,11 +402,23 @@ class Session final : public std::enable_shared_from_this<Session> {
     it->expires_after(delay);
     it->async_wait([self = shared_from_this(), it, seq, fn = std::move(fn)](const error_code& ec) {
       self->timers_.erase(it);
-      if (!ec && self->current(seq) && !self->closed_) fn();
+      if (!ec && self->current(seq) && !self->closed_ && !guarded(fn, "a timer callback")) self->close();
     });
   }
   bool in_loop() const { return loop_.io->get_executor().running_in_this_thread(); }
-  void post(std::function<void()> fn) { asio::post(*loop_.io, std::move(fn)); }
+  asio::io_context* io() const { return loop_.io; }
+  void post(std::function<void()> fn) {
+    asio::post(*loop_.io, [fn = std::move(fn)] { guarded(fn, "a posted callback"); });
+  }
+  // The handler let go of the Response of request `seq` (on the loop).
+  void abandoned(uint64_t seq) {
+    if (answered(seq)) return;
+    if (started_) return close();  // a cut-off body: the client sees it was not finished
+    log(LogLevel::Error, "http server: a handler dropped a response without answering it");
+    close_after_ = true;
+    send(seq, 500, {{"content-type", "application/json"}},
+         R"({"error":{"message":"internal error: the request was not answered","type":"server_error"}})");
+  }
   void close_after(uint64_t seq) {
     if (current(seq)) close_after_ = true;
   }
@@ -382,10 +438,10 @@ class Session final : public std::enable_shared_from_this<Session> {
     std::function<void()> gone = std::move(on_close_);
     on_close_ = nullptr;
     on_written_ = nullptr;
-    if (answering && !ended_ && gone) gone();
+    if (answering && !ended_ && gone) guarded(gone, "on_close");
     auto dropped = std::move(callbacks_);  // tell whoever waits for them
     callbacks_.clear();
-    for (auto& [at, fn] : dropped) fn();
+    for (auto& [at, fn] : dropped) guarded(fn, "a write callback");
     impl_->connection_closed();
   }
   bool idle() const { return phase_ == Phase::Idle; }
@@ -472,6 +528,10 @@ class Session final : public std::enable_shared_from_this<Session> {
                                        o.max_header_bytes));
       }
       if (ec == bhttp::error::body_limit) return refuse_body();
+      if (ec == bhttp::error::buffer_overflow) {
+        return refuse(431, fmt::format("the request line and headers exceed {} bytes ([server] max_header_bytes)",
+                                       o.max_header_bytes));
+      }
       if (parser_->bad_value) return refuse(400, "a header value contains CR, LF or NUL");
       if (!parse_error(ec)) return close();  // the client left, or the socket failed: nobody to answer
       return refuse(400, fmt::format("malformed request: {}", ec.message()));
@@ -501,6 +561,12 @@ class Session final : public std::enable_shared_from_this<Session> {
       }
     }
     if (req.method == "OPTIONS" && !cors_.empty() && req.header("access-control-request-method")) return preflight();
+    if (const std::string* te = req.header("transfer-encoding"); te && lower(*te) != "chunked") {
+      // Only chunked framing is read; a request whose last coding is not chunked has no
+      // length a server can trust (RFC 9112 6.3).
+      if (!parser_->chunked()) return refuse(400, fmt::format("Transfer-Encoding '{}' does not end in chunked: the body's length is unknown", *te));
+      return refuse(501, fmt::format("Transfer-Encoding '{}' is not supported: send the body chunked or with Content-Length", *te));
+    }
     if (const std::string* enc = req.header("content-encoding"); enc && lower(*enc) != "identity") {
       return refuse(415, fmt::format("Content-Encoding '{}' is not supported: send the body uncompressed", *enc));
     }
@@ -508,7 +574,7 @@ class Session final : public std::enable_shared_from_this<Session> {
     phase_ = Phase::Body;
     arm(Clock::now() + o.body_timeout);
     const std::string* expect = req.header("expect");
-    if (expect && lower(*expect) == "100-continue") {
+    if (expect && version_ >= 11 && lower(*expect) == "100-continue") {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(sock_, asio::buffer(kContinue), [self = shared_from_this()](const error_code& e, std::size_t) {
         if (self->phase_ != Phase::Body) return;
@@ -526,6 +592,9 @@ class Session final : public std::enable_shared_from_this<Session> {
       if (!ec) return self->dispatch();
       if (self->timed_out_) return self->refuse(408, "the request's body did not arrive in time ([server] body_timeout_ms)");
       if (ec == bhttp::error::body_limit) return self->refuse_body();
+      if (ec == bhttp::error::buffer_overflow) {
+        return self->refuse(400, fmt::format("a chunk header or the trailers exceed {} bytes", self->buf_.max_size()));
+      }
       if (parse_error(ec)) return self->refuse(400, fmt::format("malformed request body: {}", ec.message()));
       self->close();
     });
@@ -561,7 +630,7 @@ class Session final : public std::enable_shared_from_this<Session> {
     disarm();
     phase_ = Phase::Handling;
     impl_->busy.fetch_add(1);
-    started_ = chunked_ = ended_ = false;
+    started_ = chunked_ = ended_ = head_only_ = false;
   }
 
   void dispatch();
@@ -573,8 +642,9 @@ class Session final : public std::enable_shared_from_this<Session> {
     const auto reason = bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(status)));
     std::string h = fmt::format("HTTP/1.1 {} {}\r\n", status, std::string_view(reason.data(), reason.size()));
     for (const auto& [k, v] : headers) {
-      if (k == "connection" && lower(v) == "close") close_after_ = true;
-      if (k == "connection" || k == "content-length" || k == "transfer-encoding") continue;
+      const std::string name = lower(k);
+      if (name == "connection" && lower(v) == "close") close_after_ = true;
+      if (name == "connection" || name == "content-length" || name == "transfer-encoding") continue;
       append_header(h, k, v);
     }
     if (!impl_->options.server_name.empty()) append_header(h, "server", impl_->options.server_name);
@@ -588,7 +658,11 @@ class Session final : public std::enable_shared_from_this<Session> {
     } else if (chunked_) {
       append_header(h, "transfer-encoding", "chunked");
     }
-    if (close_after_ || !keep_alive_) append_header(h, "connection", "close");
+    if (close_after_ || !keep_alive_) {
+      append_header(h, "connection", "close");
+    } else if (version_ < 11) {
+      append_header(h, "connection", "keep-alive");  // HTTP/1.0 closes unless told otherwise
+    }
     h += "\r\n";
     append(h);
   }
@@ -606,29 +680,41 @@ class Session final : public std::enable_shared_from_this<Session> {
     }
     flight_.swap(out_);
     out_.clear();
+    flight_done_ = 0;
     writing_ = true;
+    write_some();
+  }
+  // The write timeout runs from the last bytes the client took, not from the flight's start.
+  void write_some() {
     arm(Clock::now() + kWriteTimeout);
-    asio::async_write(sock_, asio::buffer(flight_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-      self->on_write(ec, n);
-    });
+    sock_.async_write_some(asio::buffer(flight_.data() + flight_done_, flight_.size() - flight_done_),
+                           [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_write(ec, n); });
   }
 
   void on_write(const error_code& ec, std::size_t n) {
-    writing_ = false;
     disarm();
     queued_ += n;
+    flight_done_ += n;
     pending_.fetch_sub(std::min(n, pending_.load()));
-    if (ec) return close();
+    if (ec) {
+      writing_ = false;
+      return close();
+    }
+    const bool flight_done = flight_done_ >= flight_.size();
+    if (flight_done) writing_ = false;
     std::size_t due = 0;
     while (due < callbacks_.size() && callbacks_[due].first <= queued_) ++due;
     if (due > 0) {
       std::vector<std::pair<uint64_t, std::function<void()>>> run(std::make_move_iterator(callbacks_.begin()),
                                                                   std::make_move_iterator(callbacks_.begin() + due));
       callbacks_.erase(callbacks_.begin(), callbacks_.begin() + static_cast<std::ptrdiff_t>(due));
-      for (auto& [at, fn] : run) fn();
+      bool ok = true;
+      for (auto& [at, fn] : run) ok = guarded(fn, "a write callback") && ok;
+      if (!ok) close();
       if (closed_) return;
     }
-    if (on_written_) on_written_();
+    if (!flight_done) return write_some();
+    if (on_written_ && !guarded(on_written_, "on_written")) close();
     if (closed_) return;
     kick();
   }
@@ -713,7 +799,9 @@ class Session final : public std::enable_shared_from_this<Session> {
   uint64_t seq_ = 0;
   bool started_ = false, chunked_ = false, ended_ = false, close_after_ = false, closed_ = false;
   bool writing_ = false, watching_ = false;
+  bool head_only_ = false;  // a HEAD request: headers as for GET, no body
   std::string out_, flight_;
+  std::size_t flight_done_ = 0;  // bytes of flight_ on the socket
   uint64_t queued_ = 0;  // bytes handed to the socket, responses included
   std::vector<std::pair<uint64_t, std::function<void()>>> callbacks_;  // by end offset
   std::atomic<std::size_t> pending_{0};
@@ -726,6 +814,13 @@ class Session final : public std::enable_shared_from_this<Session> {
 class Reply final : public Response {
  public:
   Reply(std::shared_ptr<Session> s, uint64_t seq) : s_(std::move(s)), seq_(seq) {}
+  // A response nobody answers would hold its connection forever: it gets a 500, or is cut
+  // off when it had started. The Session is checked on its loop, whichever thread this is.
+  ~Reply() override {
+    if (s_->in_loop() && s_->answered(seq_)) return;  // the usual case: no post
+    asio::io_context& io = *s_->io();
+    asio::post(io, [s = std::move(s_), seq = seq_] { s->abandoned(seq); });
+  }
   void send(int status, Headers headers, std::string body) override { s_->send(seq_, status, std::move(headers), std::move(body)); }
   void start(int status, Headers headers) override { s_->start_stream(seq_, status, std::move(headers)); }
   void write(std::string_view bytes, std::function<void()> written) override { s_->write(seq_, bytes, std::move(written)); }
@@ -749,6 +844,7 @@ class Reply final : public Response {
 void Session::dispatch() {
   begin_answer();
   keep_alive_ = parser_->req.refused ? false : parser_->keep_alive();
+  head_only_ = parser_->req.method == "HEAD";
   Request req = std::move(parser_->req);
   parser_.reset();
   // A request still being answered after a tick is watched for its client leaving (most

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -26,6 +27,7 @@
 
 #include "support/config_helpers.h"
 #include "support/mock_upstream.h"
+#include "llmrouter/http_server.h"
 #include "support/server_harness.h"
 
 namespace llmrouter {
@@ -381,6 +383,161 @@ TEST(HttpEdgeTest, ANonLoopbackAddressWithoutAKeyRefusesToStart) {
   auto opened = server::Server::create(open);
   ASSERT_TRUE(opened) << opened.error().message;
   EXPECT_TRUE((*opened)->bind());
+}
+
+TEST(HttpEdgeTest, AnEndlessChunkHeaderGets400AndCostsNoMemory) {
+  Edge edge;
+  Raw c(edge.port());
+  reset_peak_rss();
+  const uint64_t before = peak_rss();
+  ASSERT_TRUE(c.send(post_head("/v1/chat/completions", "Transfer-Encoding: chunked\r\n\r\n10;ext=")));
+  const std::string chunk(64 << 10, 'a');
+  std::size_t sent = 0;
+  for (int i = 0; i < 1600 && c.send(chunk); ++i) sent += chunk.size();  // up to 100 MB, until refused
+  EXPECT_LT(sent, 16u << 20);
+  const std::string r = c.read_all();
+  EXPECT_LT(peak_rss() - before, kRssBound);
+  expect_refused_and_logged(edge, r, 400, "chunk header");
+}
+
+TEST(HttpEdgeTest, ATransferEncodingOtherThanChunkedIsRefused) {
+  for (const auto& [te, status] : std::vector<std::pair<std::string, int>>{{"gzip", 400}, {"gzip, chunked", 501}}) {
+    Edge edge;
+    Raw c(edge.port());
+    // Without the refusal, "gzip" would frame the request as having no body and the bytes
+    // after the headers would be read as a second request.
+    c.send(post_head("/v1/chat/completions", fmt::format("Transfer-Encoding: {}\r\n\r\n", te)) +
+           "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    expect_refused_and_logged(edge, c.read_all(), status, "Transfer-Encoding");
+  }
+}
+
+TEST(HttpEdgeTest, HeadGetsTheHeadersOfGetAndNoBody) {
+  Edge edge;
+  Raw c(edge.port());
+  c.send(
+      "HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string r = c.read_all(std::chrono::milliseconds(1000));
+  const std::size_t end = r.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << r;
+  EXPECT_EQ(status_of(r), 200) << r;
+  EXPECT_THAT(r.substr(0, end), HasSubstr("content-length: 2"));
+  // The next response follows the HEAD's headers at once: no body came between.
+  const std::string second = r.substr(end + 4);
+  EXPECT_EQ(status_of(second), 200) << r;
+  EXPECT_EQ(body_of(second), "ok");
+}
+
+TEST(HttpEdgeTest, AnHttp10ClientAskingForKeepAliveIsToldAndKept) {
+  Edge edge;
+  Raw c(edge.port());
+  c.send("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  const std::string first = c.read_one();
+  EXPECT_EQ(status_of(first), 200) << first;
+  EXPECT_THAT(first, HasSubstr("connection: keep-alive\r\n"));
+  c.send("GET /health HTTP/1.0\r\n\r\n");  // no keep-alive asked: answered, then closed
+  const std::string second = c.read_all();
+  EXPECT_EQ(status_of(second), 200) << second;
+  EXPECT_THAT(second, HasSubstr("connection: close\r\n"));
+  EXPECT_TRUE(c.closed());
+}
+
+// The edge alone, with handlers that misbehave as host code can.
+class BareEdge {
+ public:
+  explicit BareEdge(http::Handler handler) {
+    auto s = http::HttpServer::create({}, std::move(handler));
+    EXPECT_TRUE(s) << s.error().message;
+    server_ = std::move(*s);
+    auto port = server_->listen("127.0.0.1", 0);
+    EXPECT_TRUE(port);
+    port_ = port ? *port : 0;
+  }
+  int port() const { return port_; }
+  http::HttpServer& server() { return *server_; }
+
+ private:
+  std::unique_ptr<http::HttpServer> server_;
+  int port_ = 0;
+};
+
+TEST(HttpEdgeTest, AResponseTheHandlerDropsIsAnswered500OrCutOff) {
+  std::mutex mu;
+  std::vector<std::thread> threads;  // guarded by mu
+  BareEdge edge([&](http::Request& req, std::shared_ptr<http::Response> res) {
+    if (req.path == "/drop") return;  // dropped on the loop
+    if (req.path == "/drop-elsewhere") {
+      std::lock_guard lock(mu);
+      threads.emplace_back([res = std::move(res)]() mutable { res.reset(); });
+      return;
+    }
+    if (req.path == "/started") {
+      res->start(200, {{"content-type", "text/plain"}});
+      res->write("part");
+      return;
+    }
+    res->send(200, {}, "ok");
+  });
+  for (const char* path : {"/drop", "/drop-elsewhere"}) {
+    Raw c(edge.port());
+    c.send(fmt::format("GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path));
+    const std::string r = c.read_all();
+    EXPECT_EQ(status_of(r), 500) << path << "\n" << r;
+    EXPECT_THAT(body_of(r), HasSubstr("not answered"));
+    EXPECT_TRUE(c.closed());
+  }
+  Raw c(edge.port());
+  c.send("GET /started HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string r = c.read_all();
+  EXPECT_EQ(status_of(r), 200) << r;
+  EXPECT_THAT(r, HasSubstr("4\r\npart\r\n"));
+  EXPECT_THAT(r, ::testing::Not(HasSubstr("0\r\n\r\n")));  // cut off, not ended
+  EXPECT_TRUE(c.closed());
+  {
+    std::lock_guard lock(mu);
+    for (auto& t : threads) t.join();
+  }
+  EXPECT_TRUE(edge.server().wait_closed(std::chrono::seconds(5)));
+  EXPECT_EQ(edge.server().busy(), 0u);
+}
+
+TEST(HttpEdgeTest, HostCallbacksThatThrowDoNotStopTheLoop) {
+  BareEdge edge([](http::Request& req, std::shared_ptr<http::Response> res) {
+    if (req.path == "/throw-posted") {
+      res->post([] { throw std::runtime_error("posted"); });
+      res->post([res] { res->send(200, {}, "after posted"); });
+      return;
+    }
+    if (req.path == "/throw-written") {
+      res->start(200, {});
+      res->write("x", [] { throw std::runtime_error("written"); });
+      return;
+    }
+    res->send(200, {}, "ok");
+  });
+  Raw posted(edge.port());
+  posted.send("GET /throw-posted HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(body_of(posted.read_one()), "after posted");
+  Raw written(edge.port());
+  written.send("GET /throw-written HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  written.read_all();
+  EXPECT_TRUE(written.closed());  // its connection is dropped
+  Raw next(edge.port());  // and the loop still serves
+  next.send("GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_EQ(body_of(next.read_one()), "ok");
+}
+
+TEST(HttpEdgeTest, ChunkedTrailersDoNotBecomeHeaders) {
+  BareEdge edge([](http::Request& req, std::shared_ptr<http::Response> res) {
+    res->send(200, {{"Connection", "keep-alive"}}, fmt::format("{}|{}", req.body, req.header("x-late") ? "late" : "none"));
+  });
+  Raw c(edge.port());
+  c.send("POST /t HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nX-Late: 1\r\n\r\n");
+  const std::string r = c.read_one();
+  EXPECT_EQ(body_of(r), "hi|none") << r;
+  // A host's header name is matched whatever its case, never written twice.
+  EXPECT_THAT(r, ::testing::Not(HasSubstr("Connection:")));
 }
 
 }  // namespace

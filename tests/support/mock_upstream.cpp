@@ -364,13 +364,13 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
       ++im.per_path[req.path];
       im.last_headers[req.path] = req.headers;
     }
-    if (req.refused) return send(res, req.refused->status, R"({"error":")" + req.refused->message + R"("})");
+    if (req.refused) return send(res, req.refused->status, R"({"error":)" + json_string(req.refused->message) + "}");
     const bool post = req.method == "POST";
     if (req.method == "GET" && req.path == "/mock/last-request") {
       const std::string path = req.param("path").value_or("");
       std::lock_guard lock(im.mu);
       auto it = im.last_bodies.find(path);
-      if (it == im.last_bodies.end()) return send(res, 404, R"({"error":"no request received on )" + path + R"("})");
+      if (it == im.last_bodies.end()) return send(res, 404, R"({"error":)" + json_string("no request received on " + path) + "}");
       return send(res, 200, it->second);
     }
     if (post && (req.path == "/v1/chat/completions" || req.path == "/v1/messages" || req.path == "/api/chat")) {
@@ -406,7 +406,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
             if (m.name == name) found = m;
           }
         }
-        if (!found) return send(res, 404, R"({"error":"model ')" + name + R"(' not found"})", "application/json; charset=utf-8");
+        if (!found) return send(res, 404, R"({"error":)" + json_string("model '" + name + "' not found") + "}", "application/json; charset=utf-8");
         if (found->show_fails) return send(res, 500, R"({"error":"show exploded"})", "application/json; charset=utf-8");
         send(res, 200, show_body(*found), "application/json; charset=utf-8");
       });
