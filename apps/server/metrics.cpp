@@ -8,6 +8,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <mutex>
+#include <unordered_set>
 
 namespace llmrouter::server {
 namespace {
@@ -91,9 +92,26 @@ struct Metrics::Impl {
   uint64_t log_errors_seen = 0;  // guarded by mirror_mu
   uint64_t log_lines_seen = 0;   // guarded by mirror_mu
   uint64_t refused_seen = 0;     // guarded by mirror_mu
+  // The model label's values: a client chooses the model, so their number is capped.
+  std::mutex models_mu;
+  std::unordered_set<std::string> models;  // guarded by models_mu
+  std::size_t max_models = 100;            // guarded by models_mu
+
+  std::string model_label(std::string model) {
+    std::lock_guard lock(models_mu);
+    if (models.contains(model)) return model;
+    if (models.size() >= max_models) return "other";
+    models.insert(model);
+    return model;
+  }
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+
+void Metrics::limit_models(std::size_t n) {
+  std::lock_guard lock(impl_->models_mu);
+  impl_->max_models = n;
+}
 Metrics::~Metrics() = default;
 
 void Metrics::record(WireFormat client, const Outcome& o) {
@@ -103,7 +121,7 @@ void Metrics::record(WireFormat client, const Outcome& o) {
   std::string model = "none";
   if (!o.attempts.empty()) {
     provider = o.attempts.back().provider;
-    model = o.attempts.back().model;
+    model = m.model_label(o.attempts.back().model);
   } else if (o.prepared && !o.prepared->decision && o.prepared->state.response) {
     provider = "plugin";
   }

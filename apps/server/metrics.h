@@ -31,6 +31,9 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
+  /// At most `n` distinct `model` label values; requests for further models count as
+  /// `other` ([server] metrics_max_models).
+  void limit_models(std::size_t n);
   /// Counts one finished request. Thread-safe.
   void record(WireFormat client, const Outcome& outcome);
   /// The text exposition format (version 0.0.4). Thread-safe.

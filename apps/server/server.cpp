@@ -626,6 +626,7 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
   impl->engine = std::move(*engine);
   impl->config = std::move(config);
   impl->options = std::move(options);
+  impl->metrics.limit_models(impl->config.server.metrics_max_models);
   Impl* raw = impl.get();
   http::HttpServer::Options eo2 = http::HttpServer::Options::from(raw->config.server);
   auto edge = http::HttpServer::create(

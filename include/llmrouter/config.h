@@ -64,6 +64,12 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;
   /// Serve a non-loopback address without `api_key_env` (refused at start-up otherwise).
   bool allow_unauthenticated = false;
+  /// Largest non-streamed upstream reply read; a larger one ends the attempt with 502 and
+  /// nothing past it is buffered. Default 64 MiB.
+  uint64_t max_upstream_reply_bytes = 64ull << 20;
+  /// Distinct `model` label values /metrics keeps (models come from clients); requests for
+  /// further models are counted under `other`.
+  uint32_t metrics_max_models = 100;
 };
 
 /// `[logging]`: the JSONL request log, and the level of the diagnostic log.
@@ -118,6 +124,11 @@ struct ProviderConfig {
   std::optional<std::chrono::milliseconds> timeout;
   /// Extra request headers sent to this provider, in config order.
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Client request headers passed on to this provider: lower-case names, or prefixes
+  /// ending in '*' ("anthropic-*"). Unset: the headers of the provider's own format
+  /// (`anthropic-*` to anthropic providers, `openai-beta` to openai ones, none to ollama).
+  /// Billing headers such as `openai-organization` go only where listed.
+  std::optional<std::vector<std::string>> forward_client_headers;
   /// Declared capabilities of this provider's models; empty with `capabilities_declared`
   /// false means "unknown", which routing treats as "supports everything".
   CapabilitySet capabilities;

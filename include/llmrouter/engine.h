@@ -194,8 +194,8 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Keeps what a client sent that the router forwards: the headers is_forwarded_header
-/// names and the W3C trace context (`traceparent`, `tracestate`). Names are lower-cased.
+/// Keeps what a client sent that providers may be offered (is_forwarded_header), the W3C
+/// trace context (`traceparent`, `tracestate`) among them. Names are lower-cased.
 Headers forwarded_headers(const Headers& client);
 
 }  // namespace llmrouter

@@ -88,4 +88,10 @@ std::unique_ptr<StreamEncoder> make_stream_encoder(WireFormat client,
 /// is kept. Precondition: `body` is a JSON object (already decoded successfully).
 [[nodiscard]] Result<std::string> passthrough_request(std::string_view body, std::string_view model);
 
+/// Fails (400) when the JSON object `body` has a top-level key twice, escapes decoded
+/// (`"model"` and `"mod\u0065l"` are one key): parsers disagree on which one counts, so the
+/// model the router routed on might not be the one the provider reads. Every client request
+/// is checked (decode_request). A body that is not an object passes (its decoder refuses it).
+[[nodiscard]] Result<void> check_unique_top_level_keys(std::string_view body);
+
 }  // namespace llmrouter

@@ -19,8 +19,15 @@ namespace llmrouter {
 using EnvReader = std::function<std::optional<std::string>(const std::string&)>;
 
 /// A provider over `transport`, configured by `config`. `getenv` defaults to std::getenv.
+/// A non-streamed reply larger than `max_reply_bytes` ends the attempt with 502
+/// (`[server] max_upstream_reply_bytes`).
 std::unique_ptr<Provider> make_http_provider(const ProviderConfig& config, std::shared_ptr<Transport> transport,
-                                             EnvReader getenv = {});
+                                             EnvReader getenv = {}, uint64_t max_reply_bytes = 64ull << 20);
+
+/// Whether provider `config` sends client header `name` (lower-case): a name or prefix its
+/// `forward_client_headers` lists, or, unset, one of its format's own headers
+/// (`anthropic-*` for anthropic, `openai-beta` for openai).
+bool provider_forwards(const ProviderConfig& config, std::string_view name) noexcept;
 
 /// The URL a provider posts chat requests to: `{base}/chat/completions` (openai),
 /// `{base}/v1/messages` or `{base}/messages` when base ends with /v1 (anthropic),

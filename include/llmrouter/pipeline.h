@@ -228,8 +228,10 @@ class Pipeline {
   /// When a provider speaks the client's format and no plugin changed the request, the
   /// client's body is passed through (only `model` and `plugins` rewritten) and the reply's
   /// bytes reach `observer.on_raw` as they arrive, before their events. `headers` are the
-  /// client's request headers worth forwarding (is_forwarded_header), and its W3C trace
-  /// context (`traceparent`, `tracestate`), which the request's trace continues.
+  /// client's request headers providers may be offered (is_forwarded_header), its W3C trace
+  /// context (`traceparent`, `tracestate`) among them, which the request's trace continues.
+  /// A header that could not be sent as one line (CR, LF or NUL, a name that is not a
+  /// token) fails the request with 400.
   Outcome handle(WireFormat client, std::string_view body, const Headers& headers, const ProviderLookup& providers,
                  RequestObserver& observer, const CancelFlag& cancel) const;
 

@@ -35,9 +35,10 @@ class EventSink {
 /// Header name/value pairs, names lower-cased.
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-/// Whether a client's request header is worth forwarding upstream: `anthropic-version`,
-/// `anthropic-beta`, `openai-organization`, `openai-project`, `openai-beta`. Never the
-/// client's credential to the router. `name` must be lower-case.
+/// Whether a client's request header may be offered to providers at all: every header but
+/// the client's credentials to the router (`authorization`, `x-api-key`, cookies) and those
+/// of the connection and the body's framing, which the router sets itself. Which of them a
+/// provider sends is its `forward_client_headers`. `name` must be lower-case.
 bool is_forwarded_header(std::string_view name) noexcept;
 
 /// How one attempt is sent, beyond the canonical request.
@@ -47,9 +48,8 @@ struct SendOptions {
   /// sent as is, and the reply is relayed byte for byte through EventSink::on_raw as well
   /// as decoded into events.
   std::optional<std::string> passthrough_body;
-  /// Client headers to forward (see is_forwarded_header). A provider sends those of its
-  /// own format (`anthropic-*` to anthropic, `openai-*` to openai); its configured headers
-  /// win over them.
+  /// Client headers offered (see is_forwarded_header). A provider sends those its
+  /// `forward_client_headers` names (provider_forwards); its configured headers win.
   Headers headers;
   /// The W3C trace context to send upstream (`traceparent`, `tracestate`); empty: none.
   std::string traceparent;

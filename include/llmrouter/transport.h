@@ -36,6 +36,11 @@ struct HttpRequest {
   std::optional<std::chrono::milliseconds> total_timeout;
 };
 
+/// Why header `name: value` cannot be sent as one header line (a name that is not an HTTP
+/// token; CR, LF or NUL in the value, which would end the line and start another: request
+/// smuggling over a kept upstream connection), or nullopt when it can.
+std::optional<std::string> header_problem(std::string_view name, std::string_view value);
+
 /// Receives one transfer's progress. All calls come from the transfer's loop thread, in order:
 /// on_headers once, on_data zero or more times, on_complete exactly once. Must not block.
 class TransferObserver {

@@ -34,7 +34,8 @@ constexpr std::string_view kServerKeys[] = {
     "host",              "port",              "dashboard",       "api_key_env",
     "max_body_bytes",    "max_connections",   "workers",         "max_header_bytes",
     "max_headers",       "header_timeout_ms", "idle_timeout_ms", "body_timeout_ms",
-    "allowed_hosts",     "cors_origins",      "allow_unauthenticated"};
+    "allowed_hosts",     "cors_origins",      "allow_unauthenticated", "max_upstream_reply_bytes",
+    "metrics_max_models"};
 constexpr std::string_view kLoggingKeys[] = {"enabled", "path", "level"};
 constexpr std::string_view kTelemetryKeys[] = {"enabled", "otlp_endpoint", "service_name",
                                                "sample_ratio"};
@@ -43,7 +44,8 @@ constexpr std::string_view kProviderKeys[] = {
     "name",         "format",          "base_url",           "api_key_env",
     "cost_per_1m_tokens", "quality",   "latency_ms",         "throughput_tokens_per_sec",
     "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "timeout_ms",
-    "headers",      "capabilities", "discovery_interval_s", "discovery_timeout_ms"};
+    "headers",      "capabilities", "discovery_interval_s", "discovery_timeout_ms",
+    "forward_client_headers"};
 constexpr std::string_view kCandidateKeys[] = {"provider", "model", "weight"};
 constexpr std::string_view kFormatNames[] = {"openai", "anthropic", "ollama"};
 constexpr std::string_view kRuleTypeNames[] = {"prefix", "tag",        "discover", "price",
@@ -551,6 +553,10 @@ void Loader::read_server(TableReader& r, ServerConfig& s) {
     }
   }
   if (auto v = r.boolean("allow_unauthenticated")) s.allow_unauthenticated = *v;
+  if (auto v = r.integer("max_upstream_reply_bytes", 64, int64_t{1} << 40)) {
+    s.max_upstream_reply_bytes = static_cast<uint64_t>(*v);
+  }
+  if (auto v = r.integer("metrics_max_models", 1, 100'000)) s.metrics_max_models = static_cast<uint32_t>(*v);
   r.finish(kServerKeys);
 }
 
@@ -681,6 +687,25 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
         continue;
       }
       p.headers.emplace_back(std::string(k.str()), s->get());
+    }
+  }
+  if (auto list = r.string_array("forward_client_headers")) {
+    p.forward_client_headers.emplace();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto& [name, loc] = (*list)[i];
+      const std::string_view stem = std::string_view(name).substr(0, name.ends_with('*') ? name.size() - 1 : name.size());
+      const std::string l = lower(name);
+      if ((stem.empty() && name != "*") || (!stem.empty() && !is_header_name(stem))) {
+        error(loc, fmt::format("{}[{}]", r.key_path("forward_client_headers"), i),
+              fmt::format("expected a header name, or a prefix ending in '*' (like \"anthropic-*\"), got '{}'", name));
+      } else if (l == "authorization" || l == "x-api-key" || l == "cookie" || l == "host" || l == "*") {
+        error(loc, fmt::format("{}[{}]", r.key_path("forward_client_headers"), i),
+              fmt::format("'{}' would pass the client's credentials or connection headers upstream; list the "
+                          "headers to forward by name",
+                          name));
+      } else {
+        p.forward_client_headers->push_back(l);
+      }
     }
   }
   if (auto caps = r.string_array("capabilities")) {

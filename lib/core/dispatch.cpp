@@ -10,6 +10,7 @@
 #include "llmrouter/formats.h"
 #include "llmrouter/log.h"
 #include "llmrouter/pipeline.h"
+#include "llmrouter/transport.h"
 #include "telemetry/request_trace.h"
 
 namespace llmrouter {
@@ -278,6 +279,12 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
 
   auto decoded = decode_request(client, body);
   if (decoded) call->requested_model_ = decoded->model;
+  // A header that would not stay one line upstream is refused here, in the client's format
+  // (the transport refuses it again, whoever built the request).
+  for (const auto& [k, v] : call->headers_) {
+    if (!decoded) break;
+    if (auto problem = header_problem(k, v)) decoded = fail(Errc::InvalidRequest, *problem, 400);
+  }
   {
     std::string ev;
     detail::json::Writer w(ev);

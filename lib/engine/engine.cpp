@@ -275,7 +275,7 @@ Headers forwarded_headers(const Headers& client) {
   for (const auto& [k, v] : client) {
     std::string name = k;
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (is_forwarded_header(name) || name == "traceparent" || name == "tracestate") out.emplace_back(std::move(name), v);
+    if (is_forwarded_header(name)) out.emplace_back(std::move(name), v);
   }
   return out;
 }
@@ -304,7 +304,8 @@ struct Engine::Impl {
       if (auto own = options.providers.find(pc.name); own != options.providers.end()) {
         g->providers_.emplace(pc.name, own->second);
       } else if (pc.available) {
-        g->providers_.emplace(pc.name, std::shared_ptr<const Provider>(make_http_provider(pc, transport, options.getenv)));
+        g->providers_.emplace(pc.name, std::shared_ptr<const Provider>(make_http_provider(pc, transport, options.getenv,
+                                                                                   config.server.max_upstream_reply_bytes)));
       }
     }
     g->lookup_ = [raw = g.get()](std::string_view name) { return raw->provider(name); };

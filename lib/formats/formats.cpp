@@ -12,6 +12,7 @@ namespace llmrouter {
 using namespace detail;
 
 Result<CanonicalRequest> decode_request(WireFormat client, std::string_view body) {
+  if (auto unique = check_unique_top_level_keys(body); !unique) return fail(unique.error());
   switch (client) {
     case WireFormat::OpenAI: return decode_openai_request(body);
     case WireFormat::Anthropic: return decode_anthropic_request(body);

@@ -2,6 +2,8 @@
 // Same-format pass-through: splice the client's body instead of re-encoding it, so every
 // byte the router does not own — unknown fields, beta features, number spellings — reaches
 // the provider unchanged.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "formats/codecs.h"
@@ -98,22 +100,120 @@ Result<std::vector<Member>> top_level_members(std::string_view s) {
   return bad();
 }
 
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+uint32_t hex4(std::string_view s, std::size_t i) {
+  if (i + 4 > s.size()) return 0xFFFFFFFF;
+  uint32_t v = 0;
+  for (std::size_t k = i; k < i + 4; ++k) {
+    const char c = s[k];
+    v <<= 4;
+    if (c >= '0' && c <= '9') {
+      v |= static_cast<uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v |= static_cast<uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      v |= static_cast<uint32_t>(c - 'A' + 10);
+    } else {
+      return 0xFFFFFFFF;
+    }
+  }
+  return v;
+}
+
+// A key as a JSON reader sees it: "mod\u0065l" is "model". (Malformed escapes are kept
+// as written; the request's decoder refuses them.)
+std::string unescaped(std::string_view raw) {
+  if (raw.find('\\') == std::string_view::npos) return std::string(raw);
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '\\' || i + 1 >= raw.size()) {
+      out += raw[i];
+      continue;
+    }
+    const char e = raw[++i];
+    switch (e) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'u': {
+        uint32_t cp = hex4(raw, i + 1);
+        if (cp == 0xFFFFFFFF) {
+          out += "\\u";
+          break;
+        }
+        i += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < raw.size() && raw[i + 1] == '\\' && raw[i + 2] == 'u') {
+          const uint32_t lo = hex4(raw, i + 3);
+          if (lo >= 0xDC00 && lo < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            i += 6;
+          }
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default: out += e; break;  // \" \\ \/
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<void> check_unique_top_level_keys(std::string_view body) {
+  auto members = top_level_members(body);
+  if (!members) return {};  // not an object: the decoder says what is wrong
+  std::vector<std::string> keys;
+  keys.reserve(members->size());
+  for (const Member& m : *members) keys.push_back(unescaped(m.key));
+  std::sort(keys.begin(), keys.end());
+  for (std::size_t i = 1; i < keys.size(); ++i) {
+    if (keys[i] == keys[i - 1]) {
+      return fail(Errc::InvalidRequest,
+                  fmt::format("the request has the key '{}' more than once at the top level (readers disagree on "
+                              "which one counts); send it once",
+                              keys[i]),
+                  400);
+    }
+  }
+  return {};
+}
 
 Result<std::string> passthrough_request(std::string_view body, std::string_view model) {
   auto members = top_level_members(body);
   if (!members) return fail(members.error());
+  if (auto unique = check_unique_top_level_keys(body); !unique) return fail(unique.error());
   std::string out;
   out.reserve(body.size() + model.size());
   std::size_t copied = 0;  // body[0, copied) is handled
   for (std::size_t k = 0; k < members->size(); ++k) {
     const Member& m = (*members)[k];
-    if (m.key == "model" && !model.empty()) {
+    const std::string key = unescaped(m.key);
+    if (key == "model" && !model.empty()) {
       out.append(body.substr(copied, m.value.begin - copied));
       detail::json::Writer w(out);
       w.string(model);
       copied = m.value.end;
-    } else if (m.key == "plugins") {
+    } else if (key == "plugins") {
       // Remove the member with one neighbouring comma: the following one, or for the last
       // member the preceding one.
       if (k + 1 < members->size()) {

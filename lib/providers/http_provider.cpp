@@ -8,6 +8,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 
@@ -37,8 +38,9 @@ WireFormat wire_of(ProviderFormat f) {
 class LoopExchange final : public TransferObserver, public ProviderExchange {
  public:
   LoopExchange(std::string provider, Transport& transport, WireFormat format, bool stream, bool raw,
-               std::shared_ptr<ReplyObserver> observer)
-      : provider_(std::move(provider)),
+               std::shared_ptr<ReplyObserver> observer, uint64_t max_reply_bytes)
+      : max_reply_bytes_(max_reply_bytes),
+        provider_(std::move(provider)),
         transport_(transport),
         format_(format),
         raw_(raw),
@@ -70,6 +72,13 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
   bool on_data(std::string_view bytes) override {
     const bool ok_status = status_ >= 200 && status_ < 300;
     if (!ok_status || !decoder_) {
+      if (too_large_) return true;
+      if (ok_status && whole_.size() + bytes.size() > max_reply_bytes_) {
+        too_large_ = true;  // nothing past the limit is kept
+        std::string().swap(whole_);
+        cancel_transfer();
+        return true;
+      }
       if (ok_status || whole_.size() < kMaxErrorBody) whole_ += bytes;
       return true;
     }
@@ -112,6 +121,13 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
   // failure after events delivered in-band.
   Result<void> end(Result<void> result) {
     if (cancelled_.load() && !result) return fail(Errc::Cancelled, "the request was cancelled");
+    if (too_large_) {
+      Error e{Errc::Upstream,
+              fmt::format("provider '{}': the reply is larger than {} bytes ([server] max_upstream_reply_bytes)", provider_,
+                          max_reply_bytes_),
+              502, provider_};
+      return fail(std::move(e));
+    }
     if (result && (status_ < 200 || status_ >= 300)) return fail(upstream_error(provider_, status_, whole_, retry_after_));
     if (stream_error_) {
       stream_error_->provider = provider_;
@@ -155,6 +171,8 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
     return {};
   }
 
+  const uint64_t max_reply_bytes_;
+  bool too_large_ = false;  // the non-streamed reply passed max_reply_bytes_
   // The exchange does not own the transport (the transport holds the exchange while the
   // transfer runs); cancel and resume are only called before the exchange ended.
   std::string provider_;
@@ -183,8 +201,11 @@ struct Ended final : ProviderExchange {
 
 class HttpProvider final : public Provider {
  public:
-  HttpProvider(ProviderConfig config, std::shared_ptr<Transport> transport, EnvReader getenv)
-      : config_(std::move(config)), transport_(std::move(transport)), getenv_(std::move(getenv)) {
+  HttpProvider(ProviderConfig config, std::shared_ptr<Transport> transport, EnvReader getenv, uint64_t max_reply_bytes)
+      : config_(std::move(config)),
+        transport_(std::move(transport)),
+        getenv_(std::move(getenv)),
+        max_reply_bytes_(max_reply_bytes) {
     if (!getenv_) {
       getenv_ = [](const std::string& name) -> std::optional<std::string> {
         const char* v = std::getenv(name.c_str());
@@ -222,7 +243,8 @@ class HttpProvider final : public Provider {
     http.idle_timeout = config_.idle_timeout;
     http.total_timeout = config_.timeout;
     http.headers = request_headers(req.stream, options.headers, options);
-    auto exchange = std::make_shared<LoopExchange>(config_.name, *transport_, format, req.stream, raw, std::move(observer));
+    auto exchange = std::make_shared<LoopExchange>(config_.name, *transport_, format, req.stream, raw, std::move(observer),
+                                                   max_reply_bytes_);
     exchange->started(transport_->start(std::move(http), exchange));
     return exchange;
   }
@@ -247,11 +269,8 @@ class HttpProvider final : public Provider {
     } else if (key && !key->empty()) {
       h.emplace_back("authorization", "Bearer " + *key);
     }
-    const std::string_view own_prefix = format == WireFormat::Anthropic ? "anthropic-"
-                                        : format == WireFormat::OpenAI  ? "openai-"
-                                                                        : "";
     for (const auto& [k, v] : client) {
-      if (!own_prefix.empty() && k.starts_with(own_prefix) && is_forwarded_header(k)) set(k, v);
+      if (k != "traceparent" && k != "tracestate" && provider_forwards(config_, k)) set(k, v);
     }
     if (!trace.traceparent.empty()) {
       h.emplace_back("traceparent", trace.traceparent);
@@ -264,13 +283,34 @@ class HttpProvider final : public Provider {
   ProviderConfig config_;
   std::shared_ptr<Transport> transport_;
   EnvReader getenv_;
+  uint64_t max_reply_bytes_;
 };
 
 }  // namespace
 
 bool is_forwarded_header(std::string_view name) noexcept {
-  return name == "anthropic-version" || name == "anthropic-beta" || name == "openai-organization" ||
-         name == "openai-project" || name == "openai-beta";
+  static constexpr std::string_view kNever[] = {
+      "authorization", "x-api-key",  "cookie",     "proxy-authorization", "host",        "connection",
+      "keep-alive",    "proxy-connection", "te",   "trailer",             "upgrade",     "transfer-encoding",
+      "content-length", "content-type", "content-encoding", "expect",   "accept",      "accept-encoding"};
+  return std::find(std::begin(kNever), std::end(kNever), name) == std::end(kNever);
+}
+
+bool provider_forwards(const ProviderConfig& config, std::string_view name) noexcept {
+  if (!config.forward_client_headers) {
+    switch (config.format) {
+      case ProviderFormat::Anthropic: return name.starts_with("anthropic-");
+      case ProviderFormat::OpenAI: return name == "openai-beta";
+      case ProviderFormat::Ollama: return false;
+    }
+    return false;
+  }
+  for (const std::string& pattern : *config.forward_client_headers) {
+    if (pattern.ends_with('*') ? name.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1)) : name == pattern) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string chat_url(const ProviderConfig& config) {
@@ -309,8 +349,8 @@ Error upstream_error(const std::string& provider, int status, std::string_view b
 }
 
 std::unique_ptr<Provider> make_http_provider(const ProviderConfig& config, std::shared_ptr<Transport> transport,
-                                             EnvReader getenv) {
-  return std::make_unique<HttpProvider>(config, std::move(transport), std::move(getenv));
+                                             EnvReader getenv, uint64_t max_reply_bytes) {
+  return std::make_unique<HttpProvider>(config, std::move(transport), std::move(getenv), max_reply_bytes);
 }
 
 }  // namespace llmrouter

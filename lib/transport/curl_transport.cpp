@@ -347,6 +347,14 @@ class Loop {
       finish_unstarted(std::move(t));
       return;
     }
+    // Whatever checked them before, no header that would split into two lines is sent.
+    for (const auto& [k, v] : t->request.headers) {
+      if (auto problem = header_problem(k, v)) {
+        refuse_unstarted(std::move(t), Error{Errc::InvalidRequest, fmt::format("not sent: {}", *problem), 400,
+                                             t->request.provider});
+        return;
+      }
+    }
     CURL* e = curl_easy_init();
     t->easy = e;
     t->started = t->last_data = Clock::now();
@@ -391,8 +399,11 @@ class Loop {
 
   // A transfer that never reached curl (the loop is stopping).
   static void finish_unstarted(std::unique_ptr<Transfer> t) {
+    refuse_unstarted(std::move(t), Error{Errc::Cancelled, "the transport is shutting down", 0, {}});
+  }
+  static void refuse_unstarted(std::unique_ptr<Transfer> t, Error e) {
     try {
-      t->observer->on_complete(fail(Errc::Cancelled, "the transport is shutting down"));
+      t->observer->on_complete(fail(std::move(e)));
     } catch (...) {
       log(LogLevel::Error, "transfer observer threw from on_complete");
     }
@@ -601,6 +612,27 @@ std::vector<boost::asio::io_context*> detail::transport_loops(Transport& transpo
 
 std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options) {
   return std::make_unique<CurlTransport>(options);
+}
+
+std::optional<std::string> header_problem(std::string_view name, std::string_view value) {
+  auto token = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  };
+  if (name.empty() || !std::all_of(name.begin(), name.end(), token)) {
+    std::string shown;  // control bytes as \xNN
+    for (char c : name.substr(0, 64)) {
+      if (std::isprint(static_cast<unsigned char>(c))) {
+        shown += c;
+      } else {
+        shown += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+      }
+    }
+    return fmt::format("header name '{}' is not an HTTP token", shown);
+  }
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return fmt::format("header '{}' has CR, LF or NUL in its value", name);
+  }
+  return std::nullopt;
 }
 
 }  // namespace llmrouter

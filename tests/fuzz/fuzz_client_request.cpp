@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Client request bodies: the first byte picks the format (OpenAI, Anthropic, Responses).
 // Decoding never crashes; a decoded request always validates, encodes for every provider
-// as valid JSON, and passes through (same format) as valid JSON.
+// as valid JSON, and passes through (same format) as valid JSON that decodes to the model
+// the router chose.
 #include <cstdint>
 
 #include "fuzz_common.h"
@@ -26,5 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   Result<std::string> pass = passthrough_request(body, "replaced-model");
   if (!pass) fuzz::invariant_failed("pass-through failed on a decodable body", pass.error().message);
   fuzz::check_json(*pass, "pass-through body");
+  // The provider reads the model the router chose, whatever the client's spelling.
+  Result<CanonicalRequest> passed = decode_request(client, *pass);
+  if (!passed) fuzz::invariant_failed("the pass-through body does not decode", passed.error().message);
+  if (passed->model != "replaced-model") fuzz::invariant_failed("the pass-through body names another model", *pass);
   return 0;
 }

@@ -8,11 +8,14 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <future>
 
 #include <fmt/format.h>
 
@@ -144,6 +147,53 @@ TEST(EngineTest, ABadBodyFailsBeforeAnyByteAndIsStillLogged) {
   auto stream = (*engine)->open_stream(WireFormat::OpenAI, "{");
   ASSERT_FALSE(stream);
   EXPECT_EQ(stream.error().code, Errc::InvalidRequest);
+}
+
+TEST(EngineTest, AHeaderThatWouldSplitUpstreamIsA400AndNeverSent) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "b"), quiet());
+  ASSERT_TRUE(engine) << engine.error().message;
+  for (const Headers& headers : {Headers{{"anthropic-beta", "x\r\nX-Evil: 1"}}, Headers{{"anthropic-beta", std::string("x\0y", 3)}},
+                                 Headers{{"anthropic-be ta", "x"}}}) {
+    Written out;
+    const CancelFlag cancel{false};
+    Outcome o = (*engine)->complete(WireFormat::OpenAI, chat_body("m", false), headers,
+                                    [&](std::string_view b) {
+                                      out.pieces.emplace_back(b);
+                                      return true;
+                                    },
+                                    cancel);
+    ASSERT_TRUE(o.error) << headers[0].first;
+    EXPECT_EQ(o.error->status(), 400);
+    EXPECT_NE(o.error->message.find("anthropic-be"), std::string::npos) << o.error->message;
+    EXPECT_TRUE(out.pieces.empty());
+  }
+  EXPECT_EQ(mock.requests(), 0);
+}
+
+TEST(EngineTest, TheTransportRefusesAHeaderThatWouldSplitWhoeverBuiltIt) {
+  testing::MockUpstream mock;
+  auto transport = make_curl_transport({});
+  struct Observer final : TransferObserver {
+    void on_headers(int, const std::vector<std::pair<std::string, std::string>>&) override {}
+    bool on_data(std::string_view) override { return true; }
+    void on_complete(Result<void> r) override { result.set_value(std::move(r)); }
+    std::promise<Result<void>> result;
+  };
+  auto observer = std::make_shared<Observer>();
+  auto done = observer->result.get_future();
+  HttpRequest req;
+  req.url = mock.base_url() + "/v1/chat/completions";
+  req.body = chat_body("m", false);
+  req.headers = {{"content-type", "application/json"}, {"x-tenant", "a\r\nX-Evil: 1"}};
+  transport->start(std::move(req), observer);
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const Result<void> r = done.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::InvalidRequest);
+  EXPECT_NE(r.error().message.find("x-tenant"), std::string::npos) << r.error().message;
+  EXPECT_EQ(mock.requests(), 0);
+  transport->shutdown();
 }
 
 TEST(EngineTest, APulledStreamDeliversTheReplyThenEnds) {

@@ -614,6 +614,92 @@ provider = "local"
   EXPECT_EQ(unknown->status, 400);
 }
 
+TEST(ServerTest, ClientHeadersReachAProviderOnlyWhenItForwardsThem) {
+  testing::MockUpstream mock;
+  const httplib::Headers sent = {{"openai-organization", "org-x"}, {"openai-project", "proj-x"}, {"openai-beta", "b1"},
+                                 {"x-tenant-id", "t1"}, {"authorization", "Bearer client-key"}};
+  {
+    Router router(mock, "openai");  // the default: the openai format's own openai-beta only
+    auto r = router.client().Post("/v1/chat/completions", sent, chat_body("/v1/chat/completions", "m", false), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(mock.last_header("/v1/chat/completions", "openai-beta"), "b1");
+    EXPECT_EQ(mock.last_header("/v1/chat/completions", "openai-organization"), "");  // billing: never by default
+    EXPECT_EQ(mock.last_header("/v1/chat/completions", "openai-project"), "");
+    EXPECT_EQ(mock.last_header("/v1/chat/completions", "x-tenant-id"), "");
+    EXPECT_EQ(mock.last_header("/v1/chat/completions", "authorization"), "");  // the client's key to the router
+  }
+  Router listed(testing::config_from(fmt::format(R"(
+[server]
+host = "127.0.0.1"
+port = 0
+[[providers]]
+name = "up"
+format = "openai"
+base_url = "{}/v1"
+forward_client_headers = ["openai-organization", "x-tenant-*"]
+[[routers]]
+type = "fallback"
+providers = ["up"]
+)",
+                                                 mock.base_url())));
+  auto r = listed.client().Post("/v1/chat/completions", sent, chat_body("/v1/chat/completions", "m", false), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(mock.last_header("/v1/chat/completions", "openai-organization"), "org-x");
+  EXPECT_EQ(mock.last_header("/v1/chat/completions", "x-tenant-id"), "t1");
+  EXPECT_EQ(mock.last_header("/v1/chat/completions", "openai-project"), "");  // not listed
+  EXPECT_EQ(mock.last_header("/v1/chat/completions", "openai-beta"), "");     // the list replaces the default
+}
+
+TEST(ServerTest, ATopLevelKeySentTwiceIsA400WhateverItsSpelling) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai");
+  auto cli = router.client();
+  for (const std::string body : {
+           R"({"model":"a","mod\u0065l":"big","messages":[{"role":"user","content":"hi"}]})",
+           R"({"model":"a","stream":false,"messages":[{"role":"user","content":"hi"}],"stream":true})"}) {
+    for (const char* path : {"/v1/chat/completions", "/v1/messages"}) {
+      auto r = cli.Post(path, body, "application/json");
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 400) << path << " " << body;
+      EXPECT_THAT(r->body, HasSubstr("more than once"));
+    }
+  }
+  EXPECT_EQ(mock.requests(), 0);
+}
+
+TEST(ServerTest, ANonStreamedReplyOverTheLimitIsA502AndStreamsAreNotCapped) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai", "max_upstream_reply_bytes = 100");
+  auto cli = router.client();
+  auto whole = cli.Post("/v1/messages", chat_body("/v1/messages", "m", false), "application/json");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 502) << whole->body;
+  EXPECT_THAT(whole->body, StartsWith(R"({"type":"error")"));  // the Anthropic client's envelope
+  EXPECT_THAT(whole->body, HasSubstr("max_upstream_reply_bytes"));
+  auto stream = cli.Post("/v1/messages", chat_body("/v1/messages", "m", true), "application/json");
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(stream->status, 200);
+  EXPECT_THAT(stream->body, HasSubstr("event: message_stop"));
+}
+
+TEST(ServerTest, MetricsKeepAtMostMetricsMaxModelsModelLabels) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai", "metrics_max_models = 2");
+  auto cli = router.client();
+  for (const char* model : {"a", "b", "c", "d", "a"}) {
+    auto r = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", model, false), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  const std::string m = cli.Get("/metrics")->body;
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_requests_total{client_format="openai",model="a",outcome="ok",provider="up",status="200"} 2)"));
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_requests_total{client_format="openai",model="b",outcome="ok",provider="up",status="200"} 1)"));
+  EXPECT_THAT(m, HasSubstr(R"(llmrouter_requests_total{client_format="openai",model="other",outcome="ok",provider="up",status="200"} 2)"));
+  EXPECT_THAT(m, Not(HasSubstr(R"(model="c")")));
+}
+
 TEST(ServerTest, MetricsCountAScriptedSequenceAndPassPromtool) {
   testing::MockUpstream mock;
   Router router(mock, "openai");

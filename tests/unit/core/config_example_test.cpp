@@ -42,6 +42,8 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   EXPECT_TRUE(c->server.allowed_hosts.empty());
   EXPECT_TRUE(c->server.cors_origins.empty());
   EXPECT_FALSE(c->server.allow_unauthenticated);
+  EXPECT_EQ(c->server.max_upstream_reply_bytes, 67108864u);
+  EXPECT_EQ(c->server.metrics_max_models, 100u);
 
   EXPECT_TRUE(c->logging.enabled);
   EXPECT_EQ(c->logging.path, "logs/requests.jsonl");

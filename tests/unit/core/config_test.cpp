@@ -165,6 +165,30 @@ TEST(ConfigTest, ServerEdgeKeysAreRead) {
   EXPECT_TRUE(c->server.allow_unauthenticated);
 }
 
+TEST(ConfigTest, ReplyCapAndMetricsModelCapAreRead) {
+  Result<Config> c = load(std::string("[server]\nmax_upstream_reply_bytes = 1048576\nmetrics_max_models = 7\n") +
+                          std::string(kProvider));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->server.max_upstream_reply_bytes, 1048576u);
+  EXPECT_EQ(c->server.metrics_max_models, 7u);
+  EXPECT_EQ(error_of(std::string("[server]\nmetrics_max_models = 0\n") + std::string(kProvider)),
+            "test.toml:2:22: server.metrics_max_models: must be between 1 and 100000, got 0");
+}
+
+TEST(ConfigTest, ForwardClientHeadersAreNamesOrPrefixes) {
+  Result<Config> c = load(std::string(kProvider) + "forward_client_headers = [\"OpenAI-Organization\", \"x-tenant-*\"]\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(c->providers[0].forward_client_headers);
+  EXPECT_THAT(*c->providers[0].forward_client_headers, ElementsAre("openai-organization", "x-tenant-*"));
+  Result<Config> unset = load(std::string(kProvider));
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(unset->providers[0].forward_client_headers);
+  const std::string bad = error_of(std::string(kProvider) + "forward_client_headers = [\"x y\", \"authorization\", \"*\"]\n");
+  EXPECT_THAT(bad, HasSubstr("forward_client_headers[0]: expected a header name"));
+  EXPECT_THAT(bad, HasSubstr("forward_client_headers[1]: 'authorization' would pass the client's credentials"));
+  EXPECT_THAT(bad, HasSubstr("forward_client_headers[2]: '*' would pass"));
+}
+
 TEST(ConfigTest, CorsOriginsDropTheSchemesDefaultPort) {
   // Browsers leave the default port out of Origin, so it is left out here too.
   Result<Config> c = load(std::string("[server]\ncors_origins = [\"https://a.example:443\", \"http://b:80\", "

@@ -32,6 +32,22 @@ TEST(PassthroughTest, RemovesPluginsWherever) {
   EXPECT_EQ(pass(R"({"plugins":[]})"), R"({})");
 }
 
+TEST(PassthroughTest, AKeyTwiceIsRefusedWhateverItsEscapes) {
+  // A reader that takes the last "model" would send the second one, not the routed model.
+  for (std::string_view body : {R"({"model":"a","mod\u0065l":"big"})", R"({"model":"a","model":"big"})",
+                                R"({"m\u006fdel":"a","model":"big"})", R"({"x":1,"stream":true,"x":2})"}) {
+    Result<std::string> r = passthrough_request(body, "n");
+    ASSERT_FALSE(r) << body;
+    EXPECT_EQ(r.error().status(), 400);
+    EXPECT_NE(r.error().message.find("more than once"), std::string::npos);
+    EXPECT_FALSE(decode_request(WireFormat::OpenAI, body)) << body;  // refused before routing too
+  }
+  // An escaped key that is the only "model" is the model, and is replaced.
+  EXPECT_EQ(pass(R"({"mod\u0065l":"a","messages":[]})", "n"), R"({"mod\u0065l":"n","messages":[]})");
+  // Escapes that decode to different keys are different keys.
+  EXPECT_EQ(pass(R"({"a\"b":1,"a\\b":2,"model":"m"})"), R"({"a\"b":1,"a\\b":2,"model":"m"})");
+}
+
 TEST(PassthroughTest, KeysThatLookAlikeAreUntouched) {
   const std::string body = R"({"metadata":{"model":"x","plugins":1},"model":"m"})";
   EXPECT_EQ(pass(body, "n"), R"({"metadata":{"model":"x","plugins":1},"model":"n"})");
