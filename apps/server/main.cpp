@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // llmrouter-server: command line, config loading, a config summary (--check), and serving
-// until SIGINT or SIGTERM (the HTTP host itself is server.cpp).
+// until SIGINT or SIGTERM; SIGHUP reopens the request log (the HTTP host itself is
+// server.cpp).
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -172,6 +173,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   llmrouter::set_log_level(config->logging.level);
@@ -194,10 +196,18 @@ int main(int argc, char** argv) {
   llmrouter::server::Server* s = server->get();
   std::thread waiter([s, signals] {
     int sig = 0;
-    sigwait(&signals, &sig);
+    // SIGHUP reopens the request log (logrotate renames the file, then signals).
+    auto next_stop_signal = [&] {
+      for (;;) {
+        sigwait(&signals, &sig);
+        if (sig != SIGHUP) return;
+        s->reopen_log();
+      }
+    };
+    next_stop_signal();
     fmt::print(stderr, "llmrouter-server: {} received, finishing in-flight requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     s->stop();
-    sigwait(&signals, &sig);  // a second signal: leave now
+    next_stop_signal();  // a second signal: leave now
     fmt::print(stderr, "llmrouter-server: second signal, exiting without waiting\n");
     std::_Exit(130);
   });

@@ -81,6 +81,10 @@ struct Metrics::Impl {
                                     .Name("llmrouter_log_write_errors_total")
                                     .Help("JSONL request log lines that could not be written")
                                     .Register(*registry);
+  Family<Counter>& log_dropped = prometheus::BuildCounter()
+                                     .Name("llmrouter_log_dropped_total")
+                                     .Help("JSONL request log lines dropped because the disk fell too far behind (the file marks each gap)")
+                                     .Register(*registry);
   Family<Counter>& log_lines = prometheus::BuildCounter()
                                    .Name("llmrouter_log_lines_total")
                                    .Help("JSONL request log lines written")
@@ -91,6 +95,7 @@ struct Metrics::Impl {
   uint64_t dropped_seen = 0;     // guarded by mirror_mu
   uint64_t log_errors_seen = 0;  // guarded by mirror_mu
   uint64_t log_lines_seen = 0;   // guarded by mirror_mu
+  uint64_t log_dropped_seen = 0; // guarded by mirror_mu
   uint64_t refused_seen = 0;     // guarded by mirror_mu
   // The model label's values: a client chooses the model, so their number is capped.
   std::mutex models_mu;
@@ -167,6 +172,7 @@ std::string Metrics::scrape(const ScrapeInputs& in) {
     mirror(m.dropped, in.dashboard_events_dropped, m.dropped_seen);
     mirror(m.log_errors, in.log_write_errors, m.log_errors_seen);
     mirror(m.log_lines, in.log_lines_written, m.log_lines_seen);
+    mirror(m.log_dropped, in.log_dropped, m.log_dropped_seen);
     mirror(m.refused, in.connections_refused, m.refused_seen);
   }
   return prometheus::TextSerializer().Serialize(m.registry->Collect());

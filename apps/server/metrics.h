@@ -20,6 +20,7 @@ struct ScrapeInputs {
   uint64_t dashboard_events_dropped = 0;  // since start
   uint64_t log_write_errors = 0;          // since start
   uint64_t log_lines_written = 0;         // since start
+  uint64_t log_dropped = 0;               // since start: lines the log's full queue dropped
   uint64_t connections_open = 0;
   uint64_t connections_refused = 0;       // since start: past [server] max_connections
 };

@@ -551,6 +551,7 @@ struct Server::Impl {
     if (const JsonlLog* log_file = engine->request_log()) {
       in.log_write_errors = log_file->write_errors();
       in.log_lines_written = log_file->lines_written();
+      in.log_dropped = log_file->dropped();
     }
     if (edge) {
       in.connections_open = edge->connections();
@@ -708,6 +709,7 @@ void Server::stop() {
 }
 
 int Server::port() const noexcept { return impl_->port; }
+void Server::reopen_log() { impl_->engine->reopen_log(); }
 const Pipeline& Server::pipeline() const noexcept { return impl_->engine->current()->pipeline(); }
 
 }  // namespace llmrouter::server

@@ -59,6 +59,8 @@ class Server {
   void stop();
 
   int port() const noexcept;
+  /// Reopens the JSONL request log by its path (SIGHUP, after logrotate renamed it).
+  void reopen_log();
   const Pipeline& pipeline() const noexcept;
 
  private:

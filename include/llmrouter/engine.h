@@ -185,6 +185,9 @@ class Engine {
   const std::shared_ptr<ModelCatalog>& catalog() const noexcept;
   /// The JSONL request log, or null when `[logging] enabled` is false.
   const JsonlLog* request_log() const noexcept;
+  /// Reopens the JSONL log by its path (after logrotate renamed it); no-op without a log.
+  /// Thread-safe.
+  void reopen_log() const;
   /// The environment reader the engine uses for keys.
   const EnvReader& getenv() const noexcept;
 

@@ -27,6 +27,9 @@ class Subscription {
   ~Subscription();
   /// Waits up to `timeout` for the next event; false on timeout or after `close()`.
   bool next(std::string& event, std::chrono::milliseconds timeout);
+  /// As `next`, and `gap` is the number of events dropped just before this one (since the
+  /// previous call), so a reader can mark where its stream has a hole.
+  bool next(std::string& event, std::chrono::milliseconds timeout, uint64_t& gap);
   /// Events dropped because this subscriber was too slow.
   uint64_t dropped() const;
   /// Wakes a waiting `next` and makes it return false from then on.
@@ -34,11 +37,16 @@ class Subscription {
 
  private:
   friend class EventBus;
-  Subscription(std::shared_ptr<EventBus> bus, std::size_t capacity) : bus_(std::move(bus)), capacity_(capacity) {}
+  Subscription(std::shared_ptr<EventBus> bus, std::size_t capacity, std::size_t max_bytes, std::string prefix)
+      : bus_(std::move(bus)), capacity_(capacity), max_bytes_(max_bytes), prefix_(std::move(prefix)) {}
   void push(const std::shared_ptr<const std::string>& event);
 
   std::shared_ptr<EventBus> bus_;
   std::size_t capacity_;
+  std::size_t max_bytes_;
+  std::string prefix_;  // only events starting with it are queued
+  std::size_t bytes_ = 0;  // guarded by mu_: the queued events' size
+  uint64_t gap_ = 0;       // guarded by mu_: dropped since the last next()
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<const std::string>> queue_;  // guarded by mu_
@@ -52,6 +60,9 @@ class EventBus : public std::enable_shared_from_this<EventBus> {
 
   /// A new subscription holding at most `capacity` undelivered events.
   std::unique_ptr<Subscription> subscribe(std::size_t capacity = 1024);
+  /// A subscription bounded by the bytes it holds (and `capacity` events), queuing only the
+  /// events that start with `prefix` (all when empty).
+  std::unique_ptr<Subscription> subscribe(std::size_t capacity, std::size_t max_bytes, std::string prefix);
   /// Hands `event` (one JSON object) to every subscription.
   void publish(std::string event);
   /// Events published so far.
@@ -69,18 +80,31 @@ class EventBus : public std::enable_shared_from_this<EventBus> {
 
 /// Writes `complete` events to a JSONL file from its own thread: request threads never wait
 /// on the disk, lines are written whole and in order, and everything queued is flushed when
-/// the writer is stopped or destroyed. Write errors are logged (and counted), never fatal.
+/// the writer is stopped or destroyed.
+///
+/// Nothing is lost silently. The queue is bounded in bytes; when the disk falls that far
+/// behind, the oldest lines waiting are dropped, counted, and a `{"dropped":N}` line marks
+/// the gap where they were. A write that fails part-way is cut back to the last whole line
+/// (the file never holds a torn line) and its lines are counted as write errors.
 class JsonlLog {
  public:
-  /// Opens `path` for appending (creating parent directories). Errors: Errc::Config naming
-  /// the path and the reason.
+  /// The queue's bound by default: 64 MiB of lines waiting for the disk.
+  static constexpr std::size_t kDefaultMaxQueueBytes = 64u << 20;
+  /// Opens `path` for appending (creating parent directories; a new file gets mode 0600).
+  /// Errors: Errc::Config naming the path and the reason.
   static std::unique_ptr<JsonlLog> open(const std::string& path, const std::shared_ptr<EventBus>& bus,
-                                        std::string* error);
+                                        std::string* error, std::size_t max_queue_bytes = kDefaultMaxQueueBytes);
   ~JsonlLog();
   /// Writes what is queued and stops the thread. Idempotent.
   void stop();
+  /// Reopens the file by its path before the next line (logrotate renames the file, then
+  /// signals: SIGHUP to llmrouter-server). Thread-safe.
+  void reopen();
   uint64_t lines_written() const;
+  /// Lines a failed write lost (each counted once).
   uint64_t write_errors() const;
+  /// Lines dropped because the queue was full (marked in the file by `{"dropped":N}`).
+  uint64_t dropped() const;
 
  private:
   struct Impl;

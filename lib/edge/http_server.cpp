@@ -567,6 +567,10 @@ class Session final : public std::enable_shared_from_this<Session> {
       if (!parser_->chunked()) return refuse(400, fmt::format("Transfer-Encoding '{}' does not end in chunked: the body's length is unknown", *te));
       return refuse(501, fmt::format("Transfer-Encoding '{}' is not supported: send the body chunked or with Content-Length", *te));
     }
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !parser_->chunked() &&
+        !parser_->content_length()) {
+      return refuse(411, fmt::format("a {} needs a Content-Length header or a chunked body", req.method));
+    }
     if (const std::string* enc = req.header("content-encoding"); enc && lower(*enc) != "identity") {
       return refuse(415, fmt::format("Content-Encoding '{}' is not supported: send the body uncompressed", *enc));
     }

@@ -452,6 +452,10 @@ const std::shared_ptr<EventBus>& Engine::events() const noexcept { return impl_-
 const std::shared_ptr<Transport>& Engine::transport() const noexcept { return impl_->transport; }
 const std::shared_ptr<ModelCatalog>& Engine::catalog() const noexcept { return impl_->catalog; }
 const JsonlLog* Engine::request_log() const noexcept { return impl_->log_file.get(); }
+
+void Engine::reopen_log() const {
+  if (impl_->log_file) impl_->log_file->reopen();
+}
 const EnvReader& Engine::getenv() const noexcept { return impl_->options.getenv; }
 
 }  // namespace llmrouter

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -337,6 +338,10 @@ TEST(HttpEdgeTest, AForeignHostGets403UnlessListed) {
     }
   }
   EXPECT_EQ(edge.mock().requests(), 4);
+  // Each API request has its line, the refused one too.
+  const auto lines = edge.log_lines();
+  EXPECT_EQ(lines.size(), 5u);
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("allowed_hosts") != std::string::npos; }), 1);
 }
 
 TEST(HttpEdgeTest, ForeignOriginsGet403ListedOnesGetCorsAnswers) {
@@ -367,6 +372,14 @@ TEST(HttpEdgeTest, ForeignOriginsGet403ListedOnesGetCorsAnswers) {
   EXPECT_THAT(r, HasSubstr("access-control-allow-methods: GET, POST, OPTIONS\r\n"));
   EXPECT_THAT(r, HasSubstr("access-control-allow-headers: authorization, content-type\r\n"));
   EXPECT_EQ(edge.mock().requests(), 2);
+  EXPECT_EQ(edge.log_lines().size(), 3u);  // the two served and the refused one; a preflight is no API request
+}
+
+TEST(HttpEdgeTest, APostWithoutALengthGets411) {
+  Edge edge;
+  Raw c(edge.port());
+  c.send(post_head("/v1/chat/completions", "\r\n") + kChat);
+  expect_refused_and_logged(edge, c.read_all(), 411, "Content-Length");
 }
 
 TEST(HttpEdgeTest, ANonLoopbackAddressWithoutAKeyRefusesToStart) {

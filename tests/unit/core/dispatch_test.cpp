@@ -2,10 +2,18 @@
 // Pipeline::handle with fake providers: failover, events on every path, the log line.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "llmrouter/pipeline.h"
 #include "support/config_helpers.h"
@@ -356,6 +364,138 @@ TEST(JsonlLogTest, WritesCompleteEventsAsWholeLinesAndFlushesOnStop) {
     ++n;
   }
   EXPECT_EQ(n, 100);
+  std::filesystem::remove_all(dir);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    out.push_back(text.substr(start, nl - start));
+  }
+  EXPECT_EQ(start, text.size()) << "a torn last line";
+  return out;
+}
+
+std::string complete_line(int i) { return R"({"type":"complete","id":)" + std::to_string(i) + "}"; }
+
+TEST(JsonlLogTest, LinesDroppedWhileTheDiskIsBehindAreCountedAndMarkedWhereTheyWere) {
+  // The log writes into a pipe nobody reads yet: its writes block, as on a stalled disk.
+  const auto fifo = std::filesystem::temp_directory_path() / ("llmrouter-log-fifo-" + std::to_string(::getpid()));
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  auto bus = EventBus::create();
+  std::string error;
+  auto log = JsonlLog::open(fifo.string(), bus, &error, /*max_queue_bytes=*/64 << 10);
+  ASSERT_TRUE(log) << error;
+  const std::string pad(200, 'x');
+  constexpr int kLines = 5000;  // ~1.1 MB: far more than the pipe and the queue hold
+  for (int i = 0; i < kLines; ++i) {
+    bus->publish(R"({"type":"start","id":)" + std::to_string(i) + "}");  // not a log line: never queued
+    bus->publish(R"({"type":"complete","id":)" + std::to_string(i) + R"(,"pad":")" + pad + "\"}");
+  }
+  std::string text;
+  std::thread drain([&] {
+    char buf[65536];
+    for (;;) {
+      pollfd p{reader, POLLIN, 0};
+      if (::poll(&p, 1, 5000) <= 0) break;
+      const ssize_t n = ::read(reader, buf, sizeof buf);
+      if (n <= 0) break;  // the writer closed its end
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+  });
+  log->stop();
+  drain.join();
+  ::close(reader);
+  std::filesystem::remove(fifo);
+
+  EXPECT_GT(log->dropped(), 0u);
+  EXPECT_EQ(log->write_errors(), 0u);
+  uint64_t marked = 0;
+  int kept = 0, last_id = -1;
+  bool gap_before = false;
+  for (const std::string& line : lines_of(text)) {
+    if (line.starts_with(R"({"dropped":)")) {
+      marked += std::stoull(line.substr(11));
+      gap_before = true;
+      continue;
+    }
+    ASSERT_TRUE(line.starts_with(R"({"type":"complete","id":)")) << line.substr(0, 80);
+    const int id = std::stoi(line.substr(24));
+    // In order; a jump in ids is exactly where a marker stands.
+    EXPECT_EQ(id != last_id + 1, gap_before) << "line " << id << " after " << last_id;
+    last_id = id;
+    gap_before = false;
+    ++kept;
+  }
+  EXPECT_EQ(marked, log->dropped());
+  EXPECT_EQ(kept + marked, static_cast<uint64_t>(kLines));
+  EXPECT_EQ(last_id, kLines - 1);  // the newest lines are kept
+}
+
+TEST(JsonlLogTest, AWriteThatFailsPartWayLeavesNoTornLine) {
+  const auto dir = std::filesystem::temp_directory_path() / ("llmrouter-log-full-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "requests.jsonl").string();
+  // In a child process: a file size limit makes a write stop part-way (EFBIG), as a full
+  // disk does.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{1000, 1000};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    auto bus = EventBus::create();
+    std::string error;
+    auto log = JsonlLog::open(path, bus, &error);
+    if (!log) ::_exit(2);
+    for (int i = 0; i < 8; ++i) {
+      bus->publish(R"({"type":"complete","id":)" + std::to_string(i) + R"(,"pad":")" + std::string(300, 'y') + "\"}");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // one write per line
+    }
+    log->stop();
+    ::_exit(log->write_errors() > 0 && log->lines_written() > 0 ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: not opened, 3: no write failed or none succeeded";
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto lines = lines_of(text);  // every line whole
+  EXPECT_GE(lines.size(), 1u);
+  EXPECT_LE(text.size(), 1000u);
+  for (const std::string& line : lines) EXPECT_TRUE(line.ends_with("\"}")) << line;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(JsonlLogTest, ReopenWritesOnToAFreshFileAfterARename) {
+  const auto dir = std::filesystem::temp_directory_path() / ("llmrouter-log-rotate-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string path = (dir / "requests.jsonl").string();
+  auto bus = EventBus::create();
+  std::string error;
+  auto log = JsonlLog::open(path, bus, &error);
+  ASSERT_TRUE(log) << error;
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);  // 0600: prompts are private
+  bus->publish(complete_line(1));
+  for (int i = 0; i < 100 && log->lines_written() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::filesystem::rename(path, path + ".1");  // logrotate's rename, then its signal
+  log->reopen();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the writer notices within its 200 ms wait
+  bus->publish(complete_line(2));
+  log->stop();
+  std::ifstream rotated(path + ".1"), fresh(path);
+  std::string a, b;
+  std::getline(rotated, a);
+  std::getline(fresh, b);
+  EXPECT_EQ(a, complete_line(1));
+  EXPECT_EQ(b, complete_line(2));
   std::filesystem::remove_all(dir);
 }
 
