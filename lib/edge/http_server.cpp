@@ -1060,6 +1060,7 @@ void HttpServer::close_all() {
   impl_->on_each_loop([](LoopState& l) {
     std::vector<Session*> all(l.sessions.begin(), l.sessions.end());
     for (Session* s : all) s->close();
+    l.ticker.cancel();  // no connection is left to check; the loop need not run on for it
   });
 }
 

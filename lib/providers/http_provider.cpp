@@ -23,6 +23,16 @@ namespace {
 
 constexpr std::size_t kMaxErrorBody = 64 << 10;
 
+// Where the last complete event of an event stream ends in `s` (just past its blank
+// line), or 0. A blank line it misses only holds bytes back until the next one or the end.
+std::size_t events_end(std::string_view s) {
+  std::size_t end = 0;
+  for (std::string_view blank : {"\n\n", "\r\r", "\n\r\n"}) {
+    if (const std::size_t at = s.rfind(blank); at != std::string_view::npos) end = std::max(end, at + blank.size());
+  }
+  return end;
+}
+
 WireFormat wire_of(ProviderFormat f) {
   switch (f) {
     case ProviderFormat::Anthropic: return WireFormat::Anthropic;
@@ -103,9 +113,23 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
     if (const TransferId id = id_.load()) transport_.cancel(id);
   }
   // Relayed bytes are valid UTF-8 even when the upstream's are not (the decoded events are
-  // repaired the same way).
+  // repaired the same way). A stream goes out whole events at a time: an event cut short by
+  // a failure is never sent, so the in-band error that follows is an event of its own.
   void relay_raw(std::string_view bytes) {
     bytes = repair_.feed(bytes);
+    if (decoder_ && format_ != WireFormat::Ollama) {  // event streams (Ollama's is lines)
+      // Only the new bytes (and the two before, for a blank line split across reads) can
+      // hold a blank line: what is held has none.
+      const std::size_t from = held_.size() < 2 ? 0 : held_.size() - 2;
+      held_.append(bytes);
+      const std::size_t end = events_end(std::string_view(held_).substr(from));
+      if (end == 0) return;
+      delivered_ = true;
+      const bool more = observer_->on_raw(std::string_view(held_).substr(0, from + end));
+      held_.erase(0, from + end);
+      if (!more) cancel();
+      return;
+    }
     if (bytes.empty()) return;
     delivered_ = true;
     if (!observer_->on_raw(bytes)) cancel();
@@ -143,7 +167,8 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
       return {};
     }
     if (raw_ && decoder_) {
-      if (const std::string_view tail = repair_.finish(); !tail.empty() && !cancelled_.load()) observer_->on_raw(tail);
+      held_ += repair_.finish();  // a last event without its blank line
+      if (!held_.empty() && !cancelled_.load()) observer_->on_raw(held_);
     }
     if (decoder_) {
       if (auto r = decoder_->finish(events_); !r) {
@@ -191,6 +216,7 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
   std::vector<StreamEvent> events_;
   std::optional<Error> stream_error_;
   detail::Utf8StreamRepair repair_;
+  std::string held_;  // a stream's relayed bytes after its last complete event
   bool delivered_ = false;
 };
 

@@ -449,7 +449,10 @@ class Loop {
 
   Error curl_error(const Transfer& t, CURLcode code) const {
     if (code == CURLE_OPERATION_TIMEDOUT) {
-      const bool connect = !t.got_first_byte && t.status == 0 &&
+      // A connection that was made did not time out connecting, whatever else is missing.
+      curl_off_t connected_us = 0;
+      curl_easy_getinfo(t.easy, CURLINFO_CONNECT_TIME_T, &connected_us);
+      const bool connect = connected_us == 0 && !t.got_first_byte && t.status == 0 &&
                            Clock::now() - t.started >= t.request.connect_timeout &&
                            (!t.request.total_timeout || t.request.connect_timeout < *t.request.total_timeout);
       return Error{Errc::Timeout,
