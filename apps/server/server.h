@@ -10,12 +10,14 @@
 // blocks a loop: a slow client pauses its upstream transfer instead.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "llmrouter/config.h"
 #include "llmrouter/http_provider.h"
 #include "llmrouter/pipeline.h"
+#include "llmrouter/registry.h"
 #include "llmrouter/result.h"
 #include "llmrouter/telemetry.h"
 
@@ -31,6 +33,11 @@ struct ServerOptions {
   EnvReader getenv;
   /// Batching and bounds of the OpenTelemetry exporter (when `[telemetry] enabled`).
   TelemetryOptions telemetry;
+  /// The classifier, plugin and rule types the configuration may name (a host's own
+  /// extensions registered next to the built-ins).
+  Registries registries = Registries::with_builtins();
+  /// In-process providers by configured provider name (EngineOptions::providers).
+  std::map<std::string, std::shared_ptr<const Provider>, std::less<>> providers;
 };
 
 class Server {

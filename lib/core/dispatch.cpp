@@ -305,7 +305,17 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
   state.client_format = client;
   // The random rule's draw: a fresh value per request.
   state.random = static_cast<double>((o.id * 0x9E3779B97F4A7C15ull) >> 11) * 0x1.0p-53;
-  auto prepared = prepare(std::move(*decoded), std::move(state));
+  Result<PreparedRequest> prepared = fail(Errc::Internal, "internal error", 500);
+  try {
+    prepared = prepare(std::move(*decoded), std::move(state));
+  } catch (const std::exception& e) {
+    // A classifier or plugin that broke its contract: this request fails, the router goes on.
+    log(LogLevel::Error, fmt::format("request {}: {}", o.id, e.what()));
+    prepared = fail(Errc::Internal, fmt::format("internal error: {}", e.what()), 500);
+  } catch (...) {
+    log(LogLevel::Error, fmt::format("request {}: unknown exception", o.id));
+    prepared = fail(Errc::Internal, "internal error: unknown exception", 500);
+  }
   if (!prepared) {
     call->error_ = prepared.error();
     if (call->trace_) detail::telemetry::trace_route(*call->trace_, nullptr, &*call->error_);

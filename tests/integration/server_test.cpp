@@ -489,6 +489,36 @@ TEST(ServerTest, ClientDisconnectMidStreamCancelsTheUpstream) {
   EXPECT_THAT(complete, HasSubstr("cancel"));
 }
 
+TEST(ServerTest, ClientDisconnectFromAWholeReplyCancelsTheUpstream) {
+  testing::MockUpstream mock;
+  Router router(mock, "openai");
+  auto sub = router.server().pipeline().events()->subscribe(64);
+  auto client = make_curl_transport();
+  class Ignore final : public TransferObserver {
+   public:
+    void on_headers(int, const std::vector<std::pair<std::string, std::string>>&) override {}
+    bool on_data(std::string_view) override { return true; }
+    void on_complete(Result<void>) override {}
+  };
+  // "stall" answers after 2 s; the client leaves after 300 ms, before any byte of the reply.
+  HttpRequest req;
+  req.url = fmt::format("http://127.0.0.1:{}/v1/chat/completions", router.port());
+  req.body = chat_body("/v1/chat/completions", "stall", false);
+  req.headers = {{"content-type", "application/json"}};
+  req.provider = "test";
+  const auto t0 = Clock::now();
+  const TransferId id = client->start(std::move(req), std::make_shared<Ignore>());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  client->cancel(id);
+  std::string ev;
+  std::string complete;
+  while (Clock::now() < t0 + std::chrono::seconds(10) && complete.empty()) {
+    if (sub->next(ev, std::chrono::milliseconds(100)) && ev.find(R"("type":"complete")") != std::string::npos) complete = ev;
+  }
+  ASSERT_FALSE(complete.empty());
+  EXPECT_THAT(complete, HasSubstr("cancel"));  // had the upstream answered, there would be no error
+}
+
 TEST(ServerTest, ShutdownLetsInFlightStreamsFinishAndEveryRequestIsLoggedOnce) {
   testing::MockUpstream mock;
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("llmrouter-server-test-{}", ::getpid());
