@@ -260,9 +260,12 @@ struct Discovery::Impl {
       const std::optional<std::string> key = getenv(*p.api_key_env);
       if (key && !key->empty()) r.headers.emplace_back("authorization", "Bearer " + *key);
     }
-    for (const auto& [k, v] : p.headers) {  // configured headers win, as on chat requests
-      std::erase_if(r.headers, [&](const auto& h) { return strcasecmp(h.first.c_str(), k.c_str()) == 0; });
-      r.headers.emplace_back(k, v);
+    // Configured headers win, as on chat requests. (No structured binding: clang 14 cannot
+    // capture one in a lambda.)
+    for (const auto& header : p.headers) {
+      const std::string& name = header.first;
+      std::erase_if(r.headers, [&](const auto& h) { return strcasecmp(h.first.c_str(), name.c_str()) == 0; });
+      r.headers.emplace_back(header);
     }
     return r;
   }
