@@ -472,7 +472,7 @@ struct Server::Impl {
     up.headers.emplace_back("content-type", "application/json");
     up.headers.emplace_back("anthropic-version", "2023-06-01");
     for (auto& [k, v] : req.headers) {
-      if (!k.starts_with("anthropic-")) continue;
+      if (!is_forwarded_header(k) || !provider_forwards(pc, k)) continue;
       std::erase_if(up.headers, [&](const auto& h) { return h.first == k; });
       up.headers.emplace_back(k, v);
     }
@@ -508,9 +508,11 @@ struct Server::Impl {
       int status_ = 0;  // on the transport's loop only
       std::string body_;
     };
-    engine->transport()->start(std::move(up), std::make_shared<Count>(
-                                                  res, with_id(id, {{"X-Router-Provider", pc.name}, {"X-Router-Model", model}}),
-                                                  pc.name));
+    const TransferId transfer = engine->transport()->start(
+        std::move(up),
+        std::make_shared<Count>(res, with_id(id, {{"X-Router-Provider", pc.name}, {"X-Router-Model", model}}), pc.name));
+    // A client that leaves takes its count with it.
+    res->on_close([transport = engine->transport(), transfer] { transport->cancel(transfer); });
   }
 
   void route(Request& req, const ResponsePtr& res) {
