@@ -64,6 +64,9 @@ bool is_chat_path(std::string_view path) {
   return path == "/v1/chat/completions" || path == "/v1/messages" || path == "/v1/responses";
 }
 
+// A forwarded token count's reply is a few bytes; a larger one is no count.
+constexpr std::size_t kMaxCountReply = 1u << 20;
+
 Error error(int status, std::string message) { return Error{Errc::InvalidRequest, std::move(message), status, {}}; }
 
 std::string join(const std::vector<std::string>& items) {
@@ -487,13 +490,25 @@ struct Server::Impl {
           : res_(std::move(res)), headers_(std::move(headers)), provider_(std::move(provider)) {}
       void on_headers(int s, const std::vector<std::pair<std::string, std::string>>&) override { status_ = s; }
       bool on_data(std::string_view bytes) override {
-        if (body_.size() < (8u << 20)) body_ += bytes;
+        if (body_.size() + bytes.size() > kMaxCountReply) {
+          too_large_ = true;  // a token count is a few bytes: this is no count
+          return true;
+        }
+        body_ += bytes;
         return true;
       }
       void on_complete(Result<void> r) override {
         res_->post([res = res_, h = std::move(headers_), provider = provider_, status = status_, body = std::move(body_),
-                    r = std::move(r)]() mutable {
+                    too_large = too_large_, r = std::move(r)]() mutable {
           if (!r) return send_error(res, WireFormat::Anthropic, r.error(), std::move(h));
+          if (too_large) {
+            return send_error(res, WireFormat::Anthropic,
+                              Error{Errc::Upstream,
+                                    fmt::format("provider '{}': the token count reply is larger than {} bytes", provider,
+                                                kMaxCountReply),
+                                    502, provider},
+                              std::move(h));
+          }
           if (status < 200 || status >= 300) {
             return send_error(res, WireFormat::Anthropic, upstream_error(provider, status, body, ""), std::move(h));
           }
@@ -507,6 +522,7 @@ struct Server::Impl {
       std::string provider_;
       int status_ = 0;  // on the transport's loop only
       std::string body_;
+      bool too_large_ = false;
     };
     const TransferId transfer = engine->transport()->start(
         std::move(up),

@@ -885,5 +885,36 @@ quality = 1
   }
 }
 
+// --- a forwarded token count that is no count ----------------------------------------
+
+TEST(ChaosTest, AnOversizedTokenCountReplyIsA502NotACutOffBody) {
+  ScriptedUpstream upstream;
+  upstream.set([](int fd) {
+    const std::string body = R"({"input_tokens":42,"pad":")" + std::string(2u << 20, 'x') + "\"}";
+    send_all(fd, fmt::format("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
+                             "Connection: close\r\n\r\n{}",
+                             body.size(), body));
+  });
+  testing::RunningServer router(testing::config_from(fmt::format(R"(
+[server]
+host = "127.0.0.1"
+port = 0
+[[providers]]
+name = "claude"
+format = "anthropic"
+base_url = "{}"
+[[routers]]
+type = "fallback"
+providers = ["claude"]
+)",
+                                                                 upstream.base_url())));
+  auto r = router.client().Post("/v1/messages/count_tokens", R"({"model":"m","messages":[{"role":"user","content":"hi"}]})",
+                                "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502) << r->body.substr(0, 200);
+  EXPECT_THAT(r->body, StartsWith(R"({"type":"error")"));
+  EXPECT_THAT(r->body, HasSubstr("token count reply is larger"));
+}
+
 }  // namespace
 }  // namespace llmrouter
