@@ -103,6 +103,7 @@ class Loop {
 
   ~Loop() {
     stop();
+    for (CURL* e : spare_) curl_easy_cleanup(e);
     curl_multi_cleanup(multi_);  // closes cached connections through on_close (nothing watched now)
   }
 
@@ -355,7 +356,15 @@ class Loop {
         return;
       }
     }
-    CURL* e = curl_easy_init();
+    // A handle a finished transfer left (reset to defaults) keeps its buffers: no
+    // allocation of a handle and its buffers per request.
+    CURL* e = nullptr;
+    if (spare_.empty()) {
+      e = curl_easy_init();
+    } else {
+      e = spare_.back();
+      spare_.pop_back();
+    }
     t->easy = e;
     t->started = t->last_data = Clock::now();
     curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
@@ -419,7 +428,12 @@ class Loop {
     curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
     connections_->fetch_add(static_cast<uint64_t>(connects));
     curl_multi_remove_handle(multi_, t->easy);
-    curl_easy_cleanup(t->easy);
+    if (spare_.size() < kSpareHandles) {
+      curl_easy_reset(t->easy);
+      spare_.push_back(t->easy);
+    } else {
+      curl_easy_cleanup(t->easy);
+    }
     curl_slist_free_all(t->headers);
     try {
       if (result && !t->headers_sent) t->observer->on_headers(t->status, t->response_headers);
@@ -525,6 +539,9 @@ class Loop {
   std::mutex join_mu_;
   // The loop's own state: touched only on its thread.
   std::map<TransferId, std::unique_ptr<Transfer>> transfers_;
+  // Easy handles of finished transfers, reset, for the next ones (at most kSpareHandles).
+  static constexpr std::size_t kSpareHandles = 16;
+  std::vector<CURL*> spare_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches_;
   bool ticking_ = false;
   bool stopping_ = false;
