@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -193,26 +194,42 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   if (c.server.dashboard) fmt::print(stderr, "dashboard: http://{}:{}/dashboard\n", c.server.host, *port);
 
+  // The signal thread reaches the server only while main keeps it alive: main lets go of
+  // it (under the lock) before the server is destroyed.
+  static std::mutex live_mu;
+  static llmrouter::server::Server* live = nullptr;
   llmrouter::server::Server* s = server->get();
-  std::thread waiter([s, signals] {
+  {
+    std::lock_guard lock(live_mu);
+    live = s;
+  }
+  std::thread waiter([signals] {
     int sig = 0;
+    auto with_server = [](auto fn) {
+      std::lock_guard lock(live_mu);
+      if (live) fn(*live);
+    };
     // SIGHUP reopens the request log (logrotate renames the file, then signals).
     auto next_stop_signal = [&] {
       for (;;) {
         sigwait(&signals, &sig);
         if (sig != SIGHUP) return;
-        s->reopen_log();
+        with_server([](llmrouter::server::Server& running) { running.reopen_log(); });
       }
     };
     next_stop_signal();
     fmt::print(stderr, "llmrouter-server: {} received, finishing in-flight requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    s->stop();
+    with_server([](llmrouter::server::Server& running) { running.stop(); });
     next_stop_signal();  // a second signal: leave now
     fmt::print(stderr, "llmrouter-server: second signal, exiting without waiting\n");
     std::_Exit(130);
   });
   waiter.detach();
   auto ran = s->run();
+  {
+    std::lock_guard lock(live_mu);
+    live = nullptr;
+  }
   if (!ran) {
     // A listener that failed for good: exit non-zero so a supervisor restarts the router.
     fmt::print(stderr, "llmrouter-server: {}\n", ran.error().message);

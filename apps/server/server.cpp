@@ -245,7 +245,8 @@ struct Server::Impl {
       if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), with_id(new_id()));
       return res->send(200, with_id(new_id(), {{"Content-Type", "text/html; charset=utf-8"}}), kDashboardHtml);
     }
-    if (get && config.server.dashboard && req.path == "/dashboard/events") return dashboard_events(req, res);
+    // The feed never ends, so it is GET only (a HEAD would hold its connection forever).
+    if (req.method == "GET" && config.server.dashboard && req.path == "/dashboard/events") return dashboard_events(req, res);
     static const std::set<std::string, std::less<>> known = {
         "/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/messages/count_tokens",
         "/v1/route", "/v1/models", "/health", "/metrics"};
@@ -482,16 +483,25 @@ struct Server::Impl {
     if (pc.api_key_env) {
       if (auto key = engine->getenv()(*pc.api_key_env); key && !key->empty()) up.headers.emplace_back("x-api-key", *key);
     }
-    for (const auto& [k, v] : pc.headers) up.headers.emplace_back(lower(k), v);
+    for (const auto& [k, v] : pc.headers) {  // the configured headers win
+      std::erase_if(up.headers, [name = lower(k)](const auto& h) { return h.first == name; });
+      up.headers.emplace_back(lower(k), v);
+    }
 
     class Count final : public TransferObserver {
      public:
-      Count(ResponsePtr res, Headers headers, std::string provider)
-          : res_(std::move(res)), headers_(std::move(headers)), provider_(std::move(provider)) {}
+      // `transport` runs the transfer, so it outlives it.
+      Count(ResponsePtr res, Headers headers, std::string provider, Transport& transport)
+          : res_(std::move(res)), headers_(std::move(headers)), provider_(std::move(provider)), transport_(transport) {}
+      // Known once start returned (the transfer runs on this same loop, so before any data).
+      void started(TransferId id) { id_.store(id); }
       void on_headers(int s, const std::vector<std::pair<std::string, std::string>>&) override { status_ = s; }
       bool on_data(std::string_view bytes) override {
+        if (too_large_) return true;
         if (body_.size() + bytes.size() > kMaxCountReply) {
-          too_large_ = true;  // a token count is a few bytes: this is no count
+          too_large_ = true;  // a token count is a few bytes: this is no count, and no more is read
+          std::string().swap(body_);
+          if (const TransferId id = id_.load()) transport_.cancel(id);
           return true;
         }
         body_ += bytes;
@@ -500,7 +510,6 @@ struct Server::Impl {
       void on_complete(Result<void> r) override {
         res_->post([res = res_, h = std::move(headers_), provider = provider_, status = status_, body = std::move(body_),
                     too_large = too_large_, r = std::move(r)]() mutable {
-          if (!r) return send_error(res, WireFormat::Anthropic, r.error(), std::move(h));
           if (too_large) {
             return send_error(res, WireFormat::Anthropic,
                               Error{Errc::Upstream,
@@ -509,6 +518,7 @@ struct Server::Impl {
                                     502, provider},
                               std::move(h));
           }
+          if (!r) return send_error(res, WireFormat::Anthropic, r.error(), std::move(h));
           if (status < 200 || status >= 300) {
             return send_error(res, WireFormat::Anthropic, upstream_error(provider, status, body, ""), std::move(h));
           }
@@ -523,10 +533,13 @@ struct Server::Impl {
       int status_ = 0;  // on the transport's loop only
       std::string body_;
       bool too_large_ = false;
+      Transport& transport_;
+      std::atomic<TransferId> id_{0};
     };
-    const TransferId transfer = engine->transport()->start(
-        std::move(up),
-        std::make_shared<Count>(res, with_id(id, {{"X-Router-Provider", pc.name}, {"X-Router-Model", model}}), pc.name));
+    auto count = std::make_shared<Count>(res, with_id(id, {{"X-Router-Provider", pc.name}, {"X-Router-Model", model}}),
+                                         pc.name, *engine->transport());
+    const TransferId transfer = engine->transport()->start(std::move(up), count);
+    count->started(transfer);
     // A client that leaves takes its count with it.
     res->on_close([transport = engine->transport(), transfer] { transport->cancel(transfer); });
   }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -122,6 +123,10 @@ struct JsonlLog::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> reopen_asked{false};
   bool failing = false;  // the last write failed (logged once until one succeeds)
+  // Writer thread only: drops marked in the batch being built, and drops whose marker a
+  // failed write lost (marked again before the next line).
+  uint64_t batch_gap = 0;
+  uint64_t unmarked_gap = 0;
 
   void run() {
     std::string batch;
@@ -147,13 +152,15 @@ struct JsonlLog::Impl {
     write_lines(batch, lines);
   }
 
-  // A gap before `event` becomes its own line, where the dropped lines were.
+  // A gap before `event` becomes its own line, where the dropped lines were. `lines`
+  // counts request lines only.
   void add(std::string& batch, std::size_t& lines, const std::string& event, uint64_t gap) {
+    dropped.fetch_add(gap);
+    gap += std::exchange(unmarked_gap, 0);
     if (gap > 0) {
-      dropped.fetch_add(gap);
       batch += fmt::format(R"({{"dropped":{}}})", gap);
       batch += '\n';
-      ++lines;
+      batch_gap += gap;
     }
     batch += event;
     batch += '\n';
@@ -163,6 +170,8 @@ struct JsonlLog::Impl {
   // Writes whole lines: what a failed write left of them is cut off again.
   void write_lines(std::string& batch, std::size_t& lines) {
     if (batch.empty()) return;
+    // A rotation asked for goes before the next line, however long the writer waited.
+    if (reopen_asked.exchange(false)) reopen_now();
     const off_t before = ::lseek(fd, 0, SEEK_END);  // -1 for a pipe: nothing to cut back
     std::size_t done = 0;
     int err = 0;
@@ -184,6 +193,7 @@ struct JsonlLog::Impl {
         log(LogLevel::Error, fmt::format("request log {}: cannot cut back a partial write: {}", path, std::strerror(errno)));
       }
       errors.fetch_add(lines);
+      unmarked_gap += batch_gap;  // its markers are gone with it: the next line marks them
       if (!failing) {
         log(LogLevel::Error, fmt::format("request log {}: write failed, {} line(s) lost: {}", path, lines, std::strerror(err)));
       }
@@ -191,6 +201,7 @@ struct JsonlLog::Impl {
     }
     batch.clear();
     lines = 0;
+    batch_gap = 0;
   }
 
   void reopen_now() {

@@ -375,7 +375,11 @@ class Session final : public std::enable_shared_from_this<Session> {
     } else {
       append(bytes);
     }
-    if (written) callbacks_.emplace_back(queued_ + (writing_ ? flight_.size() : 0) + out_.size(), std::move(written));
+    // The offset its last byte will have once on the socket: what is on it already
+    // (queued_), what of the flight is still to go, and what waits behind it.
+    if (written) {
+      callbacks_.emplace_back(queued_ + (writing_ ? flight_.size() - flight_done_ : 0) + out_.size(), std::move(written));
+    }
     kick();
   }
   void end(uint64_t seq) {

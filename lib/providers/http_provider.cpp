@@ -323,6 +323,7 @@ bool is_forwarded_header(std::string_view name) noexcept {
 }
 
 bool provider_forwards(const ProviderConfig& config, std::string_view name) noexcept {
+  if (!is_forwarded_header(name)) return false;  // credentials and framing, whatever a pattern says
   if (!config.forward_client_headers) {
     switch (config.format) {
       case ProviderFormat::Anthropic: return name.starts_with("anthropic-");

@@ -349,10 +349,13 @@ class Loop {
       return;
     }
     // Whatever checked them before, no header that would split into two lines is sent.
+    // A client's header was checked where it was collected (400); one that still fails here
+    // came from the router's side (a provider key or configured value with a line break).
     for (const auto& [k, v] : t->request.headers) {
       if (auto problem = header_problem(k, v)) {
-        refuse_unstarted(std::move(t), Error{Errc::InvalidRequest, fmt::format("not sent: {}", *problem), 400,
-                                             t->request.provider});
+        Error e{Errc::Upstream, fmt::format("provider '{}': request not sent: {}", t->request.provider, *problem), 502,
+                t->request.provider};
+        refuse_unstarted(std::move(t), std::move(e));
         return;
       }
     }

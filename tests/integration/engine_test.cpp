@@ -190,10 +190,37 @@ TEST(EngineTest, TheTransportRefusesAHeaderThatWouldSplitWhoeverBuiltIt) {
   ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   const Result<void> r = done.get();
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::InvalidRequest);
+  EXPECT_EQ(r.error().code, Errc::Upstream);
+  EXPECT_EQ(r.error().status(), 502);
   EXPECT_NE(r.error().message.find("x-tenant"), std::string::npos) << r.error().message;
   EXPECT_EQ(mock.requests(), 0);
   transport->shutdown();
+}
+
+TEST(EngineTest, AProviderKeyWithALineBreakIsA502NotSent) {
+  testing::MockUpstream mock;
+  EngineOptions o = quiet();
+  o.getenv = [](const std::string&) { return std::optional<std::string>("sk-key\r\n"); };  // a .env saved with CRLF
+  auto engine = Engine::create(testing::config_from(fmt::format(R"(
+[[providers]]
+name = "a"
+format = "openai"
+base_url = "{}/v1"
+api_key_env = "A_KEY"
+[[routers]]
+type = "fallback"
+providers = ["a"]
+)",
+                                                                mock.base_url()),
+                                                    {{"A_KEY", "sk-key\r\n"}}),
+                               std::move(o));
+  ASSERT_TRUE(engine) << engine.error().message;
+  Written out;
+  Outcome result = run(**engine, chat_body("m", false), out);
+  ASSERT_TRUE(result.error);
+  EXPECT_EQ(result.error->status(), 502);
+  EXPECT_NE(result.error->message.find("authorization"), std::string::npos) << result.error->message;
+  EXPECT_EQ(mock.requests(), 0);
 }
 
 TEST(EngineTest, APulledStreamDeliversTheReplyThenEnds) {
