@@ -177,14 +177,15 @@ std::string unescaped(std::string_view raw) {
   return out;
 }
 
-}  // namespace
+// Whether raw key `raw` reads as `name` (escapes are decoded only when there are any).
+bool key_is(std::string_view raw, std::string_view name) {
+  return raw.find('\\') == std::string_view::npos ? raw == name : unescaped(raw) == name;
+}
 
-Result<void> check_unique_top_level_keys(std::string_view body) {
-  auto members = top_level_members(body);
-  if (!members) return {};  // not an object: the decoder says what is wrong
+Result<void> unique_keys(const std::vector<Member>& members) {
   std::vector<std::string> keys;
-  keys.reserve(members->size());
-  for (const Member& m : *members) keys.push_back(unescaped(m.key));
+  keys.reserve(members.size());
+  for (const Member& m : members) keys.push_back(unescaped(m.key));
   std::sort(keys.begin(), keys.end());
   for (std::size_t i = 1; i < keys.size(); ++i) {
     if (keys[i] == keys[i - 1]) {
@@ -198,22 +199,29 @@ Result<void> check_unique_top_level_keys(std::string_view body) {
   return {};
 }
 
+}  // namespace
+
+Result<void> check_unique_top_level_keys(std::string_view body) {
+  auto members = top_level_members(body);
+  if (!members) return {};  // not an object: the decoder says what is wrong
+  return unique_keys(*members);
+}
+
 Result<std::string> passthrough_request(std::string_view body, std::string_view model) {
   auto members = top_level_members(body);
   if (!members) return fail(members.error());
-  if (auto unique = check_unique_top_level_keys(body); !unique) return fail(unique.error());
+  if (auto unique = unique_keys(*members); !unique) return fail(unique.error());
   std::string out;
   out.reserve(body.size() + model.size());
   std::size_t copied = 0;  // body[0, copied) is handled
   for (std::size_t k = 0; k < members->size(); ++k) {
     const Member& m = (*members)[k];
-    const std::string key = unescaped(m.key);
-    if (key == "model" && !model.empty()) {
+    if (key_is(m.key, "model") && !model.empty()) {
       out.append(body.substr(copied, m.value.begin - copied));
       detail::json::Writer w(out);
       w.string(model);
       copied = m.value.end;
-    } else if (key == "plugins") {
+    } else if (key_is(m.key, "plugins")) {
       // Remove the member with one neighbouring comma: the following one, or for the last
       // member the preceding one.
       if (k + 1 < members->size()) {
