@@ -30,13 +30,10 @@
 #include "llmrouter/response.h"
 #include "llmrouter/result.h"
 #include "llmrouter/router.h"
-#include "llmrouter/telemetry.h"
+#include "llmrouter/tracing.h"
 
 namespace llmrouter {
 
-namespace detail::telemetry {
-struct RequestTrace;
-}
 namespace detail {
 struct CallRun;
 class AttemptObserver;
@@ -155,8 +152,8 @@ class Call {
   void cancel();
   /// Resumes the upstream transfer paused because the observer was behind. Thread-safe.
   void resume();
-  /// The request's trace id (lower-case hex), or "" when it has none: it has one when
-  /// telemetry is enabled or the client sent a valid `traceparent`.
+  /// The request's trace id (lower-case hex), or "" when its tracer gave it none (with
+  /// the engine's tracing: telemetry is off and the client sent no valid `traceparent`).
   std::string trace_id() const;
 
  private:
@@ -186,7 +183,7 @@ class Call {
   RequestObserver* observer_ = nullptr;
   bool stream_ended_ = false;  // the client got Done or StreamError
   bool completed_ = false;
-  std::unique_ptr<detail::telemetry::RequestTrace> trace_;  // null: no trace context
+  std::unique_ptr<CallTracer> trace_;                       // null: not traced
   std::unique_ptr<detail::CallRun> run_;                    // set once the call runs
 };
 
@@ -194,14 +191,14 @@ class Pipeline {
  public:
   /// Builds the stages. Errors (Errc::Config): a classifier, response classifier or plugin
   /// id with no registered factory (naming file, line and id), or a factory's own error.
-  /// `telemetry`, when given, receives every request's trace and metrics (the host makes it
-  /// from `[telemetry]` and its transport; see telemetry.h).
+  /// `tracing`, when given, observes every request (tracing.h): the engine passes its
+  /// Telemetry, or trace_context_only() when `[telemetry]` is off; null traces nothing.
   /// `previous`, when given, is the pipeline this one replaces (a reload): the new one
   /// publishes on the same event bus and continues its request ids and in-flight count.
   [[nodiscard]] static Result<std::shared_ptr<const Pipeline>> build(const Config& config,
                                                                      const Registries& registries,
                                                                      const ModelCatalog* catalog = nullptr,
-                                                                     std::shared_ptr<Telemetry> telemetry = nullptr,
+                                                                     std::shared_ptr<const CallTracing> tracing = nullptr,
                                                                      const Pipeline* previous = nullptr);
 
   /// Runs on_start, classifiers, pre_request and routing for `req`. Errors: a plugin's
@@ -252,8 +249,8 @@ class Pipeline {
 
   const Config& config() const noexcept { return config_; }
   const Router& router() const noexcept { return router_; }
-  /// The exporter given to `build`, or null.
-  const std::shared_ptr<Telemetry>& telemetry() const noexcept { return telemetry_; }
+  /// The tracing given to `build`, or null.
+  const std::shared_ptr<const CallTracing>& tracing() const noexcept { return tracing_; }
 
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -276,7 +273,7 @@ class Pipeline {
   };
   std::vector<PluginSlot> plugins_;
   std::shared_ptr<EventBus> events_ = EventBus::create();
-  std::shared_ptr<Telemetry> telemetry_;
+  std::shared_ptr<const CallTracing> tracing_;
   /// Request ids and requests in flight, shared by a pipeline and the ones reloads put in
   /// its place.
   struct Counters {

@@ -22,6 +22,7 @@
 
 #include "llmrouter/config.h"
 #include "llmrouter/result.h"
+#include "llmrouter/tracing.h"
 #include "llmrouter/transport.h"
 
 namespace llmrouter {
@@ -82,7 +83,7 @@ class Exporter;
 
 /// The exporter of one pipeline. Create it with the host's transport and pass it to
 /// Pipeline::build; the pipeline records every request into it. Thread-safe.
-class Telemetry {
+class Telemetry final : public CallTracing {
  public:
   /// A running exporter for `config` (which should be enabled). `transport` carries the
   /// exports and must stay usable until `shutdown` returns. Errors (Errc::Config): an
@@ -107,12 +108,20 @@ class Telemetry {
   TelemetryStats stats() const;
   const TelemetryConfig& config() const noexcept;
 
-  /// Internal: where the pipeline records requests.
+  /// A request's tracer: the client's `traceparent` continued, or a new trace sampled by
+  /// `sample_ratio`; its spans and metrics go to this exporter.
+  std::unique_ptr<CallTracer> begin(const Headers& headers) const override;
+
+  /// Internal: where requests are recorded.
   detail::telemetry::Exporter& exporter() const noexcept { return *exporter_; }
 
  private:
   explicit Telemetry(std::unique_ptr<detail::telemetry::Exporter> exporter);
   std::unique_ptr<detail::telemetry::Exporter> exporter_;
 };
+
+/// Tracing with telemetry off: a client's valid `traceparent` (and `tracestate`) is passed
+/// on to the upstream and names the request's trace; nothing is recorded.
+std::shared_ptr<const CallTracing> trace_context_only();
 
 }  // namespace llmrouter

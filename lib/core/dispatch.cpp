@@ -11,7 +11,6 @@
 #include "llmrouter/log.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/transport.h"
-#include "telemetry/request_trace.h"
 
 namespace llmrouter {
 namespace {
@@ -242,7 +241,6 @@ struct CallRun {
   bool sent = false;
   std::optional<Error> last;
   Clock::time_point attempt_start;
-  telemetry::AttemptSpan span;
   // run_async only.
   ProviderLookup lookup;
   std::shared_ptr<AsyncRequestObserver> observer;
@@ -272,7 +270,7 @@ bool should_fail_over(const Error& e) noexcept {
 
 std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, Headers headers) const {
   std::unique_ptr<Call> call(new Call(*this, client, body, std::move(headers)));
-  call->trace_ = detail::telemetry::begin_trace(call->headers_, telemetry_.get());
+  call->trace_ = tracing_ ? tracing_->begin(call->headers_) : nullptr;
   Outcome& o = call->outcome_;
   o.id = counters_->next_id.fetch_add(1);
   const uint64_t in_flight = counters_->in_flight.fetch_add(1) + 1;
@@ -296,7 +294,7 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
   }
   if (!decoded) {
     call->error_ = decoded.error();
-    if (call->trace_) detail::telemetry::trace_route(*call->trace_, nullptr, &*call->error_);
+    if (call->trace_) call->trace_->on_routed(nullptr, &*call->error_);
     return call;
   }
 
@@ -318,12 +316,12 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
   }
   if (!prepared) {
     call->error_ = prepared.error();
-    if (call->trace_) detail::telemetry::trace_route(*call->trace_, nullptr, &*call->error_);
+    if (call->trace_) call->trace_->on_routed(nullptr, &*call->error_);
     return call;
   }
   o.prepared = std::move(*prepared);
   const PreparedRequest& p = *o.prepared;
-  if (call->trace_) detail::telemetry::trace_route(*call->trace_, &p, nullptr);
+  if (call->trace_) call->trace_->on_routed(&p, nullptr);
   {
     std::string ev;
     detail::json::Writer w(ev);
@@ -348,7 +346,7 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
 
 std::unique_ptr<Call> Pipeline::refuse(WireFormat client, Error error) const {
   std::unique_ptr<Call> call(new Call(*this, client, {}, {}));
-  call->trace_ = detail::telemetry::begin_trace({}, telemetry_.get());
+  call->trace_ = tracing_ ? tracing_->begin({}) : nullptr;
   call->outcome_.id = counters_->next_id.fetch_add(1);
   const uint64_t in_flight = counters_->in_flight.fetch_add(1) + 1;
   std::string ev;
@@ -382,12 +380,12 @@ void Call::complete(std::optional<Error> error) {
     if (outcome_.delivered && !stream_ended_ && observer_) observer_->on_event(StreamError{*outcome_.error});  // in-band
   }
   outcome_.duration_ms = ms_since(start_);
-  if (trace_) detail::telemetry::finish_trace(*trace_, outcome_, client_, requested_model_, pipeline_.config_);
+  if (trace_) trace_->on_finish(outcome_, client_, requested_model_, pipeline_.config_);
   pipeline_.events_->publish(complete_event(outcome_, client_, requested_model_, trace_id()));
   pipeline_.counters_->in_flight.fetch_sub(1);
 }
 
-std::string Call::trace_id() const { return trace_ ? to_hex(trace_->trace_id) : std::string(); }
+std::string Call::trace_id() const { return trace_ ? trace_->trace_id() : std::string(); }
 
 // Starts running: the relay, then the plugin's answer or the list of targets. False when
 // there is nothing to send (the request failed already, or a plugin answered).
@@ -420,7 +418,7 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
   run_->attempt_start = Clock::now();
   observer_->on_attempt(t);
   const Provider* provider = providers ? providers(t.provider) : nullptr;
-  if (trace_) run_->span = detail::telemetry::begin_attempt(*trace_, options);
+  if (trace_) trace_->on_attempt_begin(options);
   if (provider) {
     const PreparedRequest& p = *outcome_.prepared;
     upstream = p.request;
@@ -439,14 +437,14 @@ bool Call::attempt_end(const RouteTarget& t, Result<void> r) {
   Attempt attempt{t.provider, t.model, {}, 0, ms_since(run_->attempt_start)};
   const ProviderConfig* pc = pipeline_.config_.find_provider(t.provider);
   if (r) {
-    if (trace_) detail::telemetry::end_attempt(*trace_, run_->span, t, pc, nullptr);
+    if (trace_) trace_->on_attempt_end(t, pc, nullptr);
     outcome_.attempts.push_back(std::move(attempt));
     run_->sent = true;
     return true;
   }
   Error e = r.error();
   if (e.provider.empty()) e.provider = t.provider;
-  if (trace_) detail::telemetry::end_attempt(*trace_, run_->span, t, pc, &e);
+  if (trace_) trace_->on_attempt_end(t, pc, &e);
   attempt.error = e.message;
   attempt.status = e.status();
   outcome_.attempts.push_back(std::move(attempt));
@@ -468,11 +466,11 @@ Outcome Call::finish_run() {
   PreparedRequest& p = *o.prepared;
   auto response = run_->relay.assembler().finish();
   if (!response) {  // the stream failed in-band
-    if (trace_) detail::telemetry::trace_stream_error(*trace_, response.error());
+    if (trace_) trace_->on_stream_error(response.error());
     return done(response.error());
   }
   pipeline_.finish(p, *response);
-  if (trace_) detail::telemetry::trace_response(*trace_, *response);
+  if (trace_) trace_->on_response(*response);
   if (p.decision) {
     if (const ProviderConfig* pc = pipeline_.config_.find_provider(o.attempts.back().provider)) {
       o.cost_usd = static_cast<double>(response->usage.input_tokens + response->usage.output_tokens) / 1e6 *

@@ -41,7 +41,7 @@ Pipeline::Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::
 
 Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, const Registries& registries,
                                                          const ModelCatalog* catalog,
-                                                         std::shared_ptr<Telemetry> telemetry,
+                                                         std::shared_ptr<const CallTracing> tracing,
                                                          const Pipeline* previous) {
   std::vector<std::shared_ptr<const Rule>> custom_rules(config.routers.size());
   for (std::size_t i = 0; i < config.routers.size(); ++i) {
@@ -57,7 +57,7 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, co
     custom_rules[i] = std::move(*made);
   }
   std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(custom_rules)));
-  p->telemetry_ = std::move(telemetry);
+  p->tracing_ = std::move(tracing);
   if (previous) {
     p->events_ = previous->events_;
     p->counters_ = previous->counters_;

@@ -3,9 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "classifiers/builtin.h"
-#include "plugins/builtin.h"
-
 namespace llmrouter {
 namespace {
 
@@ -36,17 +33,6 @@ std::vector<std::string_view> names(const std::vector<std::pair<std::string, F>>
 }
 
 }  // namespace
-
-Registries Registries::with_builtins() {
-  Registries r;
-  (void)r.add_classifier("keyword", detail::make_keyword_classifier);
-  (void)r.add_response_classifier("refusal", detail::make_refusal_classifier);
-  (void)r.add_plugin("response-healing", detail::make_response_healing);
-  (void)r.add_plugin("pareto-router", detail::make_pareto_router);
-  (void)r.add_plugin("web", detail::make_web_plugin);
-  (void)r.add_plugin("pdf", detail::make_pdf_plugin);
-  return r;
-}
 
 Result<void> Registries::add_classifier(std::string name, ClassifierFactory factory) {
   return add(classifiers_, std::move(name), std::move(factory), "classifier");

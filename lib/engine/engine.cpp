@@ -296,7 +296,9 @@ struct Engine::Impl {
   std::atomic<std::shared_ptr<const Generation>> current;
 
   Result<std::shared_ptr<const Generation>> build(const Config& config, const Pipeline* previous) {
-    auto pipeline = Pipeline::build(config, options.registries, catalog.get(), telemetry, previous);
+    auto pipeline = Pipeline::build(config, options.registries, catalog.get(),
+                                    telemetry ? std::shared_ptr<const CallTracing>(telemetry) : trace_context_only(),
+                                    previous);
     if (!pipeline) return fail(pipeline.error());
     auto g = std::make_shared<Generation>();
     g->pipeline_ = std::move(*pipeline);
