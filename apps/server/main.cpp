@@ -42,7 +42,6 @@ struct Options {
 
 void print_summary(const llmrouter::Config& c) {
   using llmrouter::provider_format_name;
-  using llmrouter::rule_type_name;
   fmt::print("{}: valid\n", c.source);
   fmt::print("listen: {}:{}\n", c.server.host, c.server.port);
   fmt::print("providers ({}):\n", c.providers.size());
@@ -53,11 +52,16 @@ void print_summary(const llmrouter::Config& c) {
   fmt::print("routers ({}):\n", c.routers.size());
   for (std::size_t i = 0; i < c.routers.size(); ++i) {
     const auto& r = c.routers[i];
+    auto text = [&](std::string_view key) {
+      const llmrouter::Value* v = r.settings.find(key);
+      return v && v->is_string() ? v->as_string() : std::string();
+    };
     std::string what;
-    if (!r.provider.empty()) what = fmt::format(" -> {}", r.provider);
-    if (!r.model_prefix.empty()) what = fmt::format(" '{}'{}", r.model_prefix, what);
-    if (!r.tag.empty()) what = fmt::format(" '{}'{}", r.tag, what);
-    fmt::print("  [{}] {}{}\n", i, rule_type_name(r.type), what);
+    if (const std::string to = text("provider"); !to.empty()) what = fmt::format(" -> {}", to);
+    for (std::string_view key : {"model_prefix", "tag"}) {
+      if (const std::string match = text(key); !match.empty()) what = fmt::format(" '{}'{}", match, what);
+    }
+    fmt::print("  [{}] {}{}\n", i, r.type, what);
   }
   auto components = [](std::string_view title, const std::vector<llmrouter::ComponentConfig>& group) {
     std::string enabled;

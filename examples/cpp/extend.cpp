@@ -23,36 +23,43 @@ class AliasRule final : public Rule {
  public:
   explicit AliasRule(std::map<std::string, RouteCandidate, std::less<>> aliases) : aliases_(std::move(aliases)) {}
 
-  void candidates(const RouteQuery& query, std::vector<RouteCandidate>& out) const override {
+  void candidates(const RouteQuery& query, const RouteScope&, std::vector<RouteCandidate>& out) const override {
     // No candidate: the rule does not match and the next rule is tried. The router drops
     // candidates whose provider is unavailable or lacks a capability the request needs.
     if (auto it = aliases_.find(query.model); it != aliases_.end()) out.push_back(it->second);
+  }
+  // /v1/models lists every alias target.
+  void known_models(const ModelCatalog*, std::vector<RouteCandidate>& out) const override {
+    for (const auto& [alias, target] : aliases_) out.push_back(target);
   }
 
  private:
   std::map<std::string, RouteCandidate, std::less<>> aliases_;
 };
 
-// Built once from the table; errors name the file, line and key like the built-ins do.
+// Built once from the table; SettingsReader reports every problem with the file, line,
+// column and key, as the built-in rule types do.
 Result<std::unique_ptr<Rule>> make_alias_rule(const RuleConfig& rule, const Config& config) {
-  const Value* table = rule.settings.find("aliases");
-  if (!table || !table->is_object()) {
-    return fail(config_error(config, table ? table->loc : rule.loc, "routers[].aliases",
-                             "expected a table of alias = \"provider/model\""));
-  }
+  SettingsReader r(config, rule.settings, rule.path, rule.loc);
   std::map<std::string, RouteCandidate, std::less<>> aliases;
-  for (const auto& [alias, target] : table->as_object()) {
-    const std::size_t slash = target.is_string() ? target.as_string().find('/') : std::string::npos;
-    if (slash == std::string::npos) {
-      return fail(config_error(config, target.loc, "routers[].aliases." + alias, "expected \"provider/model\""));
+  const Value* table = r.value("aliases");
+  if (!table || !table->is_object()) {
+    r.error(table ? table->loc : rule.loc, r.key_path("aliases"), "expected a table of alias = \"provider/model\"");
+  } else {
+    for (const auto& [alias, target] : table->as_object()) {
+      const std::string path = r.key_path("aliases") + "." + alias;
+      const std::size_t slash = target.is_string() ? target.as_string().find('/') : std::string::npos;
+      if (slash == std::string::npos) {
+        r.error(target.loc, path, "expected \"provider/model\"");
+        continue;
+      }
+      const std::string& s = target.as_string();
+      if (r.check_provider(s.substr(0, slash), target.loc, path)) {
+        aliases.emplace(alias, RouteCandidate{s.substr(0, slash), s.substr(slash + 1)});
+      }
     }
-    const std::string& s = target.as_string();
-    const std::string provider = s.substr(0, slash);
-    if (!config.find_provider(provider)) {
-      return fail(config_error(config, target.loc, "routers[].aliases." + alias, "no provider named '" + provider + "'"));
-    }
-    aliases.emplace(alias, RouteCandidate{provider, s.substr(slash + 1)});
   }
+  if (auto done = r.finish({"aliases"}, "an 'aliases' rule"); !done) return fail(done.error());
   return std::unique_ptr<Rule>(std::make_unique<AliasRule>(std::move(aliases)));
 }
 
@@ -128,7 +135,7 @@ class Ignore final : public RequestObserver {
 
 int main() {
   Registries registries = Registries::with_builtins();
-  Result<void> added = registries.add_rule("aliases", make_alias_rule);
+  Result<void> added = registries.add_rule("aliases", make_alias_rule, {"aliases"});
   if (added) {
     added = registries.add_response_classifier(
         "code-reply", [](const ComponentConfig&, const Config&) -> Result<std::unique_ptr<ResponseClassifier>> {
@@ -140,14 +147,13 @@ int main() {
     return 1;
   }
 
-  // The loader must know the new rule type, or `type = "aliases"` is a config error.
-  LoadOptions options;
-  options.rule_types = registries.rule_names();
-  auto config = load_config_string(kConfig, "extend.toml", options);
+  auto config = load_config_string(kConfig, "extend.toml");
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return 1;
   }
+  // Building the pipeline builds each rule with its type's factory: an unknown type or a
+  // bad key is reported here, with its file, line and column.
   auto pipeline = Pipeline::build(*config, registries);
   if (!pipeline) {
     std::fprintf(stderr, "%s\n", pipeline.error().message.c_str());

@@ -148,57 +148,19 @@ struct ProviderConfig {
   SourceLoc loc;
 };
 
-/// The eight router rule types.
-enum class RuleType {
-  Prefix, Tag, Discover, Price, Latency, Throughput, Fallback, Random,
-  /// A type registered by the embedding program (Registries::add_rule); see `custom_type`.
-  Custom,
-};
-
-/// "prefix", "tag", "discover", "price", "latency", "throughput", "fallback", "random",
-/// "custom".
-std::string_view rule_type_name(RuleType t) noexcept;
-
-/// One `{ provider, model, weight }` of a random rule.
-struct RandomCandidate {
-  std::string provider;
-  std::string model;
-  /// Relative weight, > 0 (default 1: uniform).
-  double weight = 1.0;
-  SourceLoc loc;
-};
-
-/// One `[[routers]]` entry. Which fields apply depends on `type` (see config.example.toml);
-/// the loader rejects keys that do not belong to the type.
+/// One `[[routers]]` entry: its `type` and its other keys, which the factory registered for
+/// that type checks and turns into a Rule (Registries::add_rule; the built-in types are
+/// registered the same way, see docs/routers.md).
 struct RuleConfig {
-  RuleType type = RuleType::Prefix;
-  /// prefix: the model-name prefix to match (case-sensitive).
-  std::string model_prefix;
-  /// tag: the classifier tag to match.
-  std::string tag;
-  /// prefix, tag, discover: the provider to route to.
-  std::string provider;
-  /// price, latency, throughput, fallback, random: the candidate providers in preference
-  /// order for ties; empty means every provider, in config order.
-  std::vector<std::string> providers;
-  /// Model sent upstream instead of the requested one (all types but discover; random
-  /// only without `candidates`).
-  std::optional<std::string> rewrite_model;
-  /// price: exclude providers costing more than this.
-  std::optional<double> max_cost_per_1m_tokens;
-  /// latency: exclude providers slower than this.
-  std::optional<double> max_latency_ms;
-  /// throughput: exclude providers slower than this.
-  std::optional<double> min_tokens_per_sec;
-  /// fallback: score = bias * quality - (1 - bias) * cost; in [0, 1].
-  double quality_bias = 0.5;
-  /// random: explicit (provider, model) pairs; when set, `providers` is not allowed.
-  std::vector<RandomCandidate> candidates;
-  /// Custom rules: the `type` as written, and every other key of the table (checked by the
-  /// rule's factory).
-  std::string custom_type;
+  /// The type as written ("prefix", "price", a type of the embedding program's).
+  std::string type;
+  /// Every key of the table but `type`, in file order, each with its position.
   Value settings = Value(Value::Object{});
+  /// Where the table is, for messages: "routers[2]".
+  std::string path;
   SourceLoc loc;
+  /// Where `type` is written.
+  SourceLoc type_loc;
 };
 
 /// A `[classifiers.<id>]`, `[response_classifiers.<id>]` or `[plugins.<id>]` table:
@@ -243,9 +205,6 @@ struct LoadOptions {
   std::function<std::optional<std::string>(const std::string& name)> getenv;
   /// Log warnings through log.h as well as returning them in `Config::warnings`.
   bool log_warnings = true;
-  /// Rule types registered by the embedding program (Registries::rule_names()): tables of
-  /// these types are accepted, their keys kept as settings for the rule's factory.
-  std::vector<std::string> rule_types;
 };
 
 /// Reads and validates the TOML file at `path`. Errors: `Errc::Config`, one line per

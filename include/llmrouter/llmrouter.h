@@ -16,6 +16,8 @@
 #include "llmrouter/response.h"
 #include "llmrouter/result.h"
 #include "llmrouter/router.h"
+#include "llmrouter/settings.h"
 #include "llmrouter/telemetry.h"
+#include "llmrouter/tracing.h"
 #include "llmrouter/value.h"
 #include "llmrouter/version.h"

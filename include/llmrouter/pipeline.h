@@ -257,7 +257,7 @@ class Pipeline {
 
  private:
   friend class Call;
-  Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> custom_rules);
+  Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> rules);
 
   Config config_;
   Router router_;

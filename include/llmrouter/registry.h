@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 /// @file registry.h
-/// Registries map the names used in config (`[classifiers.keyword]`, `[plugins.web]`) to
-/// factories. Start from `Registries::with_builtins()`, add your own, then build a Pipeline:
+/// Registries map the names used in config (`[classifiers.keyword]`, `[plugins.web]`,
+/// `[[routers]] type = "price"`) to factories. The built-ins are registered exactly as an
+/// embedding program registers its own. Start from `Registries::with_builtins()`, add your own, then build a Pipeline:
 ///
 ///     auto regs = llmrouter::Registries::with_builtins();
 ///     regs.add_classifier("language", [](const ComponentConfig& c, const Config&) -> Result<std::unique_ptr<Classifier>> {
@@ -33,22 +34,24 @@ using ClassifierFactory =
 using ResponseClassifierFactory =
     std::function<Result<std::unique_ptr<ResponseClassifier>>(const ComponentConfig&, const Config&)>;
 using PluginFactory = std::function<Result<std::unique_ptr<Plugin>>(const ComponentConfig&, const Config&)>;
-/// Builds a custom rule from its `[[routers]]` table (`rule.settings`).
+/// Builds a rule from its `[[routers]]` table, checking `rule.settings` (SettingsReader in
+/// settings.h reports each problem with file, line, column and key).
 using RuleFactory = std::function<Result<std::unique_ptr<Rule>>(const RuleConfig&, const Config&)>;
 
 class Registries {
  public:
-  /// The built-ins: classifier `keyword`; response classifier `refusal`; plugins
-  /// `response-healing`, `pareto-router`, `web`, `pdf` (in that order).
+  /// The built-ins: rule types `prefix`, `tag`, `discover`, `price`, `latency`,
+  /// `throughput`, `fallback`, `random`; classifier `keyword`; response classifier
+  /// `refusal`; plugins `response-healing`, `pareto-router`, `web`, `pdf` (in that order).
   static Registries with_builtins();
 
   /// Adds a factory. Errors (Errc::InvalidArgument): an empty name or one already taken.
   [[nodiscard]] Result<void> add_classifier(std::string name, ClassifierFactory factory);
   [[nodiscard]] Result<void> add_response_classifier(std::string name, ResponseClassifierFactory factory);
   [[nodiscard]] Result<void> add_plugin(std::string name, PluginFactory factory);
-  /// A rule type for `[[routers]]`; load the config with `LoadOptions::rule_types =
-  /// registries.rule_names()` so the loader accepts it. Names of built-in types are taken.
-  [[nodiscard]] Result<void> add_rule(std::string name, RuleFactory factory);
+  /// A rule type for `[[routers]]`. `keys`: the keys its table takes besides `type`, for
+  /// documentation (config_schema_keys() lists the fixed schema only).
+  [[nodiscard]] Result<void> add_rule(std::string name, RuleFactory factory, std::vector<std::string> keys = {});
 
   const ClassifierFactory* classifier(std::string_view name) const;
   const ResponseClassifierFactory* response_classifier(std::string_view name) const;
@@ -59,14 +62,22 @@ class Registries {
   std::vector<std::string_view> classifier_names() const;
   std::vector<std::string_view> response_classifier_names() const;
   std::vector<std::string_view> plugin_names() const;
-  /// Custom rule types, as strings ready for LoadOptions::rule_types.
-  std::vector<std::string> rule_names() const;
+  /// Rule types, in registration order.
+  std::vector<std::string_view> rule_names() const;
+  /// The keys given to add_rule for rule type `name` (empty when unknown).
+  std::vector<std::string> rule_keys(std::string_view name) const;
+
+  /// The rules of `config.routers`, each built by its type's factory. Errors (Errc::Config):
+  /// every unknown type (naming the registered ones) and every factory's error, one line
+  /// each.
+  [[nodiscard]] Result<std::vector<std::shared_ptr<const Rule>>> make_rules(const Config& config) const;
 
  private:
   std::vector<std::pair<std::string, ClassifierFactory>> classifiers_;
   std::vector<std::pair<std::string, ResponseClassifierFactory>> response_classifiers_;
   std::vector<std::pair<std::string, PluginFactory>> plugins_;
   std::vector<std::pair<std::string, RuleFactory>> rules_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> rule_keys_;
 };
 
 }  // namespace llmrouter

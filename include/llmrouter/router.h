@@ -65,7 +65,8 @@ struct RouteTarget {
   std::string model;
   /// Index of the rule that produced it (-1: forced by a plugin).
   int rule_index = -1;
-  RuleType rule_type = RuleType::Prefix;
+  /// That rule's type ("prefix", "price", ...); empty when forced by a plugin.
+  std::string rule_type;
   friend bool operator==(const RouteTarget&, const RouteTarget&) = default;
 };
 
@@ -75,14 +76,44 @@ struct RouteCandidate {
   std::string model;
 };
 
-/// A rule type of the embedding program's (`[[routers]] type = "<name>"`, registered with
-/// Registries::add_rule). Built once per table; const and thread-safe.
+class Router;
+
+/// What a rule may consult while it proposes candidates for one query.
+class RouteScope {
+ public:
+  /// True when (provider, model) can take the query now: the provider exists and is
+  /// available, and the model has the capabilities the query needs as far as known.
+  bool qualifies(std::string_view provider, std::string_view model) const;
+  /// The models discovery found, or null (no discovery).
+  const ModelCatalog* catalog() const noexcept { return catalog_; }
+
+ private:
+  friend class Router;
+  RouteScope(const Router& router, const RouteQuery& query, const ModelCatalog* catalog)
+      : router_(&router), query_(&query), catalog_(catalog) {}
+  const Router* router_;
+  const RouteQuery* query_;
+  const ModelCatalog* catalog_;
+};
+
+/// A `[[routers]]` rule, built once per table by the factory registered for its type
+/// (Registries::add_rule; the built-in types are registered the same way). Const and
+/// thread-safe.
 class Rule {
  public:
   virtual ~Rule() = default;
   /// Appends the candidates for `query`, best first (none: the rule does not match). The
-  /// router drops unavailable providers and models lacking a needed capability.
-  virtual void candidates(const RouteQuery& query, std::vector<RouteCandidate>& out) const = 0;
+  /// router then drops the candidates that do not qualify (RouteScope::qualifies).
+  virtual void candidates(const RouteQuery& query, const RouteScope& scope,
+                          std::vector<RouteCandidate>& out) const = 0;
+  /// What a routing reason says of the rule ("prefix=claude"); empty: its type.
+  virtual std::string describe() const { return {}; }
+  /// The (provider, model) pairs a client may name through this rule, for /v1/models:
+  /// rewrite targets, explicit candidates, discovered models. `catalog` may be null.
+  virtual void known_models(const ModelCatalog* catalog, std::vector<RouteCandidate>& out) const {
+    (void)catalog;
+    (void)out;
+  }
 };
 
 /// The routing decision: where the request goes first, and where next if that fails.
@@ -97,11 +128,10 @@ struct RouteDecision {
 /// The rule chain of a config, with the provider facts it needs. Immutable; thread-safe.
 class Router {
  public:
-  /// Builds the chain from `config` (already validated). `catalog` may be null (no
-  /// discovery); it must outlive the router. `custom[i]` implements `config.routers[i]` when
-  /// that rule's type is RuleType::Custom (null otherwise; the vector may be shorter).
-  Router(const Config& config, const ModelCatalog* catalog,
-         std::vector<std::shared_ptr<const Rule>> custom = {});
+  /// The chain of `config.routers`: `rules[i]` is the rule built from `config.routers[i]`
+  /// (Registries::make_rules). `catalog` may be null (no discovery); it must outlive the
+  /// router.
+  Router(const Config& config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> rules);
 
   /// The decision for `query`, or Errc::NoRoute naming the model (HTTP 400).
   [[nodiscard]] Result<RouteDecision> route(const RouteQuery& query) const;
@@ -111,24 +141,15 @@ class Router {
   std::vector<RouteTarget> known_models() const;
 
  private:
-  // A candidate as views into the config, the query or `owned` (custom rules' strings):
-  // routing copies only the few it keeps into RouteTargets.
-  struct Candidate {
-    std::string_view provider;
-    std::string_view model;
-  };
-  // Replaces `out` with the candidates of rule `rule`, best first. `owned` holds what a
-  // custom rule proposed; the views in `out` point into it until the next call.
-  void candidates_of(std::size_t rule, const RouteQuery& q, std::vector<Candidate>& out,
-                     std::vector<RouteCandidate>& owned) const;
-  bool qualifies(const Candidate& c, const RouteQuery& q) const;
+  friend class RouteScope;
+  bool qualifies(std::string_view provider, std::string_view model, const RouteQuery& q) const;
   std::string describe(std::size_t rule) const;
 
-  std::vector<RuleConfig> rules_;
+  std::vector<std::string> types_;  // per rule
+  std::vector<std::shared_ptr<const Rule>> rules_;
   std::vector<ProviderConfig> providers_;
   uint32_t max_attempts_ = 3;
   const ModelCatalog* catalog_ = nullptr;
-  std::vector<std::shared_ptr<const Rule>> custom_;
 };
 
 }  // namespace llmrouter

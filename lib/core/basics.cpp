@@ -85,21 +85,6 @@ std::string_view provider_format_name(ProviderFormat f) noexcept {
   return "unknown";
 }
 
-std::string_view rule_type_name(RuleType t) noexcept {
-  switch (t) {
-    case RuleType::Prefix: return "prefix";
-    case RuleType::Tag: return "tag";
-    case RuleType::Discover: return "discover";
-    case RuleType::Price: return "price";
-    case RuleType::Latency: return "latency";
-    case RuleType::Throughput: return "throughput";
-    case RuleType::Fallback: return "fallback";
-    case RuleType::Random: return "random";
-    case RuleType::Custom: return "custom";
-  }
-  return "unknown";
-}
-
 std::string_view wire_format_name(WireFormat f) noexcept {
   switch (f) {
     case WireFormat::OpenAI: return "openai";

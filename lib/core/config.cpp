@@ -46,43 +46,10 @@ constexpr std::string_view kProviderKeys[] = {
     "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "timeout_ms",
     "headers",      "capabilities", "discovery_interval_s", "discovery_timeout_ms",
     "forward_client_headers"};
-constexpr std::string_view kCandidateKeys[] = {"provider", "model", "weight"};
 constexpr std::string_view kFormatNames[] = {"openai", "anthropic", "ollama"};
-constexpr std::string_view kRuleTypeNames[] = {"prefix", "tag",        "discover", "price",
-                                               "latency", "throughput", "fallback", "random"};
 constexpr std::string_view kCapabilityNames[] = {"completion", "tools",  "vision", "thinking",
                                                  "embedding",  "insert", "coding"};
 constexpr std::string_view kLogLevelNames[] = {"debug", "info", "warn", "error"};
-
-// Keys each rule type takes besides `type`, indexed by RuleType.
-constexpr std::string_view kPrefixKeys[] = {"model_prefix", "provider", "rewrite_model"};
-constexpr std::string_view kTagKeys[] = {"tag", "provider", "rewrite_model"};
-constexpr std::string_view kDiscoverKeys[] = {"provider"};
-constexpr std::string_view kPriceKeys[] = {"providers", "max_cost_per_1m_tokens", "rewrite_model"};
-constexpr std::string_view kLatencyKeys[] = {"providers", "max_latency_ms", "rewrite_model"};
-constexpr std::string_view kThroughputKeys[] = {"providers", "min_tokens_per_sec",
-                                                "rewrite_model"};
-constexpr std::string_view kFallbackKeys[] = {"providers", "quality_bias", "rewrite_model"};
-constexpr std::string_view kRandomKeys[] = {"providers", "rewrite_model", "candidates"};
-
-std::span<const std::string_view> rule_keys(RuleType t) {
-  switch (t) {
-    case RuleType::Prefix: return kPrefixKeys;
-    case RuleType::Tag: return kTagKeys;
-    case RuleType::Discover: return kDiscoverKeys;
-    case RuleType::Price: return kPriceKeys;
-    case RuleType::Latency: return kLatencyKeys;
-    case RuleType::Throughput: return kThroughputKeys;
-    case RuleType::Fallback: return kFallbackKeys;
-    case RuleType::Random: return kRandomKeys;
-    case RuleType::Custom: return {};
-  }
-  return {};
-}
-
-constexpr RuleType kAllRuleTypes[] = {RuleType::Prefix,     RuleType::Tag,      RuleType::Discover,
-                                      RuleType::Price,      RuleType::Latency,  RuleType::Throughput,
-                                      RuleType::Fallback,   RuleType::Random};
 
 bool contains(std::span<const std::string_view> list, std::string_view s) {
   return std::find(list.begin(), list.end(), s) != list.end();
@@ -213,11 +180,11 @@ std::optional<std::string> normalize_origin(std::string_view s) {
   return out;
 }
 
-// "a string", "an integer", ... for a settings value.
-std::string kind_phrase(const Value& v) {
-  const std::string_view name = v.is_object() ? "table" : kind_name(v.kind());
-  const bool vowel = name.find_first_of("aeiou") == 0;
-  return fmt::format("{} {}", vowel ? "an" : "a", name);
+// toml++ orders a table's keys by name; settings keep the order of the file.
+void sort_by_position(Value& object) {
+  std::stable_sort(object.as_object().begin(), object.as_object().end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second.loc.line, a.second.loc.column) < std::tie(b.second.loc.line, b.second.loc.column);
+  });
 }
 
 std::string format_number(double d) { return fmt::format("{}", d); }
@@ -260,8 +227,6 @@ class TableReader {
 
   // Reports every key not read, suggesting the closest of `known`.
   void finish(std::span<const std::string_view> known);
-  // As finish(), but a key valid for another rule type gets a message saying so.
-  void finish_rule(RuleType type);
 
  private:
   bool expect(const toml::node& n, toml::node_type t, std::string_view key,
@@ -312,8 +277,6 @@ class Loader {
   void read_components(const toml::node& node, std::string_view group,
                        std::vector<ComponentConfig>& out);
   Value to_value(const toml::node& n, const std::string& path);
-  void check_provider_ref(std::string_view name, SourceLoc loc, const std::string& path);
-  void check_pareto_tiers();
   void apply_availability();
   std::optional<std::chrono::milliseconds> timeout(TableReader& r, std::string_view key);
 
@@ -321,7 +284,7 @@ class Loader {
   const LoadOptions& options_;
   Config config_;
   std::vector<Diagnostic> diags_;
-  std::map<std::string, std::size_t, std::less<>> provider_index_;
+  std::map<std::string, std::size_t, std::less<>> provider_index_;  // name -> index, for duplicates
 
   friend class TableReader;
 };
@@ -434,27 +397,6 @@ void TableReader::finish(std::span<const std::string_view> known) {
   }
 }
 
-void TableReader::finish_rule(RuleType type) {
-  const auto keys = rule_keys(type);
-  for (auto&& [k, v] : table_) {
-    if (used(k.str())) continue;
-    bool other_type = false;
-    for (RuleType t : kAllRuleTypes) other_type = other_type || contains(rule_keys(t), k.str());
-    std::string message;
-    if (other_type) {
-      message = fmt::format("does not apply to a '{}' rule (it takes: type, {})",
-                            rule_type_name(type), list_text(keys));
-    } else {
-      std::vector<std::string_view> known = {"type"};
-      known.insert(known.end(), keys.begin(), keys.end());
-      std::string hint = suggestion(k.str(), known);
-      if (hint.empty()) hint = fmt::format("; a '{}' rule takes: {}", rule_type_name(type), list_text(known));
-      message = fmt::format("unknown key{}", hint);
-    }
-    loader_.error(loc_of(k.source()), key_path(k.str()), std::move(message));
-  }
-}
-
 // ---- Loader
 
 Result<Config> Loader::load(const toml::table& root) {
@@ -479,7 +421,6 @@ Result<Config> Loader::load(const toml::table& root) {
   if (const toml::node* n = r.node("plugins")) read_components(*n, "plugins", config_.plugins);
   r.finish(kRootKeys);
 
-  check_pareto_tiers();
   if (diags_.empty()) apply_availability();
 
   if (!diags_.empty()) {
@@ -736,17 +677,6 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
   r.finish(kProviderKeys);
 }
 
-void Loader::check_provider_ref(std::string_view name, SourceLoc loc, const std::string& path) {
-  if (provider_index_.count(name)) return;
-  std::vector<std::string_view> names;
-  for (const ProviderConfig& p : config_.providers) {
-    if (!p.name.empty()) names.push_back(p.name);
-  }
-  std::string hint = suggestion(name, names);
-  if (hint.empty()) hint = fmt::format("; defined providers: {}", list_text(names));
-  error(loc, path, fmt::format("no provider named '{}'{}", name, hint));
-}
-
 void Loader::read_routers(const toml::node& node) {
   const toml::array* arr = node.as_array();
   if (!arr || !(arr->empty() || arr->is_array_of_tables())) {
@@ -758,127 +688,27 @@ void Loader::read_routers(const toml::node& node) {
     const toml::table& t = *(*arr)[i].as_table();
     TableReader r(*this, t, fmt::format("routers[{}]", i));
     RuleConfig rule;
+    rule.path = r.path();
     rule.loc = r.loc();
     read_rule(r, rule);
     config_.routers.push_back(std::move(rule));
   }
 }
 
+// A rule's table as its type's factory will check it: `type`, and every other key as a
+// setting (Pipeline::build reports an unknown type, naming the registered ones).
 void Loader::read_rule(TableReader& r, RuleConfig& rule) {
-  const auto type_name = r.string("type");
-  if (!type_name) {
-    if (!r.has("type")) {
-      error(r.loc(), r.key_path("type"),
-            fmt::format("missing required key; expected one of {}", list_text(kRuleTypeNames)));
-    }
-    return;  // the other keys cannot be checked without a type
+  const auto type_name = r.nonempty_string("type", true);
+  if (!type_name) return;
+  rule.type = *type_name;
+  rule.type_loc = loc_of(r.table().get("type")->source());
+  for (auto&& [k, v] : r.table()) {
+    if (k.str() == "type") continue;
+    rule.settings.set(std::string(k.str()), to_value(v, r.key_path(k.str())));
   }
-  bool known = false;
-  for (RuleType t : kAllRuleTypes) {
-    if (rule_type_name(t) == *type_name) {
-      rule.type = t;
-      known = true;
-    }
-  }
-  if (!known && std::find(options_.rule_types.begin(), options_.rule_types.end(), *type_name) !=
-                    options_.rule_types.end()) {
-    // A registered custom type: its keys are its factory's to check.
-    rule.type = RuleType::Custom;
-    rule.custom_type = *type_name;
-    for (auto&& [k, v] : r.table()) {
-      if (k.str() == "type") continue;
-      rule.settings.set(std::string(k.str()), to_value(v, r.key_path(k.str())));
-    }
-    return;
-  }
-  if (!known) {
-    std::vector<std::string_view> names(std::begin(kRuleTypeNames), std::end(kRuleTypeNames));
-    for (const std::string& t : options_.rule_types) names.push_back(t);
-    error(loc_of(r.table().get("type")->source()), r.key_path("type"),
-          fmt::format("unknown rule type '{}'; expected one of {}{}", *type_name, list_text(names),
-                      suggestion(*type_name, names)));
-    return;
-  }
-  const auto takes = [&](std::string_view key) { return contains(rule_keys(rule.type), key); };
-  constexpr double kMax = std::numeric_limits<double>::max();
-
-  auto read_provider_ref = [&](std::string_view key, std::string& out) {
-    if (auto v = r.nonempty_string(key, true)) {
-      check_provider_ref(*v, loc_of(r.table().get(key)->source()), r.key_path(key));
-      out = *v;
-    }
-  };
-  if (rule.type == RuleType::Prefix) {
-    if (auto v = r.nonempty_string("model_prefix", true)) rule.model_prefix = *v;
-  }
-  if (rule.type == RuleType::Tag) {
-    if (auto v = r.nonempty_string("tag", true)) rule.tag = *v;
-  }
-  if (takes("provider")) read_provider_ref("provider", rule.provider);
-  if (takes("providers")) {
-    if (auto list = r.string_array("providers")) {
-      for (std::size_t i = 0; i < list->size(); ++i) {
-        const auto& [name, loc] = (*list)[i];
-        const std::string path = fmt::format("{}[{}]", r.key_path("providers"), i);
-        if (std::find(rule.providers.begin(), rule.providers.end(), name) != rule.providers.end()) {
-          error(loc, path, fmt::format("provider '{}' is listed twice", name));
-          continue;
-        }
-        check_provider_ref(name, loc, path);
-        rule.providers.push_back(name);
-      }
-    }
-  }
-  if (takes("rewrite_model")) {
-    if (auto v = r.nonempty_string("rewrite_model")) rule.rewrite_model = *v;
-  }
-  if (takes("max_cost_per_1m_tokens")) rule.max_cost_per_1m_tokens = r.number("max_cost_per_1m_tokens", 0.0, kMax);
-  if (takes("max_latency_ms")) rule.max_latency_ms = r.number("max_latency_ms", 0.0, kMax);
-  if (takes("min_tokens_per_sec")) rule.min_tokens_per_sec = r.number("min_tokens_per_sec", 0.0, kMax);
-  if (takes("quality_bias")) {
-    if (auto v = r.number("quality_bias", 0.0, 1.0)) rule.quality_bias = *v;
-  }
-  if (takes("candidates")) {
-    if (const toml::node* n = r.node("candidates")) {
-      const std::string cpath = r.key_path("candidates");
-      const toml::array* arr = n->as_array();
-      if (!arr) {
-        error(loc_of(n->source()), cpath,
-              fmt::format("expected an array of {{ provider, model }} tables, found {}",
-                          type_phrase(n->type())));
-      } else {
-        if (arr->empty()) error(loc_of(n->source()), cpath, "must list at least one candidate");
-        for (const char* key : {"providers", "rewrite_model"}) {
-          if (const toml::node* other = r.table().get(key)) {
-            error(loc_of(other->source()), r.key_path(key),
-                  "cannot be combined with candidates (each candidate names its provider and model)");
-          }
-        }
-        for (std::size_t i = 0; i < arr->size(); ++i) {
-          const toml::node& e = (*arr)[i];
-          const std::string epath = fmt::format("{}[{}]", cpath, i);
-          const toml::table* et = e.as_table();
-          if (!et) {
-            error(loc_of(e.source()), epath,
-                  fmt::format("expected a {{ provider, model }} table, found {}", type_phrase(e.type())));
-            continue;
-          }
-          TableReader cr(*this, *et, epath);
-          RandomCandidate c;
-          c.loc = loc_of(e.source());
-          if (auto v = cr.nonempty_string("provider", true)) {
-            check_provider_ref(*v, loc_of(et->get("provider")->source()), cr.key_path("provider"));
-            c.provider = *v;
-          }
-          if (auto v = cr.nonempty_string("model", true)) c.model = *v;
-          if (auto v = cr.number("weight", std::numeric_limits<double>::min(), kMax)) c.weight = *v;
-          cr.finish(kCandidateKeys);
-          rule.candidates.push_back(std::move(c));
-        }
-      }
-    }
-  }
-  r.finish_rule(rule.type);
+  // toml++ orders keys by name; settings keep the order of the file.
+  sort_by_position(rule.settings);
+  rule.settings.loc = rule.loc;
 }
 
 Value Loader::to_value(const toml::node& n, const std::string& path) {
@@ -900,12 +730,8 @@ Value Loader::to_value(const toml::node& n, const std::string& path) {
       for (auto&& [k, e] : *n.as_table()) {
         o.emplace_back(std::string(k.str()), to_value(e, join_path(path, k.str())));
       }
-      // toml++ orders keys by name; settings keep the order of the file.
-      std::stable_sort(o.begin(), o.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.second.loc.line, a.second.loc.column) <
-               std::tie(b.second.loc.line, b.second.loc.column);
-      });
       v = Value(std::move(o));
+      sort_by_position(v);
       break;
     }
     default:
@@ -957,58 +783,9 @@ void Loader::read_components(const toml::node& node, std::string_view group,
       Value sv = to_value(e, join_path(path, k.str()));
       c.settings.set(std::string(k.str()), std::move(sv));
     }
-    // toml++ orders keys by name; settings keep the order of the file.
-    std::stable_sort(c.settings.as_object().begin(), c.settings.as_object().end(), [](const auto& a, const auto& b) {
-      return std::tie(a.second.loc.line, a.second.loc.column) < std::tie(b.second.loc.line, b.second.loc.column);
-    });
+    sort_by_position(c.settings);
     c.settings.loc = c.loc;
     out.push_back(std::move(c));
-  }
-}
-
-// The pareto-router plugin names providers in its tiers; they are cross-checked here so a
-// typo is a load error rather than a failed request.
-void Loader::check_pareto_tiers() {
-  const ComponentConfig* c = Config::find_component(config_.plugins, "pareto-router");
-  if (!c) return;
-  const std::string base = "plugins.pareto-router";
-  const Value* tiers = c->settings.find("tiers");
-  if (!tiers) return;
-  if (!tiers->is_object()) {
-    error(tiers->loc, base + ".tiers",
-          fmt::format("expected a table of tier = [providers...], found {}", kind_phrase(*tiers)));
-    return;
-  }
-  std::vector<std::string_view> tier_names;
-  for (const auto& [name, list] : tiers->as_object()) {
-    tier_names.push_back(name);
-    const std::string tpath = join_path(base + ".tiers", name);
-    if (!list.is_array()) {
-      error(list.loc, tpath, fmt::format("expected an array of provider names, found {}", kind_phrase(list)));
-      continue;
-    }
-    if (list.as_array().empty()) error(list.loc, tpath, "a tier needs at least one provider");
-    for (std::size_t i = 0; i < list.as_array().size(); ++i) {
-      const Value& e = list.as_array()[i];
-      const std::string epath = fmt::format("{}[{}]", tpath, i);
-      if (!e.is_string()) {
-        error(e.loc, epath, fmt::format("expected a provider name, found {}", kind_phrase(e)));
-        continue;
-      }
-      check_provider_ref(e.as_string(), e.loc, epath);
-    }
-  }
-  for (const char* key : {"tier", "default_tier"}) {
-    const Value* t = c->settings.find(key);
-    if (!t) continue;
-    const std::string path = join_path(base, key);
-    if (!t->is_string()) {
-      error(t->loc, path, fmt::format("expected a tier name, found {}", kind_phrase(*t)));
-    } else if (!contains(tier_names, t->as_string())) {
-      error(t->loc, path,
-            fmt::format("no tier named '{}'; configured tiers: {}{}", t->as_string(),
-                        list_text(tier_names), suggestion(t->as_string(), tier_names)));
-    }
   }
 }
 
@@ -1106,13 +883,6 @@ const std::vector<std::string_view>& config_schema_keys() {
     add("routing.", kRoutingKeys);
     add("providers[].", kProviderKeys);
     storage.push_back("routers[].type");
-    for (RuleType t : kAllRuleTypes) {
-      for (std::string_view k : rule_keys(t)) {
-        std::string key = fmt::format("routers[].{}", k);
-        if (std::find(storage.begin(), storage.end(), key) == storage.end()) storage.push_back(key);
-      }
-    }
-    add("routers[].candidates[].", kCandidateKeys);
     storage.push_back("classifiers.<id>.enabled");
     storage.push_back("response_classifiers.<id>.enabled");
     storage.push_back("plugins.<id>.enabled");

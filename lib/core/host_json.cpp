@@ -18,7 +18,7 @@ std::string route_json(const PreparedRequest& p) {
     if (t.rule_index >= 0) {
       w.begin_object();
       w.kv_int("index", t.rule_index);
-      w.kv("type", rule_type_name(t.rule_type));
+      w.kv("type", t.rule_type);
       w.end_object();
     } else {
       w.null();  // forced by a plugin

@@ -36,27 +36,16 @@ Error plugin_error(const std::string& id, const Error& e) {
 
 }  // namespace
 
-Pipeline::Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> custom_rules)
-    : config_(std::move(config)), router_(config_, catalog, std::move(custom_rules)) {}
+Pipeline::Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> rules)
+    : config_(std::move(config)), router_(config_, catalog, std::move(rules)) {}
 
 Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, const Registries& registries,
                                                          const ModelCatalog* catalog,
                                                          std::shared_ptr<const CallTracing> tracing,
                                                          const Pipeline* previous) {
-  std::vector<std::shared_ptr<const Rule>> custom_rules(config.routers.size());
-  for (std::size_t i = 0; i < config.routers.size(); ++i) {
-    const RuleConfig& r = config.routers[i];
-    if (r.type != RuleType::Custom) continue;
-    const RuleFactory* f = registries.rule(r.custom_type);
-    if (!f) {
-      return fail(config_error(config, r.loc, fmt::format("routers[{}].type", i),
-                               fmt::format("rule type '{}' is not registered", r.custom_type)));
-    }
-    auto made = (*f)(r, config);
-    if (!made) return fail(made.error());
-    custom_rules[i] = std::move(*made);
-  }
-  std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(custom_rules)));
+  auto rules = registries.make_rules(config);
+  if (!rules) return fail(rules.error());
+  std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(*rules)));
   p->tracing_ = std::move(tracing);
   if (previous) {
     p->events_ = previous->events_;
@@ -187,7 +176,7 @@ Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState sta
                                              prov ? "unavailable: " + prov->unavailable_reason : "not configured"));
     }
     RouteDecision d;
-    d.target = RouteTarget{prov->name, req.model, -1, RuleType::Prefix};
+    d.target = RouteTarget{prov->name, req.model, -1, {}};
     d.reason = fmt::format("forced by plugin {}: provider {}, model {}",
                            state.active_plugins.empty() ? "?" : state.active_plugins.back(), prov->name, req.model);
     p.decision = std::move(d);

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "util/strings.h"
+
 namespace llmrouter {
 namespace {
 
@@ -44,22 +46,54 @@ Result<void> Registries::add_plugin(std::string name, PluginFactory factory) {
   return add(plugins_, std::move(name), std::move(factory), "plugin");
 }
 
-Result<void> Registries::add_rule(std::string name, RuleFactory factory) {
-  for (RuleType t : {RuleType::Prefix, RuleType::Tag, RuleType::Discover, RuleType::Price, RuleType::Latency,
-                     RuleType::Throughput, RuleType::Fallback, RuleType::Random}) {
-    if (rule_type_name(t) == name) {
-      return fail(Errc::InvalidArgument, fmt::format("rule '{}' is a built-in rule type", name));
-    }
+Result<void> Registries::add_rule(std::string name, RuleFactory factory, std::vector<std::string> keys) {
+  rule_keys_.emplace_back(name, std::move(keys));
+  if (auto added = add(rules_, std::move(name), std::move(factory), "rule type"); !added) {
+    rule_keys_.pop_back();
+    return added;
   }
-  return add(rules_, std::move(name), std::move(factory), "rule");
+  return {};
 }
 
 const RuleFactory* Registries::rule(std::string_view name) const { return find(rules_, name); }
 
-std::vector<std::string> Registries::rule_names() const {
-  std::vector<std::string> out;
-  for (const auto& [n, f] : rules_) out.push_back(n);
-  return out;
+std::vector<std::string_view> Registries::rule_names() const { return names(rules_); }
+
+std::vector<std::string> Registries::rule_keys(std::string_view name) const {
+  for (const auto& [n, keys] : rule_keys_) {
+    if (n == name) return keys;
+  }
+  return {};
+}
+
+Result<std::vector<std::shared_ptr<const Rule>>> Registries::make_rules(const Config& config) const {
+  std::vector<std::shared_ptr<const Rule>> rules;
+  std::string errors;
+  auto report = [&](const std::string& message) {
+    if (!errors.empty()) errors += '\n';
+    errors += message;
+  };
+  for (const RuleConfig& r : config.routers) {
+    const RuleFactory* f = rule(r.type);
+    if (!f) {
+      const std::vector<std::string_view> known = rule_names();
+      const std::string_view best = detail::closest_match(r.type, known);
+      report(config_error(config, r.type_loc, r.path + ".type",
+                          fmt::format("unknown rule type '{}'; expected one of {}{}", r.type,
+                                      detail::join(known, ", "),
+                                      best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best)))
+                 .message);
+      continue;
+    }
+    auto made = (*f)(r, config);
+    if (!made) {
+      report(made.error().message);
+      continue;
+    }
+    rules.push_back(std::move(*made));
+  }
+  if (!errors.empty()) return fail(Errc::Config, std::move(errors));
+  return rules;
 }
 
 const ClassifierFactory* Registries::classifier(std::string_view name) const { return find(classifiers_, name); }

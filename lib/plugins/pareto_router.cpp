@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 // `pareto-router`: sends a request to the first available provider of a tier. The tier
 // comes from the request's plugin settings (`tier`), else `default_tier`, else "medium".
-// Tier lists are checked against the providers when the config is loaded.
+// Tier lists are checked against the providers when the pipeline is built.
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "llmrouter/settings.h"
+#include "util/strings.h"
 
 #include "plugins/builtin.h"
 
@@ -56,7 +61,50 @@ class NotImplemented final : public Plugin {
 
 }  // namespace
 
-Result<std::unique_ptr<Plugin>> make_pareto_router(const ComponentConfig&, const Config&) {
+// The tiers name providers: a typo is a configuration error rather than a failed request.
+Result<std::unique_ptr<Plugin>> make_pareto_router(const ComponentConfig& c, const Config& config) {
+  SettingsReader r(config, c.settings, "plugins." + c.id, c.loc);
+  std::vector<std::string_view> tier_names;
+  const Value* tiers = r.value("tiers");
+  if (tiers) {
+    if (!tiers->is_object()) {
+      r.error(tiers->loc, r.key_path("tiers"),
+              fmt::format("expected a table of tier = [providers...], found {}", SettingsReader::kind_phrase(*tiers)));
+    } else {
+      for (const auto& [name, list] : tiers->as_object()) {
+        tier_names.push_back(name);
+        const std::string tpath = r.key_path("tiers") + "." + name;
+        if (!list.is_array()) {
+          r.error(list.loc, tpath,
+                  fmt::format("expected an array of provider names, found {}", SettingsReader::kind_phrase(list)));
+          continue;
+        }
+        if (list.as_array().empty()) r.error(list.loc, tpath, "a tier needs at least one provider");
+        for (std::size_t i = 0; i < list.as_array().size(); ++i) {
+          const Value& e = list.as_array()[i];
+          const std::string epath = fmt::format("{}[{}]", tpath, i);
+          if (!e.is_string()) {
+            r.error(e.loc, epath, fmt::format("expected a provider name, found {}", SettingsReader::kind_phrase(e)));
+          } else {
+            r.check_provider(e.as_string(), e.loc, epath);
+          }
+        }
+      }
+    }
+  }
+  for (const char* key : {"tier", "default_tier"}) {
+    const Value* t = r.value(key);
+    if (!t || !tiers || !tiers->is_object()) continue;
+    if (!t->is_string()) {
+      r.error(t->loc, r.key_path(key), fmt::format("expected a tier name, found {}", SettingsReader::kind_phrase(*t)));
+    } else if (std::find(tier_names.begin(), tier_names.end(), t->as_string()) == tier_names.end()) {
+      const std::string_view best = closest_match(t->as_string(), tier_names);
+      r.error(t->loc, r.key_path(key),
+              fmt::format("no tier named '{}'; configured tiers: {}{}", t->as_string(), join(tier_names, ", "),
+                          best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best)));
+    }
+  }
+  if (auto checked = r.result(); !checked) return fail(checked.error());
   return std::unique_ptr<Plugin>(std::make_unique<ParetoRouter>());
 }
 

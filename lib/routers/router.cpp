@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The eight rule types and the chain walk. Differences from the original router, on
-// purpose: candidates keep config order (never hash order); unavailable providers are
-// filtered out by every rule; a capability mismatch moves on to the rule's next qualifying
-// candidate instead of skipping the rule; random picks only among qualifying candidates.
+// The model catalog and the chain walk: each rule (one file per type in lib/routers/) proposes candidates
+// in its order, the router keeps those that qualify. Differences from the original router,
+// on purpose: unavailable providers are filtered out for every rule; a capability mismatch
+// moves on to the rule's next qualifying candidate instead of skipping the rule.
 #include "llmrouter/router.h"
 
 #include <algorithm>
@@ -77,144 +77,36 @@ std::optional<ModelCatalog::Model> ModelCatalog::model(std::string_view provider
 
 // ---- Router
 
-Router::Router(const Config& config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> custom)
-    : rules_(config.routers),
+Router::Router(const Config& config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> rules)
+    : rules_(std::move(rules)),
       providers_(config.providers),
       max_attempts_(config.routing.max_attempts),
-      catalog_(catalog),
-      custom_(std::move(custom)) {
-  custom_.resize(rules_.size());
+      catalog_(catalog) {
+  for (const RuleConfig& r : config.routers) types_.push_back(r.type);
+  types_.resize(rules_.size());
 }
 
-bool Router::qualifies(const Candidate& c, const RouteQuery& q) const {
+bool RouteScope::qualifies(std::string_view provider, std::string_view model) const {
+  return router_->qualifies(provider, model, *query_);
+}
+
+bool Router::qualifies(std::string_view provider, std::string_view model, const RouteQuery& q) const {
   const auto p = std::find_if(providers_.begin(), providers_.end(),
-                              [&](const ProviderConfig& x) { return x.name == c.provider; });
+                              [&](const ProviderConfig& x) { return x.name == provider; });
   if (p == providers_.end() || !p->available) return false;
   if (q.needs.empty()) return true;
   if (p->capabilities_declared) return p->capabilities.contains_all(q.needs);
   if (catalog_) {
-    if (auto caps = catalog_->capabilities(c.provider, c.model)) return caps->contains_all(q.needs);
+    if (auto caps = catalog_->capabilities(provider, model)) return caps->contains_all(q.needs);
   }
   return true;  // unknown capabilities: assume the model can
 }
 
-void Router::candidates_of(std::size_t index, const RouteQuery& q, std::vector<Candidate>& out,
-                           std::vector<RouteCandidate>& owned) const {
-  const RuleConfig& r = rules_[index];
-  const std::string_view model = r.rewrite_model ? std::string_view(*r.rewrite_model) : std::string_view(q.model);
-  out.clear();
-  // Calls f on the rule's providers: its `providers` list in its order, else all of them.
-  auto for_pool = [&](auto f) {
-    if (r.providers.empty()) {
-      for (const ProviderConfig& p : providers_) f(p);
-      return;
-    }
-    for (const std::string& name : r.providers) {
-      for (const ProviderConfig& p : providers_) {
-        if (p.name == name) f(p);
-      }
-    }
-  };
-  // The pool's providers with a key, by increasing key (ties keep pool order).
-  auto ranked = [&](auto key) {
-    std::vector<std::pair<double, const ProviderConfig*>> scored;
-    for_pool([&](const ProviderConfig& p) {
-      if (const std::optional<double> k = key(p)) scored.emplace_back(*k, &p);
-    });
-    std::stable_sort(scored.begin(), scored.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [k, p] : scored) out.push_back({p->name, model});
-  };
-  switch (r.type) {
-    case RuleType::Prefix:
-      if (q.model.compare(0, r.model_prefix.size(), r.model_prefix) == 0) out.push_back({r.provider, model});
-      break;
-    case RuleType::Tag:
-      if (std::find(q.tags.begin(), q.tags.end(), r.tag) != q.tags.end()) out.push_back({r.provider, model});
-      break;
-    case RuleType::Discover:
-      if (catalog_ && catalog_->has_model(r.provider, q.model)) out.push_back({r.provider, q.model});
-      break;
-    case RuleType::Price:
-      ranked([&](const ProviderConfig& p) -> std::optional<double> {
-        if (r.max_cost_per_1m_tokens && p.cost_per_1m_tokens > *r.max_cost_per_1m_tokens) return std::nullopt;
-        return p.cost_per_1m_tokens;
-      });
-      break;
-    case RuleType::Latency:
-      ranked([&](const ProviderConfig& p) -> std::optional<double> {
-        if (!p.latency_ms || (r.max_latency_ms && *p.latency_ms > *r.max_latency_ms)) return std::nullopt;
-        return *p.latency_ms;
-      });
-      break;
-    case RuleType::Throughput:
-      ranked([&](const ProviderConfig& p) -> std::optional<double> {
-        if (!p.throughput_tokens_per_sec ||
-            (r.min_tokens_per_sec && *p.throughput_tokens_per_sec < *r.min_tokens_per_sec)) {
-          return std::nullopt;
-        }
-        return -*p.throughput_tokens_per_sec;  // highest first
-      });
-      break;
-    case RuleType::Fallback:
-      ranked([&](const ProviderConfig& p) -> std::optional<double> {
-        return -(r.quality_bias * p.quality - (1.0 - r.quality_bias) * p.cost_per_1m_tokens);
-      });
-      break;
-    case RuleType::Custom:
-      if (const Rule* rule = custom_[index].get()) {
-        owned.clear();
-        rule->candidates(q, owned);
-        for (const RouteCandidate& c : owned) out.push_back({c.provider, c.model});
-      }
-      break;
-    case RuleType::Random: {
-      // Only qualifying candidates take part in the draw; the others follow in config order.
-      std::vector<Candidate> all;
-      std::vector<double> weights;
-      if (!r.candidates.empty()) {
-        for (const RandomCandidate& c : r.candidates) {
-          all.push_back({c.provider, c.model});
-          weights.push_back(c.weight);
-        }
-      } else {
-        for_pool([&](const ProviderConfig& p) {
-          all.push_back({p.name, model});
-          weights.push_back(1.0);
-        });
-      }
-      double total = 0;
-      for (std::size_t i = 0; i < all.size(); ++i) {
-        if (!qualifies(all[i], q)) weights[i] = 0;
-        total += weights[i];
-      }
-      if (total <= 0) break;
-      double x = std::clamp(q.random, 0.0, std::nextafter(1.0, 0.0)) * total;
-      std::size_t pick = 0;
-      for (; pick + 1 < all.size(); ++pick) {
-        if (weights[pick] > 0 && x < weights[pick]) break;
-        x -= weights[pick];
-      }
-      while (weights[pick] <= 0) --pick;  // rounding: land on a qualifying one
-      out.push_back(all[pick]);
-      for (std::size_t i = 0; i < all.size(); ++i) {
-        if (i != pick) out.push_back(all[i]);
-      }
-      break;
-    }
-  }
-}
-
 std::string Router::describe(std::size_t index) const {
-  const RuleConfig& r = rules_[index];
   // Built by appending: this runs for every routed request.
   std::string out = "rule " + std::to_string(index) + " (";
-  switch (r.type) {
-    case RuleType::Prefix: out.append("prefix=").append(r.model_prefix); break;
-    case RuleType::Tag: out.append("tag=").append(r.tag); break;
-    case RuleType::Custom: out.append(r.custom_type); break;
-    default: out.append(rule_type_name(r.type)); break;
-  }
+  std::string own = rules_[index] ? rules_[index]->describe() : std::string();
+  out.append(own.empty() ? types_[index] : own);
   out += ')';
   return out;
 }
@@ -222,19 +114,21 @@ std::string Router::describe(std::size_t index) const {
 Result<RouteDecision> Router::route(const RouteQuery& q) const {
   std::optional<RouteDecision> decision;
   bool filtered = false;
-  std::vector<Candidate> candidates;
-  std::vector<RouteCandidate> owned;
+  std::vector<RouteCandidate> candidates;
+  const RouteScope scope(*this, q, catalog_);
   for (std::size_t i = 0; i < rules_.size(); ++i) {
-    candidates_of(i, q, candidates, owned);
-    for (const Candidate& c : candidates) {
-      if (!qualifies(c, q)) {
+    if (!rules_[i]) continue;
+    candidates.clear();
+    rules_[i]->candidates(q, scope, candidates);
+    for (RouteCandidate& c : candidates) {
+      if (!qualifies(c.provider, c.model, q)) {
         filtered = true;
         continue;
       }
       if (!decision) {
         decision.emplace();
-        decision->target = RouteTarget{std::string(c.provider), std::string(c.model), static_cast<int>(i), rules_[i].type};
         decision->reason = describe(i).append(": provider ").append(c.provider).append(", model ").append(c.model);
+        decision->target = RouteTarget{std::move(c.provider), std::move(c.model), static_cast<int>(i), types_[i]};
         if (max_attempts_ <= 1) return std::move(*decision);
         continue;
       }
@@ -244,7 +138,7 @@ Result<RouteDecision> Router::route(const RouteQuery& q) const {
         continue;
       }
       decision->fallbacks.push_back(
-          RouteTarget{std::string(c.provider), std::string(c.model), static_cast<int>(i), rules_[i].type});
+          RouteTarget{std::move(c.provider), std::move(c.model), static_cast<int>(i), types_[i]});
       if (decision->fallbacks.size() + 1 >= max_attempts_) return std::move(*decision);
     }
   }
@@ -256,16 +150,14 @@ Result<RouteDecision> Router::route(const RouteQuery& q) const {
 
 std::vector<RouteTarget> Router::known_models() const {
   std::vector<RouteTarget> out;
-  auto add = [&](RouteTarget t) {
-    if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
-  };
+  std::vector<RouteCandidate> models;
   for (std::size_t i = 0; i < rules_.size(); ++i) {
-    const RuleConfig& r = rules_[i];
-    const int index = static_cast<int>(i);
-    if (r.rewrite_model && !r.provider.empty()) add({r.provider, *r.rewrite_model, index, r.type});
-    for (const RandomCandidate& c : r.candidates) add({c.provider, c.model, index, r.type});
-    if (r.type == RuleType::Discover && catalog_) {
-      for (const ModelCatalog::Model& m : catalog_->models(r.provider)) add({r.provider, m.name, index, r.type});
+    if (!rules_[i]) continue;
+    models.clear();
+    rules_[i]->known_models(catalog_, models);
+    for (RouteCandidate& m : models) {
+      RouteTarget t{std::move(m.provider), std::move(m.model), static_cast<int>(i), types_[i]};
+      if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
     }
   }
   return out;

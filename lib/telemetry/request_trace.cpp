@@ -118,7 +118,7 @@ void trace_route(RequestTrace& t, const PreparedRequest* p, const Error* error) 
       s.set("llmrouter.provider", d.target.provider);
       s.set("gen_ai.request.model", d.target.model);
       s.set("llmrouter.rule.index", static_cast<int64_t>(d.target.rule_index));
-      if (d.target.rule_index >= 0) s.set("llmrouter.rule.type", std::string(rule_type_name(d.target.rule_type)));
+      if (d.target.rule_index >= 0) s.set("llmrouter.rule.type", d.target.rule_type);
       s.set("llmrouter.route.reason", d.reason);
       s.set("llmrouter.route.fallbacks", static_cast<int64_t>(d.fallbacks.size()));
     } else {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "llmrouter/log.h"
+#include "llmrouter/registry.h"
 #include "llmrouter/router.h"
 #include "support/config_helpers.h"
 #include "support/mock_upstream.h"
@@ -128,7 +129,7 @@ provider = "local"
 type = "fallback"
 providers = ["cloud"]
 )");
-  Router router(c, catalog.get());
+  Router router(c, catalog.get(), *Registries::with_builtins().make_rules(c));
   RouteQuery q;
   q.model = "gemma2:2b";
   ASSERT_TRUE(router.route(q));
@@ -139,21 +140,21 @@ providers = ["cloud"]
 
   auto r = router.route(q);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->target, (RouteTarget{"local", "gemma2:2b", 0, RuleType::Discover}));
+  EXPECT_EQ(r->target, (RouteTarget{"local", "gemma2:2b", 0, "discover"}));
   EXPECT_EQ(r->reason, "rule 0 (discover): provider local, model gemma2:2b");
 
   // gemma2 has no vision: a request with an image goes to the next rule's candidate.
   q.needs.insert(Capability::Vision);
   r = router.route(q);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->target, (RouteTarget{"cloud", "gemma2:2b", 1, RuleType::Fallback}));
+  EXPECT_EQ(r->target, (RouteTarget{"cloud", "gemma2:2b", 1, "fallback"}));
   EXPECT_TRUE(r->fallbacks.empty());
 
   // The vision model stays local, with the fallback behind it.
   q.model = "qwen2.5vl:7b";
   r = router.route(q);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(r->target, (RouteTarget{"local", "qwen2.5vl:7b", 0, RuleType::Discover}));
+  EXPECT_EQ(r->target, (RouteTarget{"local", "qwen2.5vl:7b", 0, "discover"}));
   ASSERT_EQ(r->fallbacks.size(), 1u);
   EXPECT_EQ(r->fallbacks[0].provider, "cloud");
 
@@ -163,8 +164,8 @@ providers = ["cloud"]
   q.model = "gemma2:2b";
   EXPECT_EQ(router.route(q)->target.provider, "cloud");
 
-  EXPECT_THAT(router.known_models(), ElementsAre(RouteTarget{"local", "qwen2.5vl:7b", 0, RuleType::Discover},
-                                                 RouteTarget{"local", "gemma2:2b", 0, RuleType::Discover}));
+  EXPECT_THAT(router.known_models(), ElementsAre(RouteTarget{"local", "qwen2.5vl:7b", 0, "discover"},
+                                                 RouteTarget{"local", "gemma2:2b", 0, "discover"}));
 }
 
 TEST_F(DiscoveryTest, RequestsCarryTheProviderCredentialAndHeaders) {
@@ -208,7 +209,7 @@ TEST_F(DiscoveryTest, AFailingTagsRequestIsAWarningAndLeavesNoModels) {
   EXPECT_THAT(warnings(), ElementsAre(reports[0].warning));
   EXPECT_THAT(catalog->models("local"), IsEmpty());
   EXPECT_EQ(mock->requests("/api/show"), 0);
-  Router router(c, catalog.get());
+  Router router(c, catalog.get(), *Registries::with_builtins().make_rules(c));
   RouteQuery q;
   q.model = "gemma2:2b";
   EXPECT_FALSE(router.route(q));

@@ -11,6 +11,8 @@
 #include <toml++/toml.h>
 
 #include "llmrouter/config.h"
+#include "llmrouter/pipeline.h"
+#include "llmrouter/registry.h"
 #include "support/config_helpers.h"
 
 namespace llmrouter {
@@ -98,26 +100,32 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   EXPECT_EQ(c->warnings.size(), 4u);
 
   ASSERT_EQ(c->routers.size(), 8u);
-  EXPECT_EQ(c->routers[0].type, RuleType::Prefix);
-  EXPECT_EQ(c->routers[0].model_prefix, "local/");
-  EXPECT_EQ(c->routers[0].rewrite_model, "llama3.2-3b");
-  EXPECT_EQ(c->routers[1].type, RuleType::Tag);
-  EXPECT_EQ(c->routers[1].tag, "code");
-  EXPECT_EQ(c->routers[1].provider, "ollama");
-  EXPECT_EQ(c->routers[2].type, RuleType::Discover);
-  EXPECT_EQ(c->routers[3].type, RuleType::Price);
-  EXPECT_THAT(c->routers[3].providers, ElementsAre("local", "cloudflare", "openai"));
-  EXPECT_EQ(c->routers[3].max_cost_per_1m_tokens, 5.0);
-  EXPECT_EQ(c->routers[4].type, RuleType::Latency);
-  EXPECT_EQ(c->routers[4].max_latency_ms, 500.0);
-  EXPECT_EQ(c->routers[5].type, RuleType::Throughput);
-  EXPECT_EQ(c->routers[5].min_tokens_per_sec, 30.0);
-  EXPECT_EQ(c->routers[6].type, RuleType::Random);
-  ASSERT_EQ(c->routers[6].candidates.size(), 2u);
-  EXPECT_EQ(c->routers[6].candidates[1].model, "deepseek-r1:latest");
-  EXPECT_EQ(c->routers[6].candidates[1].weight, 2.0);
-  EXPECT_EQ(c->routers[7].type, RuleType::Fallback);
-  EXPECT_EQ(c->routers[7].quality_bias, 0.7);
+  auto text = [&](std::size_t rule, std::string_view key) {
+    const Value* v = c->routers[rule].settings.find(key);
+    return v ? v->to_json() : std::string("absent");
+  };
+  EXPECT_EQ(c->routers[0].type, "prefix");
+  EXPECT_EQ(text(0, "model_prefix"), R"("local/")");
+  EXPECT_EQ(text(0, "rewrite_model"), R"("llama3.2-3b")");
+  EXPECT_EQ(c->routers[1].type, "tag");
+  EXPECT_EQ(text(1, "tag"), R"("code")");
+  EXPECT_EQ(text(1, "provider"), R"("ollama")");
+  EXPECT_EQ(c->routers[2].type, "discover");
+  EXPECT_EQ(c->routers[3].type, "price");
+  EXPECT_EQ(text(3, "providers"), R"(["local","cloudflare","openai"])");
+  EXPECT_EQ(text(3, "max_cost_per_1m_tokens"), "5.0");
+  EXPECT_EQ(c->routers[4].type, "latency");
+  EXPECT_EQ(text(4, "max_latency_ms"), "500");
+  EXPECT_EQ(c->routers[5].type, "throughput");
+  EXPECT_EQ(text(5, "min_tokens_per_sec"), "30");
+  EXPECT_EQ(c->routers[6].type, "random");
+  EXPECT_EQ(text(6, "candidates"),
+            R"([{"provider":"local","model":"llama3.2-3b"},{"provider":"ollama","model":"deepseek-r1:latest","weight":2.0}])");
+  EXPECT_EQ(c->routers[7].type, "fallback");
+  EXPECT_EQ(text(7, "quality_bias"), "0.7");
+  // Every rule's own settings are valid: the pipeline builds.
+  auto pipeline = Pipeline::build(*c, Registries::with_builtins());
+  EXPECT_TRUE(pipeline) << pipeline.error().message;
 
   ASSERT_EQ(c->classifiers.size(), 1u);
   EXPECT_EQ(c->classifiers[0].id, "keyword");
@@ -160,12 +168,25 @@ void collect_paths(const toml::node& node, const std::string& path, std::set<std
   }
 }
 
+// The fixed schema and the keys of every built-in rule type, as registered.
+std::vector<std::string> schema_keys() {
+  std::vector<std::string> keys(config_schema_keys().begin(), config_schema_keys().end());
+  const Registries builtins = Registries::with_builtins();
+  for (std::string_view type : builtins.rule_names()) {
+    for (const std::string& k : builtins.rule_keys(type)) {
+      const std::string key = "routers[]." + k;
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    }
+  }
+  return keys;
+}
+
 TEST(ConfigExampleTest, DocumentsEveryKeyOfTheSchema) {
   toml::table root = toml::parse_file(kExample);
   std::set<std::string> present;
   collect_paths(root, "", present);
-  for (std::string_view key : config_schema_keys()) {
-    EXPECT_TRUE(present.count(std::string(key))) << "config.example.toml does not show " << key;
+  for (const std::string& key : schema_keys()) {
+    EXPECT_TRUE(present.count(key)) << "config.example.toml does not show " << key;
   }
 }
 
@@ -177,7 +198,7 @@ TEST(ConfigExampleTest, EveryKeyEveryCommentedSettingIsKnown) {
   std::set<std::string> present;
   collect_paths(root, "", present);
   std::set<std::string> schema;
-  for (std::string_view k : config_schema_keys()) schema.insert(std::string(k));
+  for (const std::string& k : schema_keys()) schema.insert(k);
   for (const std::string& p : present) {
     const bool table_prefix = std::any_of(schema.begin(), schema.end(), [&](const std::string& s) {
       return s.rfind(p + ".", 0) == 0 || s.rfind(p + "[].", 0) == 0;

@@ -225,7 +225,7 @@ namespace {
 class LongPrompts final : public Rule {
  public:
   LongPrompts(std::string provider, double min_chars) : provider_(std::move(provider)), min_(min_chars) {}
-  void candidates(const RouteQuery& q, std::vector<RouteCandidate>& out) const override {
+  void candidates(const RouteQuery& q, const RouteScope&, std::vector<RouteCandidate>& out) const override {
     if (q.tags.empty() && static_cast<double>(q.model.size()) >= min_) out.push_back({provider_, q.model});
   }
 
@@ -265,12 +265,9 @@ providers = ["small"]
 
 TEST(CustomRuleTest, RegisteredRuleTypesRouteLikeBuiltIns) {
   Registries regs = with_long_prompts();
-  LoadOptions options = testing::fake_env();
-  options.rule_types = regs.rule_names();
-  auto config = load_config_string(kCustomRules, "test.toml", options);
+  auto config = load_config_string(kCustomRules, "test.toml", testing::fake_env());
   ASSERT_TRUE(config) << config.error().message;
-  EXPECT_EQ(config->routers[0].type, RuleType::Custom);
-  EXPECT_EQ(config->routers[0].custom_type, "long-model-names");
+  EXPECT_EQ(config->routers[0].type, "long-model-names");
   auto p = Pipeline::build(*config, regs);
   ASSERT_TRUE(p) << p.error().message;
   auto long_name = (*p)->route(WireFormat::OpenAI, R"({"model":"very-long-name","messages":[{"role":"user","content":"x"}]})");
@@ -284,8 +281,10 @@ TEST(CustomRuleTest, RegisteredRuleTypesRouteLikeBuiltIns) {
 
 TEST(CustomRuleTest, UnregisteredTypesAreConfigErrors) {
   auto config = load_config_string(kCustomRules, "test.toml", testing::fake_env());
-  ASSERT_FALSE(config);
-  EXPECT_EQ(config.error().message,
+  ASSERT_TRUE(config) << config.error().message;
+  auto p = Pipeline::build(*config, Registries::with_builtins());
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
             "test.toml:11:8: routers[0].type: unknown rule type 'long-model-names'; expected one of prefix, tag, "
             "discover, price, latency, throughput, fallback, random");
   Registries regs = Registries::with_builtins();

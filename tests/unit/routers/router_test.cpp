@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "llmrouter/router.h"
 
+#include "llmrouter/registry.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -52,9 +54,16 @@ latency_ms = 1
 throughput_tokens_per_sec = 1000
 )";
 
+// The rules of `config`, each built by its built-in type's factory.
+std::vector<std::shared_ptr<const Rule>> rules_of(const Config& config) {
+  auto rules = Registries::with_builtins().make_rules(config);
+  EXPECT_TRUE(rules) << rules.error().message;
+  return rules ? std::move(*rules) : std::vector<std::shared_ptr<const Rule>>{};
+}
+
 struct Fixture {
   explicit Fixture(std::string_view rules) : config(testing::config_from(std::string(kProviders) + std::string(rules))),
-                                             router(config, &catalog) {}
+                                             router(config, &catalog, rules_of(config)) {}
   Config config;
   ModelCatalog catalog;
   Router router;
@@ -194,7 +203,7 @@ quality_bias = 1.0
 TEST(RouterTest, FallbacksAreCappedByMaxAttempts) {
   Config c = testing::config_from(std::string(kProviders).replace(std::string(kProviders).find("max_attempts = 4"), 16, "max_attempts = 2") +
                                   "[[routers]]\ntype = \"fallback\"\n");
-  Router r(c, nullptr);
+  Router r(c, nullptr, rules_of(c));
   auto d = r.route(query("m"));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->fallbacks.size(), 1u);
