@@ -89,9 +89,13 @@ constexpr std::string_view kChatStream =
 
 void BM_Engine_InProcessProvider(benchmark::State& state) {
   EngineOptions o;
-  o.providers.emplace("local", std::make_shared<Instant>());
+  (void)o.registries.add_provider("instant", [](const ProviderConfig&, const ProviderContext&) {
+    return Result<std::shared_ptr<const Provider>>(std::make_shared<Instant>());
+  });
   o.loops = 1;
-  auto engine = Engine::create(config_for("openai", "http://127.0.0.1:1/v1"), std::move(o));
+  Config config = config_for("openai", "http://127.0.0.1:1/v1");
+  config.providers[0].kind = "instant";
+  auto engine = Engine::create(std::move(config), std::move(o));
   if (!engine) return state.SkipWithError(engine.error().message.c_str());
   run(state, **engine, state.range(0) ? kChatStream : kChat);
 }

@@ -654,7 +654,6 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
   eo.getenv = options.getenv;
   eo.telemetry = options.telemetry;
   eo.registries = options.registries;
-  eo.providers = options.providers;
   auto engine = Engine::create(config, std::move(eo));
   if (!engine) return fail(engine.error());
   impl->engine = std::move(*engine);

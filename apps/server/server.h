@@ -33,11 +33,9 @@ struct ServerOptions {
   EnvReader getenv;
   /// Batching and bounds of the OpenTelemetry exporter (when `[telemetry] enabled`).
   TelemetryOptions telemetry;
-  /// The classifier, plugin and rule types the configuration may name (a host's own
-  /// extensions registered next to the built-ins).
+  /// The rule types, classifiers, plugins and provider kinds the configuration may name (a
+  /// host's own extensions registered next to the built-ins).
   Registries registries = Registries::with_builtins();
-  /// In-process providers by configured provider name (EngineOptions::providers).
-  std::map<std::string, std::shared_ptr<const Provider>, std::less<>> providers;
 };
 
 class Server {

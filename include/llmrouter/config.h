@@ -104,8 +104,12 @@ std::string_view provider_format_name(ProviderFormat f) noexcept;
 /// One `[[providers]]` entry.
 struct ProviderConfig {
   std::string name;
+  /// What serves it: the factory registered under this name (Registries::add_provider).
+  /// "http" (default): the built-in HTTP provider for `format` at `base_url`.
+  std::string kind = "http";
   ProviderFormat format = ProviderFormat::OpenAI;
   /// Without a trailing '/'. For anthropic, with or without "/v1" (the provider adds it).
+  /// Required for the "http" kind.
   std::string base_url;
   /// Environment variable holding the provider's API key; unset: no credential sent.
   std::optional<std::string> api_key_env;

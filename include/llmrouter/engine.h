@@ -33,12 +33,9 @@
 namespace llmrouter {
 
 struct EngineOptions {
-  /// The stage factories: the built-ins, plus an embedder's own rule types, classifiers
-  /// and plugins.
+  /// The factories: the built-ins, plus an embedder's own rule types, classifiers,
+  /// plugins and provider kinds (`[[providers]] kind`, e.g. an in-process model).
   Registries registries = Registries::with_builtins();
-  /// In-process providers by configured provider name: they serve that name instead of an
-  /// HTTP provider (the name must still be a `[[providers]]` entry, for routing).
-  std::map<std::string, std::shared_ptr<const Provider>, std::less<>> providers;
   /// Reads API keys (the providers'); std::getenv when unset.
   EnvReader getenv;
   /// Batching and bounds of the OpenTelemetry exporter (when `[telemetry] enabled`).

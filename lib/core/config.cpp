@@ -45,10 +45,11 @@ constexpr std::string_view kProviderKeys[] = {
     "cost_per_1m_tokens", "quality",   "latency_ms",         "throughput_tokens_per_sec",
     "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "timeout_ms",
     "headers",      "capabilities", "discovery_interval_s", "discovery_timeout_ms",
-    "forward_client_headers"};
+    "forward_client_headers", "kind"};
 constexpr std::string_view kFormatNames[] = {"openai", "anthropic", "ollama"};
 constexpr std::string_view kCapabilityNames[] = {"completion", "tools",  "vision", "thinking",
                                                  "embedding",  "insert", "coding"};
+constexpr std::string_view kHttpProviderKind = "http";
 constexpr std::string_view kLogLevelNames[] = {"debug", "info", "warn", "error"};
 
 bool contains(std::span<const std::string_view> list, std::string_view s) {
@@ -592,7 +593,9 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
                         suggestion(*v, kFormatNames)));
     }
   }
-  if (auto v = r.string("base_url", true)) {
+  if (auto v = r.nonempty_string("kind")) p.kind = *v;
+  // The built-in kind posts to base_url; a kind of the embedding program's may not need one.
+  if (auto v = r.string("base_url", p.kind == kHttpProviderKind)) {
     if (!is_http_url(*v)) {
       error(loc_of(r.table().get("base_url")->source()), r.key_path("base_url"),
             fmt::format("expected an http:// or https:// URL, got '{}'", *v));

@@ -43,6 +43,14 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, co
                                                          const ModelCatalog* catalog,
                                                          std::shared_ptr<const CallTracing> tracing,
                                                          const Pipeline* previous) {
+  for (std::size_t i = 0; i < config.providers.size(); ++i) {
+    const ProviderConfig& pc = config.providers[i];
+    if (!registries.provider(pc.kind)) {
+      return fail(config_error(config, pc.loc, fmt::format("providers[{}].kind", i),
+                               fmt::format("unknown provider kind '{}'; {}", pc.kind,
+                                           suggest(pc.kind, registries.provider_names()))));
+    }
+  }
   auto rules = registries.make_rules(config);
   if (!rules) return fail(rules.error());
   std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(*rules)));

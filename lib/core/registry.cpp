@@ -57,6 +57,12 @@ Result<void> Registries::add_rule(std::string name, RuleFactory factory, std::ve
 
 const RuleFactory* Registries::rule(std::string_view name) const { return find(rules_, name); }
 
+Result<void> Registries::add_provider(std::string name, ProviderFactory factory) {
+  return add(providers_, std::move(name), std::move(factory), "provider kind");
+}
+const ProviderFactory* Registries::provider(std::string_view name) const { return find(providers_, name); }
+std::vector<std::string_view> Registries::provider_names() const { return names(providers_); }
+
 std::vector<std::string_view> Registries::rule_names() const { return names(rules_); }
 
 std::vector<std::string> Registries::rule_keys(std::string_view name) const {

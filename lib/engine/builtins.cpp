@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The built-in components, registered exactly as an embedding program registers its own.
 #include "classifiers/builtin.h"
+#include "llmrouter/http_provider.h"
 #include "llmrouter/registry.h"
 #include "plugins/builtin.h"
 #include "routers/builtin.h"
@@ -25,6 +26,10 @@ Registries Registries::with_builtins() {
   (void)r.add_plugin("pareto-router", detail::make_pareto_router);
   (void)r.add_plugin("web", detail::make_web_plugin);
   (void)r.add_plugin("pdf", detail::make_pdf_plugin);
+  (void)r.add_provider("http", [](const ProviderConfig& config, const ProviderContext& context) {
+    return Result<std::shared_ptr<const Provider>>(
+        make_http_provider(config, context.transport, context.getenv, context.max_reply_bytes));
+  });
   return r;
 }
 

@@ -302,13 +302,15 @@ struct Engine::Impl {
     if (!pipeline) return fail(pipeline.error());
     auto g = std::make_shared<Generation>();
     g->pipeline_ = std::move(*pipeline);
+    const ProviderContext context{transport, options.getenv, config.server.max_upstream_reply_bytes};
     for (const ProviderConfig& pc : config.providers) {
-      if (auto own = options.providers.find(pc.name); own != options.providers.end()) {
-        g->providers_.emplace(pc.name, own->second);
-      } else if (pc.available) {
-        g->providers_.emplace(pc.name, std::shared_ptr<const Provider>(make_http_provider(pc, transport, options.getenv,
-                                                                                   config.server.max_upstream_reply_bytes)));
-      }
+      if (!pc.available) continue;  // rules pass over it
+      const ProviderFactory* factory = options.registries.provider(pc.kind);  // checked by Pipeline::build
+      if (!factory) return fail(Errc::Config, fmt::format("provider '{}': unknown kind '{}'", pc.name, pc.kind));
+      auto made = (*factory)(pc, context);
+      if (!made) return fail(made.error());
+      if (!*made) return fail(Errc::Config, fmt::format("provider '{}': its kind '{}' built nothing", pc.name, pc.kind));
+      g->providers_.emplace(pc.name, std::move(*made));
     }
     g->lookup_ = [raw = g.get()](std::string_view name) { return raw->provider(name); };
     return std::shared_ptr<const Generation>(std::move(g));

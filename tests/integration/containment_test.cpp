@@ -115,6 +115,7 @@ class Contained {
     server::ServerOptions o;
     o.getenv = [](const std::string&) { return std::optional<std::string>(); };
     std::string extension;
+    std::string kind;  // of provider "up": the built-in HTTP one unless its stage is under test
     switch (at) {
       case Stage::Classifier:
         (void)o.registries.add_classifier("throwing", [](const ComponentConfig&, const Config&) {
@@ -130,7 +131,10 @@ class Contained {
         break;
       case Stage::ProviderSend:
       case Stage::ProviderStart:
-        o.providers.emplace("up", std::make_shared<ThrowingProvider>(at));
+        (void)o.registries.add_provider("throwing", [at](const ProviderConfig&, const ProviderContext&) {
+          return Result<std::shared_ptr<const Provider>>(std::make_shared<ThrowingProvider>(at));
+        });
+        kind = "kind = \"throwing\"\n";
         break;
       default:
         (void)o.registries.add_plugin("throwing", [at](const ComponentConfig&, const Config&) {
@@ -149,12 +153,12 @@ path = "{}"
 name = "up"
 format = "openai"
 base_url = "{}/v1"
-[[routers]]
+{}[[routers]]
 type = "fallback"
 providers = ["up"]
 {}
 )",
-                                                    log_, mock_.base_url(), extension)),
+                                                    log_, mock_.base_url(), kind, extension)),
                     std::move(o));
   }
   ~Contained() {

@@ -260,15 +260,22 @@ TEST(EngineTest, DroppingAPulledStreamCancelsItsRequest) {
 }
 
 
-// An engine whose one provider, "local", is a LocalProvider.
+// Registers provider kind "local", served by `provider`.
+void add_local_kind(EngineOptions& o, std::shared_ptr<const Provider> provider) {
+  (void)o.registries.add_provider("local", [provider](const ProviderConfig&, const ProviderContext&) {
+    return Result<std::shared_ptr<const Provider>>(provider);
+  });
+}
+
+// An engine whose one provider, "local", is a LocalProvider (kind "local": no base_url).
 Result<std::unique_ptr<Engine>> local_engine() {
   EngineOptions o = quiet();
-  o.providers.emplace("local", std::make_shared<LocalProvider>());
+  add_local_kind(o, std::make_shared<LocalProvider>());
   return Engine::create(testing::config_from(R"(
 [[providers]]
 name = "local"
+kind = "local"
 format = "openai"
-base_url = "http://127.0.0.1:1/v1"
 [[routers]]
 type = "fallback"
 providers = ["local"]
@@ -450,7 +457,7 @@ TEST(EngineTest, AThrowingStageOnTheLoopEndsTheRequestWithAnInternalError) {
 TEST(EngineTest, AFailoverToABlockingProviderDoesNotRunItOnALoop) {
   EngineOptions o = quiet();
   auto where = std::make_shared<LocalProvider>("fell over to the in-process provider");
-  o.providers.emplace("local", where);
+  add_local_kind(o, where);
   auto engine = Engine::create(testing::config_from(R"(
 [[providers]]
 name = "dead"
@@ -458,8 +465,8 @@ format = "openai"
 base_url = "http://127.0.0.1:1/v1"
 [[providers]]
 name = "local"
+kind = "local"
 format = "openai"
-base_url = "http://127.0.0.1:1/v1"
 [[routers]]
 type = "fallback"
 providers = ["dead", "local"]
