@@ -3,6 +3,7 @@
 // and pulled), in-process providers, and reload.
 #include "llmrouter/engine.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,11 +16,8 @@
 #include <string>
 #include <thread>
 
-#include <future>
-
-#include <fmt/format.h>
-
 #include "support/config_helpers.h"
+#include "support/fakes.h"
 #include "support/mock_upstream.h"
 
 namespace llmrouter {
@@ -56,25 +54,15 @@ std::string chat_body(std::string_view model, bool stream) {
                      stream ? "true" : "false");
 }
 
-// An in-process provider named "local": answers `text`, and records whether its blocking
-// send ran on a transport loop.
-class LocalProvider final : public Provider {
- public:
-  explicit LocalProvider(std::string text = "from the in-process provider") : text_(std::move(text)) {}
-  std::string_view name() const override { return "local"; }
-  Result<void> send(const CanonicalRequest& req, const SendOptions&, EventSink& sink, const CancelFlag&) const override {
-    on_loop.store(in_transport_loop());
-    sink.on_event(MessageStart{"id-local", req.model, 0, Usage{}});
-    sink.on_event(TextDelta{0, text_});
-    sink.on_event(BlockStop{0});
-    sink.on_event(Done{});
-    return {};
-  }
-  mutable std::atomic<int> on_loop{-1};
-
- private:
-  std::string text_;
-};
+// An in-process provider named "local" that answers `text` (it records whether its
+// blocking send ran on a transport loop).
+std::shared_ptr<testing::ScriptedProvider> local_provider(
+    std::string text = "from the in-process provider") {
+  testing::ScriptedProvider::Reply reply = testing::ScriptedProvider::answers(std::move(text));
+  reply.input_tokens = 0;
+  reply.output_tokens = 0;
+  return std::make_shared<testing::ScriptedProvider>("local", std::move(reply));
+}
 
 // The last `complete` event `sub` has, or "".
 std::string last_complete(Subscription& sub) {
@@ -259,7 +247,6 @@ TEST(EngineTest, DroppingAPulledStreamCancelsItsRequest) {
   EXPECT_NE(complete.find("\"error\":\""), std::string::npos) << complete;
 }
 
-
 // Registers provider kind "local", served by `provider`.
 void add_local_kind(EngineOptions& o, std::shared_ptr<const Provider> provider) {
   (void)o.registries.add_provider("local", [provider](const ProviderConfig&, const ProviderContext&) {
@@ -267,10 +254,10 @@ void add_local_kind(EngineOptions& o, std::shared_ptr<const Provider> provider) 
   });
 }
 
-// An engine whose one provider, "local", is a LocalProvider (kind "local": no base_url).
+// An engine whose one provider, "local", is local_provider() (kind "local": no base_url).
 Result<std::unique_ptr<Engine>> local_engine() {
   EngineOptions o = quiet();
-  add_local_kind(o, std::make_shared<LocalProvider>());
+  add_local_kind(o, local_provider());
   return Engine::create(testing::config_from(R"(
 [[providers]]
 name = "local"
@@ -456,7 +443,7 @@ TEST(EngineTest, AThrowingStageOnTheLoopEndsTheRequestWithAnInternalError) {
 
 TEST(EngineTest, AFailoverToABlockingProviderDoesNotRunItOnALoop) {
   EngineOptions o = quiet();
-  auto where = std::make_shared<LocalProvider>("fell over to the in-process provider");
+  auto where = local_provider("fell over to the in-process provider");
   add_local_kind(o, where);
   auto engine = Engine::create(testing::config_from(R"(
 [[providers]]
@@ -478,7 +465,8 @@ providers = ["dead", "local"]
   ASSERT_TRUE(rec->wait());
   ASSERT_FALSE(rec->outcome->error) << rec->outcome->error->message;
   EXPECT_EQ(rec->tried, (std::vector<std::string>{"dead", "local"}));
-  EXPECT_EQ(where->on_loop.load(), 0) << "the blocking send ran on a transport loop";
+  ASSERT_GT(where->calls(), 0);
+  EXPECT_FALSE(where->last().on_transport_loop) << "the blocking send ran on a transport loop";
   EXPECT_NE(rec->bytes.find("fell over to the in-process provider"), std::string::npos);
 }
 

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "fake_transport.h"
+#include "support/fakes.h"
 
 namespace llmrouter::console {
 namespace {

@@ -6,7 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "fake_transport.h"
+#include "support/fakes.h"
 
 namespace llmrouter::console {
 namespace {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Pipeline::handle with fake providers: failover, events on every path, the log line.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -17,6 +17,7 @@
 
 #include "llmrouter/pipeline.h"
 #include "support/config_helpers.h"
+#include "support/fakes.h"
 
 namespace llmrouter {
 namespace {
@@ -24,47 +25,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// Replies with a scripted result: an error before any event, events then an error, or text.
-class FakeProvider final : public Provider {
- public:
-  struct Script {
-    std::optional<Error> error_before;
-    std::string text = "hello";
-    std::optional<Error> error_after;
-  };
-  static Script ok() { return Script{std::nullopt, "hello", std::nullopt}; }
-  static Script fails(Errc code, std::string message, int status = 0) {
-    return Script{Error{code, std::move(message), status, {}}, "", std::nullopt};
-  }
-  static Script breaks(std::string text, Error after) { return Script{std::nullopt, std::move(text), std::move(after)}; }
-  FakeProvider(std::string name, Script script) : name_(std::move(name)), script_(std::move(script)) {}
-  std::string_view name() const override { return name_; }
-  Result<void> send(const CanonicalRequest& req, const SendOptions& options, EventSink& sink,
-                    const CancelFlag&) const override {
-    ++calls;
-    last_model = req.model;
-    last_options = options;
-    if (script_.error_before) return fail(*script_.error_before);
-    if (options.passthrough_body) sink.on_raw("raw reply bytes");
-    sink.on_event(MessageStart{"id-" + name_, req.model, 0, Usage{10, 0, 0, 0, 0}});
-    sink.on_event(TextDelta{0, script_.text});
-    if (script_.error_after) {
-      sink.on_event(StreamError{*script_.error_after});
-      return {};
-    }
-    sink.on_event(BlockStop{0});
-    sink.on_event(UsageUpdate{Usage{0, 5, 0, 0, 0}});
-    sink.on_event(Done{});
-    return {};
-  }
-  mutable int calls = 0;
-  mutable std::string last_model;
-  mutable SendOptions last_options;
-
- private:
-  std::string name_;
-  Script script_;
-};
+using testing::ScriptedProvider;
 
 class Collector final : public RequestObserver {
  public:
@@ -112,13 +73,16 @@ type = "price"
 )";
 
 struct Fixture {
-  explicit Fixture(std::map<std::string, FakeProvider::Script> scripts, std::string_view extra = {},
-                   Registries regs = Registries::with_builtins()) {
+  explicit Fixture(std::map<std::string, ScriptedProvider::Reply> scripts,
+                   std::string_view extra = {}, Registries regs = Registries::with_builtins()) {
     config = testing::config_from(std::string(kConfig) + std::string(extra));
     auto p = Pipeline::build(config, regs);
     EXPECT_TRUE(p) << p.error().message;
     pipeline = *p;
-    for (auto& [name, script] : scripts) providers.emplace(name, std::make_unique<FakeProvider>(name, script));
+    for (auto& [name, script] : scripts) {
+      script.raw = "raw reply bytes";  // relayed when the call is a pass-through
+      providers.emplace(name, std::make_unique<ScriptedProvider>(name, script));
+    }
     sub = pipeline->events()->subscribe(64);
   }
   Outcome handle(std::string_view body, WireFormat format = WireFormat::OpenAI, const Headers& headers = {}) {
@@ -141,7 +105,7 @@ struct Fixture {
   }
   Config config;
   std::shared_ptr<const Pipeline> pipeline;
-  std::map<std::string, std::unique_ptr<FakeProvider>> providers;
+  std::map<std::string, std::unique_ptr<ScriptedProvider>> providers;
   std::unique_ptr<Subscription> sub;
   Collector client;
   std::string last_event;
@@ -150,12 +114,12 @@ struct Fixture {
 constexpr std::string_view kBody = R"({"model":"x/m","messages":[{"role":"user","content":"hi"}]})";
 
 TEST(DispatchTest, SuccessDeliversEventsAndPublishesTheFourEvents) {
-  Fixture f({{"first", FakeProvider::ok()}});
+  Fixture f({{"first", ScriptedProvider::answers()}});
   Outcome o = f.handle(kBody);
   ASSERT_FALSE(o.error) << o.error->message;
   ASSERT_TRUE(o.response);
   EXPECT_EQ(text_of(*o.response), "hello");
-  EXPECT_EQ(f.providers["first"]->last_model, "real-x");
+  EXPECT_EQ(f.providers["first"]->last().model, "real-x");
   EXPECT_EQ(f.client.routed, "first");
   EXPECT_EQ(f.client.events.size(), 5u);
   ASSERT_EQ(o.attempts.size(), 1u);
@@ -170,12 +134,12 @@ TEST(DispatchTest, SuccessDeliversEventsAndPublishesTheFourEvents) {
 }
 
 TEST(DispatchTest, SameFormatPassesTheClientBodyThroughAndRelaysRawBytes) {
-  Fixture f({{"first", FakeProvider::ok()}});
+  Fixture f({{"first", ScriptedProvider::answers()}});
   const Headers headers{{"openai-organization", "org-1"}};
   Outcome o = f.handle(R"({"model":"x/m","future_field":{"a":1},"messages":[{"role":"user","content":"hi"}]})",
                        WireFormat::OpenAI, headers);
   ASSERT_FALSE(o.error) << o.error->message;
-  const SendOptions& sent = f.providers["first"]->last_options;
+  const SendOptions sent = f.providers["first"]->last().options;
   ASSERT_TRUE(sent.passthrough_body);
   EXPECT_EQ(*sent.passthrough_body,
             R"({"model":"real-x","future_field":{"a":1},"messages":[{"role":"user","content":"hi"}]})");
@@ -186,17 +150,17 @@ TEST(DispatchTest, SameFormatPassesTheClientBodyThroughAndRelaysRawBytes) {
 }
 
 TEST(DispatchTest, OtherFormatsAreTranslatedNotPassedThrough) {
-  Fixture f({{"first", FakeProvider::ok()}});
+  Fixture f({{"first", ScriptedProvider::answers()}});
   Outcome o = f.handle(R"({"model":"x/m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]})",
                        WireFormat::Anthropic);
   ASSERT_FALSE(o.error) << o.error->message;
-  EXPECT_FALSE(f.providers["first"]->last_options.passthrough_body);
+  EXPECT_FALSE(f.providers["first"]->last().options.passthrough_body);
   EXPECT_FALSE(o.passthrough);
   EXPECT_TRUE(f.client.raw.empty());
 }
 
 TEST(DispatchTest, StartRoutesWithoutSendingAndADroppedCallStillCompletes) {
-  Fixture f({{"first", FakeProvider::ok()}});
+  Fixture f({{"first", ScriptedProvider::answers()}});
   {
     auto call = f.pipeline->start(WireFormat::OpenAI, kBody);
     ASSERT_FALSE(call->error());
@@ -205,7 +169,7 @@ TEST(DispatchTest, StartRoutesWithoutSendingAndADroppedCallStillCompletes) {
     EXPECT_EQ(f.pipeline->in_flight(), 1u);
     EXPECT_THAT(f.event_types(), ElementsAre("start", "classified", "routed"));
   }  // never run: the client went away
-  EXPECT_EQ(f.providers["first"]->calls, 0);
+  EXPECT_EQ(f.providers["first"]->calls(), 0);
   EXPECT_THAT(f.event_types(), ElementsAre("complete"));
   EXPECT_THAT(f.last_event, HasSubstr("the client went away"));
   EXPECT_EQ(f.pipeline->in_flight(), 0u);
@@ -219,9 +183,9 @@ TEST(DispatchTest, StartRoutesWithoutSendingAndADroppedCallStillCompletes) {
 }
 
 TEST(DispatchTest, FailsOverOn5xxAnd429BeforeAnyByte) {
-  Fixture f({{"first", FakeProvider::fails(Errc::Upstream, "overloaded", 503)},
-             {"second", FakeProvider::fails(Errc::Upstream, "slow down", 429)},
-             {"third", FakeProvider::ok()}});
+  Fixture f({{"first", ScriptedProvider::fails(Errc::Upstream, "overloaded", 503)},
+             {"second", ScriptedProvider::fails(Errc::Upstream, "slow down", 429)},
+             {"third", ScriptedProvider::answers()}});
   Outcome o = f.handle(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");  // price: first, second, third
   ASSERT_FALSE(o.error) << o.error->message;
   ASSERT_EQ(o.attempts.size(), 3u);
@@ -232,9 +196,9 @@ TEST(DispatchTest, FailsOverOn5xxAnd429BeforeAnyByte) {
 }
 
 TEST(DispatchTest, AttemptsAreCappedByMaxAttempts) {
-  Fixture f({{"first", FakeProvider::fails(Errc::Timeout, "first byte timeout")},
-             {"second", FakeProvider::fails(Errc::Upstream, "bad gateway", 502)},
-             {"third", FakeProvider::ok()}});
+  Fixture f({{"first", ScriptedProvider::fails(Errc::Timeout, "first byte timeout")},
+             {"second", ScriptedProvider::fails(Errc::Upstream, "bad gateway", 502)},
+             {"third", ScriptedProvider::answers()}});
   Config c = f.config;
   c.routing.max_attempts = 2;
   auto p = Pipeline::build(c, Registries::with_builtins());
@@ -248,27 +212,29 @@ TEST(DispatchTest, AttemptsAreCappedByMaxAttempts) {
   EXPECT_EQ(o.error->message, "bad gateway");
   EXPECT_EQ(o.error->status(), 502);
   EXPECT_EQ(o.attempts.size(), 2u);
-  EXPECT_EQ(f.providers["third"]->calls, 0);
+  EXPECT_EQ(f.providers["third"]->calls(), 0);
 }
 
 TEST(DispatchTest, ClientErrorsAreNotRetried) {
-  Fixture f({{"first", FakeProvider::fails(Errc::Upstream, "bad request", 400)}, {"second", FakeProvider::ok()}});
+  Fixture f({{"first", ScriptedProvider::fails(Errc::Upstream, "bad request", 400)},
+             {"second", ScriptedProvider::answers()}});
   Outcome o = f.handle(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
   ASSERT_TRUE(o.error);
   EXPECT_EQ(o.error->status(), 400);
   EXPECT_EQ(o.attempts.size(), 1u);
-  EXPECT_EQ(f.providers["second"]->calls, 0);
+  EXPECT_EQ(f.providers["second"]->calls(), 0);
   EXPECT_THAT(f.event_types(), ElementsAre("start", "classified", "routed", "complete"));
   EXPECT_THAT(f.last_event, HasSubstr(R"("error":"bad request"})"));
 }
 
 TEST(DispatchTest, ErrorAfterTheFirstByteGoesInBandWithoutFailover) {
-  Fixture f({{"first", FakeProvider::breaks("partial", Error{Errc::Timeout, "idle timeout", 0, {}})},
-             {"second", FakeProvider::ok()}});
+  Fixture f(
+      {{"first", ScriptedProvider::breaks("partial", Error{Errc::Timeout, "idle timeout", 0, {}})},
+       {"second", ScriptedProvider::answers()}});
   Outcome o = f.handle(kBody);
   ASSERT_TRUE(o.error);
   EXPECT_TRUE(o.delivered);
-  EXPECT_EQ(f.providers["second"]->calls, 0);
+  EXPECT_EQ(f.providers["second"]->calls(), 0);
   ASSERT_TRUE(std::holds_alternative<StreamError>(f.client.events.back()));
   // Exactly one in-band error.
   EXPECT_EQ(std::count_if(f.client.events.begin(), f.client.events.end(),
@@ -318,11 +284,11 @@ TEST(DispatchTest, PluginAnswersWithoutAProvider) {
     };
     return std::unique_ptr<Plugin>(std::make_unique<Cache>());
   }));
-  Fixture f({{"first", FakeProvider::ok()}}, "[plugins.cache]\nenabled = true\n", regs);
+  Fixture f({{"first", ScriptedProvider::answers()}}, "[plugins.cache]\nenabled = true\n", regs);
   Outcome o = f.handle(kBody);
   ASSERT_FALSE(o.error);
   EXPECT_EQ(text_of(*o.response), "cached");
-  EXPECT_EQ(f.providers["first"]->calls, 0);
+  EXPECT_EQ(f.providers["first"]->calls(), 0);
   EXPECT_EQ(f.client.routed, "plugin");
   EXPECT_THAT(f.event_types(), ElementsAre("start", "classified", "complete"));
   EXPECT_THAT(f.last_event, HasSubstr(R"("provider":"plugin","requested_model":"x/m","sent_model":"x/m")"));

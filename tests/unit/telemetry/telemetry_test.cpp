@@ -2,20 +2,18 @@
 // Telemetry: W3C traceparent parsing, ids and sampling, the OTLP/JSON shape of spans and
 // metrics, the exporter's batching and bounds (over a fake transport), and a pipeline's
 // traces with fake providers.
+#include "llmrouter/telemetry.h"
+
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <map>
-#include <mutex>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "json/json.h"
 #include "llmrouter/pipeline.h"
-#include "llmrouter/telemetry.h"
 #include "support/config_helpers.h"
+#include "support/fakes.h"
 #include "telemetry/exporter.h"
 #include "telemetry/request_trace.h"
 #include "telemetry/span.h"
@@ -124,72 +122,14 @@ TEST(SamplingTest, RatioDecidesByTheTraceIdsLowHalf) {
   EXPECT_NEAR(static_cast<double>(sampled) / kN, 0.25, 0.03);
 }
 
-// ---- a fake transport: records each export, answers with `status`, or holds the
-// request until released (a slow collector).
+// ---- the collector: the shared fake transport, answering every export with `status`.
+// (Left as it is, a FakeTransport holds each request: a collector that never answers.)
 
-class FakeTransport final : public Transport {
- public:
-  TransferId start(HttpRequest request, std::shared_ptr<TransferObserver> observer) override {
-    std::unique_lock lock(mu_);
-    requests.push_back(request);
-    const TransferId id = ++next_;
-    if (hold) {
-      held_[id] = std::move(observer);
-      cv_.notify_all();
-      return id;
-    }
-    const int s = status;
-    lock.unlock();
-    observer->on_headers(s, {});
-    observer->on_complete({});
-    return id;
-  }
-  void cancel(TransferId id) override {
-    std::shared_ptr<TransferObserver> o;
-    {
-      std::lock_guard lock(mu_);
-      auto it = held_.find(id);
-      if (it == held_.end()) return;
-      o = std::move(it->second);
-      held_.erase(it);
-    }
-    o->on_complete(fail(Errc::Cancelled, "cancelled"));
-  }
-  void resume(TransferId) override {}
-  uint64_t connections_opened() const override { return 0; }
-
-  // Answers every held request with `s`.
-  void release(int s) {
-    std::map<TransferId, std::shared_ptr<TransferObserver>> held;
-    {
-      std::lock_guard lock(mu_);
-      hold = false;
-      held.swap(held_);
-    }
-    for (auto& [id, o] : held) {
-      o->on_headers(s, {});
-      o->on_complete({});
-    }
-  }
-  bool wait_held(std::size_t n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return held_.size() >= n; });
-  }
-  std::vector<HttpRequest> sent() {
-    std::lock_guard lock(mu_);
-    return requests;
-  }
-
-  int status = 200;
-  bool hold = false;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<HttpRequest> requests;
-  std::map<TransferId, std::shared_ptr<TransferObserver>> held_;
-  TransferId next_ = 0;
-};
+std::shared_ptr<testing::FakeTransport> collector(int status = 200) {
+  auto transport = std::make_shared<testing::FakeTransport>();
+  transport->reply_to_all(status);
+  return transport;
+}
 
 TelemetryConfig enabled_config(double ratio = 1.0) {
   TelemetryConfig c;
@@ -346,14 +286,14 @@ TEST(OtlpJsonTest, ServerAddressOfProviderUrls) {
 TEST(ExporterTest, RejectsAnEndpointThatIsNotAUrl) {
   TelemetryConfig c = enabled_config();
   c.otlp_endpoint = "localhost:4318";
-  auto t = Telemetry::create(c, std::make_shared<FakeTransport>());
+  auto t = Telemetry::create(c, collector());
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, Errc::Config);
   EXPECT_THAT(t.error().message, ::testing::HasSubstr("telemetry.otlp_endpoint"));
 }
 
 TEST(ExporterTest, BatchesBySizeAndPostsJsonToTheTracesPath) {
-  auto transport = std::make_shared<FakeTransport>();
+  auto transport = collector();
   TelemetryOptions o;
   o.batch_size = 2;
   o.export_interval = std::chrono::hours(1);
@@ -361,7 +301,7 @@ TEST(ExporterTest, BatchesBySizeAndPostsJsonToTheTracesPath) {
   ASSERT_TRUE(t);
   for (int i = 0; i < 5; ++i) (*t)->exporter().submit({span_named(fmt::format("s{}", i))});
   ASSERT_TRUE((*t)->flush(std::chrono::seconds(10)));
-  const auto sent = transport->sent();
+  const auto sent = transport->requests();
   ASSERT_EQ(sent.size(), 3u);  // 2 + 2 + 1, no metrics recorded
   for (const HttpRequest& r : sent) {
     EXPECT_EQ(r.url, "http://collector.test:4318/v1/traces");
@@ -374,8 +314,7 @@ TEST(ExporterTest, BatchesBySizeAndPostsJsonToTheTracesPath) {
 }
 
 TEST(ExporterTest, AFullQueueDropsNewTracesAndCountsThemWithoutWaiting) {
-  auto transport = std::make_shared<FakeTransport>();
-  transport->hold = true;  // the collector never answers until released
+  auto transport = std::make_shared<testing::FakeTransport>();  // never answers until told to
   TelemetryOptions o;
   o.batch_size = 2;
   o.max_queued_spans = 4;
@@ -385,21 +324,21 @@ TEST(ExporterTest, AFullQueueDropsNewTracesAndCountsThemWithoutWaiting) {
   ASSERT_TRUE(t);
   Exporter& e = (*t)->exporter();
   e.submit({span_named("a"), span_named("b")});  // a full batch: the export starts and hangs
-  ASSERT_TRUE(transport->wait_held(1));
+  ASSERT_TRUE(transport->wait_started(1));
   e.submit({span_named("c"), span_named("d")});
   e.submit({span_named("e"), span_named("f")});  // the queue holds 4
   e.submit({span_named("g"), span_named("h")});  // no room: dropped whole
   e.submit({span_named("i")});
   EXPECT_EQ((*t)->stats().spans_dropped, 3u);
-  transport->release(200);
+  transport->reply_to_all(200);
   ASSERT_TRUE((*t)->flush(std::chrono::seconds(10)));
-  EXPECT_THAT(exported_span_names(transport->sent()), ElementsAre("a", "b", "c", "d", "e", "f"));
+  EXPECT_THAT(exported_span_names(transport->requests()),
+              ElementsAre("a", "b", "c", "d", "e", "f"));
   EXPECT_EQ((*t)->stats().spans_exported, 6u);
 }
 
 TEST(ExporterTest, FailedExportsAreCountedAndDropped) {
-  auto transport = std::make_shared<FakeTransport>();
-  transport->status = 503;
+  auto transport = collector(503);
   auto t = Telemetry::create(enabled_config(), transport);
   ASSERT_TRUE(t);
   (*t)->exporter().submit({span_named("a"), span_named("b")});
@@ -410,7 +349,7 @@ TEST(ExporterTest, FailedExportsAreCountedAndDropped) {
 }
 
 TEST(ExporterTest, ShutdownExportsWhatIsQueuedAndTheMetrics) {
-  auto transport = std::make_shared<FakeTransport>();
+  auto transport = collector();
   TelemetryOptions o;
   o.export_interval = std::chrono::hours(1);
   o.metrics_interval = std::chrono::hours(1);
@@ -419,7 +358,7 @@ TEST(ExporterTest, ShutdownExportsWhatIsQueuedAndTheMetrics) {
   (*t)->exporter().submit({span_named("last")});
   (*t)->exporter().record(RequestPoint{"up", "m", "", 0.1, 1, 1});
   (*t)->shutdown();
-  const auto sent = transport->sent();
+  const auto sent = transport->requests();
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].url, "http://collector.test:4318/v1/traces");
   EXPECT_EQ(sent[1].url, "http://collector.test:4318/v1/metrics");
@@ -430,8 +369,7 @@ TEST(ExporterTest, ShutdownExportsWhatIsQueuedAndTheMetrics) {
 }
 
 TEST(ExporterTest, ShutdownIsBoundedWhenTheCollectorHangs) {
-  auto transport = std::make_shared<FakeTransport>();
-  transport->hold = true;
+  auto transport = std::make_shared<testing::FakeTransport>();
   TelemetryOptions o;
   o.export_timeout = std::chrono::milliseconds(200);
   o.shutdown_timeout = std::chrono::milliseconds(300);
@@ -444,7 +382,7 @@ TEST(ExporterTest, ShutdownIsBoundedWhenTheCollectorHangs) {
   const TelemetryStats s = (*t)->stats();
   EXPECT_EQ(s.spans_exported, 0u);
   EXPECT_EQ(s.spans_dropped, 5u);
-  transport->release(200);
+  transport->reply_to_all(200);
 }
 
 // ---- begin_trace
@@ -472,7 +410,7 @@ TEST(RequestTraceTest, TwoTraceparentHeadersAreInvalid) {
 }
 
 TEST(RequestTraceTest, TheClientsSampledFlagWinsOverTheRatio) {
-  auto transport = std::make_shared<FakeTransport>();
+  auto transport = collector();
   auto never = Telemetry::create(enabled_config(0.0), transport);
   auto always = Telemetry::create(enabled_config(1.0), transport);
   ASSERT_TRUE(never && always);
@@ -489,27 +427,16 @@ TEST(RequestTraceTest, TheClientsSampledFlagWinsOverTheRatio) {
 
 // ---- a pipeline's traces, with fake providers
 
-class ScriptedProvider final : public Provider {
- public:
-  ScriptedProvider(std::string name, std::optional<Error> error) : name_(std::move(name)), error_(std::move(error)) {}
-  std::string_view name() const override { return name_; }
-  Result<void> send(const CanonicalRequest& req, const SendOptions& options, EventSink& sink,
-                    const CancelFlag&) const override {
-    last_options = options;
-    if (error_) return fail(*error_);
-    sink.on_event(MessageStart{"resp-1", req.model + "-2024", 0, Usage{7, 0, 0, 0, 0}});
-    sink.on_event(TextDelta{0, "hi"});
-    sink.on_event(BlockStop{0});
-    sink.on_event(UsageUpdate{Usage{0, 3, 0, 0, 0}});
-    sink.on_event(Done{StopReason::MaxTokens, {}});
-    return {};
-  }
-  mutable SendOptions last_options;
-
- private:
-  std::string name_;
-  std::optional<Error> error_;
-};
+// The reply of the provider that answers: its model names a version, and it ran out of tokens.
+testing::ScriptedProvider::Reply traced_reply() {
+  testing::ScriptedProvider::Reply r = testing::ScriptedProvider::answers("hi");
+  r.id = "resp-1";
+  r.model_suffix = "-2024";
+  r.input_tokens = 7;
+  r.output_tokens = 3;
+  r.stop_reason = StopReason::MaxTokens;
+  return r;
+}
 
 class NullObserver final : public RequestObserver {
  public:
@@ -533,7 +460,7 @@ providers = ["down", "up"]
 )";
 
 TEST(PipelineTraceTest, AFailedOverRequestIsOneTraceWithARouteSpanAndOneSpanPerAttempt) {
-  auto transport = std::make_shared<FakeTransport>();
+  auto transport = collector();
   TelemetryOptions o;
   o.export_interval = std::chrono::hours(1);
   auto telemetry = Telemetry::create(enabled_config(), transport, o);
@@ -543,7 +470,8 @@ TEST(PipelineTraceTest, AFailedOverRequestIsOneTraceWithARouteSpanAndOneSpanPerA
   ASSERT_TRUE(pipeline) << pipeline.error().message;
   Error down{Errc::Upstream, "provider 'down' answered 500: oops", 502, "down"};
   down.upstream_status = 500;
-  ScriptedProvider down_provider("down", down), up_provider("up", std::nullopt);
+  testing::ScriptedProvider down_provider("down", testing::ScriptedProvider::fails(down));
+  testing::ScriptedProvider up_provider("up", traced_reply());
   auto lookup = [&](std::string_view name) -> const Provider* {
     return name == "down" ? &down_provider : name == "up" ? &up_provider : nullptr;
   };
@@ -557,8 +485,8 @@ TEST(PipelineTraceTest, AFailedOverRequestIsOneTraceWithARouteSpanAndOneSpanPerA
   ASSERT_EQ(out.attempts.size(), 2u);
 
   // Each attempt told its upstream about itself, in the client's trace.
-  const auto down_parent = parse_traceparent(down_provider.last_options.traceparent);
-  const auto up_parent = parse_traceparent(up_provider.last_options.traceparent);
+  const auto down_parent = parse_traceparent(down_provider.last().options.traceparent);
+  const auto up_parent = parse_traceparent(up_provider.last().options.traceparent);
   ASSERT_TRUE(down_parent && up_parent);
   EXPECT_EQ(to_hex(down_parent->trace_id), kTrace);
   EXPECT_EQ(to_hex(up_parent->trace_id), kTrace);
@@ -571,7 +499,7 @@ TEST(PipelineTraceTest, AFailedOverRequestIsOneTraceWithARouteSpanAndOneSpanPerA
   EXPECT_THAT(complete, ::testing::HasSubstr(fmt::format(R"("trace_id":"{}")", kTrace)));
 
   ASSERT_TRUE((*telemetry)->flush(std::chrono::seconds(10)));
-  const auto sent = transport->sent();
+  const auto sent = transport->requests();
   ASSERT_FALSE(sent.empty());
   // Reparse the exported spans into records by name.
   auto doc = json::parse(sent[0].body);
@@ -630,7 +558,7 @@ TEST(PipelineTraceTest, WithoutTelemetryOrAClientContextNothingIsTraced) {
   Config config = testing::config_from(kPipelineConfig);
   auto pipeline = Pipeline::build(config, Registries::with_builtins());
   ASSERT_TRUE(pipeline);
-  ScriptedProvider up("up", std::nullopt);
+  testing::ScriptedProvider up("up", traced_reply());
   auto lookup = [&](std::string_view name) -> const Provider* { return name == "up" ? &up : nullptr; };
   auto sub = (*pipeline)->events()->subscribe(16);
   NullObserver observer;
@@ -638,7 +566,7 @@ TEST(PipelineTraceTest, WithoutTelemetryOrAClientContextNothingIsTraced) {
   auto call = (*pipeline)->start(WireFormat::OpenAI, R"({"model":"m1","messages":[{"role":"user","content":"hi"}]})");
   EXPECT_EQ(call->trace_id(), "");
   Outcome out = call->run(lookup, observer, cancel);
-  EXPECT_TRUE(up.last_options.traceparent.empty());
+  for (const auto& c : up.history()) EXPECT_TRUE(c.options.traceparent.empty());
   std::string event, complete;
   while (sub->next(event, std::chrono::milliseconds(0))) complete = event;
   EXPECT_THAT(complete, ::testing::HasSubstr(R"("trace_id":null)"));
