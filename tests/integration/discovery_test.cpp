@@ -16,6 +16,7 @@
 #include "llmrouter/registry.h"
 #include "llmrouter/router.h"
 #include "support/config_helpers.h"
+#include "support/fakes.h"
 #include "support/mock_upstream.h"
 
 namespace llmrouter {
@@ -32,17 +33,6 @@ std::vector<std::string> names(const std::vector<ModelCatalog::Model>& models) {
   std::vector<std::string> out;
   for (const auto& m : models) out.push_back(m.name);
   return out;
-}
-
-// Polls `done` every 10 ms for at most `limit`; true once it holds.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  const auto until = Clock::now() + limit;
-  while (!done()) {
-    if (Clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 class DiscoveryTest : public ::testing::Test {
@@ -317,7 +307,7 @@ TEST_F(DiscoveryTest, PeriodicRefreshPicksUpAChangedModelList) {
   d->refresh();
   d->start();
   mock->set_models({MockModel{"fresh:3b", {"completion", "tools"}, 2048, "llama", false}});
-  ASSERT_TRUE(eventually([&] { return catalog->has_model("local", "fresh:3b"); }));
+  ASSERT_TRUE(testing::wait_until([&] { return catalog->has_model("local", "fresh:3b"); }));
   EXPECT_THAT(names(catalog->models("local")), ElementsAre("fresh:3b"));
   EXPECT_EQ(catalog->capabilities("local", "fresh:3b")->to_string(), "completion,tools");
 }
@@ -327,7 +317,7 @@ TEST_F(DiscoveryTest, StartWithoutRefreshRunsTheFirstRoundInTheBackground) {
   auto d = discovery(config("discovery_interval_s = 0\n"));
   d->start();
   d->start();  // a second call does nothing
-  ASSERT_TRUE(eventually([&] { return catalog->models("local").size() == 2; }));
+  ASSERT_TRUE(testing::wait_until([&] { return catalog->models("local").size() == 2; }));
   EXPECT_EQ(mock->requests("/api/tags"), 1);
 }
 
@@ -346,7 +336,7 @@ TEST_F(DiscoveryTest, TheDestructorCancelsARoundInFlight) {
   start_mock({.tags_delay = std::chrono::seconds(8)});
   auto d = discovery(config("discovery_timeout_ms = 6000\n"));
   d->start();  // the first round begins at once and waits on the slow /api/tags
-  ASSERT_TRUE(eventually([&] { return mock->requests("/api/tags") == 1; }));
+  ASSERT_TRUE(testing::wait_until([&] { return mock->requests("/api/tags") == 1; }));
   const auto start = Clock::now();
   d.reset();
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));  // not the 6 s timeout

@@ -370,7 +370,10 @@ TEST(EngineTest, ACancelledSubmissionEndsCancelled) {
   ASSERT_TRUE(engine) << engine.error().message;
   auto rec = std::make_shared<Recorder>();
   auto handle = (*engine)->submit(WireFormat::OpenAI, chat_body("drip", true), {}, rec);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(rec->mu);
+    return rec->pieces > 0;
+  }));  // the reply is under way
   handle->cancel();
   ASSERT_TRUE(rec->wait(std::chrono::seconds(3)));
   ASSERT_TRUE(rec->outcome->error);
@@ -384,6 +387,11 @@ TEST(EngineTest, ABehindHostPausesTheTransferUntilResumed) {
   auto rec = std::make_shared<Recorder>();
   rec->pause_after = 1;
   auto handle = (*engine)->submit(WireFormat::OpenAI, chat_body("chunks-2000", true), {}, rec);
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(rec->mu);
+    return rec->pieces >= 1;
+  }));
+  // Time for the rest of the reply to arrive, were the transfer not paused.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   int seen = 0;
   {

@@ -2,10 +2,9 @@
 // The HTTP provider over the curl transport, against the local mock upstream.
 #include "llmrouter/http_provider.h"
 
-#include <simdjson.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <chrono>
 #include <map>
@@ -15,6 +14,7 @@
 
 #include "llmrouter/formats.h"
 #include "support/config_helpers.h"
+#include "support/fakes.h"
 #include "support/mock_upstream.h"
 
 namespace llmrouter {
@@ -183,7 +183,7 @@ TEST_F(HttpProviderTest, CancellationFromAnotherThreadEndsTheTransferPromptly) {
   Clock::time_point cancelled_at{};
   std::thread canceller([&] {
     // Cancel once the stream is flowing (bounded wait: the drip lasts 2 s).
-    for (int i = 0; i < 500 && sink.count.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    testing::wait_until([&] { return sink.count.load() > 0; });
     cancelled_at = Clock::now();
     cancel.store(true);
   });

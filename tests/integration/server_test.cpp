@@ -5,10 +5,12 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,10 +24,9 @@
 #include <sstream>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "llmrouter/transport.h"
 #include "support/config_helpers.h"
+#include "support/fakes.h"
 #include "support/mock_upstream.h"
 #include "support/server_harness.h"
 
@@ -365,13 +366,10 @@ TEST(ServerTest, DashboardFeedCarriesTheFourEvents) {
     done = true;
   });
   // Wait until the feed is connected (its first bytes), then make one request.
-  for (int i = 0; i < 500; ++i) {
-    {
-      std::lock_guard lock(mu);
-      if (!feed.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  EXPECT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(mu);
+    return !feed.empty();
+  }));
   auto cli = router.client();
   ASSERT_TRUE(cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", false), "application/json"));
   reader.join();
@@ -474,8 +472,7 @@ TEST(ServerTest, ClientDisconnectMidStreamCancelsTheUpstream) {
   req.headers = {{"content-type", "application/json"}};
   req.provider = "test";
   const TransferId id = client->start(std::move(req), leave);
-  for (int i = 0; i < 1000 && !leave->got.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(leave->got.load());
+  ASSERT_TRUE(testing::wait_until([&] { return leave->got.load(); }));
   client->cancel(id);
   // The request completes as cancelled (how fast depends on the build; sanitized ones are slow).
   std::string ev;
@@ -500,7 +497,8 @@ TEST(ServerTest, ClientDisconnectFromAWholeReplyCancelsTheUpstream) {
     bool on_data(std::string_view) override { return true; }
     void on_complete(Result<void>) override {}
   };
-  // "stall" answers after 2 s; the client leaves after 300 ms, before any byte of the reply.
+  // "stall" answers after 2 s; the client leaves once the upstream has its request, before
+  // any byte of the reply.
   HttpRequest req;
   req.url = fmt::format("http://127.0.0.1:{}/v1/chat/completions", router.port());
   req.body = chat_body("/v1/chat/completions", "stall", false);
@@ -508,7 +506,7 @@ TEST(ServerTest, ClientDisconnectFromAWholeReplyCancelsTheUpstream) {
   req.provider = "test";
   const auto t0 = Clock::now();
   const TransferId id = client->start(std::move(req), std::make_shared<Ignore>());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(testing::wait_until([&] { return mock.requests() > 0; }));
   client->cancel(id);
   std::string ev;
   std::string complete;
@@ -541,7 +539,7 @@ TEST(ServerTest, ShutdownLetsInFlightStreamsFinishAndEveryRequestIsLoggedOnce) {
     if (res) streamed = res->body;
   });
   ++requests;
-  while (router.server().pipeline().in_flight() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(testing::wait_until([&] { return router.server().pipeline().in_flight() > 0; }));
   router.stop();
   slow.join();
   // Finished, not cut off: all 100 events of the drip arrived.
@@ -806,7 +804,12 @@ TEST(ServerTest, PastMaxConnectionsANewConnectionGetsAnImmediate503) {
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     idle.push_back(fd);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the server accept them
+  // The server has taken all three once it refused one (answered at once, before any request).
+  EXPECT_TRUE(testing::wait_until([&] {
+    std::vector<pollfd> fds;
+    for (int fd : idle) fds.push_back(pollfd{fd, POLLIN, 0});
+    return ::poll(fds.data(), fds.size(), 0) > 0;
+  }));
   auto cli = router.client();
   auto busy = cli.Post("/v1/messages", chat_body("/v1/messages", "m", false), "application/json");
   ASSERT_TRUE(busy);
@@ -817,11 +820,14 @@ TEST(ServerTest, PastMaxConnectionsANewConnectionGetsAnImmediate503) {
   for (int fd : idle) ::close(fd);
   // Once they are gone, requests are served again.
   int status = 0;
-  for (int i = 0; i < 100 && status != 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    auto res = router.client().Post("/v1/messages", chat_body("/v1/messages", "m", false), "application/json");
-    status = res ? res->status : 0;
-  }
+  testing::wait_until(
+      [&] {
+        auto res = router.client().Post("/v1/messages", chat_body("/v1/messages", "m", false),
+                                        "application/json");
+        status = res ? res->status : 0;
+        return status == 200;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(20));
   EXPECT_EQ(status, 200);
 }
 

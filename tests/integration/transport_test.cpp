@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "support/fakes.h"
 #include "support/mock_upstream.h"
 
 namespace llmrouter {
@@ -98,13 +99,11 @@ TEST(TransportTest, APausedTransferHoldsUntilResumedThenFinishes) {
   rec->pause_next = true;  // the first chunk pauses the transfer
   // 5000 events: far more than one read takes, so the reply cannot end in the first chunk.
   const TransferId id = transport->start(chat(mock, "chunks-5000", true), rec);
-  for (int i = 0; i < 200; ++i) {
-    {
-      std::lock_guard lock(rec->mu);
-      if (rec->chunks > 0) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(rec->mu);
+    return rec->chunks > 0;
+  }));
+  // Time for more of the reply to arrive, were the transfer not paused.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   {
     std::lock_guard lock(rec->mu);
@@ -123,7 +122,10 @@ TEST(TransportTest, CancelEndsATransferWithCancelled) {
   auto transport = make_curl_transport();
   auto rec = std::make_shared<Record>();
   const TransferId id = transport->start(chat(mock, "drip", true), rec);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(rec->mu);
+    return rec->chunks > 0;
+  }));  // the reply is under way
   transport->cancel(id);
   ASSERT_TRUE(rec->wait(std::chrono::seconds(5)));
   ASSERT_FALSE(rec->result);
@@ -141,7 +143,12 @@ TEST(TransportTest, DestroyingTheTransportCancelsWhatIsInFlight) {
       recs.push_back(std::make_shared<Record>());
       transport->start(chat(mock, "drip", true), recs.back());
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (auto& r : recs) {
+      ASSERT_TRUE(testing::wait_until([&] {
+        std::lock_guard lock(r->mu);
+        return r->chunks > 0;
+      }));  // every reply is under way
+    }
   }
   for (auto& r : recs) {
     ASSERT_TRUE(r->done) << "the destructor returned before every observer completed";
@@ -183,6 +190,7 @@ TEST(TransportTest, TransfersStartedDuringShutdownStillComplete) {
         started->fetch_add(1);
         transport->start(chat(mock, "m", false), std::make_shared<Chain>(*transport, mock, started, completed, 1000));
       }
+      // Shutdown at a different moment in each round (a race, not a condition to wait for).
       std::this_thread::sleep_for(std::chrono::milliseconds(round % 10));
       transport->shutdown();
       EXPECT_EQ(completed->load(), started->load()) << "round " << round;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// Test doubles shared by the test suites: a Transport whose server side the test plays and
-// a Provider whose replies are scripted per call.
+// Test doubles shared by the test suites: a Transport whose server side the test plays, a
+// Provider whose replies are scripted per call, and wait_until, which polls for a
+// condition instead of sleeping for a guessed duration.
 
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +24,20 @@
 #include "llmrouter/transport.h"
 
 namespace llmrouter::testing {
+
+/// Polls `condition` (every `poll`) until it holds or `timeout` has passed; returns whether
+/// it held. `timeout` is a generous upper bound for slow (sanitizer) builds, never the
+/// duration the test expects: a passing test returns as soon as the condition holds.
+template <class Condition>
+bool wait_until(Condition&& condition, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                std::chrono::milliseconds poll = std::chrono::milliseconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
+  return true;
+}
 
 /// A Transport that records each started request and lets the test play the server's side
 /// (status, headers, body chunks, the end) of each, on a thread of its own, as the real

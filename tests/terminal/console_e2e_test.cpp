@@ -4,15 +4,14 @@
 // runs inside tmux (new-session -d, send-keys, capture-pane). Every wait is bounded, and
 // every process (and the tmux server) is stopped when a test ends, whatever its outcome.
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -29,6 +28,7 @@
 
 #include "llmrouter/transport.h"
 #include "router_events.h"
+#include "support/fakes.h"
 
 extern char** environ;
 
@@ -49,13 +49,9 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+// testing::wait_until at the terminal's pace: each look runs tmux or reads the output.
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = kWait) {
-  const auto end = Clock::now() + timeout;
-  while (Clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
+  return testing::wait_until(done, timeout, 50ms);
 }
 
 std::vector<char*> c_strings(std::vector<std::string>& v) {

@@ -451,7 +451,7 @@ TEST(JsonlLogTest, ReopenWritesOnToAFreshFileAfterARename) {
   EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);  // 0600: prompts are private
   bus->publish(complete_line(1));
-  for (int i = 0; i < 100 && log->lines_written() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(testing::wait_until([&] { return log->lines_written() >= 1; }));
   std::filesystem::rename(path, path + ".1");  // logrotate's rename, then its signal
   log->reopen();  // before the next line, however long the writer has been waiting
   bus->publish(complete_line(2));
