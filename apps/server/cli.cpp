@@ -3,11 +3,13 @@
 // until SIGINT or SIGTERM; SIGHUP reopens the request log (the HTTP host itself is
 // server.cpp). main.cpp runs it with the built-ins; a program of your own runs it with
 // more (examples/cpp/server_with_extensions.cpp).
+#include "cli.h"
+
 #include <pthread.h>
-#include <signal.h>
 #include <sys/resource.h>
 
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -17,10 +19,9 @@
 #include <fmt/format.h>
 
 #include "llmrouter/config.h"
-#include "llmrouter/pipeline.h"
 #include "llmrouter/log.h"
+#include "llmrouter/pipeline.h"
 #include "llmrouter/version.h"
-#include "cli.h"
 #include "server.h"
 
 namespace {
@@ -61,11 +62,13 @@ void print_summary(const llmrouter::Config& c) {
     std::string what;
     if (const std::string to = text("provider"); !to.empty()) what = fmt::format(" -> {}", to);
     for (std::string_view key : {"model_prefix", "tag"}) {
-      if (const std::string match = text(key); !match.empty()) what = fmt::format(" '{}'{}", match, what);
+      if (const std::string match = text(key); !match.empty())
+        what = fmt::format(" '{}'{}", match, what);
     }
     fmt::print("  [{}] {}{}\n", i, r.type, what);
   }
-  auto components = [](std::string_view title, const std::vector<llmrouter::ComponentConfig>& group) {
+  auto components = [](std::string_view title,
+                       const std::vector<llmrouter::ComponentConfig>& group) {
     std::string enabled;
     for (const auto& comp : group) {
       if (!comp.enabled) continue;
@@ -78,8 +81,8 @@ void print_summary(const llmrouter::Config& c) {
   components("response classifiers", c.response_classifiers);
   components("plugins", c.plugins);
   if (c.telemetry.enabled) {
-    fmt::print("telemetry: OTLP/HTTP to {} (service {}, sample ratio {})\n", c.telemetry.otlp_endpoint,
-               c.telemetry.service_name, c.telemetry.sample_ratio);
+    fmt::print("telemetry: OTLP/HTTP to {} (service {}, sample ratio {})\n",
+               c.telemetry.otlp_endpoint, c.telemetry.service_name, c.telemetry.sample_ratio);
   } else {
     fmt::print("telemetry: off\n");
   }
@@ -100,12 +103,14 @@ void raise_open_file_limit(uint32_t max_connections) {
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
   }
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
-    fmt::print(stderr,
-               "llmrouter-server: warning: the open-file limit (RLIMIT_NOFILE) is {}, below the {} that "
-               "[server] max_connections = {} needs (2 * max_connections + 64); raise the limit (ulimit -n, "
-               "LimitNOFILE= in a systemd unit) or lower max_connections\n",
-               static_cast<unsigned long long>(limit.rlim_cur), static_cast<unsigned long long>(needed),
-               max_connections);
+    fmt::print(
+        stderr,
+        "llmrouter-server: warning: the open-file limit (RLIMIT_NOFILE) is {}, below the {} that "
+        "[server] max_connections = {} needs (2 * max_connections + 64); raise the limit (ulimit "
+        "-n, "
+        "LimitNOFILE= in a systemd unit) or lower max_connections\n",
+        static_cast<unsigned long long>(limit.rlim_cur), static_cast<unsigned long long>(needed),
+        max_connections);
   }
 }
 
@@ -202,7 +207,8 @@ int run_cli(int argc, char** argv, Registries registries) {
   const llmrouter::Config& c = (*server)->pipeline().config();
   fmt::print("llmrouter-server listening on http://{}:{}\n", c.server.host, *port);
   std::fflush(stdout);
-  if (c.server.dashboard) fmt::print(stderr, "dashboard: http://{}:{}/dashboard\n", c.server.host, *port);
+  if (c.server.dashboard)
+    fmt::print(stderr, "dashboard: http://{}:{}/dashboard\n", c.server.host, *port);
 
   // The signal thread reaches the server only while main keeps it alive: main lets go of
   // it (under the lock) before the server is destroyed.
@@ -228,7 +234,8 @@ int run_cli(int argc, char** argv, Registries registries) {
       }
     };
     next_stop_signal();
-    fmt::print(stderr, "llmrouter-server: {} received, finishing in-flight requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fmt::print(stderr, "llmrouter-server: {} received, finishing in-flight requests\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
     with_server([](llmrouter::server::Server& running) { running.stop(); });
     next_stop_signal();  // a second signal: leave now
     fmt::print(stderr, "llmrouter-server: second signal, exiting without waiting\n");

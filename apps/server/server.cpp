@@ -94,7 +94,7 @@ uint64_t estimate_tokens(const CanonicalRequest& req) {
       } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
         bytes += th->thinking.size();
       } else if (std::holds_alternative<ImageBlock>(b)) {
-        bytes += 1600 * 4;  // a typical image is ~1.6k tokens
+        bytes += std::size_t{1600} * 4;  // a typical image is ~1.6k tokens
       }
     }
   }
@@ -277,7 +277,7 @@ struct Server::Impl {
       // What the engine calls back with while submit runs (the decision, a plugin's reply,
       // an early failure) is queued, so it runs once the handle is known.
       submitting_.store(true);
-      handle_ = impl_.engine->submit(format_, std::move(req.body), std::move(req.headers), self);
+      handle_ = impl_.engine->submit(format_, std::move(req.body), req.headers, self);
       submitting_.store(false);
       impl_.track(handle_);
     }
@@ -308,8 +308,7 @@ struct Server::Impl {
       if (res_->pending() + transit_.load() < kHighWater) return false;
       paused_.store(true);
       // Written meanwhile (on another thread): the wake-up may have been missed.
-      if (res_->pending() + transit_.load() < kHighWater && paused_.exchange(false)) return false;
-      return true;
+      return !(res_->pending() + transit_.load() < kHighWater && paused_.exchange(false));
     }
     void on_end(Outcome outcome) override {
       on_loop([self = shared_from_this(), o = std::move(outcome)]() mutable { self->finish(std::move(o)); });
@@ -475,10 +474,11 @@ struct Server::Impl {
     up.total_timeout = pc.timeout;
     up.headers.emplace_back("content-type", "application/json");
     up.headers.emplace_back("anthropic-version", "2023-06-01");
-    for (auto& [k, v] : req.headers) {
-      if (!is_forwarded_header(k) || !provider_forwards(pc, k)) continue;
-      std::erase_if(up.headers, [&](const auto& h) { return h.first == k; });
-      up.headers.emplace_back(k, v);
+    for (const auto& header : req.headers) {
+      const std::string& name = header.first;
+      if (!is_forwarded_header(name) || !provider_forwards(pc, name)) continue;
+      std::erase_if(up.headers, [&](const auto& h) { return h.first == name; });
+      up.headers.push_back(header);
     }
     if (pc.api_key_env) {
       if (auto key = engine->getenv()(*pc.api_key_env); key && !key->empty()) up.headers.emplace_back("x-api-key", *key);

@@ -23,7 +23,8 @@ class AliasRule final : public Rule {
  public:
   explicit AliasRule(std::map<std::string, RouteCandidate, std::less<>> aliases) : aliases_(std::move(aliases)) {}
 
-  void candidates(const RouteQuery& query, const RouteScope&, std::vector<RouteCandidate>& out) const override {
+  void candidates(const RouteQuery& query, const RouteScope&,
+                  std::vector<RouteCandidate>& out) const override {
     // No candidate: the rule does not match and the next rule is tried. The router drops
     // candidates whose provider is unavailable or lacks a capability the request needs.
     if (auto it = aliases_.find(query.model); it != aliases_.end()) out.push_back(it->second);
@@ -44,11 +45,13 @@ Result<std::unique_ptr<Rule>> make_alias_rule(const RuleConfig& rule, const Conf
   std::map<std::string, RouteCandidate, std::less<>> aliases;
   const Value* table = r.value("aliases");
   if (!table || !table->is_object()) {
-    r.error(table ? table->loc : rule.loc, r.key_path("aliases"), "expected a table of alias = \"provider/model\"");
+    r.error(table ? table->loc : rule.loc, r.key_path("aliases"),
+            "expected a table of alias = \"provider/model\"");
   } else {
     for (const auto& [alias, target] : table->as_object()) {
       const std::string path = r.key_path("aliases") + "." + alias;
-      const std::size_t slash = target.is_string() ? target.as_string().find('/') : std::string::npos;
+      const std::size_t slash =
+          target.is_string() ? target.as_string().find('/') : std::string::npos;
       if (slash == std::string::npos) {
         r.error(target.loc, path, "expected \"provider/model\"");
         continue;

@@ -51,9 +51,10 @@ class EchoProvider final : public Provider {
 int main(int argc, char** argv) {
   Registries registries = Registries::with_builtins();
   // `[[providers]] kind = "echo"` tables are served by an EchoProvider; no base_url needed.
-  Result<void> added = registries.add_provider("echo", [](const ProviderConfig& config, const ProviderContext&) {
-    return Result<std::shared_ptr<const Provider>>(std::make_shared<EchoProvider>(config.name));
-  });
+  Result<void> added =
+      registries.add_provider("echo", [](const ProviderConfig& config, const ProviderContext&) {
+        return Result<std::shared_ptr<const Provider>>(std::make_shared<EchoProvider>(config.name));
+      });
   if (!added) return 1;
   return server::run_cli(argc, argv, std::move(registries));
 }

@@ -152,7 +152,7 @@ class Engine {
   /// thread, each upstream exchange on a transport loop, and the reply reaches `callbacks`
   /// (see RequestCallbacks) in the client's format. `headers` are the client's request
   /// headers; those worth forwarding are kept. The engine keeps `callbacks` until on_end.
-  std::shared_ptr<RequestHandle> submit(WireFormat format, std::string body, Headers headers,
+  std::shared_ptr<RequestHandle> submit(WireFormat format, std::string body, const Headers& headers,
                                         std::shared_ptr<RequestCallbacks> callbacks) const;
 
   /// `submit`, waited for on the calling thread: the reply reaches `write` there, a
@@ -166,11 +166,13 @@ class Engine {
   /// past that the upstream transfer pauses until it reads. Destroying the stream cancels
   /// the request. A request that fails before its first byte ends at once (its first
   /// `next` returns End, with the error in `outcome()`).
-  [[nodiscard]] std::unique_ptr<ReplyStream> pull(WireFormat format, std::string body, Headers headers = {}) const;
+  [[nodiscard]] std::unique_ptr<ReplyStream> pull(WireFormat format, std::string body,
+                                                  const Headers& headers = {}) const;
   /// `pull`, with a request that fails before it runs (a bad body, no route, a plugin's
   /// error) returned as the error instead.
-  [[nodiscard]] Result<std::unique_ptr<ReplyStream>> open_stream(WireFormat format, std::string body,
-                                                                 Headers headers = {}) const;
+  [[nodiscard]] Result<std::unique_ptr<ReplyStream>> open_stream(WireFormat format,
+                                                                 std::string body,
+                                                                 const Headers& headers = {}) const;
 
   /// Writes what the JSONL log holds and stops its writer, then flushes the telemetry
   /// exporter (within TelemetryOptions::shutdown_timeout). For a host's orderly exit;

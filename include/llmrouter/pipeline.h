@@ -195,11 +195,9 @@ class Pipeline {
   /// Telemetry, or trace_context_only() when `[telemetry]` is off; null traces nothing.
   /// `previous`, when given, is the pipeline this one replaces (a reload): the new one
   /// publishes on the same event bus and continues its request ids and in-flight count.
-  [[nodiscard]] static Result<std::shared_ptr<const Pipeline>> build(const Config& config,
-                                                                     const Registries& registries,
-                                                                     const ModelCatalog* catalog = nullptr,
-                                                                     std::shared_ptr<const CallTracing> tracing = nullptr,
-                                                                     const Pipeline* previous = nullptr);
+  [[nodiscard]] static Result<std::shared_ptr<const Pipeline>> build(
+      const Config& config, const Registries& registries, const ModelCatalog* catalog = nullptr,
+      std::shared_ptr<const CallTracing> tracing = nullptr, const Pipeline* previous = nullptr);
 
   /// Runs on_start, classifiers, pre_request and routing for `req`. Errors: a plugin's
   /// error (Errc::Internal, "plugin 'x' failed: ...", HTTP 500), no route (Errc::NoRoute,
@@ -257,7 +255,8 @@ class Pipeline {
 
  private:
   friend class Call;
-  Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> rules);
+  Pipeline(Config config, const ModelCatalog* catalog,
+           std::vector<std::shared_ptr<const Rule>> rules);
 
   Config config_;
   Router router_;

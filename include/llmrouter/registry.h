@@ -3,10 +3,12 @@
 /// @file registry.h
 /// Registries map the names used in config (`[classifiers.keyword]`, `[plugins.web]`,
 /// `[[routers]] type = "price"`) to factories. The built-ins are registered exactly as an
-/// embedding program registers its own. Start from `Registries::with_builtins()`, add your own, then build a Pipeline:
+/// embedding program registers its own. Start from `Registries::with_builtins()`, add your own,
+/// then build a Pipeline:
 ///
 ///     auto regs = llmrouter::Registries::with_builtins();
-///     regs.add_classifier("language", [](const ComponentConfig& c, const Config&) -> Result<std::unique_ptr<Classifier>> {
+///     regs.add_classifier("language", [](const ComponentConfig& c, const Config&) ->
+///     Result<std::unique_ptr<Classifier>> {
 ///       return std::make_unique<MyLanguageClassifier>(c.settings);
 ///     });
 ///     auto pipeline = llmrouter::Pipeline::build(config, regs);
@@ -50,8 +52,8 @@ struct ProviderContext {
   uint64_t max_reply_bytes = 64ull << 20;
 };
 /// Builds the provider of a `[[providers]]` table whose `kind` names the factory.
-using ProviderFactory =
-    std::function<Result<std::shared_ptr<const Provider>>(const ProviderConfig&, const ProviderContext&)>;
+using ProviderFactory = std::function<Result<std::shared_ptr<const Provider>>(
+    const ProviderConfig&, const ProviderContext&)>;
 
 class Registries {
  public:
@@ -67,7 +69,8 @@ class Registries {
   [[nodiscard]] Result<void> add_plugin(std::string name, PluginFactory factory);
   /// A rule type for `[[routers]]`. `keys`: the keys its table takes besides `type`, for
   /// documentation (config_schema_keys() lists the fixed schema only).
-  [[nodiscard]] Result<void> add_rule(std::string name, RuleFactory factory, std::vector<std::string> keys = {});
+  [[nodiscard]] Result<void> add_rule(std::string name, RuleFactory factory,
+                                      std::vector<std::string> keys = {});
 
   /// A provider kind: `[[providers]] kind = "<name>"` tables are served by what `factory`
   /// builds (an in-process model, a test double, a protocol of your own).
@@ -92,7 +95,8 @@ class Registries {
   /// The rules of `config.routers`, each built by its type's factory. Errors (Errc::Config):
   /// every unknown type (naming the registered ones) and every factory's error, one line
   /// each.
-  [[nodiscard]] Result<std::vector<std::shared_ptr<const Rule>>> make_rules(const Config& config) const;
+  [[nodiscard]] Result<std::vector<std::shared_ptr<const Rule>>> make_rules(
+      const Config& config) const;
 
  private:
   std::vector<std::pair<std::string, ClassifierFactory>> classifiers_;

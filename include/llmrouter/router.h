@@ -131,7 +131,8 @@ class Router {
   /// The chain of `config.routers`: `rules[i]` is the rule built from `config.routers[i]`
   /// (Registries::make_rules). `catalog` may be null (no discovery); it must outlive the
   /// router.
-  Router(const Config& config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> rules);
+  Router(const Config& config, const ModelCatalog* catalog,
+         std::vector<std::shared_ptr<const Rule>> rules);
 
   /// The decision for `query`, or Errc::NoRoute naming the model (HTTP 400).
   [[nodiscard]] Result<RouteDecision> route(const RouteQuery& query) const;

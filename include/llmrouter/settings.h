@@ -8,7 +8,8 @@
 ///     SettingsReader r(config, rule.settings, rule.path, rule.loc);
 ///     auto to = r.provider("provider", /*required=*/true);
 ///     auto prefix = r.string("model_prefix", true);
-///     if (auto done = r.finish({"model_prefix", "provider"}, "a 'prefix' rule"); !done) return fail(done.error());
+///     if (auto done = r.finish({"model_prefix", "provider"}, "a 'prefix' rule"); !done) return
+///     fail(done.error());
 
 #include <initializer_list>
 #include <optional>
@@ -52,7 +53,8 @@ class SettingsReader {
   /// else listing what `what` takes), as one Errc::Config error, one line each in source
   /// order; success when there is none. A nested reader passes its problems up and
   /// succeeds.
-  [[nodiscard]] Result<void> finish(std::initializer_list<std::string_view> known, std::string_view what);
+  [[nodiscard]] Result<void> finish(std::initializer_list<std::string_view> known,
+                                    std::string_view what);
 
   /// As finish(), without checking for unknown keys (for settings open to other keys).
   [[nodiscard]] Result<void> result();

@@ -93,7 +93,7 @@ class Telemetry final : public CallTracing {
                                                                  std::shared_ptr<Transport> transport,
                                                                  TelemetryOptions options = {});
   /// Calls `shutdown`.
-  ~Telemetry();
+  ~Telemetry() override;
   Telemetry(const Telemetry&) = delete;
   Telemetry& operator=(const Telemetry&) = delete;
 

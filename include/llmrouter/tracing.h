@@ -33,14 +33,15 @@ class CallTracer {
   /// An upstream attempt starts; the tracer may set `options.traceparent` and `tracestate`.
   virtual void on_attempt_begin(SendOptions& options) = 0;
   /// That attempt ended: answered (`error` null) or failed. `provider` may be null.
-  virtual void on_attempt_end(const RouteTarget& target, const ProviderConfig* provider, const Error* error) = 0;
+  virtual void on_attempt_end(const RouteTarget& target, const ProviderConfig* provider,
+                              const Error* error) = 0;
   /// The reply of the attempt that answered.
   virtual void on_response(const Response& response) = 0;
   /// The answering attempt's stream broke after its first byte.
   virtual void on_stream_error(const Error& error) = 0;
   /// The request ended.
-  virtual void on_finish(const Outcome& outcome, WireFormat client, std::string_view requested_model,
-                         const Config& config) = 0;
+  virtual void on_finish(const Outcome& outcome, WireFormat client,
+                         std::string_view requested_model, const Config& config) = 0;
 };
 
 /// Starts tracers. Thread-safe.

@@ -40,12 +40,24 @@ constexpr std::string_view kLoggingKeys[] = {"enabled", "path", "level"};
 constexpr std::string_view kTelemetryKeys[] = {"enabled", "otlp_endpoint", "service_name",
                                                "sample_ratio"};
 constexpr std::string_view kRoutingKeys[] = {"max_attempts"};
-constexpr std::string_view kProviderKeys[] = {
-    "name",         "format",          "base_url",           "api_key_env",
-    "cost_per_1m_tokens", "quality",   "latency_ms",         "throughput_tokens_per_sec",
-    "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "timeout_ms",
-    "headers",      "capabilities", "discovery_interval_s", "discovery_timeout_ms",
-    "forward_client_headers", "kind"};
+constexpr std::string_view kProviderKeys[] = {"name",
+                                              "format",
+                                              "base_url",
+                                              "api_key_env",
+                                              "cost_per_1m_tokens",
+                                              "quality",
+                                              "latency_ms",
+                                              "throughput_tokens_per_sec",
+                                              "connect_timeout_ms",
+                                              "first_byte_timeout_ms",
+                                              "idle_timeout_ms",
+                                              "timeout_ms",
+                                              "headers",
+                                              "capabilities",
+                                              "discovery_interval_s",
+                                              "discovery_timeout_ms",
+                                              "forward_client_headers",
+                                              "kind"};
 constexpr std::string_view kFormatNames[] = {"openai", "anthropic", "ollama"};
 constexpr std::string_view kCapabilityNames[] = {"completion", "tools",  "vision", "thinking",
                                                  "embedding",  "insert", "coding"};
@@ -183,9 +195,11 @@ std::optional<std::string> normalize_origin(std::string_view s) {
 
 // toml++ orders a table's keys by name; settings keep the order of the file.
 void sort_by_position(Value& object) {
-  std::stable_sort(object.as_object().begin(), object.as_object().end(), [](const auto& a, const auto& b) {
-    return std::tie(a.second.loc.line, a.second.loc.column) < std::tie(b.second.loc.line, b.second.loc.column);
-  });
+  std::stable_sort(object.as_object().begin(), object.as_object().end(),
+                   [](const auto& a, const auto& b) {
+                     return std::tie(a.second.loc.line, a.second.loc.column) <
+                            std::tie(b.second.loc.line, b.second.loc.column);
+                   });
 }
 
 std::string format_number(double d) { return fmt::format("{}", d); }

@@ -385,7 +385,9 @@ void Call::complete(std::optional<Error> error) {
   pipeline_.counters_->in_flight.fetch_sub(1);
 }
 
-std::string Call::trace_id() const { return trace_ ? trace_->trace_id() : std::string(); }
+std::string Call::trace_id() const {
+  return trace_ ? trace_->trace_id() : std::string();
+}
 
 // Starts running: the relay, then the plugin's answer or the list of targets. False when
 // there is nothing to send (the request failed already, or a plugin answered).

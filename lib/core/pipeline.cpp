@@ -36,13 +36,15 @@ Error plugin_error(const std::string& id, const Error& e) {
 
 }  // namespace
 
-Pipeline::Pipeline(Config config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> rules)
+Pipeline::Pipeline(Config config, const ModelCatalog* catalog,
+                   std::vector<std::shared_ptr<const Rule>> rules)
     : config_(std::move(config)), router_(config_, catalog, std::move(rules)) {}
 
-Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config, const Registries& registries,
-                                                         const ModelCatalog* catalog,
-                                                         std::shared_ptr<const CallTracing> tracing,
-                                                         const Pipeline* previous) {
+Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
+                                                        const Registries& registries,
+                                                        const ModelCatalog* catalog,
+                                                        std::shared_ptr<const CallTracing> tracing,
+                                                        const Pipeline* previous) {
   for (std::size_t i = 0; i < config.providers.size(); ++i) {
     const ProviderConfig& pc = config.providers[i];
     if (!registries.provider(pc.kind)) {

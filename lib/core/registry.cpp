@@ -46,7 +46,8 @@ Result<void> Registries::add_plugin(std::string name, PluginFactory factory) {
   return add(plugins_, std::move(name), std::move(factory), "plugin");
 }
 
-Result<void> Registries::add_rule(std::string name, RuleFactory factory, std::vector<std::string> keys) {
+Result<void> Registries::add_rule(std::string name, RuleFactory factory,
+                                  std::vector<std::string> keys) {
   rule_keys_.emplace_back(name, std::move(keys));
   if (auto added = add(rules_, std::move(name), std::move(factory), "rule type"); !added) {
     rule_keys_.pop_back();
@@ -60,10 +61,16 @@ const RuleFactory* Registries::rule(std::string_view name) const { return find(r
 Result<void> Registries::add_provider(std::string name, ProviderFactory factory) {
   return add(providers_, std::move(name), std::move(factory), "provider kind");
 }
-const ProviderFactory* Registries::provider(std::string_view name) const { return find(providers_, name); }
-std::vector<std::string_view> Registries::provider_names() const { return names(providers_); }
+const ProviderFactory* Registries::provider(std::string_view name) const {
+  return find(providers_, name);
+}
+std::vector<std::string_view> Registries::provider_names() const {
+  return names(providers_);
+}
 
-std::vector<std::string_view> Registries::rule_names() const { return names(rules_); }
+std::vector<std::string_view> Registries::rule_names() const {
+  return names(rules_);
+}
 
 std::vector<std::string> Registries::rule_keys(std::string_view name) const {
   for (const auto& [n, keys] : rule_keys_) {
@@ -72,7 +79,8 @@ std::vector<std::string> Registries::rule_keys(std::string_view name) const {
   return {};
 }
 
-Result<std::vector<std::shared_ptr<const Rule>>> Registries::make_rules(const Config& config) const {
+Result<std::vector<std::shared_ptr<const Rule>>> Registries::make_rules(
+    const Config& config) const {
   std::vector<std::shared_ptr<const Rule>> rules;
   std::string errors;
   auto report = [&](const std::string& message) {
@@ -87,7 +95,8 @@ Result<std::vector<std::shared_ptr<const Rule>>> Registries::make_rules(const Co
       report(config_error(config, r.type_loc, r.path + ".type",
                           fmt::format("unknown rule type '{}'; expected one of {}{}", r.type,
                                       detail::join(known, ", "),
-                                      best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best)))
+                                      best.empty() ? std::string()
+                                                   : fmt::format("; did you mean '{}'?", best)))
                  .message);
       continue;
     }

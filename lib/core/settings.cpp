@@ -12,10 +12,13 @@
 
 namespace llmrouter {
 
-SettingsReader::SettingsReader(const Config& config, const Value& settings, std::string path, SourceLoc loc)
+SettingsReader::SettingsReader(const Config& config, const Value& settings, std::string path,
+                               SourceLoc loc)
     : config_(config), settings_(settings), path_(std::move(path)), loc_(loc) {}
 
-std::string SettingsReader::key_path(std::string_view key) const { return fmt::format("{}.{}", path_, key); }
+std::string SettingsReader::key_path(std::string_view key) const {
+  return fmt::format("{}.{}", path_, key);
+}
 
 std::string SettingsReader::kind_phrase(const Value& v) {
   const std::string_view name = v.is_object() ? "table" : kind_name(v.kind());
@@ -80,8 +83,9 @@ bool SettingsReader::check_provider(std::string_view name, SourceLoc loc, const 
   std::vector<std::string_view> names;
   for (const ProviderConfig& p : config_.providers) names.push_back(p.name);
   const std::string_view best = detail::closest_match(name, names);
-  const std::string hint = best.empty() ? fmt::format("; defined providers: {}", detail::join(names, ", "))
-                                        : fmt::format("; did you mean '{}'?", best);
+  const std::string hint = best.empty()
+                               ? fmt::format("; defined providers: {}", detail::join(names, ", "))
+                               : fmt::format("; did you mean '{}'?", best);
   error(loc, path, fmt::format("no provider named '{}'{}", name, hint));
   return false;
 }
@@ -96,7 +100,8 @@ std::optional<std::vector<std::string>> SettingsReader::providers(std::string_vi
   const Value* v = value(key);
   if (!v) return std::nullopt;
   if (!v->is_array()) {
-    error(v->loc, key_path(key), fmt::format("expected an array of strings, found {}", kind_phrase(*v)));
+    error(v->loc, key_path(key),
+          fmt::format("expected an array of strings, found {}", kind_phrase(*v)));
     return std::nullopt;
   }
   std::vector<std::string> out;
@@ -119,14 +124,18 @@ std::optional<std::vector<std::string>> SettingsReader::providers(std::string_vi
   return out;
 }
 
-Result<void> SettingsReader::finish(std::initializer_list<std::string_view> known, std::string_view what) {
+Result<void> SettingsReader::finish(std::initializer_list<std::string_view> known,
+                                    std::string_view what) {
   if (settings_.is_object()) {
     for (const auto& [key, v] : settings_.as_object()) {
       if (std::find(read_.begin(), read_.end(), key) != read_.end()) continue;
-      const std::string_view best = detail::closest_match(key, std::span<const std::string_view>(known.begin(), known.size()));
+      const std::string_view best = detail::closest_match(
+          key, std::span<const std::string_view>(known.begin(), known.size()));
       error(v.loc, key_path(key),
             best.empty() ? fmt::format("unknown key; {} takes: {}", what,
-                                       detail::join(std::span<const std::string_view>(known.begin(), known.size()), ", "))
+                                       detail::join(std::span<const std::string_view>(known.begin(),
+                                                                                      known.size()),
+                                                    ", "))
                          : fmt::format("unknown key; did you mean '{}'?", best));
     }
   }

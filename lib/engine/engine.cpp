@@ -296,20 +296,26 @@ struct Engine::Impl {
   std::atomic<std::shared_ptr<const Generation>> current;
 
   Result<std::shared_ptr<const Generation>> build(const Config& config, const Pipeline* previous) {
-    auto pipeline = Pipeline::build(config, options.registries, catalog.get(),
-                                    telemetry ? std::shared_ptr<const CallTracing>(telemetry) : trace_context_only(),
-                                    previous);
+    auto pipeline = Pipeline::build(
+        config, options.registries, catalog.get(),
+        telemetry ? std::shared_ptr<const CallTracing>(telemetry) : trace_context_only(), previous);
     if (!pipeline) return fail(pipeline.error());
     auto g = std::make_shared<Generation>();
     g->pipeline_ = std::move(*pipeline);
-    const ProviderContext context{transport, options.getenv, config.server.max_upstream_reply_bytes};
+    const ProviderContext context{transport, options.getenv,
+                                  config.server.max_upstream_reply_bytes};
     for (const ProviderConfig& pc : config.providers) {
       if (!pc.available) continue;  // rules pass over it
-      const ProviderFactory* factory = options.registries.provider(pc.kind);  // checked by Pipeline::build
-      if (!factory) return fail(Errc::Config, fmt::format("provider '{}': unknown kind '{}'", pc.name, pc.kind));
+      const ProviderFactory* factory =
+          options.registries.provider(pc.kind);  // checked by Pipeline::build
+      if (!factory)
+        return fail(Errc::Config,
+                    fmt::format("provider '{}': unknown kind '{}'", pc.name, pc.kind));
       auto made = (*factory)(pc, context);
       if (!made) return fail(made.error());
-      if (!*made) return fail(Errc::Config, fmt::format("provider '{}': its kind '{}' built nothing", pc.name, pc.kind));
+      if (!*made)
+        return fail(Errc::Config,
+                    fmt::format("provider '{}': its kind '{}' built nothing", pc.name, pc.kind));
       g->providers_.emplace(pc.name, std::move(*made));
     }
     g->lookup_ = [raw = g.get()](std::string_view name) { return raw->provider(name); };
@@ -410,7 +416,8 @@ std::shared_ptr<Submitted> submit_to(std::shared_ptr<const Generation> generatio
 }
 }  // namespace
 
-std::shared_ptr<RequestHandle> Engine::submit(WireFormat format, std::string body, Headers headers,
+std::shared_ptr<RequestHandle> Engine::submit(WireFormat format, std::string body,
+                                              const Headers& headers,
                                               std::shared_ptr<RequestCallbacks> callbacks) const {
   return submit_to(current(), format, std::move(body), headers, std::move(callbacks));
 }
@@ -440,12 +447,14 @@ Outcome Engine::complete(WireFormat format, std::string_view body, const Headers
   return o;
 }
 
-std::unique_ptr<ReplyStream> Engine::pull(WireFormat format, std::string body, Headers headers) const {
+std::unique_ptr<ReplyStream> Engine::pull(WireFormat format, std::string body,
+                                          const Headers& headers) const {
   auto pipe = std::make_shared<Pipe>();
   return std::make_unique<PullStream>(pipe, submit_to(current(), format, std::move(body), headers, pipe));
 }
 
-Result<std::unique_ptr<ReplyStream>> Engine::open_stream(WireFormat format, std::string body, Headers headers) const {
+Result<std::unique_ptr<ReplyStream>> Engine::open_stream(WireFormat format, std::string body,
+                                                         const Headers& headers) const {
   auto pipe = std::make_shared<Pipe>();
   std::shared_ptr<Submitted> request = submit_to(current(), format, std::move(body), headers, pipe);
   if (request->failed_at_start()) return fail(*pipe->outcome().error);  // it ended within submit_to

@@ -7,9 +7,8 @@
 #include <fmt/format.h>
 
 #include "llmrouter/settings.h"
-#include "util/strings.h"
-
 #include "plugins/builtin.h"
+#include "util/strings.h"
 
 namespace llmrouter::detail {
 namespace {
@@ -69,14 +68,16 @@ Result<std::unique_ptr<Plugin>> make_pareto_router(const ComponentConfig& c, con
   if (tiers) {
     if (!tiers->is_object()) {
       r.error(tiers->loc, r.key_path("tiers"),
-              fmt::format("expected a table of tier = [providers...], found {}", SettingsReader::kind_phrase(*tiers)));
+              fmt::format("expected a table of tier = [providers...], found {}",
+                          SettingsReader::kind_phrase(*tiers)));
     } else {
       for (const auto& [name, list] : tiers->as_object()) {
         tier_names.push_back(name);
         const std::string tpath = r.key_path("tiers") + "." + name;
         if (!list.is_array()) {
           r.error(list.loc, tpath,
-                  fmt::format("expected an array of provider names, found {}", SettingsReader::kind_phrase(list)));
+                  fmt::format("expected an array of provider names, found {}",
+                              SettingsReader::kind_phrase(list)));
           continue;
         }
         if (list.as_array().empty()) r.error(list.loc, tpath, "a tier needs at least one provider");
@@ -84,7 +85,9 @@ Result<std::unique_ptr<Plugin>> make_pareto_router(const ComponentConfig& c, con
           const Value& e = list.as_array()[i];
           const std::string epath = fmt::format("{}[{}]", tpath, i);
           if (!e.is_string()) {
-            r.error(e.loc, epath, fmt::format("expected a provider name, found {}", SettingsReader::kind_phrase(e)));
+            r.error(
+                e.loc, epath,
+                fmt::format("expected a provider name, found {}", SettingsReader::kind_phrase(e)));
           } else {
             r.check_provider(e.as_string(), e.loc, epath);
           }
@@ -96,12 +99,16 @@ Result<std::unique_ptr<Plugin>> make_pareto_router(const ComponentConfig& c, con
     const Value* t = r.value(key);
     if (!t || !tiers || !tiers->is_object()) continue;
     if (!t->is_string()) {
-      r.error(t->loc, r.key_path(key), fmt::format("expected a tier name, found {}", SettingsReader::kind_phrase(*t)));
-    } else if (std::find(tier_names.begin(), tier_names.end(), t->as_string()) == tier_names.end()) {
-      const std::string_view best = closest_match(t->as_string(), tier_names);
       r.error(t->loc, r.key_path(key),
-              fmt::format("no tier named '{}'; configured tiers: {}{}", t->as_string(), join(tier_names, ", "),
-                          best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best)));
+              fmt::format("expected a tier name, found {}", SettingsReader::kind_phrase(*t)));
+    } else if (std::find(tier_names.begin(), tier_names.end(), t->as_string()) ==
+               tier_names.end()) {
+      const std::string_view best = closest_match(t->as_string(), tier_names);
+      r.error(
+          t->loc, r.key_path(key),
+          fmt::format("no tier named '{}'; configured tiers: {}{}", t->as_string(),
+                      join(tier_names, ", "),
+                      best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best)));
     }
   }
   if (auto checked = r.result(); !checked) return fail(checked.error());

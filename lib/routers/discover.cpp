@@ -10,12 +10,15 @@ class DiscoverRule final : public Rule {
  public:
   explicit DiscoverRule(std::string provider) : provider_(std::move(provider)) {}
 
-  void candidates(const RouteQuery& q, const RouteScope& scope, std::vector<RouteCandidate>& out) const override {
-    if (scope.catalog() && scope.catalog()->has_model(provider_, q.model)) out.push_back({provider_, q.model});
+  void candidates(const RouteQuery& q, const RouteScope& scope,
+                  std::vector<RouteCandidate>& out) const override {
+    if (scope.catalog() && scope.catalog()->has_model(provider_, q.model))
+      out.push_back({provider_, q.model});
   }
   void known_models(const ModelCatalog* catalog, std::vector<RouteCandidate>& out) const override {
     if (!catalog) return;
-    for (ModelCatalog::Model& m : catalog->models(provider_)) out.push_back({provider_, std::move(m.name)});
+    for (ModelCatalog::Model& m : catalog->models(provider_))
+      out.push_back({provider_, std::move(m.name)});
   }
 
  private:

@@ -26,7 +26,8 @@ Result<std::unique_ptr<Rule>> make_fallback_rule(const RuleConfig& rule, const C
   SettingsReader r(config, rule.settings, rule.path, rule.loc);
   Pool pool = read_pool(r, config);
   const double bias = r.number("quality_bias", 0.0, 1.0).value_or(0.5);
-  if (auto done = r.finish({"providers", "quality_bias", "rewrite_model"}, "a 'fallback' rule"); !done) {
+  if (auto done = r.finish({"providers", "quality_bias", "rewrite_model"}, "a 'fallback' rule");
+      !done) {
     return fail(done.error());
   }
   return std::unique_ptr<Rule>(std::make_unique<FallbackRule>(std::move(pool), bias));

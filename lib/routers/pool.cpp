@@ -17,12 +17,14 @@ Pool read_pool(SettingsReader& r, const Config& config) {
   return pool;
 }
 
-void RankedRule::candidates(const RouteQuery& query, const RouteScope&, std::vector<RouteCandidate>& out) const {
+void RankedRule::candidates(const RouteQuery& query, const RouteScope&,
+                            std::vector<RouteCandidate>& out) const {
   std::vector<std::pair<double, const ProviderConfig*>> scored;
   for (const ProviderConfig& p : pool_.providers) {
     if (const std::optional<double> k = key(p)) scored.emplace_back(*k, &p);
   }
-  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   const std::string_view model = pool_.model_for(query);
   for (const auto& [k, p] : scored) out.push_back({p->name, std::string(model)});
 }

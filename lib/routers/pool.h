@@ -32,7 +32,8 @@ Pool read_pool(SettingsReader& r, const Config& config);
 class RankedRule : public Rule {
  public:
   explicit RankedRule(Pool pool) : pool_(std::move(pool)) {}
-  void candidates(const RouteQuery& query, const RouteScope& scope, std::vector<RouteCandidate>& out) const final;
+  void candidates(const RouteQuery& query, const RouteScope& scope,
+                  std::vector<RouteCandidate>& out) const final;
 
  protected:
   virtual std::optional<double> key(const ProviderConfig& p) const = 0;

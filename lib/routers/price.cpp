@@ -11,7 +11,8 @@ namespace {
 
 class PriceRule final : public RankedRule {
  public:
-  PriceRule(Pool pool, std::optional<double> max_cost) : RankedRule(std::move(pool)), max_cost_(max_cost) {}
+  PriceRule(Pool pool, std::optional<double> max_cost)
+      : RankedRule(std::move(pool)), max_cost_(max_cost) {}
 
  protected:
   std::optional<double> key(const ProviderConfig& p) const override {
@@ -29,7 +30,9 @@ Result<std::unique_ptr<Rule>> make_price_rule(const RuleConfig& rule, const Conf
   SettingsReader r(config, rule.settings, rule.path, rule.loc);
   Pool pool = read_pool(r, config);
   auto max_cost = r.number("max_cost_per_1m_tokens", 0.0, std::numeric_limits<double>::max());
-  if (auto done = r.finish({"providers", "max_cost_per_1m_tokens", "rewrite_model"}, "a 'price' rule"); !done) {
+  if (auto done =
+          r.finish({"providers", "max_cost_per_1m_tokens", "rewrite_model"}, "a 'price' rule");
+      !done) {
     return fail(done.error());
   }
   return std::unique_ptr<Rule>(std::make_unique<PriceRule>(std::move(pool), max_cost));

@@ -21,15 +21,19 @@ struct Weighted {
 
 class RandomRule final : public Rule {
  public:
-  RandomRule(Pool pool, std::vector<Weighted> candidates) : pool_(std::move(pool)), candidates_(std::move(candidates)) {
+  RandomRule(Pool pool, std::vector<Weighted> candidates)
+      : pool_(std::move(pool)), candidates_(std::move(candidates)) {
     if (candidates_.empty()) {
       for (const ProviderConfig& p : pool_.providers) candidates_.push_back({p.name, {}, 1.0});
     }
   }
 
-  void candidates(const RouteQuery& q, const RouteScope& scope, std::vector<RouteCandidate>& out) const override {
+  void candidates(const RouteQuery& q, const RouteScope& scope,
+                  std::vector<RouteCandidate>& out) const override {
     const std::string_view pool_model = pool_.model_for(q);
-    auto model_of = [&](const Weighted& c) { return c.model.empty() ? pool_model : std::string_view(c.model); };
+    auto model_of = [&](const Weighted& c) {
+      return c.model.empty() ? pool_model : std::string_view(c.model);
+    };
     // Only qualifying candidates take part in the draw; the others follow in config order.
     std::vector<double> weights;
     double total = 0;
@@ -78,8 +82,9 @@ Result<std::unique_ptr<Rule>> make_random_rule(const RuleConfig& rule, const Con
       if (list->as_array().empty()) r.error(list->loc, path, "must list at least one candidate");
       for (const char* key : {"providers", "rewrite_model"}) {
         if (const Value* other = rule.settings.find(key)) {
-          r.error(other->loc, r.key_path(key),
-                  "cannot be combined with candidates (each candidate names its provider and model)");
+          r.error(
+              other->loc, r.key_path(key),
+              "cannot be combined with candidates (each candidate names its provider and model)");
         }
       }
       for (std::size_t i = 0; i < list->as_array().size(); ++i) {
@@ -87,21 +92,24 @@ Result<std::unique_ptr<Rule>> make_random_rule(const RuleConfig& rule, const Con
         const std::string epath = fmt::format("{}[{}]", path, i);
         if (!e.is_object()) {
           r.error(e.loc, epath,
-                  fmt::format("expected a {{ provider, model }} table, found {}", SettingsReader::kind_phrase(e)));
+                  fmt::format("expected a {{ provider, model }} table, found {}",
+                              SettingsReader::kind_phrase(e)));
           continue;
         }
         SettingsReader cr = r.nested(e, epath, e.loc);
         Weighted w;
         w.provider = cr.provider("provider", true).value_or("");
         w.model = cr.string("model", true).value_or("");
-        w.weight = cr.number("weight", std::numeric_limits<double>::min(), std::numeric_limits<double>::max())
+        w.weight = cr.number("weight", std::numeric_limits<double>::min(),
+                             std::numeric_limits<double>::max())
                        .value_or(1.0);
         (void)cr.finish({"provider", "model", "weight"}, "a candidate");
         weighted.push_back(std::move(w));
       }
     }
   }
-  if (auto done = r.finish({"providers", "rewrite_model", "candidates"}, "a 'random' rule"); !done) {
+  if (auto done = r.finish({"providers", "rewrite_model", "candidates"}, "a 'random' rule");
+      !done) {
     return fail(done.error());
   }
   return std::unique_ptr<Rule>(std::make_unique<RandomRule>(std::move(pool), std::move(weighted)));

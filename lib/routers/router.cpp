@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The model catalog and the chain walk: each rule (one file per type in lib/routers/) proposes candidates
-// in its order, the router keeps those that qualify. Differences from the original router,
-// on purpose: unavailable providers are filtered out for every rule; a capability mismatch
+// The model catalog and the chain walk: each rule (one file per type in lib/routers/) proposes
+// candidates in its order, the router keeps those that qualify. Differences from the original
+// router, on purpose: unavailable providers are filtered out for every rule; a capability mismatch
 // moves on to the rule's next qualifying candidate instead of skipping the rule.
 #include "llmrouter/router.h"
 
@@ -77,7 +77,8 @@ std::optional<ModelCatalog::Model> ModelCatalog::model(std::string_view provider
 
 // ---- Router
 
-Router::Router(const Config& config, const ModelCatalog* catalog, std::vector<std::shared_ptr<const Rule>> rules)
+Router::Router(const Config& config, const ModelCatalog* catalog,
+               std::vector<std::shared_ptr<const Rule>> rules)
     : rules_(std::move(rules)),
       providers_(config.providers),
       max_attempts_(config.routing.max_attempts),
@@ -90,7 +91,8 @@ bool RouteScope::qualifies(std::string_view provider, std::string_view model) co
   return router_->qualifies(provider, model, *query_);
 }
 
-bool Router::qualifies(std::string_view provider, std::string_view model, const RouteQuery& q) const {
+bool Router::qualifies(std::string_view provider, std::string_view model,
+                       const RouteQuery& q) const {
   const auto p = std::find_if(providers_.begin(), providers_.end(),
                               [&](const ProviderConfig& x) { return x.name == provider; });
   if (p == providers_.end() || !p->available) return false;
@@ -128,7 +130,8 @@ Result<RouteDecision> Router::route(const RouteQuery& q) const {
       if (!decision) {
         decision.emplace();
         decision->reason = describe(i).append(": provider ").append(c.provider).append(", model ").append(c.model);
-        decision->target = RouteTarget{std::move(c.provider), std::move(c.model), static_cast<int>(i), types_[i]};
+        decision->target =
+            RouteTarget{std::move(c.provider), std::move(c.model), static_cast<int>(i), types_[i]};
         if (max_attempts_ <= 1) return std::move(*decision);
         continue;
       }

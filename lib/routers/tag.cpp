@@ -14,7 +14,8 @@ class TagRule final : public Rule {
   TagRule(std::string tag, std::string provider, std::optional<std::string> rewrite)
       : tag_(std::move(tag)), provider_(std::move(provider)), rewrite_(std::move(rewrite)) {}
 
-  void candidates(const RouteQuery& q, const RouteScope&, std::vector<RouteCandidate>& out) const override {
+  void candidates(const RouteQuery& q, const RouteScope&,
+                  std::vector<RouteCandidate>& out) const override {
     if (std::find(q.tags.begin(), q.tags.end(), tag_) != q.tags.end()) {
       out.push_back({provider_, rewrite_ ? *rewrite_ : q.model});
     }
@@ -37,7 +38,8 @@ Result<std::unique_ptr<Rule>> make_tag_rule(const RuleConfig& rule, const Config
   auto tag = r.string("tag", true);
   auto provider = r.provider("provider", true);
   auto rewrite = r.string("rewrite_model");
-  if (auto done = r.finish({"tag", "provider", "rewrite_model"}, "a 'tag' rule"); !done) return fail(done.error());
+  if (auto done = r.finish({"tag", "provider", "rewrite_model"}, "a 'tag' rule"); !done)
+    return fail(done.error());
   return std::unique_ptr<Rule>(std::make_unique<TagRule>(*tag, *provider, std::move(rewrite)));
 }
 

@@ -11,7 +11,8 @@ namespace {
 
 class ThroughputRule final : public RankedRule {
  public:
-  ThroughputRule(Pool pool, std::optional<double> min_rate) : RankedRule(std::move(pool)), min_rate_(min_rate) {}
+  ThroughputRule(Pool pool, std::optional<double> min_rate)
+      : RankedRule(std::move(pool)), min_rate_(min_rate) {}
 
  protected:
   std::optional<double> key(const ProviderConfig& p) const override {
@@ -30,7 +31,9 @@ Result<std::unique_ptr<Rule>> make_throughput_rule(const RuleConfig& rule, const
   SettingsReader r(config, rule.settings, rule.path, rule.loc);
   Pool pool = read_pool(r, config);
   auto min_rate = r.number("min_tokens_per_sec", 0.0, std::numeric_limits<double>::max());
-  if (auto done = r.finish({"providers", "min_tokens_per_sec", "rewrite_model"}, "a 'throughput' rule"); !done) {
+  if (auto done =
+          r.finish({"providers", "min_tokens_per_sec", "rewrite_model"}, "a 'throughput' rule");
+      !done) {
     return fail(done.error());
   }
   return std::unique_ptr<Rule>(std::make_unique<ThroughputRule>(std::move(pool), min_rate));

@@ -250,18 +250,26 @@ namespace {
 // A request's RequestTrace behind the pipeline's observer interface.
 class RequestTracer final : public CallTracer {
  public:
-  explicit RequestTracer(std::unique_ptr<detail::telemetry::RequestTrace> trace) : trace_(std::move(trace)) {}
+  explicit RequestTracer(std::unique_ptr<detail::telemetry::RequestTrace> trace)
+      : trace_(std::move(trace)) {}
 
   std::string trace_id() const override { return to_hex(trace_->trace_id); }
   void on_routed(const PreparedRequest* prepared, const Error* error) override {
     detail::telemetry::trace_route(*trace_, prepared, error);
   }
-  void on_attempt_begin(SendOptions& options) override { span_ = detail::telemetry::begin_attempt(*trace_, options); }
-  void on_attempt_end(const RouteTarget& target, const ProviderConfig* provider, const Error* error) override {
+  void on_attempt_begin(SendOptions& options) override {
+    span_ = detail::telemetry::begin_attempt(*trace_, options);
+  }
+  void on_attempt_end(const RouteTarget& target, const ProviderConfig* provider,
+                      const Error* error) override {
     detail::telemetry::end_attempt(*trace_, span_, target, provider, error);
   }
-  void on_response(const Response& response) override { detail::telemetry::trace_response(*trace_, response); }
-  void on_stream_error(const Error& error) override { detail::telemetry::trace_stream_error(*trace_, error); }
+  void on_response(const Response& response) override {
+    detail::telemetry::trace_response(*trace_, response);
+  }
+  void on_stream_error(const Error& error) override {
+    detail::telemetry::trace_stream_error(*trace_, error);
+  }
   void on_finish(const Outcome& outcome, WireFormat client, std::string_view requested_model,
                  const Config& config) override {
     detail::telemetry::finish_trace(*trace_, outcome, client, requested_model, config);
@@ -280,12 +288,16 @@ std::unique_ptr<CallTracer> tracer_for(const Headers& headers, const Telemetry* 
 
 class TraceContextOnly final : public CallTracing {
  public:
-  std::unique_ptr<CallTracer> begin(const Headers& headers) const override { return tracer_for(headers, nullptr); }
+  std::unique_ptr<CallTracer> begin(const Headers& headers) const override {
+    return tracer_for(headers, nullptr);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<CallTracer> Telemetry::begin(const Headers& headers) const { return tracer_for(headers, this); }
+std::unique_ptr<CallTracer> Telemetry::begin(const Headers& headers) const {
+  return tracer_for(headers, this);
+}
 
 std::shared_ptr<const CallTracing> trace_context_only() {
   static const auto tracing = std::make_shared<const TraceContextOnly>();

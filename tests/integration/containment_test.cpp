@@ -131,7 +131,8 @@ class Contained {
         break;
       case Stage::ProviderSend:
       case Stage::ProviderStart:
-        (void)o.registries.add_provider("throwing", [at](const ProviderConfig&, const ProviderContext&) {
+        (void)o.registries.add_provider("throwing", [at](const ProviderConfig&,
+                                                         const ProviderContext&) {
           return Result<std::shared_ptr<const Provider>>(std::make_shared<ThrowingProvider>(at));
         });
         kind = "kind = \"throwing\"\n";
@@ -158,7 +159,7 @@ type = "fallback"
 providers = ["up"]
 {}
 )",
-                                                    log_, mock_.base_url(), kind, extension)),
+                                                     log_, mock_.base_url(), kind, extension)),
                     std::move(o));
   }
   ~Contained() {

@@ -5,12 +5,12 @@
 // is a bounded loop.
 #include "llmrouter/discovery.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <mutex>
 #include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "llmrouter/log.h"
 #include "llmrouter/registry.h"
@@ -154,8 +154,9 @@ providers = ["cloud"]
   q.model = "gemma2:2b";
   EXPECT_EQ(router.route(q)->target.provider, "cloud");
 
-  EXPECT_THAT(router.known_models(), ElementsAre(RouteTarget{"local", "qwen2.5vl:7b", 0, "discover"},
-                                                 RouteTarget{"local", "gemma2:2b", 0, "discover"}));
+  EXPECT_THAT(router.known_models(),
+              ElementsAre(RouteTarget{"local", "qwen2.5vl:7b", 0, "discover"},
+                          RouteTarget{"local", "gemma2:2b", 0, "discover"}));
 }
 
 TEST_F(DiscoveryTest, RequestsCarryTheProviderCredentialAndHeaders) {

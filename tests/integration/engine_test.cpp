@@ -3,9 +3,6 @@
 // and pulled), in-process providers, and reload.
 #include "llmrouter/engine.h"
 
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +12,9 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "support/config_helpers.h"
 #include "support/fakes.h"
@@ -249,9 +249,10 @@ TEST(EngineTest, DroppingAPulledStreamCancelsItsRequest) {
 
 // Registers provider kind "local", served by `provider`.
 void add_local_kind(EngineOptions& o, std::shared_ptr<const Provider> provider) {
-  (void)o.registries.add_provider("local", [provider](const ProviderConfig&, const ProviderContext&) {
-    return Result<std::shared_ptr<const Provider>>(provider);
-  });
+  (void)o.registries.add_provider("local",
+                                  [provider](const ProviderConfig&, const ProviderContext&) {
+                                    return Result<std::shared_ptr<const Provider>>(provider);
+                                  });
 }
 
 // An engine whose one provider, "local", is local_provider() (kind "local": no base_url).

@@ -2,15 +2,15 @@
 // The HTTP provider over the curl transport, against the local mock upstream.
 #include "llmrouter/http_provider.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <simdjson.h>
-
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include "llmrouter/formats.h"
 #include "support/config_helpers.h"

@@ -5,10 +5,6 @@
 #include "server.h"
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -23,6 +19,11 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "llmrouter/transport.h"
 #include "support/config_helpers.h"

@@ -199,7 +199,9 @@ class Router : public testing::RunningServer {
   httplib::Result post(const std::string& body, const httplib::Headers& headers = {}) {
     return client().Post("/v1/chat/completions", headers, body, "application/json");
   }
-  TelemetryStats stats() { return dynamic_cast<const Telemetry&>(*server().pipeline().tracing()).stats(); }
+  TelemetryStats stats() {
+    return dynamic_cast<const Telemetry&>(*server().pipeline().tracing()).stats();
+  }
 
  private:
   static Config config(const testing::MockUpstream& mock, const std::string& telemetry, const std::string& log_path) {

@@ -4,8 +4,6 @@
 // every observer, and a transfer started from a loop stays on that loop.
 #include "llmrouter/transport.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +12,8 @@
 #include <set>
 #include <string>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "support/fakes.h"
 #include "support/mock_upstream.h"

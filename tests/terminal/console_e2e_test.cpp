@@ -4,8 +4,6 @@
 // runs inside tmux (new-session -d, send-keys, capture-pane). Every wait is bounded, and
 // every process (and the tmux server) is stopped when a test ends, whatever its outcome.
 #include <fcntl.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,6 +23,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "llmrouter/transport.h"
 #include "router_events.h"

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "chat_client.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <mutex>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "support/fakes.h"
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "feed_client.h"
 
-#include <gtest/gtest.h>
-
 #include <condition_variable>
 #include <mutex>
+
+#include <gtest/gtest.h>
 
 #include "support/fakes.h"
 

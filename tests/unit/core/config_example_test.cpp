@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 // config.example.toml is the reference users copy: it must load, and it must show every
 // key the schema knows.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <set>
 #include <string>
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <toml++/toml.h>
 
 #include "llmrouter/config.h"
@@ -119,8 +118,9 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   EXPECT_EQ(c->routers[5].type, "throughput");
   EXPECT_EQ(text(5, "min_tokens_per_sec"), "30");
   EXPECT_EQ(c->routers[6].type, "random");
-  EXPECT_EQ(text(6, "candidates"),
-            R"([{"provider":"local","model":"llama3.2-3b"},{"provider":"ollama","model":"deepseek-r1:latest","weight":2.0}])");
+  EXPECT_EQ(
+      text(6, "candidates"),
+      R"([{"provider":"local","model":"llama3.2-3b"},{"provider":"ollama","model":"deepseek-r1:latest","weight":2.0}])");
   EXPECT_EQ(c->routers[7].type, "fallback");
   EXPECT_EQ(text(7, "quality_bias"), "0.7");
   // Every rule's own settings are valid: the pipeline builds.

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include "llmrouter/config.h"
 
 #include <map>
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
-#include "llmrouter/config.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/registry.h"
 #include "support/config_helpers.h"
@@ -488,13 +488,15 @@ TEST(ConfigTest, AllRuleTypesLoad) {
   EXPECT_EQ(c->routers[0].type, "prefix");
   EXPECT_EQ(c->routers[0].path, "routers[0]");
   // Settings keep the file's order and positions, for the rule type's factory to check.
-  EXPECT_EQ(c->routers[0].settings.to_json(), R"({"model_prefix":"local/","provider":"local","rewrite_model":"m"})");
+  EXPECT_EQ(c->routers[0].settings.to_json(),
+            R"({"model_prefix":"local/","provider":"local","rewrite_model":"m"})");
   EXPECT_EQ(c->routers[0].loc, (SourceLoc{5, 1}));
   EXPECT_EQ(c->routers[0].type_loc, (SourceLoc{6, 8}));
   EXPECT_EQ(c->routers[0].settings.find("provider")->loc, (SourceLoc{8, 12}));
   EXPECT_EQ(c->routers[1].type, "tag");
   EXPECT_EQ(c->routers[7].type, "random");
-  EXPECT_EQ(c->routers[7].settings.to_json(), R"({"candidates":[{"provider":"local","model":"x","weight":2}]})");
+  EXPECT_EQ(c->routers[7].settings.to_json(),
+            R"({"candidates":[{"provider":"local","model":"x","weight":2}]})");
   EXPECT_TRUE(Pipeline::build(*c, Registries::with_builtins()));
 }
 
@@ -516,41 +518,52 @@ TEST(ConfigTest, MissingRuleKeys) {
 }
 
 TEST(ConfigTest, RuleNamingUnknownProviderSuggests) {
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"tag\"\ntag = \"x\"\nprovider = \"locl\"\n"),
+  EXPECT_EQ(build_error_of(std::string(kProvider) +
+                           "[[routers]]\ntype = \"tag\"\ntag = \"x\"\nprovider = \"locl\"\n"),
             "test.toml:8:12: routers[0].provider: no provider named 'locl'; did you mean 'local'?");
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"discover\"\nprovider = \"openai\"\n"),
-            "test.toml:7:12: routers[0].provider: no provider named 'openai'; defined providers: local");
+  EXPECT_EQ(
+      build_error_of(std::string(kProvider) +
+                     "[[routers]]\ntype = \"discover\"\nprovider = \"openai\"\n"),
+      "test.toml:7:12: routers[0].provider: no provider named 'openai'; defined providers: local");
 }
 
 TEST(ConfigTest, ProvidersListNamingUnknownProvider) {
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"price\"\nproviders = [\"local\", \"cloud\"]\n"),
-            "test.toml:7:23: routers[0].providers[1]: no provider named 'cloud'; defined providers: local");
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"price\"\nproviders = [\"local\", \"local\"]\n"),
+  EXPECT_EQ(build_error_of(std::string(kProvider) +
+                           "[[routers]]\ntype = \"price\"\nproviders = [\"local\", \"cloud\"]\n"),
+            "test.toml:7:23: routers[0].providers[1]: no provider named 'cloud'; defined "
+            "providers: local");
+  EXPECT_EQ(build_error_of(std::string(kProvider) +
+                           "[[routers]]\ntype = \"price\"\nproviders = [\"local\", \"local\"]\n"),
             "test.toml:7:23: routers[0].providers[1]: provider 'local' is listed twice");
 }
 
 TEST(ConfigTest, RuleKeyOfAnotherTypeIsExplained) {
-  EXPECT_EQ(build_error_of(std::string(kProvider) +
-                     "[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"a\"\nprovider = \"local\"\nquality_bias = 0.5\n"),
-            "test.toml:9:16: routers[0].quality_bias: unknown key; a 'prefix' rule takes: "
-            "model_prefix, provider, rewrite_model");
+  EXPECT_EQ(
+      build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"prefix\"\nmodel_prefix = "
+                                              "\"a\"\nprovider = \"local\"\nquality_bias = 0.5\n"),
+      "test.toml:9:16: routers[0].quality_bias: unknown key; a 'prefix' rule takes: "
+      "model_prefix, provider, rewrite_model");
 }
 
 TEST(ConfigTest, MisspeltRuleKeySuggests) {
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"fallback\"\nquality_bais = 0.5\n"),
+  EXPECT_EQ(build_error_of(std::string(kProvider) +
+                           "[[routers]]\ntype = \"fallback\"\nquality_bais = 0.5\n"),
             "test.toml:7:16: routers[0].quality_bais: unknown key; did you mean 'quality_bias'?");
 }
 
 TEST(ConfigTest, QualityBiasOutsideUnitRange) {
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"fallback\"\nquality_bias = 1.5\n"),
+  EXPECT_EQ(build_error_of(std::string(kProvider) +
+                           "[[routers]]\ntype = \"fallback\"\nquality_bias = 1.5\n"),
             "test.toml:7:16: routers[0].quality_bias: must be between 0 and 1, got 1.5");
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"fallback\"\nquality_bias = -0.1\n"),
+  EXPECT_EQ(build_error_of(std::string(kProvider) +
+                           "[[routers]]\ntype = \"fallback\"\nquality_bias = -0.1\n"),
             "test.toml:7:16: routers[0].quality_bias: must be between 0 and 1, got -0.1");
 }
 
 TEST(ConfigTest, RandomCandidatesAreChecked) {
   EXPECT_EQ(build_error_of(std::string(kProvider) +
-                     "[[routers]]\ntype = \"random\"\ncandidates = [{ provider = \"nope\", model = \"m\" }, { model = \"m\", extra = 1 }]\n"),
+                           "[[routers]]\ntype = \"random\"\ncandidates = [{ provider = \"nope\", "
+                           "model = \"m\" }, { model = \"m\", extra = 1 }]\n"),
             "test.toml:7:28: routers[0].candidates[0].provider: no provider named 'nope'; defined "
             "providers: local\n"
             "test.toml:7:51: routers[0].candidates[1].provider: missing required key (a string)\n"
@@ -560,15 +573,16 @@ TEST(ConfigTest, RandomCandidatesAreChecked) {
 
 TEST(ConfigTest, RandomCandidatesExcludeProvidersList) {
   EXPECT_EQ(build_error_of(std::string(kProvider) +
-                     "[[routers]]\ntype = \"random\"\nproviders = [\"local\"]\n"
-                     "candidates = [{ provider = \"local\", model = \"m\" }]\n"),
+                           "[[routers]]\ntype = \"random\"\nproviders = [\"local\"]\n"
+                           "candidates = [{ provider = \"local\", model = \"m\" }]\n"),
             "test.toml:7:13: routers[0].providers: cannot be combined with candidates (each "
             "candidate names its provider and model)");
 }
 
 TEST(ConfigTest, RandomCandidateWeightMustBePositive) {
   EXPECT_THAT(build_error_of(std::string(kProvider) +
-                             "[[routers]]\ntype = \"random\"\ncandidates = [{ provider = \"local\", model = \"m\", weight = 0 }]\n"),
+                             "[[routers]]\ntype = \"random\"\ncandidates = [{ provider = "
+                             "\"local\", model = \"m\", weight = 0 }]\n"),
               HasSubstr("routers[0].candidates[0].weight: must be >= "));
 }
 
@@ -614,14 +628,15 @@ TEST(ConfigTest, DatesInSettingsAreRejected) {
 }
 
 TEST(ConfigTest, ParetoTiersMustNameProviders) {
-  EXPECT_EQ(build_error_of(std::string(kProvider) +
+  EXPECT_EQ(
+      build_error_of(std::string(kProvider) +
                      "[plugins.pareto-router]\nenabled = true\ndefault_tier = \"mid\"\n"
                      "[plugins.pareto-router.tiers]\nlow = [\"local\", \"lcoal\"]\nhigh = []\n"),
-            "test.toml:7:16: plugins.pareto-router.default_tier: no tier named 'mid'; configured "
-            "tiers: low, high\n"
-            "test.toml:9:17: plugins.pareto-router.tiers.low[1]: no provider named 'lcoal'; did "
-            "you mean 'local'?\n"
-            "test.toml:10:8: plugins.pareto-router.tiers.high: a tier needs at least one provider");
+      "test.toml:7:16: plugins.pareto-router.default_tier: no tier named 'mid'; configured "
+      "tiers: low, high\n"
+      "test.toml:9:17: plugins.pareto-router.tiers.low[1]: no provider named 'lcoal'; did "
+      "you mean 'local'?\n"
+      "test.toml:10:8: plugins.pareto-router.tiers.high: a tier needs at least one provider");
 }
 
 TEST(ConfigTest, ParetoTiersLoad) {

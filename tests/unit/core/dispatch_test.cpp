@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Pipeline::handle with fake providers: failover, events on every path, the log line.
 #include <fcntl.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -14,6 +12,9 @@
 #include <fstream>
 #include <map>
 #include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "llmrouter/pipeline.h"
 #include "support/config_helpers.h"

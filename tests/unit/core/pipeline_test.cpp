@@ -225,7 +225,8 @@ namespace {
 class LongPrompts final : public Rule {
  public:
   LongPrompts(std::string provider, double min_chars) : provider_(std::move(provider)), min_(min_chars) {}
-  void candidates(const RouteQuery& q, const RouteScope&, std::vector<RouteCandidate>& out) const override {
+  void candidates(const RouteQuery& q, const RouteScope&,
+                  std::vector<RouteCandidate>& out) const override {
     if (q.tags.empty() && static_cast<double>(q.model.size()) >= min_) out.push_back({provider_, q.model});
   }
 
@@ -285,7 +286,8 @@ TEST(CustomRuleTest, UnregisteredTypesAreConfigErrors) {
   auto p = Pipeline::build(*config, Registries::with_builtins());
   ASSERT_FALSE(p);
   EXPECT_EQ(p.error().message,
-            "test.toml:11:8: routers[0].type: unknown rule type 'long-model-names'; expected one of prefix, tag, "
+            "test.toml:11:8: routers[0].type: unknown rule type 'long-model-names'; expected one "
+            "of prefix, tag, "
             "discover, price, latency, throughput, fallback, random");
   Registries regs = Registries::with_builtins();
   EXPECT_FALSE(regs.add_rule("price", [](const RuleConfig&, const Config&) -> Result<std::unique_ptr<Rule>> {

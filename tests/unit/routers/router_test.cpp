@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "llmrouter/router.h"
 
-#include "llmrouter/registry.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "llmrouter/registry.h"
 #include "support/config_helpers.h"
 
 namespace llmrouter {
@@ -62,8 +61,9 @@ std::vector<std::shared_ptr<const Rule>> rules_of(const Config& config) {
 }
 
 struct Fixture {
-  explicit Fixture(std::string_view rules) : config(testing::config_from(std::string(kProviders) + std::string(rules))),
-                                             router(config, &catalog, rules_of(config)) {}
+  explicit Fixture(std::string_view rules)
+      : config(testing::config_from(std::string(kProviders) + std::string(rules))),
+        router(config, &catalog, rules_of(config)) {}
   Config config;
   ModelCatalog catalog;
   Router router;

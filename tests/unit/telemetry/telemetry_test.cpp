@@ -4,11 +4,11 @@
 // traces with fake providers.
 #include "llmrouter/telemetry.h"
 
+#include <set>
+
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <set>
 
 #include "json/json.h"
 #include "llmrouter/pipeline.h"
