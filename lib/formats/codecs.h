@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The per-format codec entry points behind formats.h, and decoding helpers the formats
-// share. Internal.
+// The per-format codec entry points behind formats.h, the codec table that maps a wire
+// format to them, and decoding helpers the formats share. Internal.
 
 #include <memory>
 #include <string>
@@ -41,6 +41,23 @@ std::unique_ptr<StreamEncoder> make_responses_stream_encoder();
 Result<std::string> encode_ollama_request(const CanonicalRequest& req);
 Result<Response> decode_ollama_response(std::string_view body);
 std::unique_ptr<StreamDecoder> make_ollama_stream_decoder();
+
+// ---- The codec table (formats/formats.cpp)
+
+/// One wire format's entry points. A side the format does not have is null: Responses is a
+/// client format only, Ollama a provider format only.
+struct Codec {
+  Result<CanonicalRequest> (*decode_request)(std::string_view body);
+  Result<std::string> (*encode_request)(const CanonicalRequest& req);
+  Result<Response> (*decode_response)(std::string_view body);
+  std::string (*encode_response)(const Response& resp);
+  std::string (*encode_error)(const Error& error);
+  std::unique_ptr<StreamDecoder> (*make_stream_decoder)();
+  std::unique_ptr<StreamEncoder> (*make_stream_encoder)(const StreamEncoderOptions& options);
+};
+
+/// The entry of `format`; an empty one (every side null) for a value outside the enum.
+const Codec& codec(WireFormat format);
 
 // ---- Shared decoding helpers (formats/formats.cpp)
 

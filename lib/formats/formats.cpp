@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The public entry points of formats.h, dispatching by format, and the decoding helpers
-// the codecs share.
+// The codec table, the public entry points of formats.h looking formats up in it, and the
+// decoding helpers the codecs share.
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "formats/codecs.h"
@@ -11,78 +13,78 @@ namespace llmrouter {
 
 using namespace detail;
 
+namespace detail {
+
+namespace {
+
+constexpr Codec kCodecs[] = {
+    // WireFormat::OpenAI
+    {decode_openai_request, encode_openai_request, decode_openai_response, encode_openai_response,
+     encode_openai_error, make_openai_stream_decoder, make_openai_stream_encoder},
+    // WireFormat::Anthropic
+    {decode_anthropic_request, encode_anthropic_request, decode_anthropic_response,
+     encode_anthropic_response, encode_anthropic_error, make_anthropic_stream_decoder,
+     [](const StreamEncoderOptions&) { return make_anthropic_stream_encoder(); }},
+    // WireFormat::Responses: client side only.
+    {decode_responses_request, nullptr, nullptr, encode_responses_response, encode_responses_error,
+     nullptr, [](const StreamEncoderOptions&) { return make_responses_stream_encoder(); }},
+    // WireFormat::Ollama: provider side only.
+    {nullptr, encode_ollama_request, decode_ollama_response, nullptr, nullptr,
+     make_ollama_stream_decoder, nullptr},
+};
+static_assert(std::size(kCodecs) == static_cast<std::size_t>(WireFormat::Ollama) + 1,
+              "one codec per wire format, in the enum's order");
+
+}  // namespace
+
+const Codec& codec(WireFormat format) {
+  static constexpr Codec kNone{};
+  const auto i = static_cast<std::size_t>(format);
+  return i < std::size(kCodecs) ? kCodecs[i] : kNone;
+}
+
+}  // namespace detail
+
 Result<CanonicalRequest> decode_request(WireFormat client, std::string_view body) {
   if (auto unique = check_unique_top_level_keys(body); !unique) return fail(unique.error());
-  switch (client) {
-    case WireFormat::OpenAI: return decode_openai_request(body);
-    case WireFormat::Anthropic: return decode_anthropic_request(body);
-    case WireFormat::Responses: return decode_responses_request(body);
-    case WireFormat::Ollama: break;
-  }
+  if (const auto decode = codec(client).decode_request) return decode(body);
   return fail(Errc::InvalidArgument,
               fmt::format("decode_request: '{}' is not a client format", wire_format_name(client)));
 }
 
 Result<std::string> encode_request(WireFormat provider, const CanonicalRequest& req) {
-  switch (provider) {
-    case WireFormat::OpenAI: return encode_openai_request(req);
-    case WireFormat::Anthropic: return encode_anthropic_request(req);
-    case WireFormat::Ollama: return encode_ollama_request(req);
-    case WireFormat::Responses: break;
-  }
+  if (const auto encode = codec(provider).encode_request) return encode(req);
   return fail(Errc::InvalidArgument,
               fmt::format("encode_request: '{}' is not a provider format", wire_format_name(provider)));
 }
 
 Result<Response> decode_response(WireFormat provider, std::string_view body) {
-  switch (provider) {
-    case WireFormat::OpenAI: return decode_openai_response(body);
-    case WireFormat::Anthropic: return decode_anthropic_response(body);
-    case WireFormat::Ollama: return decode_ollama_response(body);
-    case WireFormat::Responses: break;
-  }
+  if (const auto decode = codec(provider).decode_response) return decode(body);
   return fail(Errc::InvalidArgument,
               fmt::format("decode_response: '{}' is not a provider format", wire_format_name(provider)));
 }
 
+// The client-side encoders and the stream decoder fall back to OpenAI's for a format
+// without its own: OpenAI's shapes are what OpenAI-compatible clients and servers speak.
+
 std::string encode_response(WireFormat client, const Response& resp) {
-  switch (client) {
-    case WireFormat::Anthropic: return encode_anthropic_response(resp);
-    case WireFormat::Responses: return encode_responses_response(resp);
-    case WireFormat::OpenAI:
-    case WireFormat::Ollama: break;
-  }
-  return encode_openai_response(resp);
+  const auto encode = codec(client).encode_response;
+  return (encode ? encode : codec(WireFormat::OpenAI).encode_response)(resp);
 }
 
 std::string encode_error(WireFormat client, const Error& error) {
-  switch (client) {
-    case WireFormat::Anthropic: return encode_anthropic_error(error);
-    case WireFormat::Responses: return encode_responses_error(error);
-    case WireFormat::OpenAI:
-    case WireFormat::Ollama: break;
-  }
-  return encode_openai_error(error);
+  const auto encode = codec(client).encode_error;
+  return (encode ? encode : codec(WireFormat::OpenAI).encode_error)(error);
 }
 
 std::unique_ptr<StreamDecoder> make_stream_decoder(WireFormat provider) {
-  switch (provider) {
-    case WireFormat::Anthropic: return make_anthropic_stream_decoder();
-    case WireFormat::Ollama: return make_ollama_stream_decoder();
-    case WireFormat::OpenAI:
-    case WireFormat::Responses: break;
-  }
-  return make_openai_stream_decoder();
+  const auto make = codec(provider).make_stream_decoder;
+  return (make ? make : codec(WireFormat::OpenAI).make_stream_decoder)();
 }
 
 std::unique_ptr<StreamEncoder> make_stream_encoder(WireFormat client, const StreamEncoderOptions& options) {
-  switch (client) {
-    case WireFormat::Anthropic: return make_anthropic_stream_encoder();
-    case WireFormat::Responses: return make_responses_stream_encoder();
-    case WireFormat::OpenAI:
-    case WireFormat::Ollama: break;
-  }
-  return make_openai_stream_encoder(options);
+  const auto make = codec(client).make_stream_encoder;
+  return (make ? make : codec(WireFormat::OpenAI).make_stream_encoder)(options);
 }
 
 namespace detail {
