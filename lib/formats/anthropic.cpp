@@ -512,10 +512,6 @@ void write_usage(json::Writer& w, const Usage& u) {
   w.end_object();
 }
 
-Unexpected upstream_error(const Error& e) {
-  return fail(Errc::Upstream, fmt::format("anthropic response: {}", e.message));
-}
-
 std::string message_id(const std::string& id) { return id.empty() ? new_id("msg_") : id; }
 
 // ---------------------------------------------------------------------------------------
@@ -548,9 +544,9 @@ class AnthropicStreamDecoder final : public StreamDecoder {
 
   Result<void> event(std::string_view data, std::vector<StreamEvent>& out) {
     auto doc = json::parse_upstream(data);
-    if (!doc) return upstream_error(doc.error());
+    if (!doc) return upstream_error(kTarget, doc.error());
     auto obj = json::as_object(*doc, Path());
-    if (!obj) return upstream_error(obj.error());
+    if (!obj) return upstream_error(kTarget, obj.error());
     const std::string type = json::string_or_empty(*obj, "type");
     if (type == "ping") return {};
     if (type == "error") {
@@ -940,21 +936,10 @@ std::vector<OutMessage> anthropic_turns(const CanonicalRequest& req, std::vector
 // ---------------------------------------------------------------------------------------
 
 Result<CanonicalRequest> decode_anthropic_request(std::string_view body) {
-  LLMROUTER_TRY(doc, json::parse(body));
-  const Path root;
-  LLMROUTER_TRY(obj, json::as_object(doc, root));
-  CanonicalRequest req;
-  bool has_model = false, has_messages = false, has_max_tokens = false;
-  for (auto [key, value] : obj) {
-    if (value.is_null()) continue;
-    const Path p(root, key);
-    LLMROUTER_TRY(shared, decode_shared_field(key, value, p, req));
-    if (shared) continue;
-    if (key == "model") {
-      LLMROUTER_TRY(s, json::as_string(value, p));
-      req.model = std::string(s);
-      has_model = true;
-    } else if (key == "messages") {
+  bool has_messages = false, has_max_tokens = false;
+  auto member = [&](std::string_view key, const Element& value, const Path& p,
+                    CanonicalRequest& req) -> Result<void> {
+    if (key == "messages") {
       LLMROUTER_CHECK(decode_messages(value, p, req));
       has_messages = true;
     } else if (key == "system") {
@@ -1006,10 +991,11 @@ Result<CanonicalRequest> decode_anthropic_request(std::string_view body) {
       req.stream = v;
       req.stream_include_usage = v;
     }
-  }
-  if (!has_model) return json::error_at(Path(root, "model"), "is required");
-  if (!has_messages) return json::error_at(Path(root, "messages"), "is required");
-  if (!has_max_tokens) return json::error_at(Path(root, "max_tokens"), "is required");
+    return {};
+  };
+  LLMROUTER_TRY(req, decode_client_request(body, member));
+  if (!has_messages) return missing_member("messages");
+  if (!has_max_tokens) return missing_member("max_tokens");
   LLMROUTER_CHECK(validate(req));
   return req;
 }
@@ -1142,18 +1128,18 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
 
 Result<Response> decode_anthropic_response(std::string_view body) {
   auto doc = json::parse_upstream(body);
-  if (!doc) return upstream_error(doc.error());
+  if (!doc) return upstream_error(kTarget, doc.error());
   const Path root;
   auto obj = json::as_object(*doc, root);
-  if (!obj) return upstream_error(obj.error());
+  if (!obj) return upstream_error(kTarget, obj.error());
   Response resp;
   resp.id = json::string_or_empty(*obj, "id");
   resp.model = json::string_or_empty(*obj, "model");
   if (auto u = json::field(*obj, "usage"); u && u->is_object()) read_usage(json::object_of(*u), resp.usage);
   auto content = json::required(*obj, "content", root);
-  if (!content) return upstream_error(content.error());
+  if (!content) return upstream_error(kTarget, content.error());
   auto blocks = decode_content(*content, Path(root, "content"));
-  if (!blocks) return upstream_error(blocks.error());
+  if (!blocks) return upstream_error(kTarget, blocks.error());
   bool has_calls = false;
   for (ContentBlock& b : *blocks) {
     if (std::holds_alternative<ToolResultBlock>(b)) continue;

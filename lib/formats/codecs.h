@@ -10,6 +10,7 @@
 
 #include "json/json.h"
 #include "llmrouter/formats.h"
+#include "util/try.h"
 
 namespace llmrouter::detail {
 
@@ -66,6 +67,39 @@ const Codec& codec(WireFormat format);
 /// false when `key` is not one of them.
 Result<bool> decode_shared_field(std::string_view key, const json::Element& value, const json::Path& path,
                                  CanonicalRequest& req);
+
+/// The frame of every client request decoder: parses `body` (strictly: invalid JSON or
+/// UTF-8 is an error), requires an object and walks its members. Null members are skipped
+/// (clients send nulls for unset fields), the shared fields go to decode_shared_field,
+/// `model` is read here and required, and every other member goes to
+/// `on_member(key, value, path, req)`, which returns an error for a bad value and ignores
+/// keys it does not know. The caller checks its own required members and validates.
+template <typename OnMember>
+Result<CanonicalRequest> decode_client_request(std::string_view body, OnMember&& on_member) {
+  LLMROUTER_TRY(doc, json::parse(body));
+  const json::Path root;
+  LLMROUTER_TRY(obj, json::as_object(doc, root));
+  CanonicalRequest req;
+  bool has_model = false;
+  for (auto [key, value] : obj) {
+    if (value.is_null()) continue;
+    const json::Path p(root, key);
+    LLMROUTER_TRY(shared, decode_shared_field(key, value, p, req));
+    if (shared) continue;
+    if (key == "model") {
+      LLMROUTER_TRY(s, json::as_string(value, p));
+      req.model = std::string(s);
+      has_model = true;
+    } else {
+      LLMROUTER_CHECK(on_member(key, value, p, req));
+    }
+  }
+  if (!has_model) return json::error_at(json::Path(root, "model"), "is required");
+  return req;
+}
+
+/// The error "`member` is required" for a client request's top-level member.
+Unexpected missing_member(std::string_view member);
 
 /// The router's own `plugins` array: [{"id": "...", ...settings}].
 Result<std::vector<PluginRequest>> decode_plugins(const json::Element& e, const json::Path& path);

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "json/json.h"
 #include "llmrouter/log.h"
 
 namespace llmrouter::detail {
@@ -148,6 +149,18 @@ void log_dropped(std::string_view target, std::string_view field) {
     log(LogLevel::Debug, fmt::format("{} request: dropped '{}' (the format cannot express it)",
                                      target, field));
   }
+}
+
+Unexpected upstream_error(std::string_view format, const Error& e) {
+  return fail(Errc::Upstream, fmt::format("{} response: {}", format, e.message));
+}
+
+void write_count_object(json::Writer& w, std::string_view key, std::string_view inner,
+                        uint64_t count) {
+  w.key(key);
+  w.begin_object();
+  w.kv_uint(inner, count);
+  w.end_object();
 }
 
 std::string_view openai_error_type(const Error& e) {

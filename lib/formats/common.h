@@ -13,6 +13,10 @@
 
 namespace llmrouter::detail {
 
+namespace json {
+class Writer;
+}
+
 // ---- Stop reasons. A turn that ended with tool calls is always reported as tool use,
 // whatever the upstream said (some servers say "stop" after tool calls).
 
@@ -51,6 +55,13 @@ void set_deterministic_ids_for_testing(bool on);
 void append_sse(std::string& out, std::string_view event, std::string_view data);
 /// Records, at debug level, that `field` could not be expressed in `target`.
 void log_dropped(std::string_view target, std::string_view field);
+
+/// A provider reply `format` could not read: an Upstream error "FORMAT response: MESSAGE".
+Unexpected upstream_error(std::string_view format, const Error& e);
+
+/// Writes `"key": {"inner": count}`, the nested counters of OpenAI-family usage objects.
+void write_count_object(json::Writer& w, std::string_view key, std::string_view inner,
+                        uint64_t count);
 
 /// The HTTP-ish error type names per envelope.
 std::string_view openai_error_type(const Error& e);

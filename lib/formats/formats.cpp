@@ -89,6 +89,10 @@ std::unique_ptr<StreamEncoder> make_stream_encoder(WireFormat client, const Stre
 
 namespace detail {
 
+Unexpected missing_member(std::string_view member) {
+  return json::error_at(json::Path(json::Path(), member), "is required");
+}
+
 Result<std::vector<PluginRequest>> decode_plugins(const json::Element& e, const json::Path& path) {
   LLMROUTER_TRY(arr, json::as_array(e, path));
   std::vector<PluginRequest> out;

@@ -102,10 +102,6 @@ void write_message(json::Writer& w, const Message& m, const std::map<std::string
   w.end_object();
 }
 
-Unexpected upstream_error(const Error& e) {
-  return fail(Errc::Upstream, fmt::format("ollama response: {}", e.message));
-}
-
 // One response object (a whole reply, or one NDJSON line of a stream).
 struct Chunk {
   std::string model;
@@ -121,9 +117,9 @@ struct Chunk {
 
 Result<Chunk> parse_chunk(std::string_view text) {
   auto doc = json::parse_upstream(text);
-  if (!doc) return upstream_error(doc.error());
+  if (!doc) return upstream_error(kTarget, doc.error());
   auto obj = json::as_object(*doc, Path());
-  if (!obj) return upstream_error(obj.error());
+  if (!obj) return upstream_error(kTarget, obj.error());
   Chunk c;
   c.error = json::string_or_empty(*obj, "error");
   if (!c.error.empty()) return c;
@@ -140,11 +136,11 @@ Result<Chunk> parse_chunk(std::string_view text) {
       for (Element tc : json::array_of(*calls)) {
         const Path tp(calls_path, i++);
         auto to = json::as_object(tc, tp);
-        if (!to) return upstream_error(to.error());
+        if (!to) return upstream_error(kTarget, to.error());
         auto fn_el = json::required(*to, "function", tp);
-        if (!fn_el) return upstream_error(fn_el.error());
+        if (!fn_el) return upstream_error(kTarget, fn_el.error());
         auto fn = json::as_object(*fn_el, Path(tp, "function"));
-        if (!fn) return upstream_error(fn.error());
+        if (!fn) return upstream_error(kTarget, fn.error());
         ToolUseBlock u;
         u.name = json::string_or_empty(*fn, "name");
         // Ollama has no call ids (newer versions may send one); ours are unique per call.

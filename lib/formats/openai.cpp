@@ -479,10 +479,6 @@ void write_tool_choice(json::Writer& w, const ToolChoice& c) {
 // ---------------------------------------------------------------------------------------
 // Responses from the provider
 
-Unexpected upstream_error(const Error& e) {
-  return fail(Errc::Upstream, fmt::format("openai response: {}", e.message));
-}
-
 void read_usage(const json::Object& u, Usage& usage) {
   auto num = [](const json::Object& o, std::string_view key) { return json::count(o, key).value_or(0); };
   usage.input_tokens = num(u, "prompt_tokens");
@@ -501,14 +497,8 @@ void write_usage(json::Writer& w, const Usage& u) {
   w.kv_uint("prompt_tokens", u.input_tokens);
   w.kv_uint("completion_tokens", u.output_tokens);
   w.kv_uint("total_tokens", u.input_tokens + u.output_tokens);
-  w.key("prompt_tokens_details");
-  w.begin_object();
-  w.kv_uint("cached_tokens", u.cache_read_input_tokens);
-  w.end_object();
-  w.key("completion_tokens_details");
-  w.begin_object();
-  w.kv_uint("reasoning_tokens", u.reasoning_tokens);
-  w.end_object();
+  write_count_object(w, "prompt_tokens_details", "cached_tokens", u.cache_read_input_tokens);
+  write_count_object(w, "completion_tokens_details", "reasoning_tokens", u.reasoning_tokens);
   w.end_object();
 }
 
@@ -548,10 +538,10 @@ class OpenAIStreamDecoder final : public StreamDecoder {
 
   Result<void> chunk(std::string_view data, std::vector<StreamEvent>& out) {
     auto doc = json::parse_upstream(data);
-    if (!doc) return upstream_error(doc.error());
+    if (!doc) return upstream_error(kTarget, doc.error());
     const Path root;
     auto obj = json::as_object(*doc, root);
-    if (!obj) return upstream_error(obj.error());
+    if (!obj) return upstream_error(kTarget, obj.error());
     if (auto err = json::field(*obj, "error")) {
       std::string message = "upstream error";
       if (err->is_object()) {
@@ -834,23 +824,11 @@ class OpenAIStreamEncoder final : public StreamEncoder {
 // ---------------------------------------------------------------------------------------
 
 Result<CanonicalRequest> decode_openai_request(std::string_view body) {
-  LLMROUTER_TRY(doc, json::parse(body));
-  const Path root;
-  LLMROUTER_TRY(obj, json::as_object(doc, root));
-  CanonicalRequest req;
-  bool has_model = false;
   bool has_messages = false;
   std::optional<uint32_t> max_tokens, max_completion_tokens;
-  for (auto [key, value] : obj) {
-    if (value.is_null()) continue;
-    const Path p(root, key);
-    LLMROUTER_TRY(shared, decode_shared_field(key, value, p, req));
-    if (shared) continue;
-    if (key == "model") {
-      LLMROUTER_TRY(s, json::as_string(value, p));
-      req.model = std::string(s);
-      has_model = true;
-    } else if (key == "messages") {
+  auto member = [&](std::string_view key, const Element& value, const Path& p,
+                    CanonicalRequest& req) -> Result<void> {
+    if (key == "messages") {
       LLMROUTER_CHECK(decode_messages(value, p, req));
       has_messages = true;
     } else if (key == "max_tokens" || key == "max_completion_tokens") {
@@ -893,9 +871,10 @@ Result<CanonicalRequest> decode_openai_request(std::string_view body) {
         req.stream_include_usage = v;
       }
     }
-  }
-  if (!has_model) return json::error_at(Path(root, "model"), "is required");
-  if (!has_messages) return json::error_at(Path(root, "messages"), "is required");
+    return {};
+  };
+  LLMROUTER_TRY(req, decode_client_request(body, member));
+  if (!has_messages) return missing_member("messages");
   if (max_completion_tokens) {
     req.max_tokens = max_completion_tokens;
     req.max_tokens_field = MaxTokensField::MaxCompletionTokens;
@@ -1004,33 +983,33 @@ Result<std::string> encode_openai_request(const CanonicalRequest& req) {
 
 Result<Response> decode_openai_response(std::string_view body) {
   auto doc = json::parse_upstream(body);
-  if (!doc) return upstream_error(doc.error());
+  if (!doc) return upstream_error(kTarget, doc.error());
   const Path root;
   auto obj = json::as_object(*doc, root);
-  if (!obj) return upstream_error(obj.error());
+  if (!obj) return upstream_error(kTarget, obj.error());
   Response resp;
   if (auto v = json::field(*obj, "id"); v && v->is_string()) resp.id = std::string(v->get_string().value_unsafe());
   if (auto v = json::field(*obj, "model"); v && v->is_string()) resp.model = std::string(v->get_string().value_unsafe());
   if (auto v = json::field(*obj, "created"); v && v->is_int64()) resp.created = v->get_int64().value_unsafe();
   if (auto u = json::field(*obj, "usage"); u && u->is_object()) read_usage(json::object_of(*u), resp.usage);
   auto choices_el = json::required(*obj, "choices", root);
-  if (!choices_el) return upstream_error(choices_el.error());
+  if (!choices_el) return upstream_error(kTarget, choices_el.error());
   auto choices = json::as_array(*choices_el, Path(root, "choices"));
-  if (!choices) return upstream_error(choices.error());
+  if (!choices) return upstream_error(kTarget, choices.error());
   StopReason reason = StopReason::EndTurn;
   bool has_calls = false;
   const Path choices_path(root, "choices");
   for (Element c : *choices) {
     const Path cp(choices_path, 0);
     auto co = json::as_object(c, cp);
-    if (!co) return upstream_error(co.error());
+    if (!co) return upstream_error(kTarget, co.error());
     if (auto f = json::field(*co, "finish_reason"); f && f->is_string()) {
       reason = stop_reason_from_openai(f->get_string().value_unsafe());
     }
     auto msg_el = json::required(*co, "message", cp);
-    if (!msg_el) return upstream_error(msg_el.error());
+    if (!msg_el) return upstream_error(kTarget, msg_el.error());
     auto msg = json::as_object(*msg_el, Path(cp, "message"));
-    if (!msg) return upstream_error(msg.error());
+    if (!msg) return upstream_error(kTarget, msg.error());
     for (std::string_view key : {"reasoning_content", "reasoning"}) {
       if (auto r = json::field(*msg, key); r && r->is_string()) {
         if (!r->get_string().value_unsafe().empty()) {
@@ -1041,7 +1020,7 @@ Result<Response> decode_openai_response(std::string_view body) {
     }
     if (auto content = json::field(*msg, "content")) {
       auto blocks = decode_content(*content, Path(Path(cp, "message"), "content"), false);
-      if (!blocks) return upstream_error(blocks.error());
+      if (!blocks) return upstream_error(kTarget, blocks.error());
       std::string text;
       for (const ContentBlock& b : *blocks) text += std::get<TextBlock>(b).text;
       if (!text.empty()) resp.content.push_back(TextBlock{std::move(text), std::nullopt, {}});
@@ -1056,7 +1035,7 @@ Result<Response> decode_openai_response(std::string_view body) {
         const Path message_path(cp, "message");
         const Path calls_path(message_path, "tool_calls");
         auto u = decode_tool_call(tc, Path(calls_path, k++));
-        if (!u) return upstream_error(u.error());
+        if (!u) return upstream_error(kTarget, u.error());
         resp.content.push_back(std::move(*u));
         has_calls = true;
       }

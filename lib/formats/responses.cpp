@@ -258,15 +258,9 @@ void write_usage(json::Writer& w, const Usage& u) {
   w.key("usage");
   w.begin_object();
   w.kv_uint("input_tokens", u.input_tokens);
-  w.key("input_tokens_details");
-  w.begin_object();
-  w.kv_uint("cached_tokens", u.cache_read_input_tokens);
-  w.end_object();
+  write_count_object(w, "input_tokens_details", "cached_tokens", u.cache_read_input_tokens);
   w.kv_uint("output_tokens", u.output_tokens);
-  w.key("output_tokens_details");
-  w.begin_object();
-  w.kv_uint("reasoning_tokens", u.reasoning_tokens);
-  w.end_object();
+  write_count_object(w, "output_tokens_details", "reasoning_tokens", u.reasoning_tokens);
   w.kv_uint("total_tokens", u.input_tokens + u.output_tokens);
   w.end_object();
 }
@@ -650,22 +644,11 @@ class ResponsesStreamEncoder final : public StreamEncoder {
 // ---------------------------------------------------------------------------------------
 
 Result<CanonicalRequest> decode_responses_request(std::string_view body) {
-  LLMROUTER_TRY(doc, json::parse(body));
-  const Path root;
-  LLMROUTER_TRY(obj, json::as_object(doc, root));
-  CanonicalRequest req;
-  bool has_model = false, has_input = false;
+  bool has_input = false;
   std::string instructions;
-  for (auto [key, value] : obj) {
-    if (value.is_null()) continue;
-    const Path p(root, key);
-    LLMROUTER_TRY(shared, decode_shared_field(key, value, p, req));
-    if (shared) continue;
-    if (key == "model") {
-      LLMROUTER_TRY(s, json::as_string(value, p));
-      req.model = std::string(s);
-      has_model = true;
-    } else if (key == "input") {
+  auto member = [&](std::string_view key, const Element& value, const Path& p,
+                    CanonicalRequest& req) -> Result<void> {
+    if (key == "input") {
       LLMROUTER_CHECK(decode_input(value, p, req));
       has_input = true;
     } else if (key == "instructions") {
@@ -707,9 +690,10 @@ Result<CanonicalRequest> decode_responses_request(std::string_view body) {
       req.stream = v;
       req.stream_include_usage = v;
     }
-  }
-  if (!has_model) return json::error_at(Path(root, "model"), "is required");
-  if (!has_input) return json::error_at(Path(root, "input"), "is required");
+    return {};
+  };
+  LLMROUTER_TRY(req, decode_client_request(body, member));
+  if (!has_input) return missing_member("input");
   if (!instructions.empty()) req.system.insert(req.system.begin(), TextBlock{std::move(instructions), std::nullopt, {}});
   LLMROUTER_CHECK(validate(req));
   return req;
