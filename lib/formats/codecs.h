@@ -98,6 +98,12 @@ Result<CanonicalRequest> decode_client_request(std::string_view body, OnMember&&
   return req;
 }
 
+/// An optional string member of client input, read strictly: "" when absent or null, an
+/// error naming its path when it is not a string. (`json::string_or_empty` is the lenient
+/// reading meant for provider replies.)
+Result<std::string> optional_string(const json::Object& o, std::string_view key,
+                                    const json::Path& path);
+
 /// The error "`member` is required" for a client request's top-level member.
 Unexpected missing_member(std::string_view member);
 

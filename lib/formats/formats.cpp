@@ -89,6 +89,14 @@ std::unique_ptr<StreamEncoder> make_stream_encoder(WireFormat client, const Stre
 
 namespace detail {
 
+Result<std::string> optional_string(const json::Object& o, std::string_view key,
+                                    const json::Path& path) {
+  auto e = json::field(o, key);
+  if (!e) return std::string();
+  LLMROUTER_TRY(s, json::as_string(*e, json::Path(path, key)));
+  return std::string(s);
+}
+
 Unexpected missing_member(std::string_view member) {
   return json::error_at(json::Path(json::Path(), member), "is required");
 }

@@ -23,8 +23,10 @@ constexpr int64_t kMaxU32 = 0xFFFFFFFFLL;
 
 Result<ImageBlock> decode_input_image(const json::Object& o, const Path& path) {
   ImageBlock img;
-  img.detail = json::string_or_empty(o, "detail");
-  if (auto id = json::string_or_empty(o, "file_id"); !id.empty()) {
+  LLMROUTER_TRY(detail, optional_string(o, "detail", path));
+  img.detail = std::move(detail);
+  LLMROUTER_TRY(id, optional_string(o, "file_id", path));
+  if (!id.empty()) {
     img.source = SourceKind::FileId;
     img.file_id = std::move(id);
     return img;
@@ -42,11 +44,14 @@ Result<ImageBlock> decode_input_image(const json::Object& o, const Path& path) {
 
 Result<DocumentBlock> decode_input_file(const json::Object& o, const Path& path) {
   DocumentBlock doc;
-  doc.filename = json::string_or_empty(o, "filename");
-  if (auto id = json::string_or_empty(o, "file_id"); !id.empty()) {
+  LLMROUTER_TRY(filename, optional_string(o, "filename", path));
+  doc.filename = std::move(filename);
+  LLMROUTER_TRY(id, optional_string(o, "file_id", path));
+  LLMROUTER_TRY(url, optional_string(o, "file_url", path));
+  if (!id.empty()) {
     doc.source = SourceKind::FileId;
     doc.file_id = std::move(id);
-  } else if (auto url = json::string_or_empty(o, "file_url"); !url.empty()) {
+  } else if (!url.empty()) {
     doc.source = SourceKind::Url;
     doc.url = std::move(url);
   } else {
@@ -107,7 +112,7 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
   for (Element item : arr) {
     const Path ip(path, i++);
     LLMROUTER_TRY(io, json::as_object(item, ip));
-    std::string type = json::string_or_empty(io, "type");
+    LLMROUTER_TRY(type, optional_string(io, "type", ip));
     if (type.empty() && json::field(io, "role")) type = "message";
     if (type == "message") {
       LLMROUTER_TRY(role, json::required_string(io, "role", ip));
@@ -137,7 +142,8 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
       LLMROUTER_TRY(name, json::required_string(io, "name", ip));
       u.id = std::move(call_id);
       u.name = std::move(name);
-      u.input = arguments_to_input(json::string_or_empty(io, "arguments"));
+      LLMROUTER_TRY(arguments, optional_string(io, "arguments", ip));
+      u.input = arguments_to_input(arguments);
       append(req, Role::Assistant, std::move(u));
     } else if (type == "function_call_output") {
       ToolResultBlock r;
@@ -159,12 +165,16 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
       // Reasoning summaries are shown to models of the same family only; encrypted content
       // cannot travel anywhere else.
       std::string summary;
-      if (auto s = json::field(io, "summary"); s && s->is_array()) {
-        for (Element part : json::array_of(*s)) {
-          if (part.is_object()) {
-            if (!summary.empty()) summary += '\n';
-            summary += json::string_or_empty(json::object_of(part), "text");
-          }
+      if (auto s = json::field(io, "summary")) {
+        const Path sp(ip, "summary");
+        LLMROUTER_TRY(parts, json::as_array(*s, sp));
+        std::size_t j = 0;
+        for (Element part : parts) {
+          const Path pp(sp, j++);
+          LLMROUTER_TRY(po, json::as_object(part, pp));
+          LLMROUTER_TRY(text, optional_string(po, "text", pp));
+          if (!summary.empty()) summary += '\n';
+          summary += text;
         }
       }
       if (!summary.empty()) append(req, Role::Assistant, ThinkingBlock{std::move(summary), {}});
@@ -195,8 +205,8 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
     if (type != "function") {
       tool.kind = Tool::Kind::Opaque;
       tool.origin = WireFormat::Responses;
-      tool.name = json::string_or_empty(to, "name");
-      if (tool.name.empty()) tool.name = type;
+      LLMROUTER_TRY(name, optional_string(to, "name", tp));
+      tool.name = name.empty() ? type : std::move(name);
       tool.opaque = json::raw(t);
       req.tools.push_back(std::move(tool));
       continue;
@@ -215,7 +225,8 @@ Result<ToolChoice> decode_tool_choice(const Element& e, const Path& path) {
     return json::error_at(path, fmt::format("unknown tool_choice '{}'", s));
   }
   LLMROUTER_TRY(o, json::as_object(e, path));
-  if (json::string_or_empty(o, "type") == "function") {
+  LLMROUTER_TRY(type, optional_string(o, "type", path));
+  if (type == "function") {
     LLMROUTER_TRY(name, json::required_string(o, "name", path));
     return ToolChoice{ToolChoice::Mode::Tool, std::move(name)};
   }
@@ -235,8 +246,10 @@ Result<ResponseFormat> decode_text_format(const json::Object& text, const Path& 
     rf.type = ResponseFormat::Type::JsonObject;
   } else if (type == "json_schema") {
     rf.type = ResponseFormat::Type::JsonSchema;
-    rf.name = json::string_or_empty(fo, "name");
-    rf.description = json::string_or_empty(fo, "description");
+    LLMROUTER_TRY(name, optional_string(fo, "name", fp));
+    LLMROUTER_TRY(description, optional_string(fo, "description", fp));
+    rf.name = std::move(name);
+    rf.description = std::move(description);
     LLMROUTER_TRY(schema, json::required(fo, "schema", fp));
     LLMROUTER_TRY(so, json::as_object(schema, Path(fp, "schema")));
     (void)so;
@@ -673,7 +686,8 @@ Result<CanonicalRequest> decode_responses_request(std::string_view body) {
       req.max_tokens = static_cast<uint32_t>(v);
     } else if (key == "reasoning") {
       LLMROUTER_TRY(ro, json::as_object(value, p));
-      req.reasoning_effort = json::string_or_empty(ro, "effort");
+      LLMROUTER_TRY(effort, optional_string(ro, "effort", p));
+      req.reasoning_effort = std::move(effort);
     } else if (key == "text") {
       LLMROUTER_TRY(to, json::as_object(value, p));
       LLMROUTER_TRY(rf, decode_text_format(to, p));

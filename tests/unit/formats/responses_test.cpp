@@ -59,6 +59,66 @@ TEST(ResponsesRequestTest, ErrorsNameTheJsonPath) {
   EXPECT_THAT(r.error().message, HasSubstr("input[0].type: item_reference is not supported"));
 }
 
+// Client input is read strictly, as in Chat: a wrongly typed field is a 400 naming its
+// path, never silently ignored.
+std::string decode_error(std::string_view body) {
+  Result<CanonicalRequest> r = decode_request(WireFormat::Responses, body);
+  if (r) {
+    ADD_FAILURE() << "expected an error for " << body;
+    return {};
+  }
+  EXPECT_EQ(r.error().code, Errc::InvalidRequest);
+  EXPECT_EQ(r.error().status(), 400);
+  return r.error().message;
+}
+
+TEST(ResponsesRequestTest, WronglyTypedFieldsNameTheirPath) {
+  EXPECT_EQ(decode_error(R"({"model":"m","input":[{"role":"user","content":[
+              {"type":"input_file","file_id":5}]}]})"),
+            "input[0].content[0].file_id: expected a string, found number");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":[{"role":"user","content":[
+              {"type":"input_file","filename":["a"],"file_id":"f"}]}]})"),
+            "input[0].content[0].filename: expected a string, found array");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":[{"role":"user","content":[
+              {"type":"input_image","file_id":true}]}]})"),
+            "input[0].content[0].file_id: expected a string, found boolean");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":[{"role":"user","content":[
+              {"type":"input_image","image_url":"https://x/y.png","detail":1}]}]})"),
+            "input[0].content[0].detail: expected a string, found number");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":[{"type":7,"role":"user","content":"x"}]})"),
+            "input[0].type: expected a string, found number");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":[{"type":"function_call","call_id":"c","name":"f",
+              "arguments":{}}]})"),
+            "input[0].arguments: expected a string, found object");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":[{"type":"reasoning","summary":"s"}]})"),
+            "input[0].summary: expected an array, found string");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":[{"type":"reasoning","summary":[{"text":2}]}]})"),
+            "input[0].summary[0].text: expected a string, found number");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":"x","tools":[{"type":"web_search","name":3}]})"),
+            "tools[0].name: expected a string, found number");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":"x","tool_choice":{"type":1}})"),
+            "tool_choice.type: expected a string, found number");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":"x","text":{"format":{"type":"json_schema",
+              "name":1,"schema":{}}}})"),
+            "text.format.name: expected a string, found number");
+  EXPECT_EQ(decode_error(R"({"model":"m","input":"x","reasoning":{"effort":1}})"),
+            "reasoning.effort: expected a string, found number");
+}
+
+TEST(ResponsesRequestTest, AbsentAndNullOptionalFieldsAreFine) {
+  Result<CanonicalRequest> r = decode_request(WireFormat::Responses, R"({"model":"m","input":[
+    {"role":"user","content":[{"type":"input_file","file_id":null,"filename":null,
+      "file_data":"data:application/pdf;base64,QQ=="}]},
+    {"type":"reasoning","summary":[{"type":"summary_text","text":"t"}]}],
+    "reasoning":{"effort":null}})");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->messages.size(), 2u);
+  const auto* doc = std::get_if<DocumentBlock>(&r->messages[0].content[0]);
+  ASSERT_NE(doc, nullptr);
+  EXPECT_EQ(doc->source, SourceKind::Base64);
+  EXPECT_EQ(r->reasoning_effort, "");
+}
+
 TEST(ResponsesStreamEncoderTest, FullEventSequence) {
   auto enc = make_stream_encoder(WireFormat::Responses, {});
   std::string out;
