@@ -14,7 +14,7 @@
 
 namespace llmrouter::detail {
 
-// OpenAI Chat Completions (formats/openai.cpp)
+// OpenAI Chat Completions (formats/openai_{request,response,stream}.cpp)
 Result<CanonicalRequest> decode_openai_request(std::string_view body);
 Result<std::string> encode_openai_request(const CanonicalRequest& req);
 Result<Response> decode_openai_response(std::string_view body);
@@ -23,7 +23,7 @@ std::string encode_openai_error(const Error& error);
 std::unique_ptr<StreamDecoder> make_openai_stream_decoder();
 std::unique_ptr<StreamEncoder> make_openai_stream_encoder(const StreamEncoderOptions& options);
 
-// Anthropic Messages (formats/anthropic.cpp)
+// Anthropic Messages (formats/anthropic_{request,response,stream}.cpp)
 Result<CanonicalRequest> decode_anthropic_request(std::string_view body);
 Result<std::string> encode_anthropic_request(const CanonicalRequest& req);
 Result<Response> decode_anthropic_response(std::string_view body);

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Anthropic Messages: client requests and responses, and the `anthropic` provider format.
-#include <map>
-
+// Anthropic Messages requests: decoding a client's, encoding one for the `anthropic`
+// provider format.
 #include <fmt/format.h>
 
-#include "formats/block_sequencer.h"
+#include "formats/anthropic_codec.h"
 #include "formats/codecs.h"
 #include "formats/common.h"
-#include "formats/framing.h"
 #include "util/try.h"
 
 namespace llmrouter::detail {
@@ -183,7 +181,9 @@ Result<ContentBlock> decode_block(const Element& b, const Path& bp) {
   return ContentBlock(OpaqueBlock{WireFormat::Anthropic, json::raw(b)});
 }
 
-Result<std::vector<ContentBlock>> decode_content(const Element& e, const Path& path) {
+}  // namespace
+
+Result<std::vector<ContentBlock>> decode_anthropic_content(const Element& e, const Path& path) {
   std::vector<ContentBlock> out;
   if (e.is_string()) {
     out.push_back(TextBlock{std::string(e.get_string().value_unsafe()), std::nullopt, {}});
@@ -198,6 +198,8 @@ Result<std::vector<ContentBlock>> decode_content(const Element& e, const Path& p
   return out;
 }
 
+namespace {
+
 Result<void> decode_messages(const Element& e, const Path& path, CanonicalRequest& req) {
   LLMROUTER_TRY(arr, json::as_array(e, path));
   std::size_t i = 0;
@@ -206,7 +208,7 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
     LLMROUTER_TRY(mo, json::as_object(m, mp));
     LLMROUTER_TRY(role, json::required_string(mo, "role", mp));
     LLMROUTER_TRY(content_el, json::required(mo, "content", mp));
-    LLMROUTER_TRY(blocks, decode_content(content_el, Path(mp, "content")));
+    LLMROUTER_TRY(blocks, decode_anthropic_content(content_el, Path(mp, "content")));
     if (role == "assistant") {
       for (std::size_t k = 0; k < blocks.size(); ++k) {
         if (std::holds_alternative<ToolResultBlock>(blocks[k])) {
@@ -402,8 +404,10 @@ void write_document(json::Writer& w, const DocumentBlock& d) {
   w.end_object();
 }
 
+}  // namespace
+
 // Whether `b` can be sent to Anthropic; logs what cannot.
-bool sendable(const ContentBlock& b, bool to_anthropic) {
+bool anthropic_sendable(const ContentBlock& b, bool to_anthropic) {
   if (const auto* t = std::get_if<TextBlock>(&b)) return !t->text.empty();  // empty text is rejected
   if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
     // Anthropic verifies thinking signatures; reasoning from other providers has none.
@@ -422,7 +426,7 @@ bool sendable(const ContentBlock& b, bool to_anthropic) {
   return true;
 }
 
-void write_block(json::Writer& w, const ContentBlock& b) {
+void write_anthropic_block(json::Writer& w, const ContentBlock& b) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
@@ -483,413 +487,7 @@ void write_block(json::Writer& w, const ContentBlock& b) {
       b);
 }
 
-// ---------------------------------------------------------------------------------------
-// Usage: Anthropic reports cache reads and writes apart from input_tokens; the canonical
-// input count includes them.
-
-void read_usage(const json::Object& u, Usage& usage, bool* saw_input = nullptr) {
-  auto num = [&](std::string_view key) { return json::count(u, key); };
-  const auto input = num("input_tokens");
-  const auto read = num("cache_read_input_tokens");
-  const auto write = num("cache_creation_input_tokens");
-  if (input || read || write) {
-    usage.cache_read_input_tokens = read.value_or(0);
-    usage.cache_creation_input_tokens = write.value_or(0);
-    usage.input_tokens = input.value_or(0) + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
-    if (saw_input) *saw_input = input.has_value();
-  }
-  if (auto out = num("output_tokens")) usage.output_tokens = *out;
-}
-
-void write_usage(json::Writer& w, const Usage& u) {
-  const uint64_t cached = u.cache_read_input_tokens + u.cache_creation_input_tokens;
-  w.key("usage");
-  w.begin_object();
-  w.kv_uint("input_tokens", u.input_tokens >= cached ? u.input_tokens - cached : 0);
-  w.kv_uint("cache_creation_input_tokens", u.cache_creation_input_tokens);
-  w.kv_uint("cache_read_input_tokens", u.cache_read_input_tokens);
-  w.kv_uint("output_tokens", u.output_tokens);
-  w.end_object();
-}
-
-std::string message_id(const std::string& id) { return id.empty() ? new_id("msg_") : id; }
-
-// ---------------------------------------------------------------------------------------
-// Streams
-
-class AnthropicStreamDecoder final : public StreamDecoder {
- public:
-  Result<void> feed(std::string_view bytes, std::vector<StreamEvent>& out) override {
-    events_.clear();
-    LLMROUTER_CHECK(sse_.feed(bytes, events_));
-    return handle(out);
-  }
-
-  Result<void> finish(std::vector<StreamEvent>& out) override {
-    events_.clear();
-    sse_.finish(events_);
-    LLMROUTER_CHECK(handle(out));
-    if (!ended_) return fail(Errc::Upstream, "anthropic stream: stream ended before the reply was complete");
-    return {};
-  }
-
- private:
-  Result<void> handle(std::vector<StreamEvent>& out) {
-    for (const SseEvent& ev : events_) {
-      if (ended_) break;
-      LLMROUTER_CHECK(event(ev.data, out));
-    }
-    return {};
-  }
-
-  Result<void> event(std::string_view data, std::vector<StreamEvent>& out) {
-    auto doc = json::parse_upstream(data);
-    if (!doc) return upstream_error(kTarget, doc.error());
-    auto obj = json::as_object(*doc, Path());
-    if (!obj) return upstream_error(kTarget, obj.error());
-    const std::string type = json::string_or_empty(*obj, "type");
-    if (type == "ping") return {};
-    if (type == "error") {
-      std::string message = "upstream error";
-      int status = 0;
-      if (auto e = json::field(*obj, "error"); e && e->is_object()) {
-        const json::Object eo = json::object_of(*e);
-        if (auto m = json::string_or_empty(eo, "message"); !m.empty()) message = m;
-        if (json::string_or_empty(eo, "type") == "overloaded_error") status = 529;
-      }
-      out.push_back(StreamError{Error{Errc::Upstream, std::move(message), status, {}}});
-      ended_ = true;
-      return {};
-    }
-    if (type == "message_start") {
-      MessageStart start;
-      if (auto m = json::field(*obj, "message"); m && m->is_object()) {
-        const json::Object mo = json::object_of(*m);
-        start.id = json::string_or_empty(mo, "id");
-        start.model = json::string_or_empty(mo, "model");
-        if (auto u = json::field(mo, "usage"); u && u->is_object()) read_usage(json::object_of(*u), usage_);
-      }
-      start.usage = usage_;
-      out.push_back(std::move(start));
-      started_ = true;
-      return {};
-    }
-    if (!started_) {
-      out.push_back(MessageStart{});
-      started_ = true;
-    }
-    uint32_t index = 0;
-    if (auto i = json::field(*obj, "index"); i && i->is_int64() && i->get_int64().value_unsafe() >= 0) {
-      index = static_cast<uint32_t>(i->get_int64().value_unsafe());
-    }
-    if (type == "content_block_start") {
-      auto cb = json::field(*obj, "content_block");
-      if (!cb || !cb->is_object()) return fail(Errc::Upstream, "anthropic stream: content_block_start without a content_block");
-      const json::Object co = json::object_of(*cb);
-      const std::string block_type = json::string_or_empty(co, "type");
-      if (kinds_.count(index)) {
-        return fail(Errc::Upstream, fmt::format("anthropic stream: block {} started twice", index));
-      }
-      if (block_type == "text") {
-        kinds_[index] = Kind::Text;
-        if (auto t = json::string_or_empty(co, "text"); !t.empty()) push(out, TextDelta{index, std::move(t)});
-      } else if (block_type == "thinking") {
-        kinds_[index] = Kind::Thinking;
-        if (auto t = json::string_or_empty(co, "thinking"); !t.empty()) push(out, ThinkingDelta{index, std::move(t)});
-        if (auto s = json::string_or_empty(co, "signature"); !s.empty()) push(out, SignatureDelta{index, std::move(s)});
-      } else if (block_type == "redacted_thinking") {
-        kinds_[index] = Kind::Redacted;
-        push(out, RedactedThinkingEvent{index, json::string_or_empty(co, "data")});
-      } else if (block_type == "tool_use") {
-        kinds_[index] = Kind::Tool;
-        push(out, ToolCallStart{index, json::string_or_empty(co, "id"), json::string_or_empty(co, "name")});
-        has_tool_calls_ = true;
-      } else {
-        kinds_[index] = Kind::Ignored;  // server tool blocks: not part of the canonical stream
-        log_dropped("canonical stream", fmt::format("anthropic {} block", block_type));
-      }
-      return {};
-    }
-    if (type == "content_block_delta") {
-      auto it = kinds_.find(index);
-      if (it == kinds_.end()) return fail(Errc::Upstream, fmt::format("anthropic stream: delta for block {} before its start", index));
-      if (it->second == Kind::Ignored) return {};
-      auto d = json::field(*obj, "delta");
-      if (!d || !d->is_object()) return fail(Errc::Upstream, "anthropic stream: content_block_delta without a delta");
-      const json::Object dobj = json::object_of(*d);
-      const std::string dtype = json::string_or_empty(dobj, "type");
-      const Kind kind = it->second;
-      const bool fits = (dtype == "text_delta" && kind == Kind::Text) ||
-                        ((dtype == "thinking_delta" || dtype == "signature_delta") && kind == Kind::Thinking) ||
-                        (dtype == "input_json_delta" && kind == Kind::Tool) ||
-                        (dtype != "text_delta" && dtype != "thinking_delta" && dtype != "signature_delta" &&
-                         dtype != "input_json_delta");
-      if (!fits) {
-        return fail(Errc::Upstream, fmt::format("anthropic stream: {} for block {} of another kind", dtype, index));
-      }
-      if (dtype == "text_delta") {
-        push(out, TextDelta{index, json::string_or_empty(dobj, "text")});
-      } else if (dtype == "thinking_delta") {
-        push(out, ThinkingDelta{index, json::string_or_empty(dobj, "thinking")});
-      } else if (dtype == "signature_delta") {
-        push(out, SignatureDelta{index, json::string_or_empty(dobj, "signature")});
-      } else if (dtype == "input_json_delta") {
-        std::string part = json::string_or_empty(dobj, "partial_json");
-        if (!part.empty()) push(out, ToolCallDelta{index, std::move(part)});
-      }
-      return {};
-    }
-    if (type == "content_block_stop") {
-      // A block that produced no event (an empty text block) has nothing to stop.
-      if (emitted(index)) out.push_back(BlockStop{index});
-      return {};
-    }
-    if (type == "message_delta") {
-      if (auto d = json::field(*obj, "delta"); d && d->is_object()) {
-        const json::Object dobj = json::object_of(*d);
-        if (auto r = json::string_or_empty(dobj, "stop_reason"); !r.empty()) stop_reason_ = stop_reason_from_anthropic(r);
-        stop_sequence_ = json::string_or_empty(dobj, "stop_sequence");
-      }
-      if (auto u = json::field(*obj, "usage"); u && u->is_object()) {
-        Usage latest = usage_;
-        bool saw_input = false;
-        read_usage(json::object_of(*u), latest, &saw_input);
-        if (!saw_input) {  // message_delta usage may omit input counts: keep message_start's
-          latest.input_tokens = usage_.input_tokens;
-          latest.cache_read_input_tokens = usage_.cache_read_input_tokens;
-          latest.cache_creation_input_tokens = usage_.cache_creation_input_tokens;
-        }
-        usage_ = latest;
-      }
-      return {};
-    }
-    if (type == "message_stop") {
-      out.push_back(UsageUpdate{usage_});
-      out.push_back(Done{settle_stop_reason(stop_reason_, has_tool_calls_), stop_sequence_});
-      ended_ = true;
-    }
-    return {};
-  }
-
-  // Appends a content event, remembering that its block has been seen downstream.
-  void push(std::vector<StreamEvent>& out, StreamEvent e) {
-    if (auto index = block_index(e); index && !emitted(*index)) emitted_.push_back(*index);
-    out.push_back(std::move(e));
-  }
-  bool emitted(uint32_t index) const {
-    return std::find(emitted_.begin(), emitted_.end(), index) != emitted_.end();
-  }
-
-  enum class Kind { Text, Thinking, Redacted, Tool, Ignored };
-  std::vector<uint32_t> emitted_;
-  SseParser sse_;
-  std::vector<SseEvent> events_;
-  std::map<uint32_t, Kind> kinds_;
-  bool started_ = false;
-  bool ended_ = false;
-  bool has_tool_calls_ = false;
-  Usage usage_;
-  StopReason stop_reason_ = StopReason::EndTurn;
-  std::string stop_sequence_;
-};
-
-class AnthropicStreamEncoder final : public StreamEncoder {
- public:
-  void encode(const StreamEvent& event, std::string& out) override {
-    if (done_) return;
-    sequencer_.push(event, [&](const StreamEvent& e) { emit(e, out); });
-  }
-
-  void keepalive(std::string& out) override { append_sse(out, "ping", R"({"type":"ping"})"); }
-
- private:
-  void emit(const StreamEvent& event, std::string& out) {
-    if (done_) return;
-    if (const auto* s = std::get_if<MessageStart>(&event)) {
-      start(s->id, s->model, s->usage, out);
-      return;
-    }
-    if (const auto* err = std::get_if<StreamError>(&event)) {
-      std::string body;
-      json::Writer w(body);
-      w.begin_object();
-      w.kv("type", "error");
-      w.key("error");
-      w.begin_object();
-      w.kv("type", anthropic_error_type(err->error));
-      w.kv("message", err->error.message);
-      w.end_object();
-      w.end_object();
-      append_sse(out, "error", body);
-      done_ = true;
-      return;
-    }
-    start({}, {}, {}, out);
-    if (const auto* t = std::get_if<TextDelta>(&event)) {
-      open(t->index, Kind::Text, out, [](json::Writer& w) {
-        w.kv("type", "text");
-        w.kv("text", "");
-      });
-      delta(t->index, out, [&](json::Writer& w) {
-        w.kv("type", "text_delta");
-        w.kv("text", t->text);
-      });
-    } else if (const auto* th = std::get_if<ThinkingDelta>(&event)) {
-      open_thinking(th->index, out);
-      delta(th->index, out, [&](json::Writer& w) {
-        w.kv("type", "thinking_delta");
-        w.kv("thinking", th->thinking);
-      });
-    } else if (const auto* sig = std::get_if<SignatureDelta>(&event)) {
-      open_thinking(sig->index, out);
-      delta(sig->index, out, [&](json::Writer& w) {
-        w.kv("type", "signature_delta");
-        w.kv("signature", sig->signature);
-      });
-    } else if (const auto* r = std::get_if<RedactedThinkingEvent>(&event)) {
-      open(r->index, Kind::Other, out, [&](json::Writer& w) {
-        w.kv("type", "redacted_thinking");
-        w.kv("data", r->data);
-      });
-    } else if (const auto* c = std::get_if<ToolCallStart>(&event)) {
-      has_tool_calls_ = true;
-      open(c->index, Kind::Other, out, [&](json::Writer& w) {
-        w.kv("type", "tool_use");
-        w.kv("id", c->id);
-        w.kv("name", c->name);
-        w.key("input");
-        w.begin_object();
-        w.end_object();
-      });
-    } else if (const auto* d = std::get_if<ToolCallDelta>(&event)) {
-      if (!blocks_.count(d->index)) return;
-      delta(d->index, out, [&](json::Writer& w) {
-        w.kv("type", "input_json_delta");
-        w.kv("partial_json", d->partial_json);
-      });
-    } else if (const auto* stop = std::get_if<BlockStop>(&event)) {
-      auto it = blocks_.find(stop->index);
-      if (it == blocks_.end()) return;
-      std::string body;
-      json::Writer w(body);
-      w.begin_object();
-      w.kv("type", "content_block_stop");
-      w.kv_uint("index", it->second.wire_index);
-      w.end_object();
-      append_sse(out, "content_block_stop", body);
-    } else if (const auto* u = std::get_if<UsageUpdate>(&event)) {
-      if (u->usage.input_tokens) {
-        usage_.input_tokens = u->usage.input_tokens;
-        usage_.cache_read_input_tokens = u->usage.cache_read_input_tokens;
-        usage_.cache_creation_input_tokens = u->usage.cache_creation_input_tokens;
-      }
-      if (u->usage.output_tokens) usage_.output_tokens = u->usage.output_tokens;
-    } else if (const auto* done = std::get_if<Done>(&event)) {
-      std::string body;
-      json::Writer w(body);
-      w.begin_object();
-      w.kv("type", "message_delta");
-      w.key("delta");
-      w.begin_object();
-      w.kv("stop_reason", stop_reason_to_anthropic(settle_stop_reason(done->stop_reason, has_tool_calls_)));
-      w.key("stop_sequence");
-      if (done->stop_sequence.empty()) {
-        w.null();
-      } else {
-        w.string(done->stop_sequence);
-      }
-      w.end_object();
-      write_usage(w, usage_);
-      w.end_object();
-      append_sse(out, "message_delta", body);
-      append_sse(out, "message_stop", R"({"type":"message_stop"})");
-      done_ = true;
-    }
-  }
-
-  enum class Kind { Text, Thinking, Other };
-  struct Block {
-    uint32_t wire_index = 0;
-    Kind kind = Kind::Other;
-  };
-
-  void start(std::string_view id, std::string_view model, const Usage& usage, std::string& out) {
-    if (started_) return;
-    started_ = true;
-    usage_ = usage;
-    std::string body;
-    json::Writer w(body);
-    w.begin_object();
-    w.kv("type", "message_start");
-    w.key("message");
-    w.begin_object();
-    w.kv("id", message_id(std::string(id)));
-    w.kv("type", "message");
-    w.kv("role", "assistant");
-    w.kv("model", model);
-    w.key("content");
-    w.begin_array();
-    w.end_array();
-    w.key("stop_reason");
-    w.null();
-    w.key("stop_sequence");
-    w.null();
-    write_usage(w, usage);
-    w.end_object();
-    w.end_object();
-    append_sse(out, "message_start", body);
-    keepalive(out);
-  }
-
-  template <class F>
-  void open(uint32_t index, Kind kind, std::string& out, F&& block_body) {
-    if (blocks_.count(index)) return;
-    const uint32_t wire = next_wire_index_++;
-    blocks_.emplace(index, Block{wire, kind});
-    std::string body;
-    json::Writer w(body);
-    w.begin_object();
-    w.kv("type", "content_block_start");
-    w.kv_uint("index", wire);
-    w.key("content_block");
-    w.begin_object();
-    block_body(w);
-    w.end_object();
-    w.end_object();
-    append_sse(out, "content_block_start", body);
-  }
-
-  void open_thinking(uint32_t index, std::string& out) {
-    open(index, Kind::Thinking, out, [](json::Writer& w) {
-      w.kv("type", "thinking");
-      w.kv("thinking", "");
-      w.kv("signature", "");
-    });
-  }
-
-  template <class F>
-  void delta(uint32_t index, std::string& out, F&& delta_body) {
-    std::string body;
-    json::Writer w(body);
-    w.begin_object();
-    w.kv("type", "content_block_delta");
-    w.kv_uint("index", blocks_.at(index).wire_index);
-    w.key("delta");
-    w.begin_object();
-    delta_body(w);
-    w.end_object();
-    w.end_object();
-    append_sse(out, "content_block_delta", body);
-  }
-
-  BlockSequencer sequencer_;
-  std::map<uint32_t, Block> blocks_;  // canonical index -> wire block
-  uint32_t next_wire_index_ = 0;
-  bool started_ = false;
-  bool done_ = false;
-  bool has_tool_calls_ = false;
-  Usage usage_;
-};
+namespace {
 
 // Output messages for Anthropic: consecutive turns of one role merged (a Tool message and
 // the User message after it become one user turn, tool results first), empty ones left out.
@@ -915,7 +513,7 @@ std::vector<OutMessage> anthropic_turns(const CanonicalRequest& req, std::vector
       continue;
     }
     for (const ContentBlock& b : m.content) {
-      if (sendable(b, true)) out.back().blocks.push_back(&b);
+      if (anthropic_sendable(b, true)) out.back().blocks.push_back(&b);
     }
   }
   std::erase_if(out, [](const OutMessage& m) { return m.blocks.empty(); });
@@ -1028,7 +626,7 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
     w.kv("role", m.assistant ? "assistant" : "user");
     w.key("content");
     w.begin_array();
-    for (const ContentBlock* b : m.blocks) write_block(w, *b);
+    for (const ContentBlock* b : m.blocks) write_anthropic_block(w, *b);
     w.end_array();
     w.end_object();
   }
@@ -1124,85 +722,6 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
   w.kv_bool("stream", req.stream);
   w.end_object();
   return out;
-}
-
-Result<Response> decode_anthropic_response(std::string_view body) {
-  auto doc = json::parse_upstream(body);
-  if (!doc) return upstream_error(kTarget, doc.error());
-  const Path root;
-  auto obj = json::as_object(*doc, root);
-  if (!obj) return upstream_error(kTarget, obj.error());
-  Response resp;
-  resp.id = json::string_or_empty(*obj, "id");
-  resp.model = json::string_or_empty(*obj, "model");
-  if (auto u = json::field(*obj, "usage"); u && u->is_object()) read_usage(json::object_of(*u), resp.usage);
-  auto content = json::required(*obj, "content", root);
-  if (!content) return upstream_error(kTarget, content.error());
-  auto blocks = decode_content(*content, Path(root, "content"));
-  if (!blocks) return upstream_error(kTarget, blocks.error());
-  bool has_calls = false;
-  for (ContentBlock& b : *blocks) {
-    if (std::holds_alternative<ToolResultBlock>(b)) continue;
-    has_calls = has_calls || std::holds_alternative<ToolUseBlock>(b);
-    resp.content.push_back(std::move(b));
-  }
-  resp.stop_reason = settle_stop_reason(stop_reason_from_anthropic(json::string_or_empty(*obj, "stop_reason")), has_calls);
-  resp.stop_sequence = json::string_or_empty(*obj, "stop_sequence");
-  return resp;
-}
-
-std::string encode_anthropic_response(const Response& resp) {
-  std::string out;
-  json::Writer w(out);
-  w.begin_object();
-  w.kv("id", message_id(resp.id));
-  w.kv("type", "message");
-  w.kv("role", "assistant");
-  w.kv("model", resp.model);
-  w.key("content");
-  w.begin_array();
-  bool has_calls = false;
-  for (const ContentBlock& b : resp.content) {
-    has_calls = has_calls || std::holds_alternative<ToolUseBlock>(b);
-    if (const auto* th = std::get_if<ThinkingBlock>(&b); th && th->signature.empty()) {
-      write_block(w, b);  // unsigned reasoning (from another provider) is still shown
-      continue;
-    }
-    if (sendable(b, false)) write_block(w, b);
-  }
-  w.end_array();
-  w.kv("stop_reason", stop_reason_to_anthropic(settle_stop_reason(resp.stop_reason, has_calls)));
-  w.key("stop_sequence");
-  if (resp.stop_sequence.empty()) {
-    w.null();
-  } else {
-    w.string(resp.stop_sequence);
-  }
-  write_usage(w, resp.usage);
-  w.end_object();
-  return out;
-}
-
-std::string encode_anthropic_error(const Error& error) {
-  std::string out;
-  json::Writer w(out);
-  w.begin_object();
-  w.kv("type", "error");
-  w.key("error");
-  w.begin_object();
-  w.kv("type", anthropic_error_type(error));
-  w.kv("message", error.message);
-  w.end_object();
-  w.end_object();
-  return out;
-}
-
-std::unique_ptr<StreamDecoder> make_anthropic_stream_decoder() {
-  return std::make_unique<AnthropicStreamDecoder>();
-}
-
-std::unique_ptr<StreamEncoder> make_anthropic_stream_encoder() {
-  return std::make_unique<AnthropicStreamEncoder>();
 }
 
 }  // namespace llmrouter::detail
