@@ -102,11 +102,8 @@ Result<ToolResultBlock> decode_tool_result(const json::Object& o, const Path& pa
     r.content.emplace_back(TextBlock{std::string(content->get_string().value_unsafe()), std::nullopt, {}});
     return r;
   }
-  LLMROUTER_TRY(arr, json::as_array(*content, cp));
-  std::size_t i = 0;
-  for (Element b : arr) {
-    const Path bp(cp, i++);
-    LLMROUTER_TRY(bo, json::as_object(b, bp));
+  auto decode_result_part = [&](const json::Object& bo, const Element&,
+                                const Path& bp) -> Result<void> {
     LLMROUTER_TRY(type, json::required_string(bo, "type", bp));
     if (type == "text") {
       LLMROUTER_TRY(t, decode_text(bo, bp));
@@ -121,7 +118,9 @@ Result<ToolResultBlock> decode_tool_result(const json::Object& o, const Path& pa
       return json::error_at(Path(bp, "type"),
                             fmt::format("unsupported tool result content type '{}'", type));
     }
-  }
+    return {};
+  };
+  LLMROUTER_CHECK(for_each_object(*content, cp, decode_result_part));
   return r;
 }
 
@@ -201,11 +200,8 @@ Result<std::vector<ContentBlock>> decode_anthropic_content(const Element& e, con
 namespace {
 
 Result<void> decode_messages(const Element& e, const Path& path, CanonicalRequest& req) {
-  LLMROUTER_TRY(arr, json::as_array(e, path));
-  std::size_t i = 0;
-  for (Element m : arr) {
-    const Path mp(path, i++);
-    LLMROUTER_TRY(mo, json::as_object(m, mp));
+  auto decode_message = [&](const json::Object& mo, const Element&,
+                            const Path& mp) -> Result<void> {
     LLMROUTER_TRY(role, json::required_string(mo, "role", mp));
     LLMROUTER_TRY(content_el, json::required(mo, "content", mp));
     LLMROUTER_TRY(blocks, decode_anthropic_content(content_el, Path(mp, "content")));
@@ -236,16 +232,13 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
       return json::error_at(Path(mp, "role"),
                             fmt::format("unknown role '{}'; expected user or assistant", role));
     }
-  }
-  return {};
+    return {};
+  };
+  return for_each_object(e, path, decode_message);
 }
 
 Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& req) {
-  LLMROUTER_TRY(arr, json::as_array(e, path));
-  std::size_t i = 0;
-  for (Element t : arr) {
-    const Path tp(path, i++);
-    LLMROUTER_TRY(to, json::as_object(t, tp));
+  auto decode_tool = [&](const json::Object& to, const Element& t, const Path& tp) -> Result<void> {
     Tool tool;
     const std::string type = json::string_or_empty(to, "type");
     if (!type.empty() && type != "custom") {  // a server or versioned built-in tool
@@ -254,7 +247,7 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
       tool.name = json::string_or_empty(to, "name");
       tool.opaque = json::raw(t);
       req.tools.push_back(std::move(tool));
-      continue;
+      return {};
     }
     LLMROUTER_TRY(name, json::required_string(to, "name", tp));
     tool.name = std::move(name);
@@ -270,8 +263,9 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
     LLMROUTER_TRY(cc, cache_control_of(to, tp));
     tool.cache_control = std::move(cc);
     req.tools.push_back(std::move(tool));
-  }
-  return {};
+    return {};
+  };
+  return for_each_object(e, path, decode_tool);
 }
 
 Result<void> decode_tool_choice(const Element& e, const Path& path, CanonicalRequest& req) {
@@ -546,16 +540,15 @@ Result<CanonicalRequest> decode_anthropic_request(std::string_view body) {
           req.system.push_back(TextBlock{std::string(value.get_string().value_unsafe()), std::nullopt, {}});
         }
       } else {
-        LLMROUTER_TRY(arr, json::as_array(value, p));
-        std::size_t i = 0;
-        for (Element b : arr) {
-          const Path bp(p, i++);
-          LLMROUTER_TRY(bo, json::as_object(b, bp));
+        auto decode_system_block = [&](const json::Object& bo, const Element&,
+                                       const Path& bp) -> Result<void> {
           LLMROUTER_TRY(type, json::required_string(bo, "type", bp));
           if (type != "text") return json::error_at(Path(bp, "type"), "system blocks must be text");
           LLMROUTER_TRY(t, decode_text(bo, bp));
           req.system.push_back(std::move(t));
-        }
+          return {};
+        };
+        LLMROUTER_CHECK(for_each_object(value, p, decode_system_block));
       }
     } else if (key == "max_tokens") {
       LLMROUTER_TRY(v, json::as_int(value, p, 1, kMaxU32));

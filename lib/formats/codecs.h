@@ -98,6 +98,20 @@ Result<CanonicalRequest> decode_client_request(std::string_view body, OnMember&&
   return req;
 }
 
+/// Walks an array of objects: `e` must be an array (at `path`) and each element an object;
+/// calls `f(object, element, element_path)` for each, stopping at the first error.
+template <typename F>
+Result<void> for_each_object(const json::Element& e, const json::Path& path, F&& f) {
+  LLMROUTER_TRY(arr, json::as_array(e, path));
+  std::size_t i = 0;
+  for (json::Element item : arr) {
+    const json::Path item_path(path, i++);
+    LLMROUTER_TRY(o, json::as_object(item, item_path));
+    LLMROUTER_CHECK(f(o, item, item_path));
+  }
+  return {};
+}
+
 /// An optional string member of client input, read strictly: "" when absent or null, an
 /// error naming its path when it is not a string. (`json::string_or_empty` is the lenient
 /// reading meant for provider replies.)
@@ -121,6 +135,12 @@ RawJson arguments_to_input(std::string_view arguments);
 std::string input_to_arguments(const RawJson& input);
 /// The input as a JSON object for formats that need one ("{}" for a string input).
 std::string_view input_as_object(const RawJson& input);
+
+/// How a format carries tool-call arguments: as a JSON string (OpenAI) or an object (Ollama).
+enum class ArgumentsAs { String, Object };
+/// "tool_calls": [{"id", "type": "function", "function": {"name", "arguments"}}]
+void write_tool_calls(json::Writer& w, const std::vector<const ToolUseBlock*>& calls,
+                      ArgumentsAs arguments);
 
 /// A function tool's fields, from an object holding `name`, `description`, `parameters`
 /// and `strict` (OpenAI nests it under "function"; Responses has it flat).

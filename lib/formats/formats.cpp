@@ -102,12 +102,9 @@ Unexpected missing_member(std::string_view member) {
 }
 
 Result<std::vector<PluginRequest>> decode_plugins(const json::Element& e, const json::Path& path) {
-  LLMROUTER_TRY(arr, json::as_array(e, path));
   std::vector<PluginRequest> out;
-  std::size_t i = 0;
-  for (json::Element p : arr) {
-    const json::Path pp(path, i++);
-    LLMROUTER_TRY(o, json::as_object(p, pp));
+  auto decode_plugin = [&](const json::Object& o, const json::Element&,
+                           const json::Path& pp) -> Result<void> {
     PluginRequest req;
     bool has_id = false;
     for (auto [key, value] : o) {
@@ -121,7 +118,9 @@ Result<std::vector<PluginRequest>> decode_plugins(const json::Element& e, const 
     }
     if (!has_id || req.id.empty()) return json::error_at(json::Path(pp, "id"), "is required");
     out.push_back(std::move(req));
-  }
+    return {};
+  };
+  LLMROUTER_CHECK(for_each_object(e, path, decode_plugin));
   return out;
 }
 
@@ -204,6 +203,29 @@ std::string input_to_arguments(const RawJson& input) {
 std::string_view input_as_object(const RawJson& input) {
   if (input.empty() || input.text.front() != '{') return "{}";
   return input.text;
+}
+
+void write_tool_calls(json::Writer& w, const std::vector<const ToolUseBlock*>& calls,
+                      ArgumentsAs arguments) {
+  w.key("tool_calls");
+  w.begin_array();
+  for (const ToolUseBlock* u : calls) {
+    w.begin_object();
+    w.kv("id", u->id);
+    w.kv("type", "function");
+    w.key("function");
+    w.begin_object();
+    w.kv("name", u->name);
+    w.key("arguments");
+    if (arguments == ArgumentsAs::String) {
+      w.string(input_to_arguments(u->input));
+    } else {
+      w.raw(input_as_object(u->input));
+    }
+    w.end_object();
+    w.end_object();
+  }
+  w.end_array();
 }
 
 Result<Tool> decode_function_tool(const json::Object& fn, const json::Path& path) {

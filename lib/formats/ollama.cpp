@@ -83,21 +83,7 @@ void write_message(json::Writer& w, const Message& m, const std::map<std::string
   if (!thinking.empty()) w.kv("thinking", thinking);
   write_images(w, images);
   if (!calls.empty()) {
-    w.key("tool_calls");
-    w.begin_array();
-    for (const ToolUseBlock* u : calls) {
-      w.begin_object();
-      w.kv("id", u->id);
-      w.kv("type", "function");
-      w.key("function");
-      w.begin_object();
-      w.kv("name", u->name);
-      w.key("arguments");
-      w.raw(input_as_object(u->input));
-      w.end_object();
-      w.end_object();
-    }
-    w.end_array();
+    write_tool_calls(w, calls, ArgumentsAs::Object);
   }
   w.end_object();
 }

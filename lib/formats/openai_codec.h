@@ -16,8 +16,6 @@ Result<std::vector<ContentBlock>> decode_openai_content(const json::Element& e,
                                                         const json::Path& path, bool allow_media);
 /// One entry of `tool_calls`: {"id", "function": {"name", "arguments"}}.
 Result<ToolUseBlock> decode_openai_tool_call(const json::Element& e, const json::Path& path);
-/// "tool_calls": [{"id", "type": "function", "function": {"name", "arguments"}}]
-void write_openai_tool_calls(json::Writer& w, const std::vector<const ToolUseBlock*>& calls);
 
 /// A reply's `usage` object into `usage`, leniently.
 void read_openai_usage(const json::Object& u, Usage& usage);

@@ -79,11 +79,8 @@ Result<std::vector<ContentBlock>> decode_openai_content(const Element& e, const 
     out.push_back(TextBlock{std::string(e.get_string().value_unsafe()), std::nullopt, {}});
     return out;
   }
-  LLMROUTER_TRY(parts, json::as_array(e, path));
-  std::size_t i = 0;
-  for (Element part : parts) {
-    const Path pp(path, i++);
-    LLMROUTER_TRY(po, json::as_object(part, pp));
+  auto decode_part = [&](const json::Object& po, const Element&,
+                         const Path& pp) -> Result<void> {
     LLMROUTER_TRY(type_el, json::required(po, "type", pp));
     LLMROUTER_TRY(type, json::as_string(type_el, Path(pp, "type")));
     if (type == "text" || type == "refusal") {
@@ -104,7 +101,9 @@ Result<std::vector<ContentBlock>> decode_openai_content(const Element& e, const 
     } else {
       return json::error_at(Path(pp, "type"), fmt::format("unsupported content part type '{}'", type));
     }
-  }
+    return {};
+  };
+  LLMROUTER_CHECK(for_each_object(e, path, decode_part));
   return out;
 }
 
@@ -132,11 +131,8 @@ Result<ToolUseBlock> decode_openai_tool_call(const Element& e, const Path& path)
 namespace {
 
 Result<void> decode_messages(const Element& e, const Path& path, CanonicalRequest& req) {
-  LLMROUTER_TRY(arr, json::as_array(e, path));
-  std::size_t i = 0;
-  for (Element m : arr) {
-    const Path mp(path, i++);
-    LLMROUTER_TRY(mo, json::as_object(m, mp));
+  auto decode_message = [&](const json::Object& mo, const Element&,
+                            const Path& mp) -> Result<void> {
     LLMROUTER_TRY(role_el, json::required(mo, "role", mp));
     LLMROUTER_TRY(role, json::as_string(role_el, Path(mp, "role")));
     const auto content = json::field(mo, "content");
@@ -219,16 +215,13 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
                             fmt::format("unknown role '{}'; expected system, developer, user, "
                                         "assistant or tool", role));
     }
-  }
-  return {};
+    return {};
+  };
+  return for_each_object(e, path, decode_message);
 }
 
 Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& req) {
-  LLMROUTER_TRY(arr, json::as_array(e, path));
-  std::size_t i = 0;
-  for (Element t : arr) {
-    const Path tp(path, i++);
-    LLMROUTER_TRY(to, json::as_object(t, tp));
+  auto decode_tool = [&](const json::Object& to, const Element& t, const Path& tp) -> Result<void> {
     LLMROUTER_TRY(type_el, json::required(to, "type", tp));
     LLMROUTER_TRY(type, json::as_string(type_el, Path(tp, "type")));
     Tool tool;
@@ -238,7 +231,7 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
       tool.opaque = json::raw(t);
       if (auto n = json::field(to, "name"); n && n->is_string()) tool.name = std::string(n->get_string().value_unsafe());
       req.tools.push_back(std::move(tool));
-      continue;
+      return {};
     }
     LLMROUTER_TRY(fn_el, json::required(to, "function", tp));
     const Path fp(tp, "function");
@@ -246,8 +239,9 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
     LLMROUTER_TRY(function_tool, decode_function_tool(fn, fp));
     tool = std::move(function_tool);
     req.tools.push_back(std::move(tool));
-  }
-  return {};
+    return {};
+  };
+  return for_each_object(e, path, decode_tool);
 }
 
 Result<ToolChoice> decode_tool_choice(const Element& e, const Path& path) {
@@ -376,24 +370,6 @@ void write_text_or_parts(json::Writer& w, const std::vector<ContentBlock>& block
 
 }  // namespace
 
-// "tool_calls": [{"id", "type": "function", "function": {"name", "arguments"}}]
-void write_openai_tool_calls(json::Writer& w, const std::vector<const ToolUseBlock*>& calls) {
-  w.key("tool_calls");
-  w.begin_array();
-  for (const ToolUseBlock* u : calls) {
-    w.begin_object();
-    w.kv("id", u->id);
-    w.kv("type", "function");
-    w.key("function");
-    w.begin_object();
-    w.kv("name", u->name);
-    w.kv("arguments", input_to_arguments(u->input));
-    w.end_object();
-    w.end_object();
-  }
-  w.end_array();
-}
-
 namespace {
 
 void write_openai_message(json::Writer& w, const Message& m) {
@@ -439,7 +415,7 @@ void write_openai_message(json::Writer& w, const Message& m) {
         for (const ContentBlock& b : m.content) {
           if (const auto* u = std::get_if<ToolUseBlock>(&b)) calls.push_back(u);
         }
-        write_openai_tool_calls(w, calls);
+        write_tool_calls(w, calls, ArgumentsAs::String);
       }
       if (!m.name.empty()) w.kv("name", m.name);
       w.end_object();

@@ -143,7 +143,7 @@ std::string encode_openai_response(const Response& resp) {
   w.key("refusal");
   w.null();
   if (has_calls) {
-    write_openai_tool_calls(w, tool_calls(resp));
+    write_tool_calls(w, tool_calls(resp), ArgumentsAs::String);
   }
   w.end_object();
   w.key("logprobs");

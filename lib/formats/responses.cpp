@@ -70,11 +70,7 @@ Result<std::vector<ContentBlock>> decode_content(const Element& e, const Path& p
     out.push_back(TextBlock{std::string(e.get_string().value_unsafe()), std::nullopt, {}});
     return out;
   }
-  LLMROUTER_TRY(arr, json::as_array(e, path));
-  std::size_t i = 0;
-  for (Element part : arr) {
-    const Path pp(path, i++);
-    LLMROUTER_TRY(po, json::as_object(part, pp));
+  auto decode_part = [&](const json::Object& po, const Element&, const Path& pp) -> Result<void> {
     LLMROUTER_TRY(type, json::required_string(po, "type", pp));
     if (type == "input_text" || type == "output_text" || type == "text" || type == "summary_text") {
       LLMROUTER_TRY(text, json::required_string(po, "text", pp));
@@ -91,7 +87,9 @@ Result<std::vector<ContentBlock>> decode_content(const Element& e, const Path& p
     } else {
       return json::error_at(Path(pp, "type"), fmt::format("unsupported content type '{}'", type));
     }
-  }
+    return {};
+  };
+  LLMROUTER_CHECK(for_each_object(e, path, decode_part));
   return out;
 }
 
@@ -107,11 +105,8 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
     req.messages.push_back(Message{Role::User, {TextBlock{std::string(e.get_string().value_unsafe()), std::nullopt, {}}}, {}});
     return {};
   }
-  LLMROUTER_TRY(arr, json::as_array(e, path));
-  std::size_t i = 0;
-  for (Element item : arr) {
-    const Path ip(path, i++);
-    LLMROUTER_TRY(io, json::as_object(item, ip));
+  auto decode_item = [&](const json::Object& io, const Element& item,
+                         const Path& ip) -> Result<void> {
     LLMROUTER_TRY(type, optional_string(io, "type", ip));
     if (type.empty() && json::field(io, "role")) type = "message";
     if (type == "message") {
@@ -165,17 +160,15 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
       // Reasoning summaries are shown to models of the same family only; encrypted content
       // cannot travel anywhere else.
       std::string summary;
+      auto read_summary_part = [&](const json::Object& po, const Element&,
+                                   const Path& pp) -> Result<void> {
+        LLMROUTER_TRY(text, optional_string(po, "text", pp));
+        if (!summary.empty()) summary += '\n';
+        summary += text;
+        return {};
+      };
       if (auto s = json::field(io, "summary")) {
-        const Path sp(ip, "summary");
-        LLMROUTER_TRY(parts, json::as_array(*s, sp));
-        std::size_t j = 0;
-        for (Element part : parts) {
-          const Path pp(sp, j++);
-          LLMROUTER_TRY(po, json::as_object(part, pp));
-          LLMROUTER_TRY(text, optional_string(po, "text", pp));
-          if (!summary.empty()) summary += '\n';
-          summary += text;
-        }
+        LLMROUTER_CHECK(for_each_object(*s, Path(ip, "summary"), read_summary_part));
       }
       if (!summary.empty()) append(req, Role::Assistant, ThinkingBlock{std::move(summary), {}});
     } else if (type == "item_reference") {
@@ -190,16 +183,13 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
     } else {
       return json::error_at(Path(ip, "type"), "is required");
     }
-  }
-  return {};
+    return {};
+  };
+  return for_each_object(e, path, decode_item);
 }
 
 Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& req) {
-  LLMROUTER_TRY(arr, json::as_array(e, path));
-  std::size_t i = 0;
-  for (Element t : arr) {
-    const Path tp(path, i++);
-    LLMROUTER_TRY(to, json::as_object(t, tp));
+  auto decode_tool = [&](const json::Object& to, const Element& t, const Path& tp) -> Result<void> {
     LLMROUTER_TRY(type, json::required_string(to, "type", tp));
     Tool tool;
     if (type != "function") {
@@ -209,13 +199,14 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
       tool.name = name.empty() ? type : std::move(name);
       tool.opaque = json::raw(t);
       req.tools.push_back(std::move(tool));
-      continue;
+      return {};
     }
     LLMROUTER_TRY(function_tool, decode_function_tool(to, tp));
     tool = std::move(function_tool);
     req.tools.push_back(std::move(tool));
-  }
-  return {};
+    return {};
+  };
+  return for_each_object(e, path, decode_tool);
 }
 
 Result<ToolChoice> decode_tool_choice(const Element& e, const Path& path) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "llmrouter/formats.h"
+#include "support/decode_error.h"
 
 namespace llmrouter {
 namespace {
@@ -11,13 +12,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 std::string decode_error(std::string_view body) {
-  Result<CanonicalRequest> r = decode_request(WireFormat::Anthropic, body);
-  if (r) {
-    ADD_FAILURE() << "expected an error for " << body;
-    return {};
-  }
-  EXPECT_EQ(r.error().code, Errc::InvalidRequest);
-  return r.error().message;
+  return testing::decode_error(WireFormat::Anthropic, body);
 }
 
 CanonicalRequest decode(std::string_view body) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "llmrouter/formats.h"
+#include "support/decode_error.h"
 #include "support/event_dump.h"
 
 namespace llmrouter {
@@ -11,14 +12,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string decode_error(std::string_view body) {
-  Result<CanonicalRequest> r = decode_request(WireFormat::OpenAI, body);
-  if (r) {
-    ADD_FAILURE() << "expected an error for " << body;
-    return {};
-  }
-  EXPECT_EQ(r.error().code, Errc::InvalidRequest);
-  EXPECT_EQ(r.error().status(), 400);
-  return r.error().message;
+  return testing::decode_error(WireFormat::OpenAI, body);
 }
 
 TEST(OpenAIRequestTest, ErrorsNameTheJsonPath) {

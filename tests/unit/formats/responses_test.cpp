@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "llmrouter/formats.h"
+#include "support/decode_error.h"
 
 namespace llmrouter {
 namespace {
@@ -62,14 +63,7 @@ TEST(ResponsesRequestTest, ErrorsNameTheJsonPath) {
 // Client input is read strictly, as in Chat: a wrongly typed field is a 400 naming its
 // path, never silently ignored.
 std::string decode_error(std::string_view body) {
-  Result<CanonicalRequest> r = decode_request(WireFormat::Responses, body);
-  if (r) {
-    ADD_FAILURE() << "expected an error for " << body;
-    return {};
-  }
-  EXPECT_EQ(r.error().code, Errc::InvalidRequest);
-  EXPECT_EQ(r.error().status(), 400);
-  return r.error().message;
+  return testing::decode_error(WireFormat::Responses, body);
 }
 
 TEST(ResponsesRequestTest, WronglyTypedFieldsNameTheirPath) {
