@@ -29,13 +29,13 @@ double cpu_seconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-void run(benchmark::State& state, ProviderFormat format, bool stream) {
+void run(benchmark::State& state, WireFormat format, bool stream) {
   testing::MockUpstream mock;
   auto transport = std::shared_ptr<Transport>(make_curl_transport());
   ProviderConfig config;
   config.name = "mock";
   config.format = format;
-  config.base_url = mock.base_url() + (format == ProviderFormat::OpenAI ? "/v1" : "");
+  config.base_url = mock.base_url() + (format == WireFormat::OpenAI ? "/v1" : "");
   auto provider = make_http_provider(config, transport);
   CanonicalRequest req;
   req.model = "bulk";  // the mock writes its stream in 4 KB pieces rather than 7-byte ones
@@ -56,8 +56,8 @@ void run(benchmark::State& state, ProviderFormat format, bool stream) {
   state.counters["connections"] = benchmark::Counter(static_cast<double>(transport->connections_opened()));
 }
 
-void BM_Transport_OpenAINonStreamed(benchmark::State& state) { run(state, ProviderFormat::OpenAI, false); }
-void BM_Transport_AnthropicStreamed(benchmark::State& state) { run(state, ProviderFormat::Anthropic, true); }
+void BM_Transport_OpenAINonStreamed(benchmark::State& state) { run(state, WireFormat::OpenAI, false); }
+void BM_Transport_AnthropicStreamed(benchmark::State& state) { run(state, WireFormat::Anthropic, true); }
 BENCHMARK(BM_Transport_OpenAINonStreamed)->UseRealTime();
 BENCHMARK(BM_Transport_AnthropicStreamed)->UseRealTime();
 

@@ -44,12 +44,12 @@ struct Options {
 };
 
 void print_summary(const llmrouter::Config& c) {
-  using llmrouter::provider_format_name;
+  using llmrouter::wire_format_name;
   fmt::print("{}: valid\n", c.source);
   fmt::print("listen: {}:{}\n", c.server.host, c.server.port);
   fmt::print("providers ({}):\n", c.providers.size());
   for (const auto& p : c.providers) {
-    fmt::print("  {:<16} {:<9} {}{}\n", p.name, provider_format_name(p.format), p.base_url,
+    fmt::print("  {:<16} {:<9} {}{}\n", p.name, wire_format_name(p.format), p.base_url,
                p.available ? "" : fmt::format("  [skipped: {}]", p.unavailable_reason));
   }
   fmt::print("routers ({}):\n", c.routers.size());

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
               config->routers.size());
   for (const auto& p : config->providers) {
     std::printf("  %s (%s) %s\n", p.name.c_str(),
-                std::string(llmrouter::provider_format_name(p.format)).c_str(), p.base_url.c_str());
+                std::string(llmrouter::wire_format_name(p.format)).c_str(), p.base_url.c_str());
   }
   return 0;
 }

@@ -24,6 +24,7 @@
 
 #include "llmrouter/capabilities.h"
 #include "llmrouter/log.h"
+#include "llmrouter/request.h"
 #include "llmrouter/result.h"
 #include "llmrouter/value.h"
 
@@ -95,19 +96,15 @@ struct RoutingConfig {
   uint32_t max_attempts = 3;
 };
 
-/// The wire format a provider speaks.
-enum class ProviderFormat { OpenAI, Anthropic, Ollama };
-
-/// "openai", "anthropic", "ollama".
-std::string_view provider_format_name(ProviderFormat f) noexcept;
-
 /// One `[[providers]]` entry.
 struct ProviderConfig {
   std::string name;
   /// What serves it: the factory registered under this name (Registries::add_provider).
   /// "http" (default): the built-in HTTP provider for `format` at `base_url`.
   std::string kind = "http";
-  ProviderFormat format = ProviderFormat::OpenAI;
+  /// The wire format the provider speaks: OpenAI, Anthropic or Ollama (never Responses,
+  /// which is a client format only).
+  WireFormat format = WireFormat::OpenAI;
   /// Without a trailing '/'. For anthropic, with or without "/v1" (the provider adds it).
   /// Required for the "http" kind.
   std::string base_url;

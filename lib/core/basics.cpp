@@ -76,15 +76,6 @@ std::string CapabilitySet::to_string() const {
   return out;
 }
 
-std::string_view provider_format_name(ProviderFormat f) noexcept {
-  switch (f) {
-    case ProviderFormat::OpenAI: return "openai";
-    case ProviderFormat::Anthropic: return "anthropic";
-    case ProviderFormat::Ollama: return "ollama";
-  }
-  return "unknown";
-}
-
 std::string_view wire_format_name(WireFormat f) noexcept {
   switch (f) {
     case WireFormat::OpenAI: return "openai";

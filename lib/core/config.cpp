@@ -596,11 +596,11 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
   if (auto v = r.string("format", true)) {
     format_known = contains(kFormatNames, *v);
     if (*v == "openai") {
-      p.format = ProviderFormat::OpenAI;
+      p.format = WireFormat::OpenAI;
     } else if (*v == "anthropic") {
-      p.format = ProviderFormat::Anthropic;
+      p.format = WireFormat::Anthropic;
     } else if (*v == "ollama") {
-      p.format = ProviderFormat::Ollama;
+      p.format = WireFormat::Ollama;
     } else {
       error(loc_of(r.table().get("format")->source()), r.key_path("format"),
             fmt::format("unknown format '{}'; expected one of {}{}", *v, list_text(kFormatNames),
@@ -681,13 +681,13 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
   }
   if (auto v = r.integer("discovery_interval_s", 0, 86'400)) p.discovery_interval = std::chrono::seconds(*v);
   if (auto v = r.integer("discovery_timeout_ms", 1, 600'000)) p.discovery_timeout = std::chrono::milliseconds(*v);
-  if (format_known && p.format != ProviderFormat::Ollama) {
+  if (format_known && p.format != WireFormat::Ollama) {
     for (std::string_view key : {"discovery_interval_s", "discovery_timeout_ms"}) {
       if (const toml::node* n = r.table().get(key)) {
         error(loc_of(n->source()), r.key_path(key),
               fmt::format("applies only to format = \"ollama\" providers (model discovery asks Ollama's "
                           "/api/tags); this provider's format is '{}'",
-                          provider_format_name(p.format)));
+                          wire_format_name(p.format)));
       }
     }
   }

@@ -257,8 +257,8 @@ struct CallRun {
 bool Pipeline::speaks(std::string_view provider, WireFormat client) const {
   const ProviderConfig* pc = config_.find_provider(provider);
   if (!pc) return false;
-  return (pc->format == ProviderFormat::OpenAI && client == WireFormat::OpenAI) ||
-         (pc->format == ProviderFormat::Anthropic && client == WireFormat::Anthropic);
+  return (pc->format == WireFormat::OpenAI && client == WireFormat::OpenAI) ||
+         (pc->format == WireFormat::Anthropic && client == WireFormat::Anthropic);
 }
 
 bool should_fail_over(const Error& e) noexcept {

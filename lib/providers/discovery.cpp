@@ -479,7 +479,7 @@ std::unique_ptr<Discovery> Discovery::create(const Config& config, std::shared_p
                                              std::shared_ptr<ModelCatalog> catalog, EnvReader getenv) {
   auto impl = std::make_unique<Impl>();
   for (const ProviderConfig& p : config.providers) {
-    if (p.format == ProviderFormat::Ollama && p.available) impl->targets.push_back(Impl::Target{p, false, {}, {}});
+    if (p.format == WireFormat::Ollama && p.available) impl->targets.push_back(Impl::Target{p, false, {}, {}});
   }
   impl->transport = std::move(transport);
   impl->catalog = catalog ? std::move(catalog) : std::make_shared<ModelCatalog>();

@@ -33,15 +33,6 @@ std::size_t events_end(std::string_view s) {
   return end;
 }
 
-WireFormat wire_of(ProviderFormat f) {
-  switch (f) {
-    case ProviderFormat::Anthropic: return WireFormat::Anthropic;
-    case ProviderFormat::Ollama: return WireFormat::Ollama;
-    case ProviderFormat::OpenAI: break;
-  }
-  return WireFormat::OpenAI;
-}
-
 // One exchange on the transport's loop: the reply's bytes are decoded into events as they
 // arrive, on the loop's thread, and handed to the observer there. An observer that is
 // behind pauses the transfer until `resume`.
@@ -249,7 +240,7 @@ class HttpProvider final : public Provider {
 
   std::shared_ptr<ProviderExchange> start(const CanonicalRequest& req, const SendOptions& options,
                                           std::shared_ptr<ReplyObserver> observer) const override {
-    const WireFormat format = wire_of(config_.format);
+    const WireFormat format = config_.format;
     const bool raw = options.passthrough_body.has_value();
     HttpRequest http;
     if (raw) {
@@ -279,7 +270,7 @@ class HttpProvider final : public Provider {
   // Content type, accept, auth, the forwarded client headers of this provider's format,
   // the trace context, then the configured headers (which win).
   Headers request_headers(bool stream, const Headers& client, const SendOptions& trace) const {
-    const WireFormat format = wire_of(config_.format);
+    const WireFormat format = config_.format;
     Headers h;
     h.emplace_back("content-type", "application/json");
     if (stream) h.emplace_back("accept", format == WireFormat::Ollama ? "application/x-ndjson" : "text/event-stream");
@@ -326,9 +317,10 @@ bool provider_forwards(const ProviderConfig& config, std::string_view name) noex
   if (!is_forwarded_header(name)) return false;  // credentials and framing, whatever a pattern says
   if (!config.forward_client_headers) {
     switch (config.format) {
-      case ProviderFormat::Anthropic: return name.starts_with("anthropic-");
-      case ProviderFormat::OpenAI: return name == "openai-beta";
-      case ProviderFormat::Ollama: return false;
+      case WireFormat::Anthropic: return name.starts_with("anthropic-");
+      case WireFormat::OpenAI: return name == "openai-beta";
+      case WireFormat::Ollama:
+      case WireFormat::Responses: return false;
     }
     return false;
   }
@@ -343,10 +335,11 @@ bool provider_forwards(const ProviderConfig& config, std::string_view name) noex
 std::string chat_url(const ProviderConfig& config) {
   const std::string& base = config.base_url;
   switch (config.format) {
-    case ProviderFormat::OpenAI: return base + "/chat/completions";
-    case ProviderFormat::Ollama: return base + "/api/chat";
-    case ProviderFormat::Anthropic:
+    case WireFormat::OpenAI: return base + "/chat/completions";
+    case WireFormat::Ollama: return base + "/api/chat";
+    case WireFormat::Anthropic:
       return base.size() >= 3 && base.compare(base.size() - 3, 3, "/v1") == 0 ? base + "/messages" : base + "/v1/messages";
+    case WireFormat::Responses: break;  // not a provider format
   }
   return base;
 }

@@ -154,7 +154,7 @@ void end_attempt(RequestTrace& t, const AttemptSpan& a, const RouteTarget& targe
   s.end_ns = unix_nanos();
   s.set("gen_ai.operation.name", std::string("chat"));
   if (provider) {
-    const std::string system(provider_format_name(provider->format));
+    const std::string system(wire_format_name(provider->format));
     s.set("gen_ai.provider.name", system);
     s.set("gen_ai.system", system);
     std::string host;
@@ -216,7 +216,7 @@ void finish_trace(RequestTrace& t, const Outcome& o, WireFormat client, std::str
   if (!requested_model.empty()) root.set("gen_ai.request.model", std::string(requested_model));
   if (last) {
     if (const ProviderConfig* pc = config.find_provider(last->provider)) {
-      const std::string system(provider_format_name(pc->format));
+      const std::string system(wire_format_name(pc->format));
       root.set("gen_ai.provider.name", system);
       root.set("gen_ai.system", system);
     }

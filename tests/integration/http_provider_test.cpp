@@ -38,12 +38,12 @@ class Collect final : public EventSink {
 
 class HttpProviderTest : public ::testing::Test {
  protected:
-  ProviderConfig provider(ProviderFormat format) {
+  ProviderConfig provider(WireFormat format) {
     ProviderConfig p;
     p.name = "mock";
     p.format = format;
     p.base_url = mock.base_url();
-    if (format == ProviderFormat::OpenAI) p.base_url += "/v1";
+    if (format == WireFormat::OpenAI) p.base_url += "/v1";
     return p;
   }
   CanonicalRequest request(std::string model, bool stream) {
@@ -66,13 +66,13 @@ class HttpProviderTest : public ::testing::Test {
 
 TEST_F(HttpProviderTest, EveryFormatStreamedAndNot) {
   const struct {
-    ProviderFormat format;
+    WireFormat format;
     const char* streamed;
     const char* whole;
   } cases[] = {
-      {ProviderFormat::OpenAI, "Il est 14h05 à Paris — 😀 let me check.", "Checking both cities."},
-      {ProviderFormat::Anthropic, "Je vérifie les deux villes ✓", "Checking both cities."},
-      {ProviderFormat::Ollama, "Voilà l'heure — 🕑", "Checking both cities."},
+      {WireFormat::OpenAI, "Il est 14h05 à Paris — 😀 let me check.", "Checking both cities."},
+      {WireFormat::Anthropic, "Je vérifie les deux villes ✓", "Checking both cities."},
+      {WireFormat::Ollama, "Voilà l'heure — 🕑", "Checking both cities."},
   };
   for (const auto& c : cases) {
     for (bool stream : {true, false}) {
@@ -92,7 +92,7 @@ TEST_F(HttpProviderTest, EveryFormatStreamedAndNot) {
 TEST_F(HttpProviderTest, ConnectionsAreReused) {
   for (int i = 0; i < 10; ++i) {
     Collect sink;
-    ASSERT_TRUE(send(provider(ProviderFormat::OpenAI), request("m", i % 2 == 0), sink));
+    ASSERT_TRUE(send(provider(WireFormat::OpenAI), request("m", i % 2 == 0), sink));
   }
   EXPECT_EQ(mock.requests(), 10);
   EXPECT_LE(transport->connections_opened(), 2u);
@@ -104,7 +104,7 @@ TEST_F(HttpProviderTest, ManyConcurrentStreamsThroughOneTransportThread) {
   std::atomic<int> ok{0};
   std::mutex errors_mu;
   std::map<std::string, int> errors;  // message -> count, so a failure says why
-  ProviderConfig config = provider(ProviderFormat::Anthropic);
+  ProviderConfig config = provider(WireFormat::Anthropic);
   config.first_byte_timeout = std::chrono::seconds(20);  // a lost stream fails instead of hanging
   auto p = make_http_provider(config, transport);
   for (int i = 0; i < kStreams; ++i) {
@@ -129,14 +129,14 @@ TEST_F(HttpProviderTest, ManyConcurrentStreamsThroughOneTransportThread) {
 
 TEST_F(HttpProviderTest, UpstreamErrorsKeepTheirMeaning) {
   Collect sink;
-  Result<void> r = send(provider(ProviderFormat::OpenAI), request("status-429", false), sink);
+  Result<void> r = send(provider(WireFormat::OpenAI), request("status-429", false), sink);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().status(), 429);
   EXPECT_EQ(r.error().retry_after, "7");
   EXPECT_EQ(r.error().message, "provider 'mock' answered 429: Rate limit reached");
   EXPECT_TRUE(should_fail_over(r.error()));
 
-  Result<void> r5 = send(provider(ProviderFormat::Anthropic), request("status-500", true), sink);
+  Result<void> r5 = send(provider(WireFormat::Anthropic), request("status-500", true), sink);
   ASSERT_FALSE(r5);
   EXPECT_EQ(r5.error().status(), 502);
   EXPECT_THAT(r5.error().message, HasSubstr("answered 500: upstream exploded"));
@@ -144,7 +144,7 @@ TEST_F(HttpProviderTest, UpstreamErrorsKeepTheirMeaning) {
 }
 
 TEST_F(HttpProviderTest, ConnectionRefusedNamesTheProvider) {
-  ProviderConfig p = provider(ProviderFormat::OpenAI);
+  ProviderConfig p = provider(WireFormat::OpenAI);
   p.base_url = "http://127.0.0.1:1/v1";
   Collect sink;
   Result<void> r = send(p, request("m", false), sink);
@@ -155,7 +155,7 @@ TEST_F(HttpProviderTest, ConnectionRefusedNamesTheProvider) {
 }
 
 TEST_F(HttpProviderTest, FirstByteTimeout) {
-  ProviderConfig p = provider(ProviderFormat::OpenAI);
+  ProviderConfig p = provider(WireFormat::OpenAI);
   p.first_byte_timeout = std::chrono::milliseconds(300);
   Collect sink;
   const auto start = Clock::now();
@@ -177,7 +177,7 @@ TEST_F(HttpProviderTest, CancellationFromAnotherThreadEndsTheTransferPromptly) {
     }
     std::atomic<int> count{0};
   };
-  auto p = make_http_provider(provider(ProviderFormat::OpenAI), transport);
+  auto p = make_http_provider(provider(WireFormat::OpenAI), transport);
   CancelFlag cancel{false};
   Counting sink;
   Clock::time_point cancelled_at{};
@@ -199,7 +199,7 @@ TEST_F(HttpProviderTest, CancellationFromAnotherThreadEndsTheTransferPromptly) {
 TEST_F(HttpProviderTest, GarbageAndDisconnectMidStreamGoInBand) {
   for (const char* model : {"garbage", "disconnect"}) {
     Collect sink;
-    Result<void> r = send(provider(ProviderFormat::Anthropic), request(model, true), sink);
+    Result<void> r = send(provider(WireFormat::Anthropic), request(model, true), sink);
     ASSERT_TRUE(r) << model << ": " << r.error().message;  // bytes were delivered: the error is in-band
     ASSERT_FALSE(sink.events.empty()) << model;
     ASSERT_TRUE(std::holds_alternative<StreamError>(sink.events.back())) << model;
@@ -211,7 +211,7 @@ TEST_F(HttpProviderTest, LatencyModelWaitsThenAnswersNormally) {
   for (bool stream : {true, false}) {
     Collect sink;
     const auto start = Clock::now();
-    Result<void> r = send(provider(ProviderFormat::Ollama), request("latency-150", stream), sink);
+    Result<void> r = send(provider(WireFormat::Ollama), request("latency-150", stream), sink);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(150));  // a lower bound only
     auto resp = sink.assembler.finish();
@@ -230,9 +230,9 @@ bool valid_utf8(std::string_view bytes) { return simdjson::validate_utf8(bytes.d
 // over anyway.
 TEST_F(HttpProviderTest, InvalidUtf8FromTheUpstreamBecomesReplacementCharacters) {
   const std::string expected = "ok \xEF\xBF\xBD\xEF\xBF\xBD end";  // "\xff\xfe" -> U+FFFD U+FFFD
-  for (ProviderFormat format : {ProviderFormat::OpenAI, ProviderFormat::Anthropic, ProviderFormat::Ollama}) {
+  for (WireFormat format : {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Ollama}) {
     for (bool stream : {true, false}) {
-      SCOPED_TRACE(::testing::Message() << provider_format_name(format) << (stream ? " streamed" : " whole"));
+      SCOPED_TRACE(::testing::Message() << wire_format_name(format) << (stream ? " streamed" : " whole"));
       Collect sink;
       Result<void> r = send(provider(format), request("bad-utf8", stream), sink);
       ASSERT_TRUE(r) << r.error().message;
@@ -257,15 +257,15 @@ TEST_F(HttpProviderTest, InvalidUtf8FromTheUpstreamBecomesReplacementCharacters)
 
 TEST(ChatUrlTest, AnthropicWithOrWithoutV1) {
   ProviderConfig p;
-  p.format = ProviderFormat::Anthropic;
+  p.format = WireFormat::Anthropic;
   p.base_url = "https://api.anthropic.com";
   EXPECT_EQ(chat_url(p), "https://api.anthropic.com/v1/messages");
   p.base_url = "https://api.anthropic.com/v1";
   EXPECT_EQ(chat_url(p), "https://api.anthropic.com/v1/messages");
-  p.format = ProviderFormat::Ollama;
+  p.format = WireFormat::Ollama;
   p.base_url = "http://localhost:11434";
   EXPECT_EQ(chat_url(p), "http://localhost:11434/api/chat");
-  p.format = ProviderFormat::OpenAI;
+  p.format = WireFormat::OpenAI;
   p.base_url = "http://localhost:8080/v1";
   EXPECT_EQ(chat_url(p), "http://localhost:8080/v1/chat/completions");
 }

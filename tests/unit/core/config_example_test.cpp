@@ -59,7 +59,7 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   ASSERT_EQ(c->providers.size(), 6u);
   const ProviderConfig& local = c->providers[0];
   EXPECT_EQ(local.name, "local");
-  EXPECT_EQ(local.format, ProviderFormat::OpenAI);
+  EXPECT_EQ(local.format, WireFormat::OpenAI);
   EXPECT_EQ(local.base_url, "http://localhost:8080/v1");
   EXPECT_FALSE(local.api_key_env);
   EXPECT_EQ(local.cost_per_1m_tokens, 0.0);
@@ -74,7 +74,7 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   EXPECT_TRUE(local.available);
 
   const ProviderConfig& ollama = c->providers[1];
-  EXPECT_EQ(ollama.format, ProviderFormat::Ollama);
+  EXPECT_EQ(ollama.format, WireFormat::Ollama);
   EXPECT_EQ(ollama.base_url, "http://localhost:11434");
   EXPECT_EQ(ollama.discovery_interval, std::chrono::seconds(300));
   EXPECT_EQ(ollama.discovery_timeout, std::chrono::milliseconds(3000));
@@ -82,7 +82,7 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
 
   const ProviderConfig& anthropic = c->providers[3];
   EXPECT_EQ(anthropic.name, "anthropic");
-  EXPECT_EQ(anthropic.format, ProviderFormat::Anthropic);
+  EXPECT_EQ(anthropic.format, WireFormat::Anthropic);
   EXPECT_EQ(anthropic.api_key_env, "ANTHROPIC_API_KEY");
   EXPECT_EQ(anthropic.cost_per_1m_tokens, 15.0);
   EXPECT_EQ(anthropic.capabilities.to_string(), "completion,tools,vision,thinking");

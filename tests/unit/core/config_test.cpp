@@ -82,7 +82,7 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   ASSERT_EQ(c->providers.size(), 1u);
   const ProviderConfig& p = c->providers[0];
   EXPECT_EQ(p.name, "local");
-  EXPECT_EQ(p.format, ProviderFormat::OpenAI);
+  EXPECT_EQ(p.format, WireFormat::OpenAI);
   EXPECT_EQ(p.base_url, "http://127.0.0.1:8080/v1");
   EXPECT_TRUE(p.available);
   EXPECT_EQ(p.connect_timeout, std::chrono::milliseconds(10'000));
@@ -334,7 +334,7 @@ TEST(ConfigTest, BaseUrlTrailingSlashIsRemoved) {
   Result<Config> c = load("[[providers]]\nname = \"a\"\nformat = \"ollama\"\nbase_url = \"http://h:11434//\"\n");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->providers[0].base_url, "http://h:11434");
-  EXPECT_EQ(c->providers[0].format, ProviderFormat::Ollama);
+  EXPECT_EQ(c->providers[0].format, WireFormat::Ollama);
 }
 
 TEST(ConfigTest, ApiKeyEnvMustBeAVariableName) {
