@@ -619,10 +619,10 @@ struct Server::Impl {
   void feed(const ResponsePtr& res, std::shared_ptr<Subscription> sub, Clock::time_point last_write) {
     if (stopping.load()) return res->end();
     std::string ev, out;
-    while (out.size() < (256u << 10) && res->pending() < (1u << 20) && sub->next(ev, std::chrono::milliseconds(0))) {
-      // Every event starts {"type":"<name>", ...
-      const std::size_t end = ev.find('"', 9);
-      out += fmt::format("event: {}\ndata: {}\n\n", ev.substr(9, end == std::string::npos ? 0 : end - 9), ev);
+    EventType type{};
+    while (out.size() < (256u << 10) && res->pending() < (1u << 20) &&
+           sub->next(ev, std::chrono::milliseconds(0), type)) {
+      out += fmt::format("event: {}\ndata: {}\n\n", event_type_name(type), ev);
     }
     if (out.empty() && Clock::now() - last_write >= std::chrono::seconds(15)) out = ": keep-alive\n\n";
     if (!out.empty()) {

@@ -2,8 +2,9 @@
 #pragma once
 /// @file events.h
 /// The live event stream: `start`, `classified`, `routed` and `complete` for every request
-/// (the `complete` event is also the JSONL log line). Events are compact JSON, serialised
-/// once and shared by every subscriber.
+/// (the `complete` event is also the JSONL log line). The pipeline publishes typed events;
+/// the bus serialises each once, at its edge, to compact JSON shared by every subscriber
+/// (docs/server.md lists the fields).
 ///
 /// Publishing never blocks on a subscriber: each subscription has a bounded queue, and when
 /// it is full the oldest event is dropped and counted. Thread-safe.
@@ -14,12 +15,54 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
+
+#include "llmrouter/request.h"
 
 namespace llmrouter {
 
 class EventBus;
+struct Outcome;
+
+enum class EventType : uint8_t { Start, Classified, Routed, Complete };
+/// "start", "classified", "routed", "complete": the JSON's `type`.
+std::string_view event_type_name(EventType t) noexcept;
+
+/// A request arrived (`model` as asked; empty when refused before it was read).
+struct StartEvent {
+  uint64_t id = 0;
+  std::string_view model;
+  uint64_t in_flight = 0;
+};
+/// The classifiers and plugins ran.
+struct ClassifiedEvent {
+  uint64_t id = 0;
+  const std::vector<std::string>& tags;
+};
+/// Routing chose where the request goes first.
+struct RoutedEvent {
+  uint64_t id = 0;
+  std::string_view provider;
+  std::string_view model;
+  std::string_view reason;
+};
+/// The request ended, whatever its outcome: also the JSONL log line.
+struct CompleteEvent {
+  const Outcome& outcome;
+  WireFormat client = WireFormat::OpenAI;
+  std::string_view requested_model;
+  std::string_view trace_id;
+};
+/// What the pipeline publishes; it refers to the publisher's data only while `publish` runs.
+using Event = std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent>;
+
+EventType event_type(const Event& e) noexcept;
+/// The event as one compact JSON object: {"type", "id", "ts_ms", ...}.
+std::string to_json(const Event& e);
 
 /// One subscriber's queue. Obtain with `EventBus::subscribe`; unsubscribes when destroyed.
 class Subscription {
@@ -27,6 +70,8 @@ class Subscription {
   ~Subscription();
   /// Waits up to `timeout` for the next event; false on timeout or after `close()`.
   bool next(std::string& event, std::chrono::milliseconds timeout);
+  /// As `next`, with the event's type.
+  bool next(std::string& event, std::chrono::milliseconds timeout, EventType& type);
   /// As `next`, and `gap` is the number of events dropped just before this one (since the
   /// previous call), so a reader can mark where its stream has a hole.
   bool next(std::string& event, std::chrono::milliseconds timeout, uint64_t& gap);
@@ -37,19 +82,25 @@ class Subscription {
 
  private:
   friend class EventBus;
-  Subscription(std::shared_ptr<EventBus> bus, std::size_t capacity, std::size_t max_bytes, std::string prefix)
-      : bus_(std::move(bus)), capacity_(capacity), max_bytes_(max_bytes), prefix_(std::move(prefix)) {}
-  void push(const std::shared_ptr<const std::string>& event);
+  struct Published {
+    EventType type;
+    std::string json;
+  };
+  Subscription(std::shared_ptr<EventBus> bus, std::size_t capacity, std::size_t max_bytes,
+               std::optional<EventType> only)
+      : bus_(std::move(bus)), capacity_(capacity), max_bytes_(max_bytes), only_(only) {}
+  void push(const std::shared_ptr<const Published>& event);
+  bool pop(std::string& event, std::chrono::milliseconds timeout, uint64_t& gap, EventType& type);
 
   std::shared_ptr<EventBus> bus_;
   std::size_t capacity_;
   std::size_t max_bytes_;
-  std::string prefix_;  // only events starting with it are queued
+  std::optional<EventType> only_;  // set: only events of this type are queued
   std::size_t bytes_ = 0;  // guarded by mu_: the queued events' size
   uint64_t gap_ = 0;       // guarded by mu_: dropped since the last next()
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::shared_ptr<const std::string>> queue_;  // guarded by mu_
+  std::deque<std::shared_ptr<const Published>> queue_;    // guarded by mu_
   uint64_t dropped_ = 0;                                  // guarded by mu_
   bool closed_ = false;                                   // guarded by mu_
 };
@@ -61,10 +112,14 @@ class EventBus : public std::enable_shared_from_this<EventBus> {
   /// A new subscription holding at most `capacity` undelivered events.
   std::unique_ptr<Subscription> subscribe(std::size_t capacity = 1024);
   /// A subscription bounded by the bytes it holds (and `capacity` events), queuing only the
-  /// events that start with `prefix` (all when empty).
-  std::unique_ptr<Subscription> subscribe(std::size_t capacity, std::size_t max_bytes, std::string prefix);
-  /// Hands `event` (one JSON object) to every subscription.
-  void publish(std::string event);
+  /// events of type `only` when set.
+  std::unique_ptr<Subscription> subscribe(std::size_t capacity, std::size_t max_bytes,
+                                          std::optional<EventType> only);
+  /// Serialises `event` once and hands it to every subscription.
+  void publish(const Event& event);
+  /// Hands an event already serialised (one JSON object of type `type`) to every
+  /// subscription.
+  void publish(EventType type, std::string json);
   /// Events published so far.
   uint64_t published() const;
 

@@ -22,16 +22,16 @@ namespace llmrouter {
 
 Subscription::~Subscription() { bus_->remove(this); }
 
-void Subscription::push(const std::shared_ptr<const std::string>& event) {
-  if (!prefix_.empty() && !event->starts_with(prefix_)) return;
+void Subscription::push(const std::shared_ptr<const Published>& event) {
+  if (only_ && event->type != *only_) return;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
     queue_.push_back(event);
-    bytes_ += event->size();
+    bytes_ += event->json.size();
     // The slow subscriber loses its oldest events (never the one just published).
     while (queue_.size() > 1 && (queue_.size() > capacity_ || bytes_ > max_bytes_)) {
-      bytes_ -= queue_.front()->size();
+      bytes_ -= queue_.front()->json.size();
       queue_.pop_front();
       ++dropped_;
       ++gap_;
@@ -42,16 +42,29 @@ void Subscription::push(const std::shared_ptr<const std::string>& event) {
 
 bool Subscription::next(std::string& event, std::chrono::milliseconds timeout) {
   uint64_t gap = 0;
-  return next(event, timeout, gap);
+  EventType type{};
+  return pop(event, timeout, gap, type);
 }
 
 bool Subscription::next(std::string& event, std::chrono::milliseconds timeout, uint64_t& gap) {
+  EventType type{};
+  return pop(event, timeout, gap, type);
+}
+
+bool Subscription::next(std::string& event, std::chrono::milliseconds timeout, EventType& type) {
+  uint64_t gap = 0;
+  return pop(event, timeout, gap, type);
+}
+
+bool Subscription::pop(std::string& event, std::chrono::milliseconds timeout, uint64_t& gap,
+                       EventType& type) {
   std::unique_lock lock(mu_);
   gap = 0;
   if (!cv_.wait_for(lock, timeout, [&] { return closed_ || !queue_.empty(); })) return false;
   if (closed_) return false;
-  event = *queue_.front();
-  bytes_ -= queue_.front()->size();
+  event = queue_.front()->json;
+  type = queue_.front()->type;
+  bytes_ -= queue_.front()->json.size();
   queue_.pop_front();
   gap = gap_;
   gap_ = 0;
@@ -72,19 +85,25 @@ void Subscription::close() {
 }
 
 std::unique_ptr<Subscription> EventBus::subscribe(std::size_t capacity) {
-  return subscribe(capacity, SIZE_MAX, {});
+  return subscribe(capacity, SIZE_MAX, std::nullopt);
 }
 
-std::unique_ptr<Subscription> EventBus::subscribe(std::size_t capacity, std::size_t max_bytes, std::string prefix) {
+std::unique_ptr<Subscription> EventBus::subscribe(std::size_t capacity, std::size_t max_bytes,
+                                                  std::optional<EventType> only) {
   std::unique_ptr<Subscription> s(
-      new Subscription(shared_from_this(), std::max<std::size_t>(1, capacity), max_bytes, std::move(prefix)));
+      new Subscription(shared_from_this(), std::max<std::size_t>(1, capacity), max_bytes, only));
   std::lock_guard lock(mu_);
   subscribers_.push_back(s.get());
   return s;
 }
 
-void EventBus::publish(std::string event) {
-  const auto shared = std::make_shared<const std::string>(std::move(event));
+void EventBus::publish(const Event& event) {
+  publish(event_type(event), to_json(event));
+}
+
+void EventBus::publish(EventType type, std::string json) {
+  const auto shared = std::make_shared<const Subscription::Published>(
+      Subscription::Published{type, std::move(json)});
   std::lock_guard lock(mu_);
   ++published_;
   for (Subscription* s : subscribers_) s->push(shared);
@@ -105,7 +124,6 @@ void EventBus::remove(Subscription* s) {
 namespace {
 // Lines gathered into one write when the disk is behind.
 constexpr std::size_t kBatchBytes = 64u << 10;
-constexpr std::string_view kCompletePrefix = R"({"type":"complete")";
 
 int open_log(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -231,7 +249,7 @@ std::unique_ptr<JsonlLog> JsonlLog::open(const std::string& path, const std::sha
   auto impl = std::make_unique<Impl>();
   impl->fd = fd;
   impl->path = path;
-  impl->sub = bus->subscribe(SIZE_MAX, max_queue_bytes, std::string(kCompletePrefix));
+  impl->sub = bus->subscribe(SIZE_MAX, max_queue_bytes, EventType::Complete);
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<JsonlLog>(new JsonlLog(std::move(impl)));

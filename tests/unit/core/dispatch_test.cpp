@@ -299,7 +299,7 @@ TEST(DispatchTest, PluginAnswersWithoutAProvider) {
 TEST(EventBusTest, SlowSubscriberLosesOldestAndCounts) {
   auto bus = EventBus::create();
   auto slow = bus->subscribe(2);
-  for (int i = 0; i < 5; ++i) bus->publish(std::to_string(i));
+  for (int i = 0; i < 5; ++i) bus->publish(EventType::Start, std::to_string(i));
   EXPECT_EQ(slow->dropped(), 3u);
   std::string e;
   ASSERT_TRUE(slow->next(e, std::chrono::milliseconds(0)));
@@ -307,6 +307,36 @@ TEST(EventBusTest, SlowSubscriberLosesOldestAndCounts) {
   slow->close();
   EXPECT_FALSE(slow->next(e, std::chrono::milliseconds(1000)));
   EXPECT_EQ(bus->published(), 5u);
+}
+
+TEST(EventBusTest, TypedEventsAreSerialisedOnceWithTheirTypeAndFilteredByIt) {
+  auto bus = EventBus::create();
+  auto all = bus->subscribe(16);
+  auto routed_only = bus->subscribe(16, SIZE_MAX, EventType::Routed);
+  const std::vector<std::string> tags = {"code", "long"};
+  bus->publish(StartEvent{7, "m", 2});
+  bus->publish(ClassifiedEvent{7, tags});
+  bus->publish(RoutedEvent{7, "local", "m2", "rule 0 (prefix=m): provider local, model m2"});
+  std::string json;
+  EventType type{};
+  std::vector<std::string> names;
+  while (all->next(json, std::chrono::milliseconds(0), type)) {
+    names.emplace_back(event_type_name(type));
+    EXPECT_TRUE(json.starts_with(R"({"type":")" + names.back() + R"(","id":7,"ts_ms":)")) << json;
+    if (type == EventType::Classified) {
+      EXPECT_THAT(json, HasSubstr(R"("tags":["code","long"])"));
+    } else if (type == EventType::Start) {
+      EXPECT_THAT(json, HasSubstr(R"("model":"m","in_flight":2})"));
+    }
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"start", "classified", "routed"}));
+  ASSERT_TRUE(routed_only->next(json, std::chrono::milliseconds(0), type));
+  EXPECT_EQ(type, EventType::Routed);
+  EXPECT_THAT(
+      json,
+      HasSubstr(
+          R"("provider":"local","model":"m2","reason":"rule 0 (prefix=m): provider local, model m2"})"));
+  EXPECT_FALSE(routed_only->next(json, std::chrono::milliseconds(0)));
 }
 
 TEST(JsonlLogTest, WritesCompleteEventsAsWholeLinesAndFlushesOnStop) {
@@ -318,8 +348,8 @@ TEST(JsonlLogTest, WritesCompleteEventsAsWholeLinesAndFlushesOnStop) {
   auto log = JsonlLog::open(path, bus, &error);
   ASSERT_TRUE(log) << error;
   for (int i = 0; i < 100; ++i) {
-    bus->publish(R"({"type":"start","id":)" + std::to_string(i) + "}");
-    bus->publish(R"({"type":"complete","id":)" + std::to_string(i) + "}");
+    bus->publish(EventType::Start, R"({"type":"start","id":)" + std::to_string(i) + "}");
+    bus->publish(EventType::Complete, R"({"type":"complete","id":)" + std::to_string(i) + "}");
   }
   log->stop();
   EXPECT_EQ(log->lines_written(), 100u);
@@ -360,8 +390,10 @@ TEST(JsonlLogTest, LinesDroppedWhileTheDiskIsBehindAreCountedAndMarkedWhereTheyW
   const std::string pad(200, 'x');
   constexpr int kLines = 5000;  // ~1.1 MB: far more than the pipe and the queue hold
   for (int i = 0; i < kLines; ++i) {
-    bus->publish(R"({"type":"start","id":)" + std::to_string(i) + "}");  // not a log line: never queued
-    bus->publish(R"({"type":"complete","id":)" + std::to_string(i) + R"(,"pad":")" + pad + "\"}");
+    bus->publish(EventType::Start, R"({"type":"start","id":)" + std::to_string(i) +
+                                       "}");  // not a log line: never queued
+    bus->publish(EventType::Complete,
+                 R"({"type":"complete","id":)" + std::to_string(i) + R"(,"pad":")" + pad + "\"}");
   }
   std::string text;
   std::thread drain([&] {
@@ -422,7 +454,8 @@ TEST(JsonlLogTest, AWriteThatFailsPartWayLeavesNoTornLine) {
     auto log = JsonlLog::open(path, bus, &error);
     if (!log) ::_exit(2);
     for (int i = 0; i < 8; ++i) {
-      bus->publish(R"({"type":"complete","id":)" + std::to_string(i) + R"(,"pad":")" + std::string(300, 'y') + "\"}");
+      bus->publish(EventType::Complete, R"({"type":"complete","id":)" + std::to_string(i) +
+                                            R"(,"pad":")" + std::string(300, 'y') + "\"}");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // one write per line
     }
     log->stop();
@@ -451,11 +484,11 @@ TEST(JsonlLogTest, ReopenWritesOnToAFreshFileAfterARename) {
   ASSERT_TRUE(log) << error;
   EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);  // 0600: prompts are private
-  bus->publish(complete_line(1));
+  bus->publish(EventType::Complete, complete_line(1));
   ASSERT_TRUE(testing::wait_until([&] { return log->lines_written() >= 1; }));
   std::filesystem::rename(path, path + ".1");  // logrotate's rename, then its signal
   log->reopen();  // before the next line, however long the writer has been waiting
-  bus->publish(complete_line(2));
+  bus->publish(EventType::Complete, complete_line(2));
   log->stop();
   std::ifstream rotated(path + ".1"), fresh(path);
   std::string a, b;
