@@ -4,7 +4,7 @@
 /// The live event stream: `start`, `classified`, `routed` and `complete` for every request
 /// (the `complete` event is also the JSONL log line). The pipeline publishes typed events;
 /// the bus serialises each once, at its edge, to compact JSON shared by every subscriber
-/// (docs/server.md lists the fields).
+/// (docs/pipeline.md lists the fields).
 ///
 /// Publishing never blocks on a subscriber: each subscription has a bounded queue, and when
 /// it is full the oldest event is dropped and counted. Thread-safe.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The events as JSON: what the bus writes once per event, at its edge, for every subscriber
-// (the dashboard, the console apps, the JSONL log). docs/server.md lists the fields.
+// (the dashboard, the console apps, the JSONL log). docs/pipeline.md lists the fields.
 #include <chrono>
 #include <type_traits>
 
