@@ -19,6 +19,7 @@
 #include "llmrouter/engine.h"
 #include "llmrouter/events.h"
 #include "llmrouter/formats.h"
+#include "llmrouter/host_json.h"
 #include "llmrouter/http_server.h"
 #include "llmrouter/log.h"
 #include "llmrouter/transport.h"

@@ -2,8 +2,6 @@
 // The C ABI (bindings/c/include/llmrouter.h) over the C++ library. Each handle is a wrapper
 // owning C++ objects; every entry point checks its arguments and catches everything, so no
 // exception crosses the ABI.
-#include "llmrouter.h"
-
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -17,7 +15,9 @@
 
 #include <fmt/format.h>
 
+#include "llmrouter.h"
 #include "llmrouter/engine.h"
+#include "llmrouter/host_json.h"
 #include "llmrouter/log.h"
 #include "llmrouter/version.h"
 

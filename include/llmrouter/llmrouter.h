@@ -8,6 +8,7 @@
 #include "llmrouter/config.h"
 #include "llmrouter/engine.h"
 #include "llmrouter/formats.h"
+#include "llmrouter/host_json.h"
 #include "llmrouter/log.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/plugin.h"

@@ -286,13 +286,4 @@ class Pipeline {
   std::vector<ActivePlugin> resolve_plugins(const CanonicalRequest& req, std::vector<std::string>& unknown) const;
 };
 
-/// The dry-run answer of `POST /v1/route`: {"provider", "model", "rule": {"index", "type"},
-/// "tags", "reason", "fallbacks": [{"provider", "model"}], "plugins"}. A request a plugin
-/// answers has provider "plugin" and rule null.
-std::string route_json(const PreparedRequest& prepared);
-
-/// The `GET /v1/models` body for `models` (Router::known_models), readable as both an
-/// OpenAI and an Anthropic model list.
-std::string models_json(const std::vector<RouteTarget>& models);
-
 }  // namespace llmrouter

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // JSON bodies a host answers with outside the wire formats: the dry-run decision of
 // POST /v1/route and the model list of GET /v1/models.
+#include "llmrouter/host_json.h"
+
 #include "json/json.h"
-#include "llmrouter/pipeline.h"
 
 namespace llmrouter {
 

@@ -88,15 +88,17 @@ server::ServerOptions with_env(server::ServerOptions options, std::map<std::stri
 
 // The router on an ephemeral port, serving on its own thread, in front of the mock with
 // one provider of `format` behind a fallback rule (the model reaches the mock unchanged).
-class Router : public testing::RunningServer {
+class RunningRouter : public testing::RunningServer {
  public:
   // One provider "up" of `format` at the mock, behind a fallback rule; `extra` lands in [server].
-  explicit Router(const testing::MockUpstream& mock, std::string_view format, std::string extra = {},
-                  server::ServerOptions options = {}, std::map<std::string, std::string> env = {})
-      : Router(config_for(mock, format, extra), with_env(std::move(options), std::move(env))) {}
+  explicit RunningRouter(const testing::MockUpstream& mock, std::string_view format,
+                         std::string extra = {}, server::ServerOptions options = {},
+                         std::map<std::string, std::string> env = {})
+      : RunningRouter(config_for(mock, format, extra),
+                      with_env(std::move(options), std::move(env))) {}
 
   // Any configuration (its [server] port should be 0).
-  explicit Router(Config config, server::ServerOptions options = {})
+  explicit RunningRouter(Config config, server::ServerOptions options = {})
       : RunningServer(std::move(config), std::move(options)) {}
 };
 
@@ -122,7 +124,7 @@ constexpr const char* kPaths[] = {"/v1/chat/completions", "/v1/messages", "/v1/r
 TEST(ServerTest, EveryClientFormatAgainstEveryProviderFormatStreamedAndNot) {
   testing::MockUpstream mock;
   for (const char* format : kFormats) {
-    Router router(mock, format);
+    RunningRouter router(mock, format);
     auto cli = router.client();
     for (const char* path : kPaths) {
       for (bool stream : {false, true}) {
@@ -151,7 +153,7 @@ TEST(ServerTest, EveryClientFormatAgainstEveryProviderFormatStreamedAndNot) {
 TEST(ServerTest, SameFormatRepliesAreRelayedByteForByte) {
   testing::MockUpstream mock;
   {
-    Router router(mock, "openai");
+    RunningRouter router(mock, "openai");
     auto cli = router.client();
     auto whole = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", false), "application/json");
     ASSERT_TRUE(whole);
@@ -161,7 +163,7 @@ TEST(ServerTest, SameFormatRepliesAreRelayedByteForByte) {
     EXPECT_EQ(streamed->body, fixture("openai_stream.sse"));
   }
   {
-    Router router(mock, "anthropic");
+    RunningRouter router(mock, "anthropic");
     auto cli = router.client();
     auto streamed = cli.Post("/v1/messages", chat_body("/v1/messages", "m", true), "application/json");
     ASSERT_TRUE(streamed);
@@ -171,7 +173,7 @@ TEST(ServerTest, SameFormatRepliesAreRelayedByteForByte) {
 
 TEST(ServerTest, ErrorsComeInTheClientsEnvelopeWithTheRightStatus) {
   testing::MockUpstream mock;
-  Router router(mock, "openai");
+  RunningRouter router(mock, "openai");
   auto cli = router.client();
 
   auto bad = cli.Post("/v1/messages", "{not json", "application/json");
@@ -227,7 +229,7 @@ type = "prefix"
 model_prefix = "x/"
 provider = "up"
 )");
-  Router router(std::move(config));
+  RunningRouter router(std::move(config));
   auto cli = router.client();
   auto res = cli.Post("/v1/messages", chat_body("/v1/messages", "nope", false), "application/json");
   ASSERT_TRUE(res);
@@ -241,7 +243,7 @@ provider = "up"
 
 TEST(ServerTest, BodiesOverTheLimitGet413) {
   testing::MockUpstream mock;
-  Router router(mock, "openai", "max_body_bytes = 1024");
+  RunningRouter router(mock, "openai", "max_body_bytes = 1024");
   auto cli = router.client();
   const std::string big = fmt::format(R"({{"model":"m","messages":[{{"role":"user","content":"{}"}}]}})", std::string(4000, 'a'));
   auto res = cli.Post("/v1/messages", big, "application/json");
@@ -253,7 +255,8 @@ TEST(ServerTest, BodiesOverTheLimitGet413) {
 
 TEST(ServerTest, AuthInAllThreeFormsAndHealthStaysOpen) {
   testing::MockUpstream mock;
-  Router router(mock, "openai", R"(api_key_env = "ROUTER_KEY")", {}, {{"ROUTER_KEY", "sekret"}});
+  RunningRouter router(mock, "openai", R"(api_key_env = "ROUTER_KEY")", {},
+                       {{"ROUTER_KEY", "sekret"}});
   auto cli = router.client();
   const std::string body = chat_body("/v1/messages", "m", false);
 
@@ -304,7 +307,7 @@ base_url = "http://127.0.0.1:1/v1"
 
 TEST(ServerTest, AnthropicClientsQueryStringsAndTokenCountsReachTheAnthropicProvider) {
   testing::MockUpstream mock;
-  Router router(mock, "anthropic");
+  RunningRouter router(mock, "anthropic");
   auto cli = router.client();
   // Claude Code posts to /v1/messages?beta=true with its beta headers.
   auto beta = cli.Post("/v1/messages?beta=true", {{"anthropic-beta", "tools-2025"}, {"anthropic-version", "2023-06-01"}},
@@ -323,7 +326,7 @@ TEST(ServerTest, AnthropicClientsQueryStringsAndTokenCountsReachTheAnthropicProv
 
 TEST(ServerTest, DryRunModelsHealthCountTokensAndDashboard) {
   testing::MockUpstream mock;
-  Router router(mock, "openai");
+  RunningRouter router(mock, "openai");
   auto cli = router.client();
   auto dry = cli.Post("/v1/route?format=anthropic", chat_body("/v1/messages", "m", false), "application/json");
   ASSERT_TRUE(dry);
@@ -353,7 +356,7 @@ TEST(ServerTest, DryRunModelsHealthCountTokensAndDashboard) {
 
 TEST(ServerTest, DashboardFeedCarriesTheFourEvents) {
   testing::MockUpstream mock;
-  Router router(mock, "openai");
+  RunningRouter router(mock, "openai");
   std::mutex mu;
   std::string feed;
   std::atomic<bool> done{false};
@@ -422,7 +425,7 @@ constexpr int kConcurrentStreams = 500;
 
 TEST(ServerTest, FiveHundredConcurrentStreamsAllCompleteWithTheRightBytes) {
   testing::MockUpstream mock;
-  Router router(mock, "openai");
+  RunningRouter router(mock, "openai");
   auto client = make_curl_transport();
   const std::string expected = fixture("openai_stream.sse");
   std::vector<std::shared_ptr<Fetcher>> fetchers;
@@ -452,7 +455,7 @@ TEST(ServerTest, FiveHundredConcurrentStreamsAllCompleteWithTheRightBytes) {
 
 TEST(ServerTest, ClientDisconnectMidStreamCancelsTheUpstream) {
   testing::MockUpstream mock;
-  Router router(mock, "openai");
+  RunningRouter router(mock, "openai");
   auto sub = router.server().pipeline().events()->subscribe(64);
   auto client = make_curl_transport();
   // "drip" streams 100 events 20 ms apart (2 s); the client leaves after the first bytes.
@@ -489,7 +492,7 @@ TEST(ServerTest, ClientDisconnectMidStreamCancelsTheUpstream) {
 
 TEST(ServerTest, ClientDisconnectFromAWholeReplyCancelsTheUpstream) {
   testing::MockUpstream mock;
-  Router router(mock, "openai");
+  RunningRouter router(mock, "openai");
   auto sub = router.server().pipeline().events()->subscribe(64);
   auto client = make_curl_transport();
   class Ignore final : public TransferObserver {
@@ -523,7 +526,8 @@ TEST(ServerTest, ShutdownLetsInFlightStreamsFinishAndEveryRequestIsLoggedOnce) {
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("llmrouter-server-test-{}", ::getpid());
   std::filesystem::remove_all(dir);
   const std::string log_path = (dir / "requests.jsonl").string();
-  Router router(mock, "openai", fmt::format("[logging]\nenabled = true\npath = \"{}\"\n", log_path));
+  RunningRouter router(mock, "openai",
+                       fmt::format("[logging]\nenabled = true\npath = \"{}\"\n", log_path));
   auto cli = router.client();
   int requests = 0;
   for (const char* model : {"m", "status-500", "status-429"}) {
@@ -577,7 +581,7 @@ type = "fallback"
 providers = ["dead", "up"]
 )",
                                                    mock.base_url()));
-  Router router(std::move(config));
+  RunningRouter router(std::move(config));
   auto cli = router.client();
   auto res = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", true), "application/json");
   ASSERT_TRUE(res);
@@ -603,7 +607,7 @@ providers = ["slow"]
                                                    mock.base_url()));
   server::ServerOptions options;
   options.keepalive = std::chrono::milliseconds(100);  // the status goes out before the timeout
-  Router router(std::move(config), std::move(options));
+  RunningRouter router(std::move(config), std::move(options));
   auto cli = router.client();
   // The mock waits 2 s before its first byte: the 600 ms first-byte timeout ends the
   // request after the 200 and a keep-alive went out, with nothing of the reply sent.
@@ -628,7 +632,7 @@ type = "discover"
 provider = "local"
 )",
                                                    mock.base_url()));
-  Router router(std::move(config));
+  RunningRouter router(std::move(config));
   auto cli = router.client();
   auto models = cli.Get("/v1/models");
   ASSERT_TRUE(models);
@@ -648,7 +652,7 @@ TEST(ServerTest, ClientHeadersReachAProviderOnlyWhenItForwardsThem) {
   const httplib::Headers sent = {{"openai-organization", "org-x"}, {"openai-project", "proj-x"}, {"openai-beta", "b1"},
                                  {"x-tenant-id", "t1"}, {"authorization", "Bearer client-key"}};
   {
-    Router router(mock, "openai");  // the default: the openai format's own openai-beta only
+    RunningRouter router(mock, "openai");  // the default: the openai format's own openai-beta only
     auto r = router.client().Post("/v1/chat/completions", sent, chat_body("/v1/chat/completions", "m", false), "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << r->body;
@@ -658,7 +662,7 @@ TEST(ServerTest, ClientHeadersReachAProviderOnlyWhenItForwardsThem) {
     EXPECT_EQ(mock.last_header("/v1/chat/completions", "x-tenant-id"), "");
     EXPECT_EQ(mock.last_header("/v1/chat/completions", "authorization"), "");  // the client's key to the router
   }
-  Router listed(testing::config_from(fmt::format(R"(
+  RunningRouter listed(testing::config_from(fmt::format(R"(
 [server]
 host = "127.0.0.1"
 port = 0
@@ -671,7 +675,7 @@ forward_client_headers = ["openai-organization", "x-tenant-*"]
 type = "fallback"
 providers = ["up"]
 )",
-                                                 mock.base_url())));
+                                                        mock.base_url())));
   auto r = listed.client().Post("/v1/chat/completions", sent, chat_body("/v1/chat/completions", "m", false), "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
@@ -683,7 +687,7 @@ providers = ["up"]
 
 TEST(ServerTest, ATopLevelKeySentTwiceIsA400WhateverItsSpelling) {
   testing::MockUpstream mock;
-  Router router(mock, "openai");
+  RunningRouter router(mock, "openai");
   auto cli = router.client();
   for (const std::string body : {
            R"({"model":"a","mod\u0065l":"big","messages":[{"role":"user","content":"hi"}]})",
@@ -700,7 +704,7 @@ TEST(ServerTest, ATopLevelKeySentTwiceIsA400WhateverItsSpelling) {
 
 TEST(ServerTest, ANonStreamedReplyOverTheLimitIsA502AndStreamsAreNotCapped) {
   testing::MockUpstream mock;
-  Router router(mock, "openai", "max_upstream_reply_bytes = 100");
+  RunningRouter router(mock, "openai", "max_upstream_reply_bytes = 100");
   auto cli = router.client();
   auto whole = cli.Post("/v1/messages", chat_body("/v1/messages", "m", false), "application/json");
   ASSERT_TRUE(whole);
@@ -715,7 +719,7 @@ TEST(ServerTest, ANonStreamedReplyOverTheLimitIsA502AndStreamsAreNotCapped) {
 
 TEST(ServerTest, MetricsKeepAtMostMetricsMaxModelsModelLabels) {
   testing::MockUpstream mock;
-  Router router(mock, "openai", "metrics_max_models = 2");
+  RunningRouter router(mock, "openai", "metrics_max_models = 2");
   auto cli = router.client();
   for (const char* model : {"a", "b", "c", "d", "a"}) {
     auto r = cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", model, false), "application/json");
@@ -731,7 +735,7 @@ TEST(ServerTest, MetricsKeepAtMostMetricsMaxModelsModelLabels) {
 
 TEST(ServerTest, MetricsCountAScriptedSequenceAndPassPromtool) {
   testing::MockUpstream mock;
-  Router router(mock, "openai");
+  RunningRouter router(mock, "openai");
   auto cli = router.client();
   ASSERT_TRUE(cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", false), "application/json"));
   ASSERT_TRUE(cli.Post("/v1/chat/completions", chat_body("/v1/chat/completions", "m", true), "application/json"));
@@ -775,7 +779,7 @@ bool valid_utf8(std::string_view s) {
 TEST(ServerTest, PassThroughNeverRelaysInvalidUtf8) {
   testing::MockUpstream mock;
   for (const char* format : {"openai", "anthropic"}) {
-    Router router(mock, format);
+    RunningRouter router(mock, format);
     auto cli = router.client();
     const std::string path = std::string(format) == "openai" ? "/v1/chat/completions" : "/v1/messages";
     for (bool stream : {false, true}) {
@@ -793,7 +797,7 @@ TEST(ServerTest, PassThroughNeverRelaysInvalidUtf8) {
 // both the OpenAI and the Anthropic SDKs read as an error.
 TEST(ServerTest, PastMaxConnectionsANewConnectionGetsAnImmediate503) {
   testing::MockUpstream mock;
-  Router router(mock, "openai", "max_connections = 2");
+  RunningRouter router(mock, "openai", "max_connections = 2");
   // Three connections that say nothing are open.
   std::vector<int> idle;
   for (int i = 0; i < 3; ++i) {

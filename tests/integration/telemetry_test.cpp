@@ -190,10 +190,10 @@ std::vector<std::string> logged_trace_ids(const std::string& path) {
 }
 
 // The router in front of the mock (one openai-format provider), exporting to `endpoint`.
-class Router : public testing::RunningServer {
+class RunningRouter : public testing::RunningServer {
  public:
-  Router(const testing::MockUpstream& mock, std::string telemetry, const std::string& log_path,
-         TelemetryOptions options = {})
+  RunningRouter(const testing::MockUpstream& mock, std::string telemetry,
+                const std::string& log_path, TelemetryOptions options = {})
       : RunningServer(config(mock, telemetry, log_path), server_options(options)) {}
 
   httplib::Result post(const std::string& body, const httplib::Headers& headers = {}) {
@@ -257,7 +257,7 @@ TEST(TelemetryTest, EachRequestIsOneTraceWithGenAiAttributesAndItsIdInTheLog) {
   TempDir dir;
   TelemetryOptions o;
   o.export_interval = std::chrono::milliseconds(100);
-  Router router(mock, telemetry_on(receiver), dir.log(), o);
+  RunningRouter router(mock, telemetry_on(receiver), dir.log(), o);
   auto r1 = router.post(chat("gpt-test"));
   ASSERT_TRUE(r1);
   EXPECT_EQ(r1->status, 200);
@@ -336,7 +336,7 @@ TEST(TelemetryTest, AClientsTraceparentContinuesInTheTraceAndUpstream) {
   testing::MockUpstream mock;
   OtlpReceiver receiver;
   TempDir dir;
-  Router router(mock, telemetry_on(receiver), dir.log());
+  RunningRouter router(mock, telemetry_on(receiver), dir.log());
   const std::string incoming = fmt::format("00-{}-{}-01", kTrace, kParent);
   auto r = router.post(chat("gpt-test"), {{"traceparent", incoming}, {"tracestate", "vendor=abc"}});
   ASSERT_TRUE(r);
@@ -366,7 +366,7 @@ TEST(TelemetryTest, AnInvalidTraceparentIsIgnored) {
   testing::MockUpstream mock;
   OtlpReceiver receiver;
   TempDir dir;
-  Router router(mock, telemetry_on(receiver), dir.log());
+  RunningRouter router(mock, telemetry_on(receiver), dir.log());
   const std::string upper = fmt::format("00-{}-{}-01", "4BF92F3577B34DA6A3CE929D0E0E4736", kParent);
   auto r = router.post(chat("gpt-test"), {{"traceparent", upper}});
   ASSERT_TRUE(r);
@@ -385,7 +385,7 @@ TEST(TelemetryTest, SampledOutRequestsExportNoSpansButKeepTheirTraceIds) {
   testing::MockUpstream mock;
   OtlpReceiver receiver;
   TempDir dir;
-  Router router(mock, telemetry_on(receiver, 0.0), dir.log());
+  RunningRouter router(mock, telemetry_on(receiver, 0.0), dir.log());
   for (int i = 0; i < 3; ++i) {
     auto r = router.post(chat("gpt-test"));
     ASSERT_TRUE(r);
@@ -406,7 +406,7 @@ TEST(TelemetryTest, AnUnsampledClientTraceIsNotExportedEvenAtRatioOne) {
   testing::MockUpstream mock;
   OtlpReceiver receiver;
   TempDir dir;
-  Router router(mock, telemetry_on(receiver, 1.0), dir.log());
+  RunningRouter router(mock, telemetry_on(receiver, 1.0), dir.log());
   auto r = router.post(chat("gpt-test"), {{"traceparent", fmt::format("00-{}-{}-00", kTrace, kParent)}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -421,7 +421,7 @@ TEST(TelemetryTest, AnUnsampledClientTraceIsNotExportedEvenAtRatioOne) {
 TEST(TelemetryTest, WithTelemetryOffAClientTraceparentIsLoggedAndPassedOnUnchanged) {
   testing::MockUpstream mock;
   TempDir dir;
-  Router router(mock, "enabled = false\n", dir.log());
+  RunningRouter router(mock, "enabled = false\n", dir.log());
   const std::string incoming = fmt::format("00-{}-{}-01", kTrace, kParent);
   ASSERT_TRUE(router.post(chat("gpt-test"), {{"traceparent", incoming}}));
   EXPECT_EQ(mock.last_header("/v1/chat/completions", "traceparent"), incoming);
@@ -439,7 +439,7 @@ TEST(TelemetryTest, ShutdownExportsWhatIsStillQueued) {
   o.export_interval = std::chrono::hours(1);  // only the shutdown sends anything
   o.metrics_interval = std::chrono::hours(1);
   o.batch_size = 1000;
-  Router router(mock, telemetry_on(receiver), dir.log(), o);
+  RunningRouter router(mock, telemetry_on(receiver), dir.log(), o);
   ASSERT_TRUE(router.post(chat("gpt-test")));
   EXPECT_TRUE(receiver.traces().empty());
   router.stop();
@@ -469,8 +469,9 @@ TEST(TelemetryTest, ADeadCollectorNeverFailsARequest) {
   o.batch_size = 3;
   o.export_timeout = std::chrono::milliseconds(500);
   o.shutdown_timeout = std::chrono::milliseconds(1000);
-  Router router(mock, fmt::format("enabled = true\notlp_endpoint = \"http://127.0.0.1:{}\"\n", closed_port()),
-                dir.log(), o);
+  RunningRouter router(
+      mock, fmt::format("enabled = true\notlp_endpoint = \"http://127.0.0.1:{}\"\n", closed_port()),
+      dir.log(), o);
   for (int i = 0; i < 10; ++i) {
     auto r = router.post(chat("gpt-test", i % 2 == 1));
     ASSERT_TRUE(r);
@@ -492,7 +493,7 @@ TEST(TelemetryTest, ASlowCollectorOverflowsTheBoundedQueueNotTheRequests) {
   o.max_queued_spans = 6;
   o.export_timeout = std::chrono::milliseconds(300);
   o.shutdown_timeout = std::chrono::milliseconds(500);
-  Router router(mock, telemetry_on(receiver), dir.log(), o);
+  RunningRouter router(mock, telemetry_on(receiver), dir.log(), o);
   for (int i = 0; i < 12; ++i) {
     auto r = router.post(chat("gpt-test"));
     ASSERT_TRUE(r);
