@@ -56,8 +56,12 @@ void run(benchmark::State& state, WireFormat format, bool stream) {
   state.counters["connections"] = benchmark::Counter(static_cast<double>(transport->connections_opened()));
 }
 
-void BM_Transport_OpenAINonStreamed(benchmark::State& state) { run(state, WireFormat::OpenAI, false); }
-void BM_Transport_AnthropicStreamed(benchmark::State& state) { run(state, WireFormat::Anthropic, true); }
+void BM_Transport_OpenAINonStreamed(benchmark::State& state) {
+  run(state, WireFormat::OpenAI, false);
+}
+void BM_Transport_AnthropicStreamed(benchmark::State& state) {
+  run(state, WireFormat::Anthropic, true);
+}
 BENCHMARK(BM_Transport_OpenAINonStreamed)->UseRealTime();
 BENCHMARK(BM_Transport_AnthropicStreamed)->UseRealTime();
 

@@ -453,7 +453,8 @@ struct Server::Impl {
     if (routed && routed->decision) {
       const RouteTarget& t = routed->decision->target;
       const ProviderConfig* pc = g->config().find_provider(t.provider);
-      if (pc && pc->format == WireFormat::Anthropic) return forward_count(id, *pc, t.model, req, res);
+      if (pc && pc->format == WireFormat::Anthropic)
+        return forward_count(id, *pc, t.model, req, res);
     }
     send_json(res, 200, with_id(id, {{"X-Router-Estimate", "true"}}),
               fmt::format(R"({{"input_tokens":{}}})", estimate_tokens(*decoded)));

@@ -685,9 +685,10 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
     for (std::string_view key : {"discovery_interval_s", "discovery_timeout_ms"}) {
       if (const toml::node* n = r.table().get(key)) {
         error(loc_of(n->source()), r.key_path(key),
-              fmt::format("applies only to format = \"ollama\" providers (model discovery asks Ollama's "
-                          "/api/tags); this provider's format is '{}'",
-                          wire_format_name(p.format)));
+              fmt::format(
+                  "applies only to format = \"ollama\" providers (model discovery asks Ollama's "
+                  "/api/tags); this provider's format is '{}'",
+                  wire_format_name(p.format)));
       }
     }
   }

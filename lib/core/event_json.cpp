@@ -12,7 +12,8 @@ namespace llmrouter {
 namespace {
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -204,23 +205,35 @@ void write_event(detail::json::Writer& w, const RoutedEvent& e) {
 
 std::string_view event_type_name(EventType t) noexcept {
   switch (t) {
-    case EventType::Start: return "start";
-    case EventType::Classified: return "classified";
-    case EventType::Routed: return "routed";
-    case EventType::Complete: return "complete";
+    case EventType::Start:
+      return "start";
+    case EventType::Classified:
+      return "classified";
+    case EventType::Routed:
+      return "routed";
+    case EventType::Complete:
+      return "complete";
   }
   return "unknown";
 }
 
 // Event's alternatives are in EventType's order.
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Start), Event>, StartEvent>);
 static_assert(
-    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Classified), Event>, ClassifiedEvent>);
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Routed), Event>, RoutedEvent>);
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Start), Event>,
+                   StartEvent>);
+static_assert(std::is_same_v<
+              std::variant_alternative_t<static_cast<std::size_t>(EventType::Classified), Event>,
+              ClassifiedEvent>);
 static_assert(
-    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Complete), Event>, CompleteEvent>);
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Routed), Event>,
+                   RoutedEvent>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Complete), Event>,
+                   CompleteEvent>);
 
-EventType event_type(const Event& e) noexcept { return static_cast<EventType>(e.index()); }
+EventType event_type(const Event& e) noexcept {
+  return static_cast<EventType>(e.index());
+}
 
 std::string to_json(const Event& e) {
   std::string out;

@@ -58,7 +58,8 @@ Result<void> decode_source(const json::Object& o, const Path& path, SourceKind& 
 
 Result<ImageBlock> decode_image(const json::Object& o, const Path& path) {
   ImageBlock img;
-  LLMROUTER_CHECK(decode_source(o, path, img.source, img.media_type, img.data, img.url, img.file_id, false));
+  LLMROUTER_CHECK(
+      decode_source(o, path, img.source, img.media_type, img.data, img.url, img.file_id, false));
   LLMROUTER_TRY(cc, cache_control_of(o, path));
   img.cache_control = std::move(cc);
   return img;
@@ -66,7 +67,8 @@ Result<ImageBlock> decode_image(const json::Object& o, const Path& path) {
 
 Result<DocumentBlock> decode_document(const json::Object& o, const Path& path) {
   DocumentBlock doc;
-  LLMROUTER_CHECK(decode_source(o, path, doc.source, doc.media_type, doc.data, doc.url, doc.file_id, true));
+  LLMROUTER_CHECK(
+      decode_source(o, path, doc.source, doc.media_type, doc.data, doc.url, doc.file_id, true));
   doc.title = json::string_or_empty(o, "title");
   doc.context = json::string_or_empty(o, "context");
   if (auto c = json::field(o, "citations")) doc.citations = json::raw(*c);
@@ -99,7 +101,8 @@ Result<ToolResultBlock> decode_tool_result(const json::Object& o, const Path& pa
   if (!content) return r;
   const Path cp(path, "content");
   if (content->is_string()) {
-    r.content.emplace_back(TextBlock{std::string(content->get_string().value_unsafe()), std::nullopt, {}});
+    r.content.emplace_back(
+        TextBlock{std::string(content->get_string().value_unsafe()), std::nullopt, {}});
     return r;
   }
   auto decode_result_part = [&](const json::Object& bo, const Element&,
@@ -138,9 +141,11 @@ Result<ContentBlock> decode_block(const Element& b, const Path& bp) {
     return ContentBlock(std::move(img));
   }
   if (type == "document") {
-    if (auto src = json::field(bo, "source"); src && src->is_object() &&
+    if (auto src = json::field(bo, "source");
+        src && src->is_object() &&
         json::string_or_empty(json::object_of(*src), "type") == "content") {
-      return ContentBlock(OpaqueBlock{WireFormat::Anthropic, json::raw(b)});  // custom content document
+      return ContentBlock(
+          OpaqueBlock{WireFormat::Anthropic, json::raw(b)});  // custom content document
     }
     LLMROUTER_TRY(doc, decode_document(bo, bp));
     return ContentBlock(std::move(doc));
@@ -208,7 +213,8 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
     if (role == "assistant") {
       for (std::size_t k = 0; k < blocks.size(); ++k) {
         if (std::holds_alternative<ToolResultBlock>(blocks[k])) {
-          return json::error_at(Path(Path(mp, "content"), k), "tool_result blocks belong in user messages");
+          return json::error_at(Path(Path(mp, "content"), k),
+                                "tool_result blocks belong in user messages");
         }
       }
       req.messages.push_back(Message{Role::Assistant, std::move(blocks), {}});
@@ -223,7 +229,8 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
           return json::error_at(Path(Path(mp, "content"), k),
                                 "tool_use and thinking blocks belong in assistant messages");
         }
-        (std::holds_alternative<ToolResultBlock>(b) ? results : rest).content.push_back(std::move(b));
+        (std::holds_alternative<ToolResultBlock>(b) ? results : rest)
+            .content.push_back(std::move(b));
       }
       const bool has_results = !results.content.empty();
       if (has_results) req.messages.push_back(std::move(results));
@@ -283,8 +290,9 @@ Result<void> decode_tool_choice(const Element& e, const Path& path, CanonicalReq
     LLMROUTER_TRY(name, json::required_string(o, "name", path));
     c.name = std::move(name);
   } else {
-    return json::error_at(Path(path, "type"),
-                          fmt::format("unknown tool_choice type '{}'; expected auto, any, tool or none", type));
+    return json::error_at(
+        Path(path, "type"),
+        fmt::format("unknown tool_choice type '{}'; expected auto, any, tool or none", type));
   }
   if (auto d = json::field(o, "disable_parallel_tool_use")) {
     LLMROUTER_TRY(b, json::as_bool(*d, Path(path, "disable_parallel_tool_use")));
@@ -305,8 +313,9 @@ Result<ThinkingConfig> decode_thinking(const Element& e, const Path& path) {
   } else if (type == "adaptive") {
     t.mode = ThinkingConfig::Mode::Adaptive;
   } else {
-    return json::error_at(Path(path, "type"),
-                          fmt::format("unknown thinking type '{}'; expected enabled, disabled or adaptive", type));
+    return json::error_at(
+        Path(path, "type"),
+        fmt::format("unknown thinking type '{}'; expected enabled, disabled or adaptive", type));
   }
   if (auto b = json::field(o, "budget_tokens")) {
     LLMROUTER_TRY(v, json::as_int(*b, Path(path, "budget_tokens"), 0, kMaxU32));
@@ -402,7 +411,8 @@ void write_document(json::Writer& w, const DocumentBlock& d) {
 
 // Whether `b` can be sent to Anthropic; logs what cannot.
 bool anthropic_sendable(const ContentBlock& b, bool to_anthropic) {
-  if (const auto* t = std::get_if<TextBlock>(&b)) return !t->text.empty();  // empty text is rejected
+  if (const auto* t = std::get_if<TextBlock>(&b))
+    return !t->text.empty();  // empty text is rejected
   if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
     // Anthropic verifies thinking signatures; reasoning from other providers has none.
     if (th->signature.empty()) {
@@ -413,7 +423,8 @@ bool anthropic_sendable(const ContentBlock& b, bool to_anthropic) {
   }
   if (const auto* o = std::get_if<OpaqueBlock>(&b)) {
     if (o->origin != WireFormat::Anthropic) {
-      if (to_anthropic) log_dropped(kTarget, fmt::format("{} content block", wire_format_name(o->origin)));
+      if (to_anthropic)
+        log_dropped(kTarget, fmt::format("{} content block", wire_format_name(o->origin)));
       return false;
     }
   }
@@ -490,7 +501,8 @@ struct OutMessage {
   std::vector<const ContentBlock*> blocks;
 };
 
-std::vector<OutMessage> anthropic_turns(const CanonicalRequest& req, std::vector<ContentBlock>& scratch) {
+std::vector<OutMessage> anthropic_turns(const CanonicalRequest& req,
+                                        std::vector<ContentBlock>& scratch) {
   // `scratch` owns blocks made here (system messages turned into user text); reserve so
   // that pointers into it stay valid.
   scratch.reserve(req.messages.size());
@@ -537,7 +549,8 @@ Result<CanonicalRequest> decode_anthropic_request(std::string_view body) {
     } else if (key == "system") {
       if (value.is_string()) {
         if (!value.get_string().value_unsafe().empty()) {
-          req.system.push_back(TextBlock{std::string(value.get_string().value_unsafe()), std::nullopt, {}});
+          req.system.push_back(
+              TextBlock{std::string(value.get_string().value_unsafe()), std::nullopt, {}});
         }
       } else {
         auto decode_system_block = [&](const json::Object& bo, const Element&,
@@ -599,7 +612,8 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
   w.kv("model", req.model);
   w.kv_uint("max_tokens", req.max_tokens.value_or(kDefaultMaxTokens));
   if (!req.system.empty()) {
-    bool plain = req.system.size() == 1 && !req.system[0].cache_control && req.system[0].citations.empty();
+    bool plain =
+        req.system.size() == 1 && !req.system[0].cache_control && req.system[0].citations.empty();
     if (plain) {
       w.kv("system", req.system[0].text);
     } else {
@@ -669,9 +683,15 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
       w.key("tool_choice");
       w.begin_object();
       switch (c.mode) {
-        case ToolChoice::Mode::Auto: w.kv("type", "auto"); break;
-        case ToolChoice::Mode::None: w.kv("type", "none"); break;
-        case ToolChoice::Mode::Required: w.kv("type", "any"); break;
+        case ToolChoice::Mode::Auto:
+          w.kv("type", "auto");
+          break;
+        case ToolChoice::Mode::None:
+          w.kv("type", "none");
+          break;
+        case ToolChoice::Mode::Required:
+          w.kv("type", "any");
+          break;
         case ToolChoice::Mode::Tool:
           w.kv("type", "tool");
           w.kv("name", c.name);
@@ -687,19 +707,27 @@ Result<std::string> encode_anthropic_request(const CanonicalRequest& req) {
     w.key("thinking");
     w.begin_object();
     switch (req.thinking->mode) {
-      case ThinkingConfig::Mode::Enabled: w.kv("type", "enabled"); break;
-      case ThinkingConfig::Mode::Disabled: w.kv("type", "disabled"); break;
-      case ThinkingConfig::Mode::Adaptive: w.kv("type", "adaptive"); break;
+      case ThinkingConfig::Mode::Enabled:
+        w.kv("type", "enabled");
+        break;
+      case ThinkingConfig::Mode::Disabled:
+        w.kv("type", "disabled");
+        break;
+      case ThinkingConfig::Mode::Adaptive:
+        w.kv("type", "adaptive");
+        break;
     }
     if (req.thinking->budget_tokens && req.thinking->mode != ThinkingConfig::Mode::Disabled) {
       w.kv_uint("budget_tokens", *req.thinking->budget_tokens);
     }
     w.end_object();
   } else if (!req.reasoning_effort.empty()) {
-    log_dropped(kTarget, "reasoning_effort (reasoning controls are not translated across model families)");
+    log_dropped(kTarget,
+                "reasoning_effort (reasoning controls are not translated across model families)");
   }
   if (req.response_format) {
-    if (req.response_format->type == ResponseFormat::Type::JsonSchema && !req.response_format->schema.empty()) {
+    if (req.response_format->type == ResponseFormat::Type::JsonSchema &&
+        !req.response_format->schema.empty()) {
       w.key("output_config");
       w.begin_object();
       w.key("format");

@@ -28,7 +28,8 @@ void read_anthropic_usage(const json::Object& u, Usage& usage, bool* saw_input) 
   if (input || read || write) {
     usage.cache_read_input_tokens = read.value_or(0);
     usage.cache_creation_input_tokens = write.value_or(0);
-    usage.input_tokens = input.value_or(0) + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
+    usage.input_tokens =
+        input.value_or(0) + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
     if (saw_input) *saw_input = input.has_value();
   }
   if (auto out = num("output_tokens")) usage.output_tokens = *out;
@@ -45,7 +46,9 @@ void write_anthropic_usage(json::Writer& w, const Usage& u) {
   w.end_object();
 }
 
-std::string anthropic_message_id(const std::string& id) { return id.empty() ? new_id("msg_") : id; }
+std::string anthropic_message_id(const std::string& id) {
+  return id.empty() ? new_id("msg_") : id;
+}
 
 // ---------------------------------------------------------------------------------------
 
@@ -58,7 +61,8 @@ Result<Response> decode_anthropic_response(std::string_view body) {
   Response resp;
   resp.id = json::string_or_empty(*obj, "id");
   resp.model = json::string_or_empty(*obj, "model");
-  if (auto u = json::field(*obj, "usage"); u && u->is_object()) read_anthropic_usage(json::object_of(*u), resp.usage);
+  if (auto u = json::field(*obj, "usage"); u && u->is_object())
+    read_anthropic_usage(json::object_of(*u), resp.usage);
   auto content = json::required(*obj, "content", root);
   if (!content) return upstream_error(kTarget, content.error());
   auto blocks = decode_anthropic_content(*content, Path(root, "content"));
@@ -69,7 +73,8 @@ Result<Response> decode_anthropic_response(std::string_view body) {
     has_calls = has_calls || std::holds_alternative<ToolUseBlock>(b);
     resp.content.push_back(std::move(b));
   }
-  resp.stop_reason = settle_stop_reason(stop_reason_from_anthropic(json::string_or_empty(*obj, "stop_reason")), has_calls);
+  resp.stop_reason = settle_stop_reason(
+      stop_reason_from_anthropic(json::string_or_empty(*obj, "stop_reason")), has_calls);
   resp.stop_sequence = json::string_or_empty(*obj, "stop_sequence");
   return resp;
 }

@@ -35,7 +35,8 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     events_.clear();
     sse_.finish(events_);
     LLMROUTER_CHECK(handle(out));
-    if (!ended_) return fail(Errc::Upstream, "anthropic stream: stream ended before the reply was complete");
+    if (!ended_)
+      return fail(Errc::Upstream, "anthropic stream: stream ended before the reply was complete");
     return {};
   }
 
@@ -73,7 +74,8 @@ class AnthropicStreamDecoder final : public StreamDecoder {
         const json::Object mo = json::object_of(*m);
         start.id = json::string_or_empty(mo, "id");
         start.model = json::string_or_empty(mo, "model");
-        if (auto u = json::field(mo, "usage"); u && u->is_object()) read_anthropic_usage(json::object_of(*u), usage_);
+        if (auto u = json::field(mo, "usage"); u && u->is_object())
+          read_anthropic_usage(json::object_of(*u), usage_);
       }
       start.usage = usage_;
       out.push_back(std::move(start));
@@ -85,12 +87,15 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       started_ = true;
     }
     uint32_t index = 0;
-    if (auto i = json::field(*obj, "index"); i && i->is_int64() && i->get_int64().value_unsafe() >= 0) {
+    if (auto i = json::field(*obj, "index");
+        i && i->is_int64() && i->get_int64().value_unsafe() >= 0) {
       index = static_cast<uint32_t>(i->get_int64().value_unsafe());
     }
     if (type == "content_block_start") {
       auto cb = json::field(*obj, "content_block");
-      if (!cb || !cb->is_object()) return fail(Errc::Upstream, "anthropic stream: content_block_start without a content_block");
+      if (!cb || !cb->is_object())
+        return fail(Errc::Upstream,
+                    "anthropic stream: content_block_start without a content_block");
       const json::Object co = json::object_of(*cb);
       const std::string block_type = json::string_or_empty(co, "type");
       if (kinds_.count(index)) {
@@ -98,17 +103,21 @@ class AnthropicStreamDecoder final : public StreamDecoder {
       }
       if (block_type == "text") {
         kinds_[index] = Kind::Text;
-        if (auto t = json::string_or_empty(co, "text"); !t.empty()) push(out, TextDelta{index, std::move(t)});
+        if (auto t = json::string_or_empty(co, "text"); !t.empty())
+          push(out, TextDelta{index, std::move(t)});
       } else if (block_type == "thinking") {
         kinds_[index] = Kind::Thinking;
-        if (auto t = json::string_or_empty(co, "thinking"); !t.empty()) push(out, ThinkingDelta{index, std::move(t)});
-        if (auto s = json::string_or_empty(co, "signature"); !s.empty()) push(out, SignatureDelta{index, std::move(s)});
+        if (auto t = json::string_or_empty(co, "thinking"); !t.empty())
+          push(out, ThinkingDelta{index, std::move(t)});
+        if (auto s = json::string_or_empty(co, "signature"); !s.empty())
+          push(out, SignatureDelta{index, std::move(s)});
       } else if (block_type == "redacted_thinking") {
         kinds_[index] = Kind::Redacted;
         push(out, RedactedThinkingEvent{index, json::string_or_empty(co, "data")});
       } else if (block_type == "tool_use") {
         kinds_[index] = Kind::Tool;
-        push(out, ToolCallStart{index, json::string_or_empty(co, "id"), json::string_or_empty(co, "name")});
+        push(out, ToolCallStart{index, json::string_or_empty(co, "id"),
+                                json::string_or_empty(co, "name")});
         has_tool_calls_ = true;
       } else {
         kinds_[index] = Kind::Ignored;  // server tool blocks: not part of the canonical stream
@@ -118,20 +127,25 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     }
     if (type == "content_block_delta") {
       auto it = kinds_.find(index);
-      if (it == kinds_.end()) return fail(Errc::Upstream, fmt::format("anthropic stream: delta for block {} before its start", index));
+      if (it == kinds_.end())
+        return fail(Errc::Upstream,
+                    fmt::format("anthropic stream: delta for block {} before its start", index));
       if (it->second == Kind::Ignored) return {};
       auto d = json::field(*obj, "delta");
-      if (!d || !d->is_object()) return fail(Errc::Upstream, "anthropic stream: content_block_delta without a delta");
+      if (!d || !d->is_object())
+        return fail(Errc::Upstream, "anthropic stream: content_block_delta without a delta");
       const json::Object dobj = json::object_of(*d);
       const std::string dtype = json::string_or_empty(dobj, "type");
       const Kind kind = it->second;
-      const bool fits = (dtype == "text_delta" && kind == Kind::Text) ||
-                        ((dtype == "thinking_delta" || dtype == "signature_delta") && kind == Kind::Thinking) ||
-                        (dtype == "input_json_delta" && kind == Kind::Tool) ||
-                        (dtype != "text_delta" && dtype != "thinking_delta" && dtype != "signature_delta" &&
-                         dtype != "input_json_delta");
+      const bool fits =
+          (dtype == "text_delta" && kind == Kind::Text) ||
+          ((dtype == "thinking_delta" || dtype == "signature_delta") && kind == Kind::Thinking) ||
+          (dtype == "input_json_delta" && kind == Kind::Tool) ||
+          (dtype != "text_delta" && dtype != "thinking_delta" && dtype != "signature_delta" &&
+           dtype != "input_json_delta");
       if (!fits) {
-        return fail(Errc::Upstream, fmt::format("anthropic stream: {} for block {} of another kind", dtype, index));
+        return fail(Errc::Upstream,
+                    fmt::format("anthropic stream: {} for block {} of another kind", dtype, index));
       }
       if (dtype == "text_delta") {
         push(out, TextDelta{index, json::string_or_empty(dobj, "text")});
@@ -153,7 +167,8 @@ class AnthropicStreamDecoder final : public StreamDecoder {
     if (type == "message_delta") {
       if (auto d = json::field(*obj, "delta"); d && d->is_object()) {
         const json::Object dobj = json::object_of(*d);
-        if (auto r = json::string_or_empty(dobj, "stop_reason"); !r.empty()) stop_reason_ = stop_reason_from_anthropic(r);
+        if (auto r = json::string_or_empty(dobj, "stop_reason"); !r.empty())
+          stop_reason_ = stop_reason_from_anthropic(r);
         stop_sequence_ = json::string_or_empty(dobj, "stop_sequence");
       }
       if (auto u = json::field(*obj, "usage"); u && u->is_object()) {
@@ -297,7 +312,8 @@ class AnthropicStreamEncoder final : public StreamEncoder {
       w.kv("type", "message_delta");
       w.key("delta");
       w.begin_object();
-      w.kv("stop_reason", stop_reason_to_anthropic(settle_stop_reason(done->stop_reason, has_tool_calls_)));
+      w.kv("stop_reason",
+           stop_reason_to_anthropic(settle_stop_reason(done->stop_reason, has_tool_calls_)));
       w.key("stop_sequence");
       if (done->stop_sequence.empty()) {
         w.null();

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "formats/common.h"
 
-#include "formats/block_sequencer.h"
-
 #include <chrono>
 #include <random>
 
 #include <fmt/format.h>
 
+#include "formats/block_sequencer.h"
 #include "json/json.h"
 #include "llmrouter/log.h"
 

@@ -73,14 +73,14 @@ Result<DocumentBlock> decode_file(const Element& e, const Path& path) {
 }  // namespace
 
 // Content: a string or an array of parts. `allow_media` is false for roles that take text only.
-Result<std::vector<ContentBlock>> decode_openai_content(const Element& e, const Path& path, bool allow_media) {
+Result<std::vector<ContentBlock>> decode_openai_content(const Element& e, const Path& path,
+                                                        bool allow_media) {
   std::vector<ContentBlock> out;
   if (e.is_string()) {
     out.push_back(TextBlock{std::string(e.get_string().value_unsafe()), std::nullopt, {}});
     return out;
   }
-  auto decode_part = [&](const json::Object& po, const Element&,
-                         const Path& pp) -> Result<void> {
+  auto decode_part = [&](const json::Object& po, const Element&, const Path& pp) -> Result<void> {
     LLMROUTER_TRY(type_el, json::required(po, "type", pp));
     LLMROUTER_TRY(type, json::as_string(type_el, Path(pp, "type")));
     if (type == "text" || type == "refusal") {
@@ -99,7 +99,8 @@ Result<std::vector<ContentBlock>> decode_openai_content(const Element& e, const 
     } else if (type == "input_audio") {
       return json::error_at(Path(pp, "type"), "audio input is not supported");
     } else {
-      return json::error_at(Path(pp, "type"), fmt::format("unsupported content part type '{}'", type));
+      return json::error_at(Path(pp, "type"),
+                            fmt::format("unsupported content part type '{}'", type));
     }
     return {};
   };
@@ -208,12 +209,14 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
         req.messages.push_back(Message{Role::Tool, {std::move(r)}, {}});
       }
     } else if (role == "function") {
-      return json::error_at(Path(mp, "role"),
-                            "the legacy 'function' role is not supported; use tools and 'tool' messages");
+      return json::error_at(
+          Path(mp, "role"),
+          "the legacy 'function' role is not supported; use tools and 'tool' messages");
     } else {
       return json::error_at(Path(mp, "role"),
                             fmt::format("unknown role '{}'; expected system, developer, user, "
-                                        "assistant or tool", role));
+                                        "assistant or tool",
+                                        role));
     }
     return {};
   };
@@ -229,7 +232,8 @@ Result<void> decode_tools(const Element& e, const Path& path, CanonicalRequest& 
       tool.kind = Tool::Kind::Opaque;
       tool.origin = WireFormat::OpenAI;
       tool.opaque = json::raw(t);
-      if (auto n = json::field(to, "name"); n && n->is_string()) tool.name = std::string(n->get_string().value_unsafe());
+      if (auto n = json::field(to, "name"); n && n->is_string())
+        tool.name = std::string(n->get_string().value_unsafe());
       req.tools.push_back(std::move(tool));
       return {};
     }
@@ -248,8 +252,10 @@ Result<ToolChoice> decode_tool_choice(const Element& e, const Path& path) {
   if (e.is_string()) {
     const std::string_view s = e.get_string().value_unsafe();
     if (auto c = tool_choice_from_string(s)) return *c;
-    return json::error_at(path, fmt::format("unknown tool_choice '{}'; expected auto, none, required "
-                                            "or a function", s));
+    return json::error_at(path,
+                          fmt::format("unknown tool_choice '{}'; expected auto, none, required "
+                                      "or a function",
+                                      s));
   }
   LLMROUTER_TRY(o, json::as_object(e, path));
   if (auto fn = json::field(o, "function")) {
@@ -258,8 +264,9 @@ Result<ToolChoice> decode_tool_choice(const Element& e, const Path& path) {
     LLMROUTER_TRY(name, json::as_string(n, Path(Path(path, "function"), "name")));
     return ToolChoice{ToolChoice::Mode::Tool, std::string(name)};
   }
-  return json::error_at(path, "expected \"auto\", \"none\", \"required\" or {\"type\": \"function\", "
-                              "\"function\": {\"name\": ...}}");
+  return json::error_at(path,
+                        "expected \"auto\", \"none\", \"required\" or {\"type\": \"function\", "
+                        "\"function\": {\"name\": ...}}");
 }
 
 Result<ResponseFormat> decode_response_format(const Element& e, const Path& path) {
@@ -296,7 +303,8 @@ Result<ResponseFormat> decode_response_format(const Element& e, const Path& path
   } else {
     return json::error_at(Path(path, "type"),
                           fmt::format("unknown response format '{}'; expected text, json_object or "
-                                      "json_schema", type));
+                                      "json_schema",
+                                      type));
   }
   return rf;
 }
@@ -308,7 +316,8 @@ void write_text_or_parts(json::Writer& w, const std::vector<ContentBlock>& block
   bool media = false;
   std::size_t texts = 0;
   for (const ContentBlock& b : blocks) {
-    if (std::holds_alternative<ImageBlock>(b) || std::holds_alternative<DocumentBlock>(b)) media = true;
+    if (std::holds_alternative<ImageBlock>(b) || std::holds_alternative<DocumentBlock>(b))
+      media = true;
     if (std::holds_alternative<TextBlock>(b)) ++texts;
   }
   if (!media && texts <= 1) {
@@ -335,7 +344,8 @@ void write_text_or_parts(json::Writer& w, const std::vector<ContentBlock>& block
       w.kv("type", "image_url");
       w.key("image_url");
       w.begin_object();
-      w.kv("url", img->source == SourceKind::Url ? img->url : make_data_url(img->media_type, img->data));
+      w.kv("url",
+           img->source == SourceKind::Url ? img->url : make_data_url(img->media_type, img->data));
       if (!img->detail.empty()) w.kv("detail", img->detail);
       w.end_object();
       w.end_object();
@@ -443,9 +453,15 @@ void write_openai_message(json::Writer& w, const Message& m) {
 void write_tool_choice(json::Writer& w, const ToolChoice& c) {
   w.key("tool_choice");
   switch (c.mode) {
-    case ToolChoice::Mode::Auto: w.string("auto"); break;
-    case ToolChoice::Mode::None: w.string("none"); break;
-    case ToolChoice::Mode::Required: w.string("required"); break;
+    case ToolChoice::Mode::Auto:
+      w.string("auto");
+      break;
+    case ToolChoice::Mode::None:
+      w.string("none");
+      break;
+    case ToolChoice::Mode::Required:
+      w.string("required");
+      break;
     case ToolChoice::Mode::Tool:
       w.begin_object();
       w.kv("type", "function");
@@ -541,7 +557,8 @@ Result<std::string> encode_openai_request(const CanonicalRequest& req) {
   for (const Message& m : req.messages) write_openai_message(w, m);
   w.end_array();
   if (req.max_tokens) {
-    w.kv_uint(req.max_tokens_field == MaxTokensField::MaxCompletionTokens ? "max_completion_tokens" : "max_tokens",
+    w.kv_uint(req.max_tokens_field == MaxTokensField::MaxCompletionTokens ? "max_completion_tokens"
+                                                                          : "max_tokens",
               *req.max_tokens);
   }
   if (req.temperature) w.kv_number("temperature", *req.temperature);
@@ -559,7 +576,8 @@ Result<std::string> encode_openai_request(const CanonicalRequest& req) {
   if (!req.user.empty()) w.kv("user", req.user);
   if (!req.metadata.empty()) log_dropped(kTarget, "metadata");
   bool any_tools = false;
-  for (const Tool& t : req.tools) any_tools = any_tools || t.kind == Tool::Kind::Function || t.origin == WireFormat::OpenAI;
+  for (const Tool& t : req.tools)
+    any_tools = any_tools || t.kind == Tool::Kind::Function || t.origin == WireFormat::OpenAI;
   if (any_tools) {
     w.key("tools");
     w.begin_array();
@@ -588,8 +606,12 @@ Result<std::string> encode_openai_request(const CanonicalRequest& req) {
     w.key("response_format");
     w.begin_object();
     switch (rf.type) {
-      case ResponseFormat::Type::Text: w.kv("type", "text"); break;
-      case ResponseFormat::Type::JsonObject: w.kv("type", "json_object"); break;
+      case ResponseFormat::Type::Text:
+        w.kv("type", "text");
+        break;
+      case ResponseFormat::Type::JsonObject:
+        w.kv("type", "json_object");
+        break;
       case ResponseFormat::Type::JsonSchema:
         w.kv("type", "json_schema");
         w.key("json_schema");

@@ -17,7 +17,9 @@ constexpr std::string_view kTarget = "openai";
 }  // namespace
 
 void read_openai_usage(const json::Object& u, Usage& usage) {
-  auto num = [](const json::Object& o, std::string_view key) { return json::count(o, key).value_or(0); };
+  auto num = [](const json::Object& o, std::string_view key) {
+    return json::count(o, key).value_or(0);
+  };
   usage.input_tokens = num(u, "prompt_tokens");
   usage.output_tokens = num(u, "completion_tokens");
   if (auto d = json::field(u, "prompt_tokens_details"); d && d->is_object()) {
@@ -48,10 +50,14 @@ Result<Response> decode_openai_response(std::string_view body) {
   auto obj = json::as_object(*doc, root);
   if (!obj) return upstream_error(kTarget, obj.error());
   Response resp;
-  if (auto v = json::field(*obj, "id"); v && v->is_string()) resp.id = std::string(v->get_string().value_unsafe());
-  if (auto v = json::field(*obj, "model"); v && v->is_string()) resp.model = std::string(v->get_string().value_unsafe());
-  if (auto v = json::field(*obj, "created"); v && v->is_int64()) resp.created = v->get_int64().value_unsafe();
-  if (auto u = json::field(*obj, "usage"); u && u->is_object()) read_openai_usage(json::object_of(*u), resp.usage);
+  if (auto v = json::field(*obj, "id"); v && v->is_string())
+    resp.id = std::string(v->get_string().value_unsafe());
+  if (auto v = json::field(*obj, "model"); v && v->is_string())
+    resp.model = std::string(v->get_string().value_unsafe());
+  if (auto v = json::field(*obj, "created"); v && v->is_int64())
+    resp.created = v->get_int64().value_unsafe();
+  if (auto u = json::field(*obj, "usage"); u && u->is_object())
+    read_openai_usage(json::object_of(*u), resp.usage);
   auto choices_el = json::required(*obj, "choices", root);
   if (!choices_el) return upstream_error(kTarget, choices_el.error());
   auto choices = json::as_array(*choices_el, Path(root, "choices"));
@@ -86,7 +92,8 @@ Result<Response> decode_openai_response(std::string_view body) {
       if (!text.empty()) resp.content.push_back(TextBlock{std::move(text), std::nullopt, {}});
     }
     if (auto refusal = json::field(*msg, "refusal"); refusal && refusal->is_string()) {
-      resp.content.push_back(TextBlock{std::string(refusal->get_string().value_unsafe()), std::nullopt, {}});
+      resp.content.push_back(
+          TextBlock{std::string(refusal->get_string().value_unsafe()), std::nullopt, {}});
       reason = StopReason::Refusal;
     }
     if (auto calls = json::field(*msg, "tool_calls"); calls && calls->is_array()) {

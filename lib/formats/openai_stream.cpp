@@ -33,7 +33,8 @@ class OpenAIStreamDecoder final : public StreamDecoder {
     sse_.finish(events_);
     LLMROUTER_CHECK(handle(out));
     if (ended_) return {};
-    if (!finish_reason_) return fail(Errc::Upstream, "openai stream: stream ended before the reply was complete");
+    if (!finish_reason_)
+      return fail(Errc::Upstream, "openai stream: stream ended before the reply was complete");
     end(out);
     return {};
   }
@@ -72,9 +73,12 @@ class OpenAIStreamDecoder final : public StreamDecoder {
     }
     if (!started_) {
       MessageStart start;
-      if (auto v = json::field(*obj, "id"); v && v->is_string()) start.id = std::string(v->get_string().value_unsafe());
-      if (auto v = json::field(*obj, "model"); v && v->is_string()) start.model = std::string(v->get_string().value_unsafe());
-      if (auto v = json::field(*obj, "created"); v && v->is_int64()) start.created = v->get_int64().value_unsafe();
+      if (auto v = json::field(*obj, "id"); v && v->is_string())
+        start.id = std::string(v->get_string().value_unsafe());
+      if (auto v = json::field(*obj, "model"); v && v->is_string())
+        start.model = std::string(v->get_string().value_unsafe());
+      if (auto v = json::field(*obj, "created"); v && v->is_int64())
+        start.created = v->get_int64().value_unsafe();
       out.push_back(std::move(start));
       started_ = true;
     }
@@ -85,9 +89,11 @@ class OpenAIStreamDecoder final : public StreamDecoder {
     auto choices = json::field(*obj, "choices");
     if (!choices || !choices->is_array()) return {};
     for (Element c : json::array_of(*choices)) {
-      if (!c.is_object()) return fail(Errc::Upstream, "openai stream: choices[0]: expected an object");
+      if (!c.is_object())
+        return fail(Errc::Upstream, "openai stream: choices[0]: expected an object");
       const json::Object co = json::object_of(c);
-      if (auto idx = json::field(co, "index"); idx && idx->is_int64() && idx->get_int64().value_unsafe() != 0) {
+      if (auto idx = json::field(co, "index");
+          idx && idx->is_int64() && idx->get_int64().value_unsafe() != 0) {
         continue;  // only the first choice is used
       }
       if (auto d = json::field(co, "delta"); d && d->is_object()) {
@@ -120,23 +126,29 @@ class OpenAIStreamDecoder final : public StreamDecoder {
     }
     if (auto calls = json::field(d, "tool_calls"); calls && calls->is_array()) {
       for (Element tc : json::array_of(*calls)) {
-        if (!tc.is_object()) return fail(Errc::Upstream, "openai stream: tool_calls: expected objects");
+        if (!tc.is_object())
+          return fail(Errc::Upstream, "openai stream: tool_calls: expected objects");
         const json::Object to = json::object_of(tc);
         int64_t oai_index = static_cast<int64_t>(tools_.size());
-        if (auto i = json::field(to, "index"); i && i->is_int64()) oai_index = i->get_int64().value_unsafe();
+        if (auto i = json::field(to, "index"); i && i->is_int64())
+          oai_index = i->get_int64().value_unsafe();
         std::string_view id, name, args;
-        if (auto v = json::field(to, "id"); v && v->is_string()) id = v->get_string().value_unsafe();
+        if (auto v = json::field(to, "id"); v && v->is_string())
+          id = v->get_string().value_unsafe();
         if (auto f = json::field(to, "function"); f && f->is_object()) {
           const json::Object fo = json::object_of(*f);
-          if (auto v = json::field(fo, "name"); v && v->is_string()) name = v->get_string().value_unsafe();
-          if (auto v = json::field(fo, "arguments"); v && v->is_string()) args = v->get_string().value_unsafe();
+          if (auto v = json::field(fo, "name"); v && v->is_string())
+            name = v->get_string().value_unsafe();
+          if (auto v = json::field(fo, "arguments"); v && v->is_string())
+            args = v->get_string().value_unsafe();
         }
         auto it = tools_.find(oai_index);
         if (it == tools_.end()) {
           close_text_blocks(out);
           const uint32_t index = next_index_++;
           it = tools_.emplace(oai_index, index).first;
-          out.push_back(ToolCallStart{index, id.empty() ? new_id("call_") : std::string(id), std::string(name)});
+          out.push_back(ToolCallStart{index, id.empty() ? new_id("call_") : std::string(id),
+                                      std::string(name)});
           open_.push_back(index);
         }
         if (!args.empty()) out.push_back(ToolCallDelta{it->second, std::string(args)});
@@ -172,7 +184,8 @@ class OpenAIStreamDecoder final : public StreamDecoder {
     for (uint32_t index : open_) out.push_back(BlockStop{index});
     open_.clear();
     if (has_usage_) out.push_back(UsageUpdate{usage_});
-    out.push_back(Done{settle_stop_reason(finish_reason_.value_or(StopReason::EndTurn), !tools_.empty()), {}});
+    out.push_back(Done{
+        settle_stop_reason(finish_reason_.value_or(StopReason::EndTurn), !tools_.empty()), {}});
     ended_ = true;
   }
 
@@ -248,7 +261,8 @@ class OpenAIStreamEncoder final : public StreamEncoder {
       merge(u->usage);
     } else if (const auto* done = std::get_if<Done>(&event)) {
       const StopReason reason = settle_stop_reason(done->stop_reason, !tool_index_.empty());
-      chunk(out, [](json::Writer&) {}, stop_reason_to_openai(reason));
+      chunk(
+          out, [](json::Writer&) {}, stop_reason_to_openai(reason));
       if (include_usage_) {
         std::string body;
         json::Writer w(body);
@@ -285,7 +299,8 @@ class OpenAIStreamEncoder final : public StreamEncoder {
     if (u.input_tokens) usage_.input_tokens = u.input_tokens;
     if (u.output_tokens) usage_.output_tokens = u.output_tokens;
     if (u.cache_read_input_tokens) usage_.cache_read_input_tokens = u.cache_read_input_tokens;
-    if (u.cache_creation_input_tokens) usage_.cache_creation_input_tokens = u.cache_creation_input_tokens;
+    if (u.cache_creation_input_tokens)
+      usage_.cache_creation_input_tokens = u.cache_creation_input_tokens;
     if (u.reasoning_tokens) usage_.reasoning_tokens = u.reasoning_tokens;
   }
 

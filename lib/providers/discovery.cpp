@@ -422,8 +422,10 @@ std::vector<DiscoveryReport> Discovery::Impl::run(const std::vector<std::size_t>
                                              describe(out.models)));
       }
       if (!out.show_errors.empty()) {
-        std::vector<std::string_view> first(out.show_errors.begin(),
-                                            out.show_errors.begin() + std::min<std::size_t>(3, out.show_errors.size()));
+        std::vector<std::string_view> first(
+            out.show_errors.begin(),
+            out.show_errors.begin() +
+                static_cast<std::ptrdiff_t>(std::min<std::size_t>(3, out.show_errors.size())));
         report.warning = fmt::format("provider '{}': /api/show failed for {} of {}, whose capabilities are unknown: {}{}",
                                      name, out.show_errors.size(), models_phrase(out.models.size()),
                                      detail::join(first, "; "), out.show_errors.size() > 3 ? "; ..." : "");
@@ -479,7 +481,8 @@ std::unique_ptr<Discovery> Discovery::create(const Config& config, std::shared_p
                                              std::shared_ptr<ModelCatalog> catalog, EnvReader getenv) {
   auto impl = std::make_unique<Impl>();
   for (const ProviderConfig& p : config.providers) {
-    if (p.format == WireFormat::Ollama && p.available) impl->targets.push_back(Impl::Target{p, false, {}, {}});
+    if (p.format == WireFormat::Ollama && p.available)
+      impl->targets.push_back(Impl::Target{p, false, {}, {}});
   }
   impl->transport = std::move(transport);
   impl->catalog = catalog ? std::move(catalog) : std::make_shared<ModelCatalog>();

@@ -317,10 +317,13 @@ bool provider_forwards(const ProviderConfig& config, std::string_view name) noex
   if (!is_forwarded_header(name)) return false;  // credentials and framing, whatever a pattern says
   if (!config.forward_client_headers) {
     switch (config.format) {
-      case WireFormat::Anthropic: return name.starts_with("anthropic-");
-      case WireFormat::OpenAI: return name == "openai-beta";
+      case WireFormat::Anthropic:
+        return name.starts_with("anthropic-");
+      case WireFormat::OpenAI:
+        return name == "openai-beta";
       case WireFormat::Ollama:
-      case WireFormat::Responses: return false;
+      case WireFormat::Responses:
+        return false;
     }
     return false;
   }
@@ -335,11 +338,14 @@ bool provider_forwards(const ProviderConfig& config, std::string_view name) noex
 std::string chat_url(const ProviderConfig& config) {
   const std::string& base = config.base_url;
   switch (config.format) {
-    case WireFormat::OpenAI: return base + "/chat/completions";
-    case WireFormat::Ollama: return base + "/api/chat";
+    case WireFormat::OpenAI:
+      return base + "/chat/completions";
+    case WireFormat::Ollama:
+      return base + "/api/chat";
     case WireFormat::Anthropic:
       return base.size() >= 3 && base.compare(base.size() - 3, 3, "/v1") == 0 ? base + "/messages" : base + "/v1/messages";
-    case WireFormat::Responses: break;  // not a provider format
+    case WireFormat::Responses:
+      break;  // not a provider format
   }
   return base;
 }

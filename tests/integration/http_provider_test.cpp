@@ -232,7 +232,8 @@ TEST_F(HttpProviderTest, InvalidUtf8FromTheUpstreamBecomesReplacementCharacters)
   const std::string expected = "ok \xEF\xBF\xBD\xEF\xBF\xBD end";  // "\xff\xfe" -> U+FFFD U+FFFD
   for (WireFormat format : {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Ollama}) {
     for (bool stream : {true, false}) {
-      SCOPED_TRACE(::testing::Message() << wire_format_name(format) << (stream ? " streamed" : " whole"));
+      SCOPED_TRACE(::testing::Message()
+                   << wire_format_name(format) << (stream ? " streamed" : " whole"));
       Collect sink;
       Result<void> r = send(provider(format), request("bad-utf8", stream), sink);
       ASSERT_TRUE(r) << r.error().message;
