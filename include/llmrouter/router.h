@@ -144,9 +144,9 @@ class Router {
  private:
   friend class RouteScope;
   bool qualifies(std::string_view provider, std::string_view model, const RouteQuery& q) const;
-  std::string describe(std::size_t rule) const;
 
-  std::vector<std::string> types_;  // per rule
+  std::vector<std::string> types_;   // per rule
+  std::vector<std::string> labels_;  // per rule: "rule 2 (tag=code)"
   std::vector<std::shared_ptr<const Rule>> rules_;
   std::vector<ProviderConfig> providers_;
   uint32_t max_attempts_ = 3;

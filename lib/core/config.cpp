@@ -22,8 +22,6 @@
 namespace llmrouter {
 namespace {
 
-using detail::closest_match;
-
 // ---- The schema: which keys each table accepts. config_schema_keys() is built from
 // these same lists, so the loader and the documentation check cannot drift apart.
 
@@ -73,8 +71,7 @@ std::string list_text(std::span<const std::string_view> list) {
 }
 
 std::string suggestion(std::string_view word, std::span<const std::string_view> candidates) {
-  const std::string_view best = closest_match(word, candidates);
-  return best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best);
+  return detail::did_you_mean(word, candidates);
 }
 
 SourceLoc loc_of(const toml::source_region& r) {

@@ -91,13 +91,11 @@ Result<std::vector<std::shared_ptr<const Rule>>> Registries::make_rules(
     const RuleFactory* f = rule(r.type);
     if (!f) {
       const std::vector<std::string_view> known = rule_names();
-      const std::string_view best = detail::closest_match(r.type, known);
-      report(config_error(config, r.type_loc, r.path + ".type",
-                          fmt::format("unknown rule type '{}'; expected one of {}{}", r.type,
-                                      detail::join(known, ", "),
-                                      best.empty() ? std::string()
-                                                   : fmt::format("; did you mean '{}'?", best)))
-                 .message);
+      report(
+          config_error(config, r.type_loc, r.path + ".type",
+                       fmt::format("unknown rule type '{}'; expected one of {}{}", r.type,
+                                   detail::join(known, ", "), detail::did_you_mean(r.type, known)))
+              .message);
       continue;
     }
     auto made = (*f)(r, config);

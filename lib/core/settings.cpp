@@ -82,10 +82,8 @@ bool SettingsReader::check_provider(std::string_view name, SourceLoc loc, const 
   if (config_.find_provider(name)) return true;
   std::vector<std::string_view> names;
   for (const ProviderConfig& p : config_.providers) names.push_back(p.name);
-  const std::string_view best = detail::closest_match(name, names);
-  const std::string hint = best.empty()
-                               ? fmt::format("; defined providers: {}", detail::join(names, ", "))
-                               : fmt::format("; did you mean '{}'?", best);
+  std::string hint = detail::did_you_mean(name, names);
+  if (hint.empty()) hint = fmt::format("; defined providers: {}", detail::join(names, ", "));
   error(loc, path, fmt::format("no provider named '{}'{}", name, hint));
   return false;
 }
@@ -129,14 +127,10 @@ Result<void> SettingsReader::finish(std::initializer_list<std::string_view> know
   if (settings_.is_object()) {
     for (const auto& [key, v] : settings_.as_object()) {
       if (std::find(read_.begin(), read_.end(), key) != read_.end()) continue;
-      const std::string_view best = detail::closest_match(
-          key, std::span<const std::string_view>(known.begin(), known.size()));
-      error(v.loc, key_path(key),
-            best.empty() ? fmt::format("unknown key; {} takes: {}", what,
-                                       detail::join(std::span<const std::string_view>(known.begin(),
-                                                                                      known.size()),
-                                                    ", "))
-                         : fmt::format("unknown key; did you mean '{}'?", best));
+      const std::span<const std::string_view> names(known.begin(), known.size());
+      std::string hint = detail::did_you_mean(key, names);
+      if (hint.empty()) hint = fmt::format("; {} takes: {}", what, detail::join(names, ", "));
+      error(v.loc, key_path(key), "unknown key" + hint);
     }
   }
   return result();

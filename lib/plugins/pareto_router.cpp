@@ -103,12 +103,9 @@ Result<std::unique_ptr<Plugin>> make_pareto_router(const ComponentConfig& c, con
               fmt::format("expected a tier name, found {}", SettingsReader::kind_phrase(*t)));
     } else if (std::find(tier_names.begin(), tier_names.end(), t->as_string()) ==
                tier_names.end()) {
-      const std::string_view best = closest_match(t->as_string(), tier_names);
-      r.error(
-          t->loc, r.key_path(key),
-          fmt::format("no tier named '{}'; configured tiers: {}{}", t->as_string(),
-                      join(tier_names, ", "),
-                      best.empty() ? std::string() : fmt::format("; did you mean '{}'?", best)));
+      r.error(t->loc, r.key_path(key),
+              fmt::format("no tier named '{}'; configured tiers: {}{}", t->as_string(),
+                          join(tier_names, ", "), did_you_mean(t->as_string(), tier_names)));
     }
   }
   if (auto checked = r.result(); !checked) return fail(checked.error());

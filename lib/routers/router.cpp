@@ -85,6 +85,11 @@ Router::Router(const Config& config, const ModelCatalog* catalog,
       catalog_(catalog) {
   for (const RuleConfig& r : config.routers) types_.push_back(r.type);
   types_.resize(rules_.size());
+  // What a reason line says of each rule, made once: routing runs for every request.
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const std::string own = rules_[i] ? rules_[i]->describe() : std::string();
+    labels_.push_back("rule " + std::to_string(i) + " (" + (own.empty() ? types_[i] : own) + ")");
+  }
 }
 
 bool RouteScope::qualifies(std::string_view provider, std::string_view model) const {
@@ -104,15 +109,6 @@ bool Router::qualifies(std::string_view provider, std::string_view model,
   return true;  // unknown capabilities: assume the model can
 }
 
-std::string Router::describe(std::size_t index) const {
-  // Built by appending: this runs for every routed request.
-  std::string out = "rule " + std::to_string(index) + " (";
-  std::string own = rules_[index] ? rules_[index]->describe() : std::string();
-  out.append(own.empty() ? types_[index] : own);
-  out += ')';
-  return out;
-}
-
 Result<RouteDecision> Router::route(const RouteQuery& q) const {
   std::optional<RouteDecision> decision;
   bool filtered = false;
@@ -129,7 +125,11 @@ Result<RouteDecision> Router::route(const RouteQuery& q) const {
       }
       if (!decision) {
         decision.emplace();
-        decision->reason = describe(i).append(": provider ").append(c.provider).append(", model ").append(c.model);
+        decision->reason = std::string(labels_[i])
+                               .append(": provider ")
+                               .append(c.provider)
+                               .append(", model ")
+                               .append(c.model);
         decision->target =
             RouteTarget{std::move(c.provider), std::move(c.model), static_cast<int>(i), types_[i]};
         if (max_attempts_ <= 1) return std::move(*decision);

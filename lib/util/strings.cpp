@@ -48,6 +48,11 @@ std::string_view closest_match(std::string_view word, std::span<const std::strin
   return best;
 }
 
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
+  const std::string_view best = closest_match(word, candidates);
+  return best.empty() ? std::string() : "; did you mean '" + std::string(best) + "'?";
+}
+
 namespace {
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid.

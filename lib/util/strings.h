@@ -16,6 +16,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 /// (distance at most 2, or size/3 up to 3; or one is a prefix of the other), else empty.
 std::string_view closest_match(std::string_view word, std::span<const std::string_view> candidates);
 
+/// "; did you mean 'x'?" for the closest_match of `word`, or "" when none is close: the tail
+/// of a configuration error naming something unknown.
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates);
+
 /// Appends `s` as a JSON string literal (quotes included) to `out`. Invalid UTF-8 bytes
 /// are replaced by U+FFFD so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view s);
