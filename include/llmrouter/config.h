@@ -90,10 +90,35 @@ struct TelemetryConfig {
   double sample_ratio = 1.0;
 };
 
-/// `[routing]`: failover.
+/// How `[routing] affinity` keeps a conversation on one provider.
+enum class Affinity {
+  /// Every request is routed on its own.
+  None,
+  /// A request with a session key stays where its session went (see docs/routers.md).
+  Session,
+};
+
+/// `[routing]`: failover, live figures, health, queueing and session affinity.
 struct RoutingConfig {
   /// Providers tried per request, the first included (1 disables failover).
   uint32_t max_attempts = 3;
+  /// Half-life of the live figures' exponentially weighted means: a sample this old weighs
+  /// half as much as a new one.
+  std::chrono::milliseconds stats_half_life{60'000};
+  /// Samples a (provider, model) or provider needs before rules rank it by its live figure
+  /// instead of its configured prior (`latency_ms`, `throughput_tokens_per_sec`).
+  uint32_t min_samples = 5;
+  /// Consecutive failures (connection errors, timeouts, 5xx; a 429 with retry-after ejects
+  /// at once) that eject a provider; 0: never.
+  uint32_t eject_after_failures = 5;
+  /// How long a first ejection lasts; each further one doubles it, up to 10 minutes.
+  std::chrono::milliseconds eject_duration{30'000};
+  /// How long a request waits for room when every candidate is at its max_concurrency;
+  /// 0: it is refused at once (429 with retry-after).
+  std::chrono::milliseconds queue_timeout{0};
+  Affinity affinity = Affinity::None;
+  /// How long a session is remembered after its last request.
+  std::chrono::milliseconds affinity_ttl{600'000};
 };
 
 /// One `[[providers]]` entry.
@@ -114,6 +139,9 @@ struct ProviderConfig {
   double quality = 0.0;
   std::optional<double> latency_ms;
   std::optional<double> throughput_tokens_per_sec;
+  /// Requests this provider serves at once; one at its cap does not qualify for routing.
+  /// 0: no cap.
+  uint32_t max_concurrency = 0;
   /// Time allowed to establish the connection (TCP and TLS).
   std::chrono::milliseconds connect_timeout{10'000};
   /// Time allowed from sending the request to the first byte of the response. Generous by

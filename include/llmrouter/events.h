@@ -2,7 +2,8 @@
 #pragma once
 /// @file events.h
 /// The live event stream: `start`, `classified`, `routed` and `complete` for every request
-/// (the `complete` event is also the JSONL log line). The pipeline publishes typed events;
+/// (the `complete` event is also the JSONL log line), and `health` when a provider is
+/// ejected or restored. The pipeline publishes typed events;
 /// the bus serialises each once, at its edge, to compact JSON shared by every subscriber
 /// (docs/pipeline.md lists the fields).
 ///
@@ -28,8 +29,8 @@ namespace llmrouter {
 class EventBus;
 struct Outcome;
 
-enum class EventType : uint8_t { Start, Classified, Routed, Complete };
-/// "start", "classified", "routed", "complete": the JSON's `type`.
+enum class EventType : uint8_t { Start, Classified, Routed, Complete, Health };
+/// "start", "classified", "routed", "complete", "health": the JSON's `type`.
 std::string_view event_type_name(EventType t) noexcept;
 
 /// A request arrived (`model` as asked; empty when refused before it was read).
@@ -57,8 +58,20 @@ struct CompleteEvent {
   std::string_view requested_model;
   std::string_view trace_id;
 };
+/// A provider was ejected after failures, or restored by a successful request (live.h).
+struct HealthEvent {
+  std::string_view provider;
+  /// "ejected" or "restored".
+  std::string_view state;
+  /// How long the ejection lasts (ejected only).
+  int64_t duration_ms = 0;
+  /// Consecutive failures that led to it.
+  uint32_t failures = 0;
+  /// The last failure's error (ejected only).
+  std::string_view reason;
+};
 /// What the pipeline publishes; it refers to the publisher's data only while `publish` runs.
-using Event = std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent>;
+using Event = std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent, HealthEvent>;
 
 EventType event_type(const Event& e) noexcept;
 /// The event as one compact JSON object: {"type", "id", "ts_ms", ...}.

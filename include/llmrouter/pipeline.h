@@ -23,6 +23,7 @@
 #include "llmrouter/classifier.h"
 #include "llmrouter/config.h"
 #include "llmrouter/events.h"
+#include "llmrouter/live.h"
 #include "llmrouter/plugin.h"
 #include "llmrouter/provider.h"
 #include "llmrouter/registry.h"
@@ -62,6 +63,9 @@ struct PreparedRequest {
   bool response_modified = false;
   /// Plugin ids the client asked for that do not exist (ignored, reported).
   std::vector<std::string> unknown_plugins;
+  /// Every candidate was at its max_concurrency and `[routing] queue_timeout_ms` lets the
+  /// request wait: `decision` is set once one has room (Call::run, Call::run_async).
+  bool waiting_for_room = false;
 };
 
 /// Finds the Provider serving a configured provider name (nullptr: none).
@@ -167,6 +171,10 @@ class Call {
   const Provider* attempt_begin(const RouteTarget& t, const ProviderLookup& providers, CanonicalRequest& upstream,
                                 SendOptions& options);
   bool attempt_end(const RouteTarget& t, Result<void> r);
+  void report_attempt(const RouteTarget& t, const Result<void>& r);
+  bool begin_targets();
+  bool route_waiting(bool timed_out, bool& again);
+  static void park(const std::shared_ptr<Call>& self);
   Outcome finish_run();
   static void step(const std::shared_ptr<Call>& self);
   static void next_step(const std::shared_ptr<Call>& self);
@@ -194,7 +202,8 @@ class Pipeline {
   /// `tracing`, when given, observes every request (tracing.h): the engine passes its
   /// Telemetry, or trace_context_only() when `[telemetry]` is off; null traces nothing.
   /// `previous`, when given, is the pipeline this one replaces (a reload): the new one
-  /// publishes on the same event bus and continues its request ids and in-flight count.
+  /// publishes on the same event bus, continues its request ids and in-flight count, and
+  /// keeps its live figures (live.h).
   [[nodiscard]] static Result<std::shared_ptr<const Pipeline>> build(
       const Config& config, const Registries& registries, const ModelCatalog* catalog = nullptr,
       std::shared_ptr<const CallTracing> tracing = nullptr, const Pipeline* previous = nullptr);
@@ -208,6 +217,11 @@ class Pipeline {
   /// behind `POST /v1/route`. No network I/O.
   [[nodiscard]] Result<PreparedRequest> route(WireFormat client, std::string_view body,
                                               double random = 0.0) const;
+  /// `route` for POST /v1/route: the decision also lists every candidate considered, with
+  /// the figure it was ranked by and why any was passed over (RouteDecision::considered).
+  /// `session_header` is the client's `x-session-id`, if any.
+  [[nodiscard]] Result<PreparedRequest> explain(WireFormat client, std::string_view body, double random = 0.0,
+                                                std::string_view session_header = {}) const;
 
   /// Runs post_response, response classifiers (writing `resp.tags`) and on_end on a reply.
   /// Plugin errors here are logged and do not fail the request.
@@ -247,6 +261,9 @@ class Pipeline {
 
   const Config& config() const noexcept { return config_; }
   const Router& router() const noexcept { return router_; }
+  /// The providers' live figures, health, capacity and sessions (shared with the pipelines
+  /// this one replaced or that replace it).
+  const std::shared_ptr<LiveStats>& live() const noexcept { return live_; }
   /// The tracing given to `build`, or null.
   const std::shared_ptr<const CallTracing>& tracing() const noexcept { return tracing_; }
 
@@ -256,9 +273,10 @@ class Pipeline {
  private:
   friend class Call;
   Pipeline(Config config, const ModelCatalog* catalog,
-           std::vector<std::shared_ptr<const Rule>> rules);
+           std::vector<std::shared_ptr<const Rule>> rules, std::shared_ptr<LiveStats> live);
 
   Config config_;
+  std::shared_ptr<LiveStats> live_;
   Router router_;
   std::vector<std::pair<std::string, std::unique_ptr<Classifier>>> classifiers_;
   std::vector<std::pair<std::string, std::unique_ptr<ResponseClassifier>>> response_classifiers_;
@@ -284,6 +302,12 @@ class Pipeline {
   /// Whether provider `provider` speaks the `client` wire format (pass-through possible).
   bool speaks(std::string_view provider, WireFormat client) const;
   std::vector<ActivePlugin> resolve_plugins(const CanonicalRequest& req, std::vector<std::string>& unknown) const;
+  // Run: a request that will be sent (it may wait for room); DryRun: `prepare` and `route`;
+  // Explain: `explain`.
+  enum class PrepareMode { Run, DryRun, Explain };
+  Result<PreparedRequest> prepare(CanonicalRequest req, RequestState state, PrepareMode mode) const;
+  // Routes a request that waited for room again.
+  Result<RouteDecision> reroute(const PreparedRequest& p) const;
 };
 
 }  // namespace llmrouter

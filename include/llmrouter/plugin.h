@@ -46,6 +46,9 @@ struct RequestState {
   std::optional<Response> response;
   /// A value in [0, 1) for random choices (the random rule); fixed in tests.
   double random = 0.0;
+  /// The client's `x-session-id` header, when it sent one (session affinity; see
+  /// session_key()).
+  std::string session_header;
   /// The configuration the pipeline was built from.
   const Config* config = nullptr;
 };

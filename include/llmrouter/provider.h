@@ -124,7 +124,8 @@ class Provider {
                                            const SendOptions& options, EventSink& sink, const CancelFlag& cancel);
 
 /// Whether a failure before any byte reached the client is worth trying elsewhere:
-/// connection errors and timeouts, 429 and 5xx.
+/// connection errors and timeouts, 429 and 5xx, and a provider the router found at its
+/// max_concurrency or ejected when the attempt was due (Errc::Overloaded).
 bool should_fail_over(const Error& e) noexcept;
 
 }  // namespace llmrouter

@@ -246,6 +246,9 @@ struct CanonicalRequest {
   std::optional<int64_t> seed;
   /// End-user id (OpenAI `user`, Anthropic `metadata.user_id`).
   std::string user;
+  /// OpenAI's and Responses' `prompt_cache_key`: read for session affinity (session_key());
+  /// same-format pass-through keeps it, a translated request does not carry it.
+  std::string prompt_cache_key;
   /// Other metadata, as a JSON object.
   RawJson metadata;
 
@@ -276,6 +279,12 @@ std::string text_of(const Message& m);
 std::string system_text(const CanonicalRequest& req);
 /// The text of a tool result's text parts, joined by "\n".
 std::string text_of(const ToolResultBlock& b);
+
+/// The key session affinity keeps a conversation on one provider by: `header` (the client's
+/// `x-session-id`) when given, else `prompt_cache_key` (OpenAI, Responses), else `user`
+/// (OpenAI, Responses; Anthropic's `metadata.user_id`, where Claude Code puts its session).
+/// Empty: none.
+std::string_view session_key(const CanonicalRequest& req, std::string_view header);
 
 /// What the request needs from a model, derived from its structure: `Vision` when any
 /// message (or tool result) carries an image, `Tools` when tools are defined.

@@ -34,6 +34,9 @@ enum class Errc {
   Cancelled,
   /// A bug or an unexpected condition inside llmrouter (HTTP 500).
   Internal,
+  /// Every provider that could serve the request is at its max_concurrency or ejected
+  /// (HTTP 429 or 503, with retry-after).
+  Overloaded,
 };
 
 /// A stable lowercase name for `code` ("invalid_request", "config", ...).

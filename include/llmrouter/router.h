@@ -15,6 +15,7 @@
 
 #include "llmrouter/capabilities.h"
 #include "llmrouter/config.h"
+#include "llmrouter/live.h"
 
 namespace llmrouter {
 
@@ -57,6 +58,11 @@ struct RouteQuery {
   CapabilitySet needs;
   /// A value in [0, 1) for the random rule (from the request context, so tests can fix it).
   double random = 0.0;
+  /// The request's session key (session_key()); empty: none.
+  std::string session = {};
+  /// Record in RouteDecision::considered what each candidate was ranked by and why any was
+  /// passed over (POST /v1/route).
+  bool explain = false;
 };
 
 /// One place a request may go.
@@ -74,6 +80,21 @@ struct RouteTarget {
 struct RouteCandidate {
   std::string provider;
   std::string model;
+  /// What the rule ranked it by ("ttft 85 ms, live over 12 samples"); filled only when
+  /// RouteScope::explaining().
+  std::string ranked_by = {};
+};
+
+/// A candidate as POST /v1/route shows it.
+struct ConsideredCandidate {
+  std::string provider;
+  std::string model;
+  int rule_index = -1;
+  /// What its rule ranked it by (empty: the rule's own order).
+  std::string ranked_by;
+  /// Why it was passed over ("ejected until ...", "at capacity (4 in flight)", "above
+  /// max_latency_ms 500"); empty when it was kept (as the target or a fallback).
+  std::string passed_over;
 };
 
 class Router;
@@ -86,14 +107,30 @@ class RouteScope {
   bool qualifies(std::string_view provider, std::string_view model) const;
   /// The models discovery found, or null (no discovery).
   const ModelCatalog* catalog() const noexcept { return catalog_; }
+  /// The live figures of `provider`, or null (none kept, or no such provider).
+  const ProviderLive* live(std::string_view provider) const;
+  /// `[routing] min_samples`: samples before a live figure replaces a prior.
+  uint32_t min_samples() const noexcept;
+  /// Whether discovery saw `model` loaded on `provider` (Ollama's /api/ps).
+  bool loaded(std::string_view provider, std::string_view model) const;
+  /// Requests in flight to `provider` (0 when no figures are kept).
+  uint32_t in_flight(std::string_view provider) const;
+  /// True when the query asked for an explanation: rules then fill
+  /// RouteCandidate::ranked_by and report what they leave out through pass_over.
+  bool explaining() const noexcept { return notes_ != nullptr; }
+  /// A candidate the rule leaves out, and why (recorded only when explaining).
+  void pass_over(std::string_view provider, std::string_view model, std::string why) const;
 
  private:
   friend class Router;
-  RouteScope(const Router& router, const RouteQuery& query, const ModelCatalog* catalog)
-      : router_(&router), query_(&query), catalog_(catalog) {}
+  RouteScope(const Router& router, const RouteQuery& query, const ModelCatalog* catalog,
+             std::vector<ConsideredCandidate>* notes)
+      : router_(&router), query_(&query), catalog_(catalog), notes_(notes) {}
   const Router* router_;
   const RouteQuery* query_;
   const ModelCatalog* catalog_;
+  std::vector<ConsideredCandidate>* notes_;
+  int rule_index_ = -1;
 };
 
 /// A `[[routers]]` rule, built once per table by the factory registered for its type
@@ -123,16 +160,23 @@ struct RouteDecision {
   std::vector<RouteTarget> fallbacks;
   /// One line for people: "rule 2 (tag=code): provider ollama, model deepseek-r1".
   std::string reason;
+  /// True when session affinity chose the target among its rule's candidates.
+  bool by_session = false;
+  /// True when every candidate was ejected, so the request goes to them anyway: ejection
+  /// steers traffic to a healthy alternative, it does not refuse service when there is none.
+  bool despite_ejection = false;
+  /// Every candidate looked at, in order (only when RouteQuery::explain).
+  std::vector<ConsideredCandidate> considered;
 };
 
 /// The rule chain of a config, with the provider facts it needs. Immutable; thread-safe.
 class Router {
  public:
   /// The chain of `config.routers`: `rules[i]` is the rule built from `config.routers[i]`
-  /// (Registries::make_rules). `catalog` may be null (no discovery); it must outlive the
-  /// router.
+  /// (Registries::make_rules). `catalog` may be null (no discovery); `live` may be null (no
+  /// live figures, health, capacity or session affinity); both must outlive the router.
   Router(const Config& config, const ModelCatalog* catalog,
-         std::vector<std::shared_ptr<const Rule>> rules);
+         std::vector<std::shared_ptr<const Rule>> rules, LiveStats* live = nullptr);
 
   /// The decision for `query`, or Errc::NoRoute naming the model (HTTP 400).
   [[nodiscard]] Result<RouteDecision> route(const RouteQuery& query) const;
@@ -141,16 +185,28 @@ class Router {
   /// discovered models. For /v1/models.
   std::vector<RouteTarget> known_models() const;
 
+  /// The live figures of a configured provider, or null (no such provider, or the router
+  /// keeps none).
+  ProviderLive* live_slot(std::string_view provider) const noexcept;
+
  private:
   friend class RouteScope;
-  bool qualifies(std::string_view provider, std::string_view model, const RouteQuery& q) const;
+  // The provider's index in providers_, or -1.
+  int provider_index(std::string_view provider) const noexcept;
+  // Whether (provider, model) can take `q` now; `why` (when non-null) gets why not.
+  bool qualifies(std::string_view provider, std::string_view model, const RouteQuery& q,
+                 std::string* why = nullptr, bool ignore_health = false) const;
+  Result<RouteDecision> route_pass(const RouteQuery& q, bool ignore_health, bool& ejected_seen) const;
 
   std::vector<std::string> types_;   // per rule
   std::vector<std::string> labels_;  // per rule: "rule 2 (tag=code)"
   std::vector<std::shared_ptr<const Rule>> rules_;
   std::vector<ProviderConfig> providers_;
+  std::vector<ProviderLive*> live_slots_;  // per provider; empty without live figures
   uint32_t max_attempts_ = 3;
+  bool affinity_ = false;
   const ModelCatalog* catalog_ = nullptr;
+  LiveStats* live_ = nullptr;
 };
 
 }  // namespace llmrouter

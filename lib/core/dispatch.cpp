@@ -2,6 +2,8 @@
 // Pipeline::handle: one request from its body to its last event, with failover and the
 // start / classified / routed / complete events on every path.
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 #include "llmrouter/log.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/transport.h"
+#include "util/strings.h"
 
 namespace llmrouter {
 namespace {
@@ -32,6 +35,7 @@ class Relay final : public EventSink {
       : client_(client), outcome_(outcome), start_(start), ended_(ended) {}
 
   bool on_event(const StreamEvent& e) override {
+    if (!attempt_first_) attempt_first_ = Clock::now();
     if (!outcome_.delivered) {
       outcome_.delivered = true;
       outcome_.ttft_ms = ms_since(start_);
@@ -44,6 +48,7 @@ class Relay final : public EventSink {
     return client_.on_event(e);
   }
   bool on_raw(std::string_view bytes) override {
+    if (!attempt_first_) attempt_first_ = Clock::now();
     if (!outcome_.delivered) {
       outcome_.delivered = true;
       outcome_.ttft_ms = ms_since(start_);
@@ -53,8 +58,11 @@ class Relay final : public EventSink {
   }
   bool on_idle() override { return client_.on_idle(); }
   ResponseAssembler& assembler() { return assembler_; }
+  // When the attempt running now delivered its first byte (unset: not yet).
+  std::optional<Clock::time_point>& attempt_first() { return attempt_first_; }
 
  private:
+  std::optional<Clock::time_point> attempt_first_;
   RequestObserver& client_;
   Outcome& outcome_;
   Clock::time_point start_;
@@ -74,6 +82,12 @@ struct CallRun {
   bool sent = false;
   std::optional<Error> last;
   Clock::time_point attempt_start;
+  // The attempt's place in the live figures (when `leased`), or why it was refused one.
+  AttemptLease lease;
+  bool leased = false;
+  std::optional<Error> refused;
+  // While waiting for room (every candidate at its max_concurrency): until when.
+  Clock::time_point queue_deadline;
   // run_async only.
   ProviderLookup lookup;
   std::shared_ptr<AsyncRequestObserver> observer;
@@ -95,7 +109,7 @@ bool Pipeline::speaks(std::string_view provider, WireFormat client) const {
 }
 
 bool should_fail_over(const Error& e) noexcept {
-  if (e.code == Errc::Timeout) return true;
+  if (e.code == Errc::Timeout || e.code == Errc::Overloaded) return true;
   if (e.code != Errc::Upstream) return false;
   const int s = e.status();
   return s == 429 || s >= 500;
@@ -126,11 +140,14 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
   RequestState state;
   state.id = o.id;
   state.client_format = client;
+  for (const auto& [k, v] : call->headers_) {
+    if (detail::equals_ignoring_case(k, "x-session-id")) state.session_header = v;
+  }
   // The random rule's draw: a fresh value per request.
   state.random = static_cast<double>((o.id * 0x9E3779B97F4A7C15ull) >> 11) * 0x1.0p-53;
   Result<PreparedRequest> prepared = fail(Errc::Internal, "internal error", 500);
   try {
-    prepared = prepare(std::move(*decoded), std::move(state));
+    prepared = prepare(std::move(*decoded), std::move(state), PrepareMode::Run);
   } catch (const std::exception& e) {
     // A classifier or plugin that broke its contract: this request fails, the router goes on.
     log(LogLevel::Error, fmt::format("request {}: {}", o.id, e.what()));
@@ -153,6 +170,13 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
     events_->publish(RoutedEvent{o.id, d.target.provider, d.target.model, d.reason});
   }
   return call;
+}
+
+Result<RouteDecision> Pipeline::reroute(const PreparedRequest& p) const {
+  const CanonicalRequest& req = p.request;
+  RouteQuery q{req.model, req.tags, needed_capabilities(req), p.state.random, {}, false};
+  if (config_.routing.affinity != Affinity::None) q.session = std::string(session_key(req, p.state.session_header));
+  return router_.route(q);
 }
 
 std::unique_ptr<Call> Pipeline::refuse(WireFormat client, Error error) const {
@@ -200,9 +224,42 @@ std::string Call::trace_id() const {
 bool Call::begin(RequestObserver& observer) {
   observer_ = &observer;
   if (error_) return false;
-  PreparedRequest& p = *outcome_.prepared;
   run_ = std::make_unique<detail::CallRun>(observer, outcome_, start_, stream_ended_);
-  observer.on_routed(p);
+  if (outcome_.prepared->waiting_for_room) {  // routed once a candidate has room (wait_for_room)
+    run_->queue_deadline = start_ + pipeline_.config_.routing.queue_timeout;
+    return true;
+  }
+  return begin_targets();
+}
+
+// Routes a call that waited for room again. True when it has its targets now; false when it
+// failed (error_ is set) or `again` is set: still no room, wait on.
+bool Call::route_waiting(bool timed_out, bool& again) {
+  again = false;
+  PreparedRequest& p = *outcome_.prepared;
+  auto d = pipeline_.reroute(p);
+  if (d) {
+    p.decision = std::move(*d);
+    p.waiting_for_room = false;
+    const RouteDecision& dec = *p.decision;
+    pipeline_.events_->publish(RoutedEvent{outcome_.id, dec.target.provider, dec.target.model, dec.reason});
+    return begin_targets();
+  }
+  if (d.error().code == Errc::Overloaded && d.error().http_status == 429 && !timed_out) {
+    again = true;
+    return false;
+  }
+  error_ = d.error();
+  if (error_->code == Errc::Overloaded && error_->http_status == 429) {
+    error_->message += fmt::format(" (waited {} ms for room)", ms_since(start_));
+  }
+  return false;
+}
+
+// Targets from the decision (or the plugin's answer). False when there is nothing to send.
+bool Call::begin_targets() {
+  PreparedRequest& p = *outcome_.prepared;
+  observer_->on_routed(p);
   if (!p.decision) {  // a plugin answered
     for (const StreamEvent& e : events_of(*p.state.response)) run_->relay.on_event(e);
     run_->sent = true;
@@ -227,6 +284,23 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
   observer_->on_attempt(t);
   const Provider* provider = providers ? providers(t.provider) : nullptr;
   if (trace_) trace_->on_attempt_begin(options);
+  run_->leased = false;
+  run_->refused.reset();
+  run_->relay.attempt_first().reset();
+  ProviderLive* live = provider ? pipeline_.router_.live_slot(t.provider) : nullptr;
+  if (live) {
+    // Capacity and health again: the fallbacks were chosen when the request was routed.
+    const PreparedRequest& p = *outcome_.prepared;
+    if (auto no = pipeline_.live_->begin(*live, t.model, run_->lease, p.decision && p.decision->despite_ejection)) {
+      const bool full = *no == NoRoom::AtCapacity;
+      run_->refused = Error{Errc::Overloaded,
+                            fmt::format("provider '{}' {}", t.provider,
+                                        full ? "is at its max_concurrency" : "is ejected after repeated failures"),
+                            full ? 429 : 503, t.provider, std::string(1, '1')};
+      return nullptr;
+    }
+    run_->leased = true;
+  }
   if (provider) {
     const PreparedRequest& p = *outcome_.prepared;
     upstream = p.request;
@@ -244,6 +318,10 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
 bool Call::attempt_end(const RouteTarget& t, Result<void> r) {
   Attempt attempt{t.provider, t.model, {}, 0, ms_since(run_->attempt_start)};
   const ProviderConfig* pc = pipeline_.config_.find_provider(t.provider);
+  if (run_->leased) {
+    run_->leased = false;
+    report_attempt(t, r);
+  }
   if (r) {
     if (trace_) trace_->on_attempt_end(t, pc, nullptr);
     outcome_.attempts.push_back(std::move(attempt));
@@ -260,6 +338,50 @@ bool Call::attempt_end(const RouteTarget& t, Result<void> r) {
   if (outcome_.delivered || !should_fail_over(e)) return true;
   log(LogLevel::Info, fmt::format("request {}: provider {} failed ({}), trying the next one", outcome_.id, t.provider, e.message));
   return false;
+}
+
+// The attempt's figures and health (live.h); a change of health is an event and a log line.
+void Call::report_attempt(const RouteTarget& t, const Result<void>& r) {
+  const Clock::time_point now = Clock::now();
+  AttemptReport report;
+  report.ok = r.has_value();
+  report.total_ms = std::chrono::duration<double, std::milli>(now - run_->attempt_start).count();
+  if (const auto& first = run_->relay.attempt_first()) {
+    report.ttft_ms = std::chrono::duration<double, std::milli>(*first - run_->attempt_start).count();
+  }
+  report.output_tokens = run_->relay.assembler().partial().usage.output_tokens;
+  report.streamed = outcome_.prepared && outcome_.prepared->request.stream;
+  if (!r) {
+    const Error& e = r.error();
+    const int upstream = e.upstream_status;
+    if (e.code == Errc::Timeout || (e.code == Errc::Upstream && (upstream == 0 || upstream >= 500))) {
+      report.provider_failure = true;
+    } else if (e.code == Errc::Upstream && upstream == 429 && !e.retry_after.empty()) {
+      report.provider_failure = true;
+      char* end = nullptr;
+      const long seconds = std::strtol(e.retry_after.c_str(), &end, 10);
+      if (end && *end == '\0' && seconds > 0) report.retry_after = std::chrono::seconds(seconds);
+    }
+  }
+  auto change = pipeline_.live_->end(run_->lease, report);
+  if (report.ok && pipeline_.config_.routing.affinity != Affinity::None && outcome_.prepared &&
+      outcome_.prepared->decision && !(outcome_.prepared->decision->target == t)) {
+    // A failover served the session: it stays where it was served.
+    const std::string_view key = session_key(outcome_.prepared->request, outcome_.prepared->state.session_header);
+    if (!key.empty()) pipeline_.live_->remember(key, t.provider, t.model);
+  }
+  if (!change) return;
+  const bool ejected = change->health == Health::Ejected;
+  const std::string reason = r ? std::string() : r.error().message;
+  pipeline_.events_->publish(HealthEvent{change->provider, ejected ? "ejected" : "restored",
+                                         static_cast<int64_t>(change->duration.count()), change->consecutive_failures,
+                                         reason});
+  if (ejected) {
+    log(LogLevel::Warn, fmt::format("provider {} ejected for {} ms after {} consecutive failures (last: {})",
+                                    change->provider, change->duration.count(), change->consecutive_failures, reason));
+  } else {
+    log(LogLevel::Info, fmt::format("provider {} restored: a request succeeded", change->provider));
+  }
 }
 
 // The response side and the `complete` event, once no attempt is left.
@@ -297,7 +419,30 @@ Error no_provider(const RouteTarget& t) {
 
 Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel) {
   if (completed_) return std::move(outcome_);
-  if (begin(observer)) {
+  bool go = begin(observer);
+  // Every candidate at its max_concurrency: wait here for room, up to queue_timeout_ms.
+  while (go && outcome_.prepared->waiting_for_room) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<bool> woke;
+    pipeline_.live_->wait_for_room(run_->queue_deadline, [&](bool timed_out) {
+      std::lock_guard lock(mu);
+      woke = timed_out;
+      cv.notify_all();
+    });
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return woke.has_value(); });
+    }
+    bool again = false;
+    if (cancel.load()) {
+      error_ = Error{Errc::Cancelled, "the client went away", 0, {}};
+      go = false;
+    } else {
+      go = route_waiting(*woke, again) || again;
+    }
+  }
+  if (go) {
     while (const RouteTarget* t = next_target()) {
       if (cancel.load()) {
         run_->last = Error{Errc::Cancelled, "the client went away", 0, {}};
@@ -306,7 +451,9 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
       CanonicalRequest upstream;
       SendOptions options;
       const Provider* provider = attempt_begin(*t, providers, upstream, options);
-      Result<void> r = provider ? provider->send(upstream, options, run_->relay, cancel) : fail(no_provider(*t));
+      Result<void> r = provider        ? provider->send(upstream, options, run_->relay, cancel)
+                       : run_->refused ? fail(*run_->refused)
+                                       : fail(no_provider(*t));
       if (attempt_end(*t, std::move(r))) break;
     }
   }
@@ -347,7 +494,37 @@ void Call::run_async(std::shared_ptr<Call> self, ProviderLookup providers, std::
   }
   call.run_->lookup = std::move(providers);
   call.run_->observer = std::move(observer);
+  if (call.outcome_.prepared->waiting_for_room) return park(self);
   step(self);
+}
+
+// Waits for a candidate with room (LiveStats::wait_for_room), then routes again.
+void Call::park(const std::shared_ptr<Call>& self) {
+  self->pipeline_.live_->wait_for_room(self->run_->queue_deadline, [self](bool timed_out) {
+    try {
+      Call& call = *self;
+      bool cancelled = false;
+      {
+        std::lock_guard lock(call.run_->mu);
+        cancelled = call.run_->cancelled;
+      }
+      bool again = false;
+      if (cancelled) {
+        call.error_ = Error{Errc::Cancelled, "the client went away", 0, {}};
+      } else if (call.route_waiting(timed_out, again)) {
+        return step(self);
+      } else if (again) {
+        return park(self);
+      }
+      Outcome outcome = call.finish_run();
+      std::shared_ptr<AsyncRequestObserver> observer = std::move(call.run_->observer);
+      observer->on_complete(std::move(outcome));
+    } catch (const std::exception& e) {
+      abort_async(self, e.what());
+    } catch (...) {
+      abort_async(self, "unknown exception");
+    }
+  });
 }
 
 // An exception on an asynchronous path (a plugin's or classifier's on the response side,
@@ -392,7 +569,7 @@ void Call::next_step(const std::shared_ptr<Call>& self) {
     SendOptions options;
     const Provider* provider = call.attempt_begin(*t, run.lookup, upstream, options);
     if (!provider) {
-      if (call.attempt_end(*t, fail(no_provider(*t)))) run.next = run.targets.size();
+      if (call.attempt_end(*t, fail(run.refused ? *run.refused : no_provider(*t)))) run.next = run.targets.size();
       continue;
     }
     std::size_t attempt = 0;

@@ -201,6 +201,20 @@ void write_event(detail::json::Writer& w, const RoutedEvent& e) {
   w.end_object();
 }
 
+void write_event(detail::json::Writer& w, const HealthEvent& e) {
+  w.begin_object();
+  w.kv("type", "health");
+  w.kv_int("ts_ms", now_ms());
+  w.kv("provider", e.provider);
+  w.kv("state", e.state);
+  if (e.state == "ejected") {
+    w.kv_int("duration_ms", e.duration_ms);
+    w.kv_uint("failures", e.failures);
+    w.kv("reason", e.reason);
+  }
+  w.end_object();
+}
+
 }  // namespace
 
 std::string_view event_type_name(EventType t) noexcept {
@@ -213,6 +227,8 @@ std::string_view event_type_name(EventType t) noexcept {
       return "routed";
     case EventType::Complete:
       return "complete";
+    case EventType::Health:
+      return "health";
   }
   return "unknown";
 }
@@ -230,6 +246,9 @@ static_assert(
 static_assert(
     std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Complete), Event>,
                    CompleteEvent>);
+
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Health), Event>, HealthEvent>);
 
 EventType event_type(const Event& e) noexcept {
   return static_cast<EventType>(e.index());

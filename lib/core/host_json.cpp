@@ -50,6 +50,25 @@ std::string route_json(const PreparedRequest& p) {
   w.begin_array();
   for (const std::string& id : p.state.active_plugins) w.string(id);
   w.end_array();
+  if (p.decision && p.decision->by_session) w.kv_bool("session_affinity", true);
+  if (p.decision && !p.decision->considered.empty()) {
+    w.key("candidates");
+    w.begin_array();
+    for (const ConsideredCandidate& c : p.decision->considered) {
+      w.begin_object();
+      w.kv("provider", c.provider);
+      w.kv("model", c.model);
+      w.kv_int("rule", c.rule_index);
+      if (!c.ranked_by.empty()) w.kv("ranked_by", c.ranked_by);
+      if (c.passed_over.empty()) {
+        w.kv_bool("kept", true);
+      } else {
+        w.kv("passed_over", c.passed_over);
+      }
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.end_object();
   return out;
 }

@@ -37,8 +37,8 @@ Error plugin_error(const std::string& id, const Error& e) {
 }  // namespace
 
 Pipeline::Pipeline(Config config, const ModelCatalog* catalog,
-                   std::vector<std::shared_ptr<const Rule>> rules)
-    : config_(std::move(config)), router_(config_, catalog, std::move(rules)) {}
+                   std::vector<std::shared_ptr<const Rule>> rules, std::shared_ptr<LiveStats> live)
+    : config_(std::move(config)), live_(std::move(live)), router_(config_, catalog, std::move(rules), live_.get()) {}
 
 Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
                                                         const Registries& registries,
@@ -55,7 +55,9 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
   }
   auto rules = registries.make_rules(config);
   if (!rules) return fail(rules.error());
-  std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(*rules)));
+  std::shared_ptr<LiveStats> live = previous ? previous->live_ : std::make_shared<LiveStats>(config.routing);
+  live->configure(config);
+  std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(*rules), std::move(live)));
   p->tracing_ = std::move(tracing);
   if (previous) {
     p->events_ = previous->events_;
@@ -133,6 +135,10 @@ std::vector<ActivePlugin> Pipeline::resolve_plugins(const CanonicalRequest& req,
 }
 
 Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState state) const {
+  return prepare(std::move(req), std::move(state), PrepareMode::DryRun);
+}
+
+Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState state, PrepareMode mode) const {
   PreparedRequest p;
   state.config = &config_;
   state.requested_model = req.model;
@@ -192,10 +198,18 @@ Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState sta
     p.decision = std::move(d);
   } else {
     // pre_request plugins may have changed the request: derive what it needs again.
-    RouteQuery q{req.model, req.tags, p.modified ? needed_capabilities(req) : needs, state.random};
+    RouteQuery q{req.model, req.tags, p.modified ? needed_capabilities(req) : needs, state.random, {},
+                 mode == PrepareMode::Explain};
+    if (config_.routing.affinity != Affinity::None) q.session = std::string(session_key(req, state.session_header));
     auto decision = router_.route(q);
-    if (!decision) return fail(decision.error());
-    p.decision = std::move(*decision);
+    if (decision) {
+      p.decision = std::move(*decision);
+    } else if (mode == PrepareMode::Run && decision.error().code == Errc::Overloaded &&
+               decision.error().http_status == 429 && config_.routing.queue_timeout.count() > 0) {
+      p.waiting_for_room = true;
+    } else {
+      return fail(decision.error());
+    }
   }
   p.request = std::move(req);
   p.state = std::move(state);
@@ -209,6 +223,17 @@ Result<PreparedRequest> Pipeline::route(WireFormat client, std::string_view body
   state.client_format = client;
   state.random = random;
   return prepare(std::move(*req), std::move(state));
+}
+
+Result<PreparedRequest> Pipeline::explain(WireFormat client, std::string_view body, double random,
+                                          std::string_view session_header) const {
+  auto req = decode_request(client, body);
+  if (!req) return fail(req.error());
+  RequestState state;
+  state.client_format = client;
+  state.random = random;
+  state.session_header = std::string(session_header);
+  return prepare(std::move(*req), std::move(state), PrepareMode::Explain);
 }
 
 void Pipeline::finish(PreparedRequest& p, Response& resp) const {

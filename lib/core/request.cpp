@@ -47,6 +47,12 @@ std::string text_of(const ToolResultBlock& b) {
   return out;
 }
 
+std::string_view session_key(const CanonicalRequest& req, std::string_view header) {
+  if (!header.empty()) return header;
+  if (!req.prompt_cache_key.empty()) return req.prompt_cache_key;
+  return req.user;
+}
+
 CapabilitySet needed_capabilities(const CanonicalRequest& req) {
   CapabilitySet needs;
   for (const Message& m : req.messages) {

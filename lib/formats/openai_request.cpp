@@ -495,6 +495,9 @@ Result<CanonicalRequest> decode_openai_request(std::string_view body) {
     } else if (key == "user") {
       LLMROUTER_TRY(v, json::as_string(value, p));
       req.user = std::string(v);
+    } else if (key == "prompt_cache_key") {
+      LLMROUTER_TRY(v, json::as_string(value, p));
+      req.prompt_cache_key = std::string(v);
     } else if (key == "metadata") {
       LLMROUTER_TRY(v, json::as_object(value, p));
       (void)v;

@@ -683,6 +683,9 @@ Result<CanonicalRequest> decode_responses_request(std::string_view body) {
       LLMROUTER_TRY(to, json::as_object(value, p));
       LLMROUTER_TRY(rf, decode_text_format(to, p));
       if (rf.type != ResponseFormat::Type::Text) req.response_format = std::move(rf);
+    } else if (key == "prompt_cache_key") {
+      LLMROUTER_TRY(s, json::as_string(value, p));
+      req.prompt_cache_key = std::string(s);
     } else if (key == "user" || key == "safety_identifier") {
       LLMROUTER_TRY(s, json::as_string(value, p));
       if (req.user.empty()) req.user = std::string(s);

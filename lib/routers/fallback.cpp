@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `fallback`: every provider of the pool, best score first, where score =
 // quality_bias * quality - (1 - quality_bias) * cost_per_1m_tokens.
+#include <fmt/format.h>
+
 #include "routers/builtin.h"
 #include "routers/pool.h"
 
@@ -12,8 +14,11 @@ class FallbackRule final : public RankedRule {
   FallbackRule(Pool pool, double bias) : RankedRule(std::move(pool)), bias_(bias) {}
 
  protected:
-  std::optional<double> key(const ProviderConfig& p) const override {
-    return -(bias_ * p.quality - (1.0 - bias_) * p.cost_per_1m_tokens);
+  std::optional<Rank> rank(const ProviderConfig& p, std::string_view, const RouteScope&,
+                           std::string* why) const override {
+    const double score = bias_ * p.quality - (1.0 - bias_) * p.cost_per_1m_tokens;
+    if (why) *why = fmt::format("score {:.2f} (quality {}, cost {})", score, p.quality, p.cost_per_1m_tokens);
+    return Rank{-score};
   }
 
  private:

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// `latency`: the pool's providers with a `latency_ms`, fastest first, leaving out those
-// above `max_latency_ms`.
+// `latency`: the pool's providers, fastest first by live time to first byte (`measure =
+// "ttft"`, the default) or total latency (`"total"`). Until a provider has `[routing]
+// min_samples` samples its `latency_ms` stands in; a provider with neither is explored.
+// `max_latency_ms` leaves out those above it.
 #include <limits>
 
 #include "routers/builtin.h"
@@ -11,16 +13,17 @@ namespace {
 
 class LatencyRule final : public RankedRule {
  public:
-  LatencyRule(Pool pool, std::optional<double> max_ms)
-      : RankedRule(std::move(pool)), max_ms_(max_ms) {}
+  LatencyRule(Pool pool, Measure measure, std::optional<double> max_ms)
+      : RankedRule(std::move(pool)), measure_(measure), max_ms_(max_ms) {}
 
  protected:
-  std::optional<double> key(const ProviderConfig& p) const override {
-    if (!p.latency_ms || (max_ms_ && *p.latency_ms > *max_ms_)) return std::nullopt;
-    return *p.latency_ms;
+  std::optional<Rank> rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope,
+                           std::string* why) const override {
+    return live_rank(p, model, scope, measure_, p.latency_ms, max_ms_, "max_latency_ms", why);
   }
 
  private:
+  Measure measure_;
   std::optional<double> max_ms_;
 };
 
@@ -30,11 +33,20 @@ Result<std::unique_ptr<Rule>> make_latency_rule(const RuleConfig& rule, const Co
   SettingsReader r(config, rule.settings, rule.path, rule.loc);
   Pool pool = read_pool(r, config);
   auto max_ms = r.number("max_latency_ms", 0.0, std::numeric_limits<double>::max());
-  if (auto done = r.finish({"providers", "max_latency_ms", "rewrite_model"}, "a 'latency' rule");
-      !done) {
+  Measure measure = Measure::Ttft;
+  if (auto m = r.string("measure")) {
+    if (*m == "total") {
+      measure = Measure::Total;
+    } else if (*m != "ttft") {
+      r.error(r.value("measure")->loc, r.key_path("measure"),
+              "expected \"ttft\" (time to first byte, the default) or \"total\" (time to the last byte), got '" +
+                  *m + "'");
+    }
+  }
+  if (auto done = r.finish({"providers", "max_latency_ms", "measure", "rewrite_model"}, "a 'latency' rule"); !done) {
     return fail(done.error());
   }
-  return std::unique_ptr<Rule>(std::make_unique<LatencyRule>(std::move(pool), max_ms));
+  return std::unique_ptr<Rule>(std::make_unique<LatencyRule>(std::move(pool), measure, max_ms));
 }
 
 }  // namespace llmrouter::detail

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace llmrouter::detail {
 
 Pool read_pool(SettingsReader& r, const Config& config) {
@@ -17,16 +19,69 @@ Pool read_pool(SettingsReader& r, const Config& config) {
   return pool;
 }
 
-void RankedRule::candidates(const RouteQuery& query, const RouteScope&,
+void RankedRule::candidates(const RouteQuery& query, const RouteScope& scope,
                             std::vector<RouteCandidate>& out) const {
-  std::vector<std::pair<double, const ProviderConfig*>> scored;
-  for (const ProviderConfig& p : pool_.providers) {
-    if (const std::optional<double> k = key(p)) scored.emplace_back(*k, &p);
-  }
-  std::stable_sort(scored.begin(), scored.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  struct Placed {
+    Rank rank;
+    const ProviderConfig* provider;
+    std::string why;
+  };
   const std::string_view model = pool_.model_for(query);
-  for (const auto& [k, p] : scored) out.push_back({p->name, std::string(model)});
+  std::vector<Placed> placed;
+  placed.reserve(pool_.providers.size());
+  std::string why;
+  std::string* explain = scope.explaining() ? &why : nullptr;
+  for (const ProviderConfig& p : pool_.providers) {
+    why.clear();
+    if (std::optional<Rank> r = rank(p, model, scope, explain)) {
+      placed.push_back(Placed{*r, &p, why});
+    } else if (explain) {
+      scope.pass_over(p.name, model, why);
+    }
+  }
+  const uint32_t min_samples = scope.min_samples();
+  // 0: explored first; 1: ranked; 2: explored enough for now, behind the ranked ones.
+  auto tier = [&](const Placed& x) { return !x.rank.explore ? 1 : x.rank.samples < min_samples ? 0 : 2; };
+  std::stable_sort(placed.begin(), placed.end(), [&](const Placed& a, const Placed& b) {
+    const int ta = tier(a);
+    const int tb = tier(b);
+    if (ta != tb) return ta < tb;
+    if (ta == 0) return a.rank.samples < b.rank.samples;
+    if (ta == 2 || a.rank.key != b.rank.key) return ta == 1 && a.rank.key < b.rank.key;
+    // Equal keys: the one with the model loaded, then the less busy one.
+    const bool la = scope.loaded(a.provider->name, model);
+    const bool lb = scope.loaded(b.provider->name, model);
+    if (la != lb) return la;
+    return scope.in_flight(a.provider->name) < scope.in_flight(b.provider->name);
+  });
+  for (Placed& x : placed) out.push_back({x.provider->name, std::string(model), std::move(x.why)});
+}
+
+std::optional<Rank> live_rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope, Measure measure,
+                              std::optional<double> prior, std::optional<double> limit, std::string_view limit_key,
+                              std::string* why) {
+  const bool rate = measure == Measure::TokensPerSecond;
+  const std::string_view unit = rate ? "tokens/s" : "ms";
+  uint64_t samples = 0;
+  const ProviderLive* live = scope.live(p.name);
+  std::optional<double> value = live ? live->figure(model, measure, scope.min_samples(), &samples) : std::nullopt;
+  const bool measured = value.has_value();
+  if (!value) value = prior;
+  if (!value) {
+    // Explored while measured too little; a router without live figures cannot measure it,
+    // so it goes behind the others.
+    const uint64_t seen = live ? samples + live->in_flight() : scope.min_samples();
+    if (why) *why = fmt::format("{} not known yet: explored ({} of {} samples)", measure_name(measure), samples, scope.min_samples());
+    return Rank{0, true, seen};
+  }
+  const std::string basis =
+      measured ? fmt::format("live over {} samples", samples) : fmt::format("prior, {} of {} samples", samples, scope.min_samples());
+  if (limit && (rate ? *value < *limit : *value > *limit)) {
+    if (why) *why = fmt::format("{} {:.0f} {} ({}) {} {} {}", measure_name(measure), *value, unit, basis, rate ? "below" : "above", limit_key, *limit);
+    return std::nullopt;
+  }
+  if (why) *why = fmt::format("{} {:.0f} {} ({})", measure_name(measure), *value, unit, basis);
+  return Rank{rate ? -*value : *value, false, samples};
 }
 
 }  // namespace llmrouter::detail

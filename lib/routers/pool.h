@@ -27,8 +27,20 @@ struct Pool {
 /// Reads `providers` and `rewrite_model`.
 Pool read_pool(SettingsReader& r, const Config& config);
 
-/// A rule that orders its pool by a key, lowest first (ties keep pool order); a provider
-/// without a key is left out.
+/// Where a ranked rule places one provider of its pool.
+struct Rank {
+  /// Lowest first.
+  double key = 0;
+  /// No figure yet: the provider is explored. While its samples plus its requests in flight
+  /// are fewer than `[routing] min_samples` it goes before the ranked ones (the least
+  /// measured first), so it gets measured; after that, behind them.
+  bool explore = false;
+  uint64_t samples = 0;
+};
+
+/// A rule that orders its pool by a key, lowest first. Equal keys: a provider with the model
+/// loaded first (Ollama's /api/ps), then the one with fewer requests in flight, then pool
+/// order.
 class RankedRule : public Rule {
  public:
   explicit RankedRule(Pool pool) : pool_(std::move(pool)) {}
@@ -36,10 +48,22 @@ class RankedRule : public Rule {
                   std::vector<RouteCandidate>& out) const final;
 
  protected:
-  virtual std::optional<double> key(const ProviderConfig& p) const = 0;
+  /// Places `p` for `model`, or leaves it out (nullopt). `why` is non-null only when the
+  /// scope is explaining: what the key is ("ttft 85 ms, live over 12 samples"), or why the
+  /// provider is left out.
+  virtual std::optional<Rank> rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope,
+                                   std::string* why) const = 0;
 
  private:
   Pool pool_;
 };
+
+/// The rank of a provider by a live figure: its live value once measured enough, else
+/// `prior`, else exploration. `limit` leaves out a provider whose figure is above it
+/// (below, for TokensPerSecond, which ranks highest first). `unit` and `limit_key` name
+/// them for explanations.
+std::optional<Rank> live_rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope, Measure measure,
+                              std::optional<double> prior, std::optional<double> limit, std::string_view limit_key,
+                              std::string* why);
 
 }  // namespace llmrouter::detail

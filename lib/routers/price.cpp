@@ -3,6 +3,8 @@
 // above `max_cost_per_1m_tokens`.
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "routers/builtin.h"
 #include "routers/pool.h"
 
@@ -15,9 +17,14 @@ class PriceRule final : public RankedRule {
       : RankedRule(std::move(pool)), max_cost_(max_cost) {}
 
  protected:
-  std::optional<double> key(const ProviderConfig& p) const override {
-    if (max_cost_ && p.cost_per_1m_tokens > *max_cost_) return std::nullopt;
-    return p.cost_per_1m_tokens;
+  std::optional<Rank> rank(const ProviderConfig& p, std::string_view, const RouteScope&,
+                           std::string* why) const override {
+    if (max_cost_ && p.cost_per_1m_tokens > *max_cost_) {
+      if (why) *why = fmt::format("cost {} per 1M tokens above max_cost_per_1m_tokens {}", p.cost_per_1m_tokens, *max_cost_);
+      return std::nullopt;
+    }
+    if (why) *why = fmt::format("cost {} per 1M tokens", p.cost_per_1m_tokens);
+    return Rank{p.cost_per_1m_tokens};
   }
 
  private:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// `throughput`: the pool's providers with a `throughput_tokens_per_sec`, highest first,
-// leaving out those below `min_tokens_per_sec`.
+// `throughput`: the pool's providers, highest live output tokens per second first. Until a
+// provider has `[routing] min_samples` samples its `throughput_tokens_per_sec` stands in; a
+// provider with neither is explored. `min_tokens_per_sec` leaves out those below it.
 #include <limits>
 
 #include "routers/builtin.h"
@@ -15,10 +16,10 @@ class ThroughputRule final : public RankedRule {
       : RankedRule(std::move(pool)), min_rate_(min_rate) {}
 
  protected:
-  std::optional<double> key(const ProviderConfig& p) const override {
-    const auto& rate = p.throughput_tokens_per_sec;
-    if (!rate || (min_rate_ && *rate < *min_rate_)) return std::nullopt;
-    return -*rate;  // highest first
+  std::optional<Rank> rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope,
+                           std::string* why) const override {
+    return live_rank(p, model, scope, Measure::TokensPerSecond, p.throughput_tokens_per_sec, min_rate_,
+                     "min_tokens_per_sec", why);
   }
 
  private:

@@ -14,6 +14,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The candidate closest to `word` when it is close enough to be a likely misspelling
 /// (distance at most 2, or size/3 up to 3; or one is a prefix of the other), else empty.
+/// Whether `a` and `b` are equal, ASCII letters compared without case (header names).
+bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept;
+
 std::string_view closest_match(std::string_view word, std::span<const std::string_view> candidates);
 
 /// "; did you mean 'x'?" for the closest_match of `word`, or "" when none is close: the tail

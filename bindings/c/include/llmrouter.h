@@ -143,7 +143,10 @@ typedef enum llmrouter_status {
   LLMROUTER_STREAM_END = 9,
   /** `llmrouter_stream_next` only: no chunk arrived within the timeout; call again. This
    *  is not a failure of the request (that is LLMROUTER_TIMEOUT). */
-  LLMROUTER_STREAM_TIMEOUT = 10
+  LLMROUTER_STREAM_TIMEOUT = 10,
+  /** Every provider that could serve the request is at its `max_concurrency` or ejected
+   *  after failures (HTTP 429 or 503); retry later. */
+  LLMROUTER_OVERLOADED = 11
 } llmrouter_status;
 
 /** The wire format of a client request (and of the reply delivered for it). Fixed values. */

@@ -42,6 +42,7 @@ class Status(enum.IntEnum):
     INTERNAL = 8
     STREAM_END = 9
     STREAM_TIMEOUT = 10
+    OVERLOADED = 11
 
 
 class Format(enum.IntEnum):

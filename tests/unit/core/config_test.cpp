@@ -130,7 +130,8 @@ TEST(ConfigTest, UnknownKeySuggestsClosest) {
 
 TEST(ConfigTest, UnknownKeyWithoutCloseMatchListsKnownKeys) {
   EXPECT_EQ(error_of(std::string("[routing]\nretries = 2\n") + std::string(kProvider)),
-            "test.toml:2:1: routing.retries: unknown key; known keys: max_attempts");
+            "test.toml:2:1: routing.retries: unknown key; known keys: max_attempts, stats_half_life_s, min_samples, "
+            "eject_after_failures, eject_seconds, queue_timeout_ms, affinity, affinity_ttl_s");
 }
 
 TEST(ConfigTest, WrongTypeSaysWhatWasExpected) {
