@@ -165,6 +165,9 @@ struct ProviderConfig {
   /// `ollama` only: how often model discovery asks the provider again after start-up
   /// (0: at start-up only). See discovery.h.
   std::chrono::seconds discovery_interval{300};
+  /// `ollama` only: how often discovery asks which models the provider has loaded in memory
+  /// (`GET /api/ps`) between its rounds (0: only with the discovery rounds). See discovery.h.
+  std::chrono::seconds discovery_loaded_interval{10};
   /// `ollama` only: time allowed for each discovery request, connection included.
   std::chrono::milliseconds discovery_timeout{3'000};
 

@@ -5,6 +5,7 @@
 /// pairs; the first rule with a qualifying candidate wins, and the candidates after it (the
 /// rest of that rule's, then the following rules') are the fallbacks used for failover.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -20,8 +21,8 @@
 namespace llmrouter {
 
 /// What the router knows about the models of each provider beyond the config: models found
-/// by discovery (Ollama's /api/tags) and their capabilities. Thread-safe; updated by
-/// discovery, read by routing.
+/// by discovery (Ollama's /api/tags), their capabilities, and which are loaded in memory
+/// right now (Ollama's /api/ps). Thread-safe; updated by discovery, read by routing.
 class ModelCatalog {
  public:
   struct Model {
@@ -45,9 +46,31 @@ class ModelCatalog {
   /// Everything discovery learnt about `model` on `provider`, when it found it.
   std::optional<Model> model(std::string_view provider, std::string_view model) const;
 
+  /// Replaces the models `provider` has loaded in memory (as `/api/ps` lists them) and
+  /// records when, which makes loaded_known() true for it.
+  void set_loaded(const std::string& provider, std::vector<std::string> models);
+  /// True when `model` is among the loaded models of `provider`, named as has_model() names
+  /// them ("gemma3" is "gemma3:latest"). Cheap enough for the request path: no allocation.
+  bool is_loaded(std::string_view provider, std::string_view model) const;
+  /// The loaded models of `provider` (empty when none are, or when it is not known).
+  std::vector<std::string> loaded(std::string_view provider) const;
+  /// True once the loaded models of `provider` have been set at least once (its `/api/ps`
+  /// answered): an empty loaded() then means that nothing is loaded, not that it is unknown.
+  bool loaded_known(std::string_view provider) const;
+  /// When the loaded models of `provider` were last set (nullopt: never).
+  std::optional<std::chrono::steady_clock::time_point> loaded_at(std::string_view provider) const;
+
  private:
+  struct Loaded {
+    std::string provider;
+    std::vector<std::string> models;
+    std::chrono::steady_clock::time_point at;
+  };
+  const Loaded* find_loaded(std::string_view provider) const;  // mu_ held
+
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, std::vector<Model>>> providers_;  // guarded by mu_
+  std::vector<Loaded> loaded_;                                         // guarded by mu_
 };
 
 /// The input of routing.

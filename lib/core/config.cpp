@@ -57,6 +57,7 @@ constexpr std::string_view kProviderKeys[] = {"name",
                                               "headers",
                                               "capabilities",
                                               "discovery_interval_s",
+                                              "discovery_loaded_interval_s",
                                               "discovery_timeout_ms",
                                               "forward_client_headers",
                                               "kind"};
@@ -698,14 +699,18 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
     }
   }
   if (auto v = r.integer("discovery_interval_s", 0, 86'400)) p.discovery_interval = std::chrono::seconds(*v);
+  if (auto v = r.integer("discovery_loaded_interval_s", 0, 86'400)) {
+    p.discovery_loaded_interval = std::chrono::seconds(*v);
+  }
   if (auto v = r.integer("discovery_timeout_ms", 1, 600'000)) p.discovery_timeout = std::chrono::milliseconds(*v);
   if (format_known && p.format != WireFormat::Ollama) {
-    for (std::string_view key : {"discovery_interval_s", "discovery_timeout_ms"}) {
+    for (std::string_view key :
+         {"discovery_interval_s", "discovery_loaded_interval_s", "discovery_timeout_ms"}) {
       if (const toml::node* n = r.table().get(key)) {
         error(loc_of(n->source()), r.key_path(key),
               fmt::format(
                   "applies only to format = \"ollama\" providers (model discovery asks Ollama's "
-                  "/api/tags); this provider's format is '{}'",
+                  "/api/tags and /api/ps); this provider's format is '{}'",
                   wire_format_name(p.format)));
       }
     }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Ollama model discovery over the shared transport. A round asks every provider's
-// /api/tags at once, then every model's /api/show at once (skipping models whose digest
-// has not changed since an earlier answer), and only then writes the catalog: readers never
-// see a half-updated provider. Rounds are serialised; the background thread sleeps on a
-// condition variable until the next provider is due or the object is destroyed, and the
-// destructor cancels whatever is in flight so it never waits for a slow upstream.
+// /api/tags and /api/ps at once, then every model's /api/show at once (skipping models
+// whose digest has not changed since an earlier answer), and only then writes the catalog:
+// readers never see a half-updated provider. Between rounds, a lighter round asks only
+// /api/ps (the models loaded in memory). Rounds are serialised; the background thread
+// sleeps on a condition variable until the next provider is due or the object is
+// destroyed, and the destructor cancels whatever is in flight so it never waits for a slow
+// upstream.
 #include "llmrouter/discovery.h"
 
 #include <strings.h>
@@ -140,9 +142,9 @@ std::optional<std::string> problem(const Fetch::Reply& reply, const std::string&
   return std::nullopt;
 }
 
-// /api/tags: {"models": [{"name", "model", "digest", ...}]}. Entries without a name are
-// skipped; duplicates are listed once.
-Result<std::vector<Listed>> parse_tags(std::string_view body) {
+// /api/tags and /api/ps: {"models": [{"name", "model", "digest", ...}]}. Entries without
+// a name (or "model") are skipped; duplicates are listed once.
+Result<std::vector<Listed>> parse_models(std::string_view body) {
   auto doc = json::parse(body);
   if (!doc) return fail(doc.error());
   if (!doc->is_object()) return fail(Errc::Upstream, "expected a JSON object");
@@ -217,6 +219,39 @@ std::string describe(const std::vector<ModelCatalog::Model>& models) {
 
 std::string models_phrase(std::size_t n) { return fmt::format("{} model{}", n, n == 1 ? "" : "s"); }
 
+// "gemma3:latest, qwen3:8b" (at most kMaxLogged names).
+std::string describe(const std::vector<std::string>& names) {
+  std::vector<std::string_view> first(
+      names.begin(),
+      names.begin() + static_cast<std::ptrdiff_t>(std::min(kMaxLogged, names.size())));
+  std::string out = detail::join(first, ", ");
+  if (names.size() > kMaxLogged) out += fmt::format(" and {} more", names.size() - kMaxLogged);
+  return out;
+}
+
+// What one /api/ps request said: the loaded models, or why there is no answer.
+struct LoadedReply {
+  std::optional<std::vector<std::string>> models;
+  std::string error;
+};
+
+LoadedReply read_loaded(const Fetch::Reply& reply, const std::string& what,
+                        const std::string& provider) {
+  LoadedReply out;
+  if (auto why = problem(reply, what, provider)) {
+    out.error = std::move(*why);
+    return out;
+  }
+  auto listed = parse_models(reply.body);
+  if (!listed) {
+    out.error = fmt::format("{}: {}", what, listed.error().message);
+    return out;
+  }
+  out.models.emplace();
+  for (Listed& m : *listed) out.models->push_back(std::move(m.name));
+  return out;
+}
+
 }  // namespace
 
 struct Discovery::Impl {
@@ -226,6 +261,11 @@ struct Discovery::Impl {
     // The schedule, guarded by Impl::mu.
     bool refreshed = false;
     Clock::time_point next_due{};
+    Clock::time_point next_loaded_due{};  // the next round that asks only /api/ps
+    // Only rounds touch these (they hold round_mu). /api/tags failed in the last round;
+    // /api/ps failed with a warning, and has not answered since.
+    bool tags_failing = false;
+    bool loaded_failing = false;
     // What /api/show answered in earlier rounds, by model name, with the digest it was for.
     // Only the round in progress touches it (rounds hold round_mu).
     std::map<std::string, std::pair<std::string, ModelCatalog::Model>, std::less<>> known;
@@ -310,15 +350,57 @@ struct Discovery::Impl {
     return stop;
   }
 
+  // Writes what /api/ps said for `t` into the catalog, or logs why it said nothing: the
+  // first failure in a row as a warning, which it returns, the others at debug level, as
+  // is every failure while /api/tags fails too (its warning speaks for the provider).
+  std::optional<std::string> note_loaded(Target& t, LoadedReply reply, LogLevel changed_level);
+
   std::vector<DiscoveryReport> run(const std::vector<std::size_t>& which);
+  void run_loaded(const std::vector<std::size_t>& which);
   void loop();
 };
+
+std::optional<std::string> Discovery::Impl::note_loaded(Target& t, LoadedReply reply,
+                                                        LogLevel changed_level) {
+  const std::string& name = t.config.name;
+  if (!reply.models) {
+    const std::vector<std::string> before = catalog->loaded(name);
+    const std::string message = fmt::format(
+        "provider '{}': reading the loaded models failed: {}; {}", name, reply.error,
+        !catalog->loaded_known(name) ? std::string("none are known to be loaded")
+        : before.empty()
+            ? std::string("keeping the last answer (none loaded)")
+            : fmt::format("keeping the {} known to be loaded", models_phrase(before.size())));
+    if (t.tags_failing || t.loaded_failing) {
+      log(LogLevel::Debug, message);
+      return std::nullopt;
+    }
+    t.loaded_failing = true;
+    log(LogLevel::Warn, message);
+    return message;
+  }
+  const bool recovered = t.loaded_failing;
+  t.loaded_failing = false;
+  const bool changed =
+      recovered || !catalog->loaded_known(name) || catalog->loaded(name) != *reply.models;
+  // After a warning, the first answer again is news whatever it says.
+  const LogLevel level = recovered ? LogLevel::Info : changed ? changed_level : LogLevel::Debug;
+  if (log_enabled(level)) {
+    log(level, reply.models->empty()
+                   ? fmt::format("provider '{}': no models loaded", name)
+                   : fmt::format("provider '{}': {} loaded: {}", name,
+                                 models_phrase(reply.models->size()), describe(*reply.models)));
+  }
+  catalog->set_loaded(name, std::move(*reply.models));
+  return std::nullopt;
+}
 
 std::vector<DiscoveryReport> Discovery::Impl::run(const std::vector<std::size_t>& which) {
   std::lock_guard round(round_mu);
   struct Work {
     Target* target;
     Pending tags;
+    Pending ps;
     std::optional<std::string> error;  // /api/tags failed
     std::vector<Listed> listed;
     std::vector<Pending> shows;        // parallel to `listed`; no fetch: known digest
@@ -326,12 +408,14 @@ std::vector<DiscoveryReport> Discovery::Impl::run(const std::vector<std::size_t>
   std::vector<Work> work;
   for (std::size_t i : which) {
     Target& t = targets[i];
-    work.push_back({&t, begin(request(t.config, "GET", "/api/tags", {})), std::nullopt, {}, {}});
+    Pending tags = begin(request(t.config, "GET", "/api/tags", {}));
+    Pending ps = begin(request(t.config, "GET", "/api/ps", {}));
+    work.push_back({&t, std::move(tags), std::move(ps), std::nullopt, {}, {}});
   }
   for (Work& w : work) {
     const Fetch::Reply reply = finish(w.tags);
     if ((w.error = problem(reply, w.tags.what, w.target->config.name))) continue;
-    auto listed = parse_tags(reply.body);
+    auto listed = parse_models(reply.body);
     if (!listed) {
       w.error = fmt::format("{}: {}", w.tags.what, listed.error().message);
       continue;
@@ -360,6 +444,7 @@ std::vector<DiscoveryReport> Discovery::Impl::run(const std::vector<std::size_t>
     std::vector<ModelCatalog::Model> models;
     std::vector<std::string> show_errors;
     decltype(Target::known) known;
+    LoadedReply loaded;
   };
   std::vector<Outcome> outcomes(work.size());
   for (std::size_t wi = 0; wi < work.size(); ++wi) {
@@ -391,6 +476,11 @@ std::vector<DiscoveryReport> Discovery::Impl::run(const std::vector<std::size_t>
       unknown.name = m.name;
       out.models.push_back(std::move(unknown));
     }
+  }
+
+  for (std::size_t wi = 0; wi < work.size(); ++wi) {
+    const Pending& ps = work[wi].ps;
+    outcomes[wi].loaded = read_loaded(finish(ps), ps.what, work[wi].target->config.name);
   }
 
   // A round cut short by the destructor changes nothing and reports nothing.
@@ -434,6 +524,12 @@ std::vector<DiscoveryReport> Discovery::Impl::run(const std::vector<std::size_t>
       w.target->known = std::move(out.known);
       catalog->set_models(name, std::move(out.models));
     }
+    w.target->tags_failing = w.error.has_value();
+    if (auto warning = note_loaded(*w.target, std::move(out.loaded), LogLevel::Info)) {
+      if (!report.warning.empty()) report.warning += '\n';
+      report.warning += *warning;
+    }
+    report.loaded = catalog->loaded(name).size();
     reports.push_back(std::move(report));
   }
   std::lock_guard lock(mu);
@@ -441,31 +537,66 @@ std::vector<DiscoveryReport> Discovery::Impl::run(const std::vector<std::size_t>
   for (Work& w : work) {
     w.target->refreshed = true;
     w.target->next_due = now + w.target->config.discovery_interval;
+    w.target->next_loaded_due = now + w.target->config.discovery_loaded_interval;
   }
   return reports;
+}
+
+void Discovery::Impl::run_loaded(const std::vector<std::size_t>& which) {
+  std::lock_guard round(round_mu);
+  std::vector<Pending> ps;
+  for (std::size_t i : which) ps.push_back(begin(request(targets[i].config, "GET", "/api/ps", {})));
+  std::vector<LoadedReply> replies;
+  for (std::size_t k = 0; k < which.size(); ++k) {
+    replies.push_back(read_loaded(finish(ps[k]), ps[k].what, targets[which[k]].config.name));
+  }
+  if (stopping()) return;  // cut short by the destructor: changes nothing
+  // Models load and unload all the time: a changed list is logged at debug level here.
+  for (std::size_t k = 0; k < which.size(); ++k) {
+    note_loaded(targets[which[k]], std::move(replies[k]), LogLevel::Debug);
+  }
+  std::lock_guard lock(mu);
+  const auto now = Clock::now();
+  for (std::size_t i : which) {
+    targets[i].next_loaded_due = now + targets[i].config.discovery_loaded_interval;
+  }
 }
 
 void Discovery::Impl::loop() {
   std::unique_lock lock(mu);
   while (!stop) {
     const auto now = Clock::now();
-    std::vector<std::size_t> due;
+    std::vector<std::size_t> due;         // full rounds
+    std::vector<std::size_t> loaded_due;  // /api/ps only
     std::optional<Clock::time_point> next;
+    auto wake_at = [&](Clock::time_point t) {
+      if (!next || t < *next) next = t;
+    };
     for (std::size_t i = 0; i < targets.size(); ++i) {
       const Target& t = targets[i];
       if (!t.refreshed) {
         due.push_back(i);
-      } else if (t.config.discovery_interval.count() > 0) {
+        continue;
+      }
+      if (t.config.discovery_interval.count() > 0) {
         if (t.next_due <= now) {
           due.push_back(i);
-        } else if (!next || t.next_due < *next) {
-          next = t.next_due;
+          continue;
+        }
+        wake_at(t.next_due);
+      }
+      if (t.config.discovery_loaded_interval.count() > 0) {
+        if (t.next_loaded_due <= now) {
+          loaded_due.push_back(i);
+        } else {
+          wake_at(t.next_loaded_due);
         }
       }
     }
-    if (!due.empty()) {
+    if (!due.empty() || !loaded_due.empty()) {
       lock.unlock();
-      run(due);
+      if (!due.empty()) run(due);
+      if (!loaded_due.empty()) run_loaded(loaded_due);
       lock.lock();
       continue;
     }
@@ -482,7 +613,7 @@ std::unique_ptr<Discovery> Discovery::create(const Config& config, std::shared_p
   auto impl = std::make_unique<Impl>();
   for (const ProviderConfig& p : config.providers) {
     if (p.format == WireFormat::Ollama && p.available)
-      impl->targets.push_back(Impl::Target{p, false, {}, {}});
+      impl->targets.push_back(Impl::Target{p, false, {}, {}, false, false, {}});
   }
   impl->transport = std::move(transport);
   impl->catalog = catalog ? std::move(catalog) : std::make_shared<ModelCatalog>();

@@ -75,6 +75,51 @@ std::optional<ModelCatalog::Model> ModelCatalog::model(std::string_view provider
   return std::nullopt;
 }
 
+const ModelCatalog::Loaded* ModelCatalog::find_loaded(std::string_view provider) const {
+  for (const Loaded& l : loaded_) {
+    if (l.provider == provider) return &l;
+  }
+  return nullptr;
+}
+
+void ModelCatalog::set_loaded(const std::string& provider, std::vector<std::string> models) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  for (Loaded& l : loaded_) {
+    if (l.provider == provider) {
+      l.models = std::move(models);
+      l.at = now;
+      return;
+    }
+  }
+  loaded_.push_back(Loaded{provider, std::move(models), now});
+}
+
+bool ModelCatalog::is_loaded(std::string_view provider, std::string_view model) const {
+  std::lock_guard lock(mu_);
+  const Loaded* l = find_loaded(provider);
+  return l && std::any_of(l->models.begin(), l->models.end(),
+                          [&](const std::string& m) { return names_model(m, model); });
+}
+
+std::vector<std::string> ModelCatalog::loaded(std::string_view provider) const {
+  std::lock_guard lock(mu_);
+  const Loaded* l = find_loaded(provider);
+  return l ? l->models : std::vector<std::string>();
+}
+
+bool ModelCatalog::loaded_known(std::string_view provider) const {
+  std::lock_guard lock(mu_);
+  return find_loaded(provider) != nullptr;
+}
+
+std::optional<std::chrono::steady_clock::time_point> ModelCatalog::loaded_at(
+    std::string_view provider) const {
+  std::lock_guard lock(mu_);
+  const Loaded* l = find_loaded(provider);
+  return l ? std::optional(l->at) : std::nullopt;
+}
+
 // ---- Router
 
 Router::Router(const Config& config, const ModelCatalog* catalog,

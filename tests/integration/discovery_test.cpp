@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Ollama model discovery against the mock upstream: the catalog it fills, the router using
-// it, failures as warnings, bounded timeouts, periodic refresh and a prompt shutdown.
+// Ollama model discovery against the mock upstream: the catalog it fills (models and the
+// models loaded in memory), the router using it, failures as warnings, bounded timeouts,
+// periodic refresh and a prompt shutdown.
 // Timing assertions are generous upper bounds (the sanitizer builds are slow); every wait
 // is a bounded loop.
 #include "llmrouter/discovery.h"
@@ -99,8 +100,156 @@ TEST_F(DiscoveryTest, ModelsAndCapabilitiesLandInTheCatalog) {
 
   EXPECT_EQ(mock->requests("/api/tags"), 1);
   EXPECT_EQ(mock->requests("/api/show"), 2);
+  EXPECT_EQ(mock->requests("/api/ps"), 1);
   EXPECT_EQ(mock->last_header("/api/tags", "authorization"), "");  // no key configured
   EXPECT_THAT(warnings(), IsEmpty());
+}
+
+TEST_F(DiscoveryTest, TheLoadedModelsAreReadAtStartUp) {
+  start_mock();  // /api/ps lists the first model, qwen2.5vl:7b
+  auto d = discovery(config());
+  EXPECT_FALSE(catalog->loaded_known("local"));
+  const std::vector<DiscoveryReport> reports = d->refresh();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_TRUE(reports[0].ok);
+  EXPECT_EQ(reports[0].warning, "");
+  EXPECT_EQ(reports[0].loaded, 1u);
+  EXPECT_TRUE(catalog->loaded_known("local"));
+  EXPECT_THAT(catalog->loaded("local"), ElementsAre("qwen2.5vl:7b"));
+  EXPECT_TRUE(catalog->is_loaded("local", "qwen2.5vl:7b"));
+  EXPECT_FALSE(catalog->is_loaded("local", "gemma2:2b"));  // pulled, not loaded
+  EXPECT_EQ(mock->requests("/api/ps"), 1);
+  EXPECT_THAT(warnings(), IsEmpty());
+}
+
+TEST_F(DiscoveryTest, LoadedNamesMatchAsOllamaReadsThem) {
+  start_mock({.models = {MockModel{"gemma3:latest"}, MockModel{"qwen3:8b"}, MockModel{"llava:7b"}},
+              .loaded = std::vector<std::string>{"gemma3:latest", "qwen3:8b"}});
+  auto d = discovery(config());
+  ASSERT_EQ(d->refresh().at(0).loaded, 2u);
+  EXPECT_TRUE(catalog->is_loaded("local", "gemma3"));  // no tag: latest
+  EXPECT_TRUE(catalog->is_loaded("local", "gemma3:latest"));
+  EXPECT_FALSE(catalog->is_loaded("local", "qwen3"));  // qwen3:latest is not loaded
+  EXPECT_TRUE(catalog->is_loaded("local", "qwen3:8b"));
+  EXPECT_FALSE(catalog->is_loaded("local", "llava:7b"));
+  EXPECT_FALSE(catalog->is_loaded("other", "gemma3"));
+}
+
+TEST_F(DiscoveryTest, NothingLoadedIsKnownAndEmpty) {
+  start_mock({.loaded = std::vector<std::string>{}});
+  auto d = discovery(config());
+  const auto reports = d->refresh();
+  EXPECT_EQ(reports.at(0).loaded, 0u);
+  EXPECT_EQ(reports[0].warning, "");
+  EXPECT_TRUE(catalog->loaded_known("local"));
+  EXPECT_THAT(catalog->loaded("local"), IsEmpty());
+}
+
+TEST_F(DiscoveryTest, TheLoadedModelsAreRefreshedOnTheirOwnInterval) {
+  start_mock();
+  auto d = discovery(config("discovery_loaded_interval_s = 1\n"));  // full rounds every 300 s
+  d->refresh();
+  ASSERT_TRUE(catalog->is_loaded("local", "qwen2.5vl:7b"));
+  d->start();
+  mock->set_loaded(std::vector<std::string>{"gemma2:2b"});
+  ASSERT_TRUE(testing::wait_until([&] { return catalog->is_loaded("local", "gemma2:2b"); }));
+  EXPECT_THAT(catalog->loaded("local"), ElementsAre("gemma2:2b"));
+  EXPECT_GE(mock->requests("/api/ps"), 2);
+  // Only /api/ps was asked again: no full round.
+  EXPECT_EQ(mock->requests("/api/tags"), 1);
+  EXPECT_EQ(mock->requests("/api/show"), 2);
+  EXPECT_THAT(warnings(), IsEmpty());
+}
+
+TEST_F(DiscoveryTest, AZeroLoadedIntervalAsksOnlyWithTheDiscoveryRounds) {
+  start_mock();
+  auto d = discovery(config("discovery_interval_s = 0\ndiscovery_loaded_interval_s = 0\n"));
+  d->refresh();
+  d->start();
+  mock->set_loaded(std::vector<std::string>{"gemma2:2b"});
+  // Nothing is due: the thread sleeps. (Asserting that nothing happens takes a wait.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(mock->requests("/api/ps"), 1);
+  EXPECT_TRUE(catalog->is_loaded("local", "qwen2.5vl:7b"));
+  // A full round asks it again.
+  EXPECT_EQ(d->refresh().at(0).loaded, 1u);
+  EXPECT_EQ(mock->requests("/api/ps"), 2);
+  EXPECT_THAT(catalog->loaded("local"), ElementsAre("gemma2:2b"));
+}
+
+TEST_F(DiscoveryTest, AFailingPsRequestKeepsTheLoadedModelsWithOneWarning) {
+  start_mock();
+  auto d = discovery(config());
+  ASSERT_EQ(d->refresh().at(0).loaded, 1u);
+  mock->set_ps_fail(true);
+  mock->set_loaded(std::vector<std::string>{});
+  auto reports = d->refresh();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_TRUE(reports[0].ok);  // the round itself went well
+  EXPECT_EQ(reports[0].models, 2u);
+  EXPECT_EQ(reports[0].loaded, 1u);
+  const std::string warning =
+      "provider 'local': reading the loaded models failed: GET " + mock->base_url() +
+      "/api/ps answered 500: ps exploded; keeping the 1 model known to be loaded";
+  EXPECT_EQ(reports[0].warning, warning);
+  EXPECT_THAT(warnings(), ElementsAre(warning));
+  EXPECT_THAT(catalog->loaded("local"), ElementsAre("qwen2.5vl:7b"));
+  EXPECT_TRUE(catalog->is_loaded("local", "qwen2.5vl:7b"));
+  EXPECT_EQ(catalog->models("local").size(), 2u);
+
+  // The same failure again is not warned about twice.
+  reports = d->refresh();
+  EXPECT_EQ(reports.at(0).warning, "");
+  EXPECT_EQ(reports[0].loaded, 1u);
+  EXPECT_THAT(warnings(), ElementsAre(warning));
+
+  // Once it answers again, its answer replaces the list.
+  mock->set_ps_fail(false);
+  reports = d->refresh();
+  EXPECT_EQ(reports.at(0).warning, "");
+  EXPECT_EQ(reports[0].loaded, 0u);
+  EXPECT_THAT(catalog->loaded("local"), IsEmpty());
+  EXPECT_TRUE(catalog->loaded_known("local"));
+  EXPECT_THAT(warnings(), ElementsAre(warning));
+}
+
+TEST_F(DiscoveryTest, AFailingFirstPsRequestLeavesTheLoadedModelsUnknown) {
+  start_mock({.ps_fail = true});
+  auto d = discovery(config());
+  const auto reports = d->refresh();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_TRUE(reports[0].ok);
+  EXPECT_EQ(reports[0].models, 2u);
+  EXPECT_EQ(reports[0].loaded, 0u);
+  EXPECT_EQ(reports[0].warning,
+            "provider 'local': reading the loaded models failed: GET " + mock->base_url() +
+                "/api/ps answered 500: ps exploded; none are known to be loaded");
+  EXPECT_THAT(warnings(), ElementsAre(reports[0].warning));
+  EXPECT_FALSE(catalog->loaded_known("local"));
+  EXPECT_TRUE(catalog->has_model("local", "gemma2:2b"));
+}
+
+TEST_F(DiscoveryTest, AFailingPsBetweenRoundsIsOneWarningAndKeepsTheList) {
+  start_mock();
+  auto d = discovery(config("discovery_loaded_interval_s = 1\n"));
+  d->refresh();
+  d->start();
+  mock->set_ps_fail(true);
+  mock->set_loaded(std::vector<std::string>{"gemma2:2b"});
+  // Three failed reads in a row (the round's was the first read).
+  ASSERT_TRUE(testing::wait_until([&] { return mock->requests("/api/ps") >= 4; }));
+  EXPECT_THAT(catalog->loaded("local"), ElementsAre("qwen2.5vl:7b"));
+  const auto logged = warnings();
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_THAT(
+      logged[0],
+      HasSubstr("provider 'local': reading the loaded models failed: GET " + mock->base_url() +
+                "/api/ps answered 500: ps exploded; keeping the 1 model known to be loaded"));
+  mock->set_ps_fail(false);
+  ASSERT_TRUE(testing::wait_until([&] { return catalog->is_loaded("local", "gemma2:2b"); }));
+  EXPECT_FALSE(catalog->is_loaded("local", "qwen2.5vl:7b"));
+  EXPECT_EQ(warnings().size(), 1u);
+  EXPECT_EQ(mock->requests("/api/tags"), 1);
 }
 
 TEST_F(DiscoveryTest, TheRouterRoutesDiscoveredModelsAndChecksTheirCapabilities) {
@@ -167,7 +316,7 @@ TEST_F(DiscoveryTest, RequestsCarryTheProviderCredentialAndHeaders) {
     return std::nullopt;
   });
   ASSERT_TRUE(d->refresh().at(0).ok);
-  for (const char* path : {"/api/tags", "/api/show"}) {
+  for (const char* path : {"/api/tags", "/api/show", "/api/ps"}) {
     EXPECT_EQ(mock->last_header(path, "authorization"), "Bearer sesame") << path;
     EXPECT_EQ(mock->last_header(path, "x-team"), "blue") << path;
   }
@@ -215,7 +364,9 @@ TEST_F(DiscoveryTest, AnUnreachableProviderIsAWarning) {
   EXPECT_FALSE(reports[0].ok);
   EXPECT_THAT(reports[0].warning, HasSubstr("provider 'local': model discovery failed: GET http://127.0.0.1:1/api/tags: "));
   EXPECT_THAT(reports[0].warning, ::testing::Not(HasSubstr(": provider 'local'")));  // named once
+  // /api/ps fails too, but the one warning speaks for the provider.
   EXPECT_THAT(warnings(), ElementsAre(reports[0].warning));
+  EXPECT_FALSE(catalog->loaded_known("local"));
 }
 
 TEST_F(DiscoveryTest, ASlowTagsRequestIsBoundedByTheDiscoveryTimeout) {

@@ -134,6 +134,52 @@ TEST(MockUpstreamTest, OptionsConfigureTheModelsAndFailures) {
   EXPECT_EQ(mock.requests(), 4);
 }
 
+// The names /api/ps lists, checking each entry's shape on the way.
+std::vector<std::string> ps_names(const std::string& body) {
+  std::vector<std::string> names;
+  auto doc = json::parse(body);
+  EXPECT_TRUE(doc) << body;
+  if (!doc) return names;
+  for (json::Element m : json::array_of(*json::field(json::object_of(*doc), "models"))) {
+    const json::Object o = json::object_of(m);
+    names.push_back(json::string_or_empty(o, "name"));
+    EXPECT_EQ(json::string_or_empty(o, "model"), names.back());
+    EXPECT_EQ(json::string_or_empty(o, "digest").size(), 64u);
+    EXPECT_FALSE(json::string_or_empty(o, "expires_at").empty());
+    EXPECT_TRUE(json::count(o, "size_vram"));
+  }
+  return names;
+}
+
+TEST(MockUpstreamTest, PsListsTheLoadedModels) {
+  testing::MockUpstream mock;
+  auto transport = make_curl_transport();
+  auto [status, body] = fetch(*transport, mock, "GET", "/api/ps");
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_THAT(ps_names(body), ElementsAre("qwen2.5vl:7b"));  // by default, the first model
+  mock.set_loaded(std::vector<std::string>{"gemma2:2b", "qwen2.5vl:7b", "absent:1b"});
+  EXPECT_THAT(ps_names(fetch(*transport, mock, "GET", "/api/ps").second),
+              ElementsAre("qwen2.5vl:7b", "gemma2:2b"));
+  mock.set_loaded(std::vector<std::string>{});
+  EXPECT_EQ(fetch(*transport, mock, "GET", "/api/ps").second, R"({"models":[]})");
+  mock.set_ps_fail(true);
+  EXPECT_EQ(fetch(*transport, mock, "GET", "/api/ps").first, 500);
+  EXPECT_EQ(mock.requests("/api/ps"), 4);
+}
+
+TEST(MockUpstreamTest, OptionsNameTheLoadedModels) {
+  testing::MockUpstream::Options options;
+  options.loaded = std::vector<std::string>{"gemma2:2b"};
+  testing::MockUpstream mock(options);
+  auto transport = make_curl_transport();
+  EXPECT_THAT(ps_names(fetch(*transport, mock, "GET", "/api/ps").second), ElementsAre("gemma2:2b"));
+  mock.set_loaded(std::nullopt);  // the default again: the first model
+  EXPECT_THAT(ps_names(fetch(*transport, mock, "GET", "/api/ps").second),
+              ElementsAre("qwen2.5vl:7b"));
+  mock.set_models({testing::MockModel{"other:2b"}});
+  EXPECT_THAT(ps_names(fetch(*transport, mock, "GET", "/api/ps").second), ElementsAre("other:2b"));
+}
+
 TEST(MockUpstreamTest, TheLastRequestBodyOfEachPathCanBeReadBack) {
   testing::MockUpstream mock;
   auto transport = make_curl_transport();

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Starts llmrouter-mock on an ephemeral 127.0.0.1 port, checks its one stdout line, makes
-# an Ollama discovery request and a chat request with curl, then stops it with SIGTERM and
-# expects exit status 0. Every wait is bounded. Exit 77 (skipped) when curl is missing.
+# Ollama discovery requests (/api/tags, /api/ps) and a chat request with curl, then stops
+# it with SIGTERM and expects exit status 0. Every wait is bounded. Exit 77 (skipped) when curl is missing.
 #   sh mock_cli_test.sh path/to/llmrouter-mock
 set -u
 mock=$1
@@ -42,6 +42,14 @@ tags=$(curl -sS --max-time 10 "$url/api/tags") || fail "GET /api/tags failed"
 case "$tags" in
   *'"models":[{"name":"qwen2.5vl:7b"'*) ;;
   *) fail "unexpected /api/tags reply: $tags" ;;
+esac
+ps=$(curl -sS --max-time 10 "$url/api/ps") || fail "GET /api/ps failed"
+case "$ps" in
+  *'"models":[{"name":"qwen2.5vl:7b"'*) ;;
+  *) fail "unexpected /api/ps reply: $ps" ;;
+esac
+case "$ps" in
+  *gemma2*) fail "/api/ps lists more than the first model by default: $ps" ;;
 esac
 reply=$(curl -sS --max-time 10 -H 'content-type: application/json' \
   -d '{"model":"m","stream":false,"messages":[{"role":"user","content":"hi"}]}' \

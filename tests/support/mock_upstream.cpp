@@ -90,6 +90,26 @@ std::string tags_body(const std::vector<MockModel>& models) {
   return out + "]}";
 }
 
+// /api/ps: the models of `models` named in `loaded` (unset: the first), as Ollama lists the
+// models it holds in memory.
+std::string ps_body(const std::vector<MockModel>& models,
+                    const std::optional<std::vector<std::string>>& loaded) {
+  std::string out = R"({"models":[)";
+  bool first = true;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    const MockModel& m = models[i];
+    const bool listed =
+        loaded ? std::find(loaded->begin(), loaded->end(), m.name) != loaded->end() : i == 0;
+    if (!listed) continue;
+    if (!first) out += ',';
+    first = false;
+    out += R"({"name":)"s + json_string(m.name) + R"(,"model":)" + json_string(m.name) +
+           R"(,"size":6654289920,"digest":")" + digest_of(m) + R"(","details":)" + details_of(m) +
+           R"(,"expires_at":"2025-11-01T10:05:00.000000+01:00","size_vram":6654289920})";
+  }
+  return out + "]}";
+}
+
 std::string show_body(const MockModel& m) {
   std::string info = R"({"general.architecture":)"s + json_string(m.family) +
                      R"(,"general.file_type":15,"general.parameter_count":7615616512,"general.quantization_version":2)";
@@ -240,7 +260,9 @@ struct MockUpstream::Impl {
 
   mutable std::mutex mu;
   std::vector<MockModel> models;                                 // guarded by mu
+  std::optional<std::vector<std::string>> loaded;                // guarded by mu
   bool tags_fail = false;                                        // guarded by mu
+  bool ps_fail = false;                                          // guarded by mu
   std::chrono::milliseconds tags_delay{0};
   std::chrono::milliseconds show_delay{0};
   std::map<std::string, int, std::less<>> per_path;              // guarded by mu
@@ -303,7 +325,9 @@ MockUpstream::MockUpstream() : MockUpstream(Options{}) {}
 MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->host = options.host;
   impl_->models = std::move(options.models);
+  impl_->loaded = std::move(options.loaded);
   impl_->tags_fail = options.tags_fail;
+  impl_->ps_fail = options.ps_fail;
   impl_->tags_delay = options.tags_delay;
   impl_->show_delay = options.show_delay;
   Impl& im = *impl_;
@@ -394,6 +418,15 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
         send(res, 200, tags_body(models), "application/json; charset=utf-8");
       });
     }
+    if (req.method == "GET" && req.path == "/api/ps") {
+      std::string body;
+      {
+        std::lock_guard lock(im.mu);
+        if (!im.ps_fail) body = ps_body(im.models, im.loaded);
+      }
+      if (body.empty()) return send(res, 500, R"({"error":"ps exploded"})");
+      return send(res, 200, body, "application/json; charset=utf-8");
+    }
     if (post && req.path == "/api/show") {
       im.record_body(req);
       std::string name = string_member(req.body, "model");
@@ -472,6 +505,16 @@ void MockUpstream::set_models(std::vector<MockModel> models) {
 void MockUpstream::set_tags_fail(bool fail) {
   std::lock_guard lock(impl_->mu);
   impl_->tags_fail = fail;
+}
+
+void MockUpstream::set_loaded(std::optional<std::vector<std::string>> loaded) {
+  std::lock_guard lock(impl_->mu);
+  impl_->loaded = std::move(loaded);
+}
+
+void MockUpstream::set_ps_fail(bool fail) {
+  std::lock_guard lock(impl_->mu);
+  impl_->ps_fail = fail;
 }
 
 }  // namespace llmrouter::testing

@@ -8,6 +8,9 @@
 //                    digest, details}]})
 //   POST /api/show   {"model":"x"} or {"name":"x"}: details, model_info (with
 //                    "<family>.context_length") and capabilities; 404 for an unknown model
+//   GET  /api/ps     the configured models loaded in memory (by default the first one):
+//                    {"models":[{name, model, size, digest, details, expires_at,
+//                    size_vram}]}
 //   POST /v1/messages/count_tokens   {"input_tokens":42}, whatever the request
 //   GET  /mock/last-request?path=P   the body of the last request received on path P
 //                    (404 when none), for tests that check what the router sent upstream
@@ -35,6 +38,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,8 +67,13 @@ class MockUpstream {
   struct Options {
     /// What /api/tags lists and /api/show describes.
     std::vector<MockModel> models = default_mock_models();
+    /// The names of the models /api/ps lists as loaded, in the order of `models` (names
+    /// that `models` lacks are left out); unset: the first model of `models`.
+    std::optional<std::vector<std::string>> loaded = std::nullopt;
     /// /api/tags answers 500.
     bool tags_fail = false;
+    /// /api/ps answers 500.
+    bool ps_fail = false;
     /// Waits before answering /api/tags and /api/show (bounded by 10 s).
     std::chrono::milliseconds tags_delay{0};
     std::chrono::milliseconds show_delay{0};
@@ -98,6 +107,9 @@ class MockUpstream {
   /// Changes, while running, what /api/tags and /api/show report.
   void set_models(std::vector<MockModel> models);
   void set_tags_fail(bool fail);
+  /// Changes, while running, what /api/ps reports (see Options::loaded).
+  void set_loaded(std::optional<std::vector<std::string>> loaded);
+  void set_ps_fail(bool fail);
 
  private:
   struct Impl;

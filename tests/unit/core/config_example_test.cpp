@@ -77,6 +77,7 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   EXPECT_EQ(ollama.format, WireFormat::Ollama);
   EXPECT_EQ(ollama.base_url, "http://localhost:11434");
   EXPECT_EQ(ollama.discovery_interval, std::chrono::seconds(300));
+  EXPECT_EQ(ollama.discovery_loaded_interval, std::chrono::seconds(10));
   EXPECT_EQ(ollama.discovery_timeout, std::chrono::milliseconds(3000));
   EXPECT_TRUE(ollama.available);
 

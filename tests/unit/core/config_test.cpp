@@ -91,6 +91,7 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_FALSE(p.timeout);
   EXPECT_FALSE(p.capabilities_declared);
   EXPECT_EQ(p.discovery_interval, std::chrono::seconds(300));
+  EXPECT_EQ(p.discovery_loaded_interval, std::chrono::seconds(10));
   EXPECT_EQ(p.discovery_timeout, std::chrono::milliseconds(3000));
   EXPECT_EQ(p.loc, (SourceLoc{1, 1}));
   EXPECT_TRUE(c->routers.empty());
@@ -398,14 +399,24 @@ constexpr std::string_view kOllama =
     "[[providers]]\nname = \"local\"\nformat = \"ollama\"\nbase_url = \"http://127.0.0.1:11434\"\n";
 
 TEST(ConfigTest, DiscoverySettingsAreRead) {
-  Result<Config> c = load(std::string(kOllama) + "discovery_interval_s = 0\ndiscovery_timeout_ms = 250\n");
+  Result<Config> c = load(
+      std::string(kOllama) +
+      "discovery_interval_s = 0\ndiscovery_loaded_interval_s = 0\ndiscovery_timeout_ms = 250\n");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->providers[0].discovery_interval, std::chrono::seconds(0));
+  EXPECT_EQ(c->providers[0].discovery_loaded_interval, std::chrono::seconds(0));
   EXPECT_EQ(c->providers[0].discovery_timeout, std::chrono::milliseconds(250));
-  c = load(std::string(kOllama) + "discovery_interval_s = 86400\ndiscovery_timeout_ms = 600000\n");
+  c = load(std::string(kOllama) +
+           "discovery_interval_s = 86400\ndiscovery_loaded_interval_s = "
+           "86400\ndiscovery_timeout_ms = 600000\n");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->providers[0].discovery_interval, std::chrono::seconds(86400));
+  EXPECT_EQ(c->providers[0].discovery_loaded_interval, std::chrono::seconds(86400));
   EXPECT_EQ(c->providers[0].discovery_timeout, std::chrono::milliseconds(600000));
+  c = load(std::string(kOllama) + "discovery_loaded_interval_s = 1\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->providers[0].discovery_loaded_interval, std::chrono::seconds(1));
+  EXPECT_EQ(c->providers[0].discovery_interval, std::chrono::seconds(300));  // the default
 }
 
 TEST(ConfigTest, DiscoverySettingsAreRangeChecked) {
@@ -416,14 +427,39 @@ TEST(ConfigTest, DiscoverySettingsAreRangeChecked) {
             "test.toml:5:24: providers[0].discovery_timeout_ms: must be between 1 and 600000, got 600001");
   EXPECT_EQ(error_of(std::string(kOllama) + "discovery_interval_s = \"5m\"\n"),
             "test.toml:5:24: providers[0].discovery_interval_s: expected an integer, found a string");
+  EXPECT_EQ(error_of(std::string(kOllama) + "discovery_loaded_interval_s = -1\n"),
+            "test.toml:5:31: providers[0].discovery_loaded_interval_s: must be between 0 and "
+            "86400, got -1");
+  EXPECT_EQ(error_of(std::string(kOllama) + "discovery_loaded_interval_s = 86401\n"),
+            "test.toml:5:31: providers[0].discovery_loaded_interval_s: must be between 0 and "
+            "86400, got 86401");
+  EXPECT_EQ(error_of(std::string(kOllama) + "discovery_loaded_interval_s = 2.5\n"),
+            "test.toml:5:31: providers[0].discovery_loaded_interval_s: expected an integer, found "
+            "a floating-point number");
+  EXPECT_EQ(error_of(std::string(kOllama) + "discovery_loaded_interval_s = \"10s\"\n"),
+            "test.toml:5:31: providers[0].discovery_loaded_interval_s: expected an integer, found "
+            "a string");
+  // A misspelt key is an unknown key, with a suggestion.
+  EXPECT_THAT(
+      error_of(std::string(kOllama) + "discovery_loaded_interval = 10\n"),
+      HasSubstr("test.toml:5:1: providers[0].discovery_loaded_interval: unknown key; did you mean "
+                "'discovery_loaded_interval_s'?"));
 }
 
 TEST(ConfigTest, DiscoverySettingsOnlyApplyToOllamaProviders) {
-  EXPECT_EQ(error_of(std::string(kProvider) + "discovery_interval_s = 60\ndiscovery_timeout_ms = 500\n"),
-            "test.toml:5:24: providers[0].discovery_interval_s: applies only to format = \"ollama\" providers "
-            "(model discovery asks Ollama's /api/tags); this provider's format is 'openai'\n"
-            "test.toml:6:24: providers[0].discovery_timeout_ms: applies only to format = \"ollama\" providers "
-            "(model discovery asks Ollama's /api/tags); this provider's format is 'openai'");
+  EXPECT_EQ(
+      error_of(std::string(kProvider) + "discovery_interval_s = 60\ndiscovery_loaded_interval_s = "
+                                        "5\ndiscovery_timeout_ms = 500\n"),
+      "test.toml:5:24: providers[0].discovery_interval_s: applies only to format = \"ollama\" "
+      "providers "
+      "(model discovery asks Ollama's /api/tags and /api/ps); this provider's format is 'openai'\n"
+      "test.toml:6:31: providers[0].discovery_loaded_interval_s: applies only to format = "
+      "\"ollama\" "
+      "providers (model discovery asks Ollama's /api/tags and /api/ps); this provider's format is "
+      "'openai'\n"
+      "test.toml:7:24: providers[0].discovery_timeout_ms: applies only to format = \"ollama\" "
+      "providers "
+      "(model discovery asks Ollama's /api/tags and /api/ps); this provider's format is 'openai'");
   // An unknown format is reported once, without a second error about discovery.
   EXPECT_EQ(error_of("[[providers]]\nname = \"x\"\nformat = \"olama\"\nbase_url = \"http://h\"\n"
                      "discovery_interval_s = 60\n"),
