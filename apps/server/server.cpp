@@ -240,6 +240,7 @@ struct Server::Impl {
     if (post && req.path == "/v1/messages/count_tokens") return count_tokens(req, res);
     if (post && req.path == "/v1/route") return route(req, res);
     if (get && req.path == "/v1/models") return models(req, res);
+    if (get && req.path == "/v1/providers") return providers(req, res);
     if (get && req.path == "/metrics") return scrape(req, res);
     if (get && req.path == "/health") return res->send(200, with_id(new_id(), {{"Content-Type", "text/plain"}}), "ok");
     if (get && config.server.dashboard && req.path == "/dashboard") {
@@ -250,7 +251,7 @@ struct Server::Impl {
     if (req.method == "GET" && config.server.dashboard && req.path == "/dashboard/events") return dashboard_events(req, res);
     static const std::set<std::string, std::less<>> known = {
         "/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/messages/count_tokens",
-        "/v1/route", "/v1/models", "/health", "/metrics"};
+        "/v1/route", "/v1/models", "/v1/providers", "/health", "/metrics"};
     const bool exists =
         known.contains(req.path) || (config.server.dashboard && (req.path == "/dashboard" || req.path == "/dashboard/events"));
     if (exists) {
@@ -560,9 +561,31 @@ struct Server::Impl {
                           error(400, fmt::format("format: expected openai, anthropic or responses, got '{}'", *f)), h);
       }
     }
-    auto p = engine->current()->pipeline().route(format, req.body);
+    std::string_view session;
+    for (const auto& [k, v] : req.headers) {
+      if (k.size() == 12 && std::equal(k.begin(), k.end(), "x-session-id", [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+          })) {
+        session = v;
+      }
+    }
+    auto p = engine->current()->pipeline().explain(format, req.body, 0.0, session);
     if (!p) return send_error(res, WireFormat::OpenAI, p.error(), h);
     send_json(res, 200, h, route_json(*p));
+  }
+
+  // Every provider's state and live figures.
+  void providers(const Request& req, const ResponsePtr& res) {
+    const Headers h = with_id(new_id());
+    if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), h);
+    std::shared_ptr<const Generation> g = engine->current();
+    const std::shared_ptr<ModelCatalog>& catalog = engine->catalog();
+    send_json(res, 200, h,
+              providers_json(g->config(), g->pipeline().live()->snapshot(),
+                             [&](std::string_view name) -> std::optional<std::vector<std::string>> {
+                               if (!catalog->loaded_known(name)) return std::nullopt;
+                               return catalog->loaded(name);
+                             }));
   }
 
   void models(const Request& req, const ResponsePtr& res) {

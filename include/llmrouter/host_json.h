@@ -2,10 +2,13 @@
 #pragma once
 /// @file host_json.h
 /// Bodies a host answers with, built from the pipeline's results: the dry-run routing
-/// decision (`POST /v1/route`) and the model list (`GET /v1/models`). llmrouter-server and
+/// decision (`POST /v1/route`), the model list (`GET /v1/models`) and the providers' live
+/// state (`GET /v1/providers`). llmrouter-server and
 /// the C ABI answer with these, so every host says the same.
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmrouter/pipeline.h"
@@ -14,12 +17,24 @@
 namespace llmrouter {
 
 /// The dry-run answer of `POST /v1/route`: {"provider", "model", "rule": {"index", "type"},
-/// "tags", "reason", "fallbacks": [{"provider", "model"}], "plugins"}. A request a plugin
-/// answers has provider "plugin" and rule null.
+/// "tags", "reason", "fallbacks": [{"provider", "model"}], "plugins"}, and when the decision
+/// was explained (Pipeline::explain) "candidates": [{"provider", "model", "rule",
+/// "ranked_by", "kept" | "passed_over"}] and "session_affinity". A request a plugin answers
+/// has provider "plugin" and rule null.
 std::string route_json(const PreparedRequest& prepared);
 
 /// The `GET /v1/models` body for `models` (Router::known_models), readable as both an
 /// OpenAI and an Anthropic model list.
 std::string models_json(const std::vector<RouteTarget>& models);
+
+/// The `GET /v1/providers` body: {"object": "list", "data": [one object per configured
+/// provider, in config order]}, each with its state ("ok", "ejected", "probing",
+/// "at_capacity", "unavailable"), `ejected_until` (RFC 3339, while ejected), in flight,
+/// max_concurrency, consecutive failures, attempts, failures, error rate, `ttft_ms`,
+/// `total_ms` and `tokens_per_s` ({"mean", "p50", "p95", "samples"}, null before the first
+/// sample), the same per model (`models`), and for Ollama providers `loaded_models` as
+/// `loaded` reports them (null: not known).
+std::string providers_json(const Config& config, const std::vector<ProviderSnapshot>& live,
+                           const std::function<std::optional<std::vector<std::string>>(std::string_view)>& loaded);
 
 }  // namespace llmrouter

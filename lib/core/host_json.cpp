@@ -3,6 +3,9 @@
 // POST /v1/route and the model list of GET /v1/models.
 #include "llmrouter/host_json.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include "json/json.h"
 
 namespace llmrouter {
@@ -99,6 +102,97 @@ std::string models_json(const std::vector<RouteTarget>& models) {
   models.empty() ? w.null() : w.string(models.front().model);
   w.key("last_id");
   models.empty() ? w.null() : w.string(models.back().model);
+  w.end_object();
+  return out;
+}
+
+namespace {
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void write_figure(detail::json::Writer& w, std::string_view key, const std::optional<FigureSummary>& f) {
+  w.key(key);
+  if (!f) return w.null();
+  w.begin_object();
+  w.kv_number("mean", f->mean);
+  w.kv_number("p50", f->p50);
+  w.kv_number("p95", f->p95);
+  w.kv_uint("samples", f->samples);
+  w.end_object();
+}
+
+void write_figures(detail::json::Writer& w, const FiguresSnapshot& f) {
+  w.kv_uint("in_flight", f.in_flight);
+  w.kv_uint("attempts", f.attempts);
+  w.kv_uint("failures", f.failures);
+  w.kv_number("error_rate", f.error_rate);
+  write_figure(w, "ttft_ms", f.ttft_ms);
+  write_figure(w, "total_ms", f.total_ms);
+  write_figure(w, "tokens_per_s", f.tokens_per_s);
+}
+
+}  // namespace
+
+std::string providers_json(const Config& config, const std::vector<ProviderSnapshot>& live,
+                           const std::function<std::optional<std::vector<std::string>>(std::string_view)>& loaded) {
+  std::string out;
+  detail::json::Writer w(out);
+  w.begin_object();
+  w.kv("object", "list");
+  w.key("data");
+  w.begin_array();
+  for (const ProviderConfig& pc : config.providers) {
+    const auto s = std::find_if(live.begin(), live.end(), [&](const ProviderSnapshot& x) { return x.name == pc.name; });
+    ProviderSnapshot empty;
+    empty.name = pc.name;
+    empty.max_concurrency = pc.max_concurrency;
+    const ProviderSnapshot& p = s == live.end() ? empty : *s;
+    std::string_view state = health_name(p.health);
+    if (!pc.available) {
+      state = "unavailable";
+    } else if (p.health == Health::Ok && p.at_capacity) {
+      state = "at_capacity";
+    }
+    w.begin_object();
+    w.kv("name", pc.name);
+    w.kv("format", wire_format_name(pc.format));
+    w.kv("state", state);
+    if (!pc.available) w.kv("unavailable_reason", pc.unavailable_reason);
+    if (p.ejected_until) w.kv("ejected_until", rfc3339(*p.ejected_until));
+    w.kv_uint("max_concurrency", p.max_concurrency);
+    w.kv_uint("consecutive_failures", p.consecutive_failures);
+    w.kv_uint("ejections", p.ejections);
+    write_figures(w, p.figures);
+    w.key("models");
+    w.begin_array();
+    for (const FiguresSnapshot& m : p.models) {
+      w.begin_object();
+      w.kv("model", m.model);
+      write_figures(w, m);
+      w.end_object();
+    }
+    w.end_array();
+    if (pc.format == WireFormat::Ollama) {
+      w.key("loaded_models");
+      const auto models = loaded ? loaded(pc.name) : std::nullopt;
+      if (!models) {
+        w.null();
+      } else {
+        w.begin_array();
+        for (const std::string& m : *models) w.string(m);
+        w.end_array();
+      }
+    }
+    w.end_object();
+  }
+  w.end_array();
   w.end_object();
   return out;
 }

@@ -168,9 +168,7 @@ uint32_t RouteScope::min_samples() const noexcept {
 }
 
 bool RouteScope::loaded(std::string_view provider, std::string_view model) const {
-  (void)provider;
-  (void)model;
-  return false;  // unfinished: wired to Ollama's /api/ps with the catalog's loaded models
+  return catalog_ && catalog_->is_loaded(provider, model);
 }
 
 uint32_t RouteScope::in_flight(std::string_view provider) const {
