@@ -265,6 +265,8 @@ struct MockUpstream::Impl {
   bool ps_fail = false;                                          // guarded by mu
   std::chrono::milliseconds tags_delay{0};
   std::chrono::milliseconds show_delay{0};
+  std::chrono::milliseconds chat_delay{0};
+  std::atomic<int> chat_status{0};
   std::map<std::string, int, std::less<>> per_path;              // guarded by mu
   std::map<std::string, Headers, std::less<>> last_headers;      // guarded by mu
   std::map<std::string, std::string, std::less<>> last_bodies;  // guarded by mu
@@ -330,6 +332,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->ps_fail = options.ps_fail;
   impl_->tags_delay = options.tags_delay;
   impl_->show_delay = options.show_delay;
+  impl_->chat_delay = options.chat_delay;
   Impl& im = *impl_;
 
   struct Format {
@@ -356,6 +359,9 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     const std::string path = req.path;
     const Recorded& rec = recorded->at(path);
     const std::string model = model_of(req.body);
+    if (const int status = im.chat_status.load(); status != 0) {
+      return send(res, status, R"({"error":{"message":"the mock is failing on purpose","type":"server_error"}})");
+    }
     if (model == "status-429") {
       return send(res, 429, R"({"error":{"message":"Rate limit reached","type":"rate_limit_error"}})", "application/json",
                   {{"retry-after", "7"}});
@@ -364,6 +370,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     std::chrono::milliseconds delay{0};
     if (model == "stall") delay = std::chrono::seconds(2);
     if (auto latency = latency_of(model)) delay = *latency;
+    delay += im.chat_delay;
     const bool streamed = wants_stream(req.body);
     later(res, delay, [res, &rec, path, model, streamed] {
       const bool bad_utf8 = model == "bad-utf8";
@@ -501,6 +508,8 @@ void MockUpstream::set_models(std::vector<MockModel> models) {
   std::lock_guard lock(impl_->mu);
   impl_->models = std::move(models);
 }
+
+void MockUpstream::set_chat_status(int status) { impl_->chat_status.store(status); }
 
 void MockUpstream::set_tags_fail(bool fail) {
   std::lock_guard lock(impl_->mu);

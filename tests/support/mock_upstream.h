@@ -77,6 +77,9 @@ class MockUpstream {
     /// Waits before answering /api/tags and /api/show (bounded by 10 s).
     std::chrono::milliseconds tags_delay{0};
     std::chrono::milliseconds show_delay{0};
+    /// Waits this long before every chat answer (besides latency-<ms>; bounded by 10 s):
+    /// two mocks with different waits stand for a fast and a slow provider.
+    std::chrono::milliseconds chat_delay{0};
     std::string host = "127.0.0.1";
     /// 0: an ephemeral port.
     int port = 0;
@@ -110,6 +113,9 @@ class MockUpstream {
   /// Changes, while running, what /api/ps reports (see Options::loaded).
   void set_loaded(std::optional<std::vector<std::string>> loaded);
   void set_ps_fail(bool fail);
+  /// Answers every chat request with `status` and an error body from now on (0: normally
+  /// again), as a provider that has gone down and comes back.
+  void set_chat_status(int status);
 
  private:
   struct Impl;
