@@ -13,11 +13,11 @@ Registries Registries::with_builtins() {
   (void)r.add_rule("prefix", detail::make_prefix_rule,
                    {"model_prefix", "provider", "rewrite_model"});
   (void)r.add_rule("tag", detail::make_tag_rule, {"tag", "provider", "rewrite_model"});
-  (void)r.add_rule("discover", detail::make_discover_rule, {"provider"});
+  (void)r.add_rule("discover", detail::make_discover_rule, {"provider", "providers"});
   (void)r.add_rule("price", detail::make_price_rule,
                    {"providers", "max_cost_per_1m_tokens", "rewrite_model"});
   (void)r.add_rule("latency", detail::make_latency_rule,
-                   {"providers", "max_latency_ms", "rewrite_model"});
+                   {"providers", "measure", "max_latency_ms", "rewrite_model"});
   (void)r.add_rule("throughput", detail::make_throughput_rule,
                    {"providers", "min_tokens_per_sec", "rewrite_model"});
   (void)r.add_rule("fallback", detail::make_fallback_rule,

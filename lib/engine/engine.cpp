@@ -365,6 +365,8 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Engine::~Engine() {
   impl_->discovery.reset();
+  // Requests waiting for room end now (as timed out), while the transport still runs.
+  if (auto g = impl_->current.load()) g->pipeline().live()->shutdown();
   impl_->current.store(nullptr);
   if (impl_->telemetry) impl_->telemetry->shutdown();  // exports what is queued while the transport runs
   // Requests still running (a pulled stream being cancelled, say) end here, on the loops,
