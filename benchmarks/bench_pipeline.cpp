@@ -21,7 +21,9 @@ std::string read(const std::string& path) {
   return ss.str();
 }
 
-// A config with `keywords` keywords spread over 10 tags, and a typical rule chain.
+// A config with `keywords` keywords spread over 10 tags, and a typical rule chain: a prefix
+// rule and a tag rule that do not match the benchmark's request, a latency rule ranking by
+// live figures (which decides), and a fallback rule (read for the failover chain).
 std::string config_text(int keywords) {
   std::mt19937 rng(1);
   std::string toml =
@@ -29,6 +31,7 @@ std::string config_text(int keywords) {
       "[[providers]]\nname = \"cloud\"\nformat = \"anthropic\"\nbase_url = \"http://127.0.0.1:2\"\ncost_per_1m_tokens = 3\nquality = 90\n"
       "[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"local/\"\nprovider = \"local\"\n"
       "[[routers]]\ntype = \"tag\"\ntag = \"tag3\"\nprovider = \"local\"\n"
+      "[[routers]]\ntype = \"latency\"\nproviders = [\"local\", \"cloud\"]\n"
       "[[routers]]\ntype = \"fallback\"\nquality_bias = 0.7\n"
       "[classifiers.keyword]\nenabled = true\n[classifiers.keyword.tags]\n";
   for (int t = 0; t < 10; ++t) {
@@ -47,7 +50,23 @@ std::shared_ptr<const Pipeline> make_pipeline(int keywords) {
   LoadOptions options;
   options.log_warnings = false;
   auto config = load_config_string(config_text(keywords), "bench.toml", options);
-  return *Pipeline::build(*config, Registries::with_builtins());
+  auto pipeline = *Pipeline::build(*config, Registries::with_builtins());
+  // Live figures in use: both providers measured past min_samples, on the benchmark's model.
+  LiveStats& live = *pipeline->live();
+  for (int i = 0; i < 20; ++i) {
+    for (const auto& [name, ttft] : {std::pair{"local", 120.0}, std::pair{"cloud", 450.0}}) {
+      AttemptLease lease;
+      if (live.begin(live.slot(name), "gpt-4.1", lease)) continue;
+      AttemptReport report;
+      report.ok = true;
+      report.ttft_ms = ttft;
+      report.total_ms = ttft * 4;
+      report.output_tokens = 200;
+      report.streamed = true;
+      live.end(lease, report);
+    }
+  }
+  return pipeline;
 }
 
 const std::string kChat1KB =

@@ -42,7 +42,8 @@ void RankedRule::candidates(const RouteQuery& query, const RouteScope& scope,
   const uint32_t min_samples = scope.min_samples();
   // 0: explored first; 1: ranked; 2: explored enough for now, behind the ranked ones.
   auto tier = [&](const Placed& x) { return !x.rank.explore ? 1 : x.rank.samples < min_samples ? 0 : 2; };
-  std::stable_sort(placed.begin(), placed.end(), [&](const Placed& a, const Placed& b) {
+  // Pools are small: a stable insertion sort, which needs no buffer (std::stable_sort takes one).
+  auto before = [&](const Placed& a, const Placed& b) {
     const int ta = tier(a);
     const int tb = tier(b);
     if (ta != tb) return ta < tb;
@@ -53,7 +54,10 @@ void RankedRule::candidates(const RouteQuery& query, const RouteScope& scope,
     const bool lb = scope.loaded(b.provider->name, model);
     if (la != lb) return la;
     return scope.in_flight(a.provider->name) < scope.in_flight(b.provider->name);
-  });
+  };
+  for (std::size_t i = 1; i < placed.size(); ++i) {
+    for (std::size_t j = i; j > 0 && before(placed[j], placed[j - 1]); --j) std::swap(placed[j], placed[j - 1]);
+  }
   for (Placed& x : placed) out.push_back({x.provider->name, std::string(model), std::move(x.why)});
 }
 
@@ -74,13 +78,14 @@ std::optional<Rank> live_rank(const ProviderConfig& p, std::string_view model, c
     if (why) *why = fmt::format("{} not known yet: explored ({} of {} samples)", measure_name(measure), samples, scope.min_samples());
     return Rank{0, true, seen};
   }
-  const std::string basis =
-      measured ? fmt::format("live over {} samples", samples) : fmt::format("prior, {} of {} samples", samples, scope.min_samples());
-  if (limit && (rate ? *value < *limit : *value > *limit)) {
-    if (why) *why = fmt::format("{} {:.0f} {} ({}) {} {} {}", measure_name(measure), *value, unit, basis, rate ? "below" : "above", limit_key, *limit);
-    return std::nullopt;
+  const bool over = limit && (rate ? *value < *limit : *value > *limit);
+  if (why) {
+    const std::string basis = measured ? fmt::format("live over {} samples", samples)
+                                       : fmt::format("prior, {} of {} samples", samples, scope.min_samples());
+    *why = fmt::format("{} {:.0f} {} ({})", measure_name(measure), *value, unit, basis);
+    if (over) *why += fmt::format(" {} {} {}", rate ? "below" : "above", limit_key, *limit);
   }
-  if (why) *why = fmt::format("{} {:.0f} {} ({})", measure_name(measure), *value, unit, basis);
+  if (over) return std::nullopt;
   return Rank{rate ? -*value : *value, false, samples};
 }
 
