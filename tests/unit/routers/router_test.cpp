@@ -256,3 +256,137 @@ provider = "b"
 
 }  // namespace
 }  // namespace llmrouter
+
+namespace llmrouter {
+namespace {
+
+std::string with_routing(std::string_view keys) {
+  std::string text(kProviders);
+  const std::string anchor = "max_attempts = 4\n";
+  text.insert(text.find(anchor) + anchor.size(), keys);
+  return text;
+}
+
+// A router with live figures over kProviders, and a way to record attempts on it.
+struct LiveFixture {
+  // `routing`: more [routing] keys, one per line.
+  explicit LiveFixture(std::string_view rules, std::string_view routing = "")
+      : config(testing::config_from(with_routing(routing) + std::string(rules))),
+        live(config.routing),
+        router(config, &catalog, rules_of(config), &live) {
+    live.configure(config);
+  }
+  // `n` successful attempts of (provider, model) with time to first byte `ttft` ms.
+  void measured(std::string_view provider, double ttft, int n, std::string_view model = "m") {
+    for (int i = 0; i < n; ++i) {
+      AttemptLease lease;
+      ASSERT_FALSE(live.begin(live.slot(provider), model, lease));
+      AttemptReport r;
+      r.ok = true;
+      r.ttft_ms = ttft;
+      r.total_ms = ttft * 2;
+      live.end(lease, r);
+    }
+  }
+  void failed(std::string_view provider, int n) {
+    for (int i = 0; i < n; ++i) {
+      AttemptLease lease;
+      if (live.begin(live.slot(provider), "m", lease)) return;
+      AttemptReport r;
+      r.provider_failure = true;
+      live.end(lease, r);
+    }
+  }
+  Config config;
+  ModelCatalog catalog;
+  LiveStats live;
+  Router router;
+};
+
+TEST(RouterLiveTest, LatencyRanksByLiveFiguresOverPriorsAndExploresTheUnknown) {
+  // a: prior 900; b: prior 300; c: prior 200; d: unavailable.
+  LiveFixture f("[[routers]]\ntype = \"latency\"\n", "min_samples = 3\n");
+  EXPECT_EQ(route(f.router, query("m")), "c:m b:m a:m");  // priors only
+  f.measured("a", 50, 2);
+  EXPECT_EQ(route(f.router, query("m")), "c:m b:m a:m");  // 2 of 3 samples: still the prior
+  f.measured("a", 50, 1);
+  EXPECT_EQ(route(f.router, query("m")), "a:m c:m b:m");  // measured: 50 ms beats the priors
+  f.measured("c", 400, 3);
+  EXPECT_EQ(route(f.router, query("m")), "a:m b:m c:m");
+  // A model never measured on a provider uses the provider's figure over all its models.
+  EXPECT_EQ(route(f.router, query("other")), "a:other b:other c:other");
+}
+
+TEST(RouterLiveTest, MaxLatencyAppliesToTheLiveFigure) {
+  LiveFixture f("[[routers]]\ntype = \"latency\"\nmax_latency_ms = 500\n", "min_samples = 2\n");
+  EXPECT_EQ(route(f.router, query("m")), "c:m b:m");  // a's prior, 900, is over
+  f.measured("a", 100, 2);
+  f.measured("b", 800, 2);
+  EXPECT_EQ(route(f.router, query("m")), "a:m c:m");
+  RouteQuery q = query("m");
+  q.explain = true;
+  auto d = f.router.route(q);
+  ASSERT_TRUE(d);
+  std::vector<std::string> seen;
+  for (const ConsideredCandidate& c : d->considered) seen.push_back(c.provider + ": " + (c.passed_over.empty() ? c.ranked_by : c.passed_over));
+  // What the rule left out, then its candidates in order (d ranks first on its prior of 1 ms,
+  // and does not qualify).
+  EXPECT_THAT(seen, ::testing::ElementsAre("b: ttft 800 ms (live over 2 samples) above max_latency_ms 500",
+                                           "d: unavailable: $D_KEY is not set",
+                                           "a: ttft 100 ms (live over 2 samples)",
+                                           "c: ttft 200 ms (prior, 0 of 2 samples)"));
+}
+
+TEST(RouterLiveTest, ThroughputExploresProvidersWithoutANumber) {
+  // b and d have no throughput_tokens_per_sec; d is unavailable.
+  LiveFixture f("[[routers]]\ntype = \"throughput\"\n", "min_samples = 2\n");
+  EXPECT_EQ(route(f.router, query("m")), "b:m c:m a:m");  // b explored first
+}
+
+TEST(RouterLiveTest, AnEjectedProviderIsPassedOverUnlessEveryCandidateIs) {
+  LiveFixture f("[[routers]]\ntype = \"latency\"\n", "eject_after_failures = 2\neject_seconds = 60\n");
+  f.failed("c", 2);
+  EXPECT_EQ(route(f.router, query("m")), "b:m a:m");
+  f.failed("b", 2);
+  f.failed("a", 2);
+  auto d = f.router.route(query("m"));
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_TRUE(d->despite_ejection);
+  EXPECT_EQ(chain(*d), "c:m b:m a:m");
+  EXPECT_THAT(d->reason, HasSubstr("every candidate is ejected"));
+}
+
+TEST(RouterLiveTest, AtCapacityEverywhereIsOverloadedWithRetryAfter) {
+  LiveFixture f("[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"m\"\nprovider = \"b\"\n");
+  f.config.providers[1].max_concurrency = 1;
+  f.live.configure(f.config);
+  AttemptLease busy;
+  ASSERT_FALSE(f.live.begin(f.live.slot("b"), "m", busy));
+  auto d = f.router.route(query("m"));
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, Errc::Overloaded);
+  EXPECT_EQ(d.error().status(), 429);
+  EXPECT_EQ(d.error().retry_after, "1");
+  f.live.end(busy, AttemptReport{});
+  EXPECT_EQ(route(f.router, query("m")), "b:m");
+}
+
+TEST(RouterLiveTest, ASessionKeepsItsTargetAmongTheRulesCandidates) {
+  LiveFixture f("[[routers]]\ntype = \"price\"\n", "affinity = \"session\"\n");
+  RouteQuery q = query("m");
+  q.session = "s";
+  f.live.remember("s", "c", "m");
+  auto d = f.router.route(q);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(chain(*d), "c:m a:m b:m");
+  EXPECT_TRUE(d->by_session);
+  // Not one of the winning rule's candidates (another model): routed afresh, and it moves.
+  f.live.remember("s", "c", "elsewhere");
+  EXPECT_EQ(route(f.router, q), "a:m b:m c:m");
+  EXPECT_EQ(f.live.session("s")->first, "a");
+  // No session key: the rule's own order.
+  EXPECT_EQ(route(f.router, query("m")), "a:m b:m c:m");
+}
+
+}  // namespace
+}  // namespace llmrouter
