@@ -198,6 +198,8 @@ Call::Call(const Pipeline& pipeline, WireFormat client, std::string_view body, H
     : pipeline_(pipeline), client_(client), body_(body), headers_(std::move(headers)), start_(Clock::now()) {}
 
 Call::~Call() {
+  // An attempt whose end was never reported (its provider threw): free its place.
+  if (run_ && run_->leased) pipeline_.live_->end(run_->lease, AttemptReport{});
   if (!completed_) complete(Error{Errc::Cancelled, "the client went away before the request was sent", 0, {}});
 }
 
