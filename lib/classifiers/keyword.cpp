@@ -18,11 +18,11 @@ class KeywordClassifier final : public Classifier {
 
   void classify(const CanonicalRequest& req, std::vector<std::string>& tags) const override {
     if (tags_.empty()) return;
+    // All the pieces at once: the matcher walks several of them side by side.
+    std::vector<std::string_view> texts;
+    for_each_request_text(req, [&](std::string_view text) { texts.push_back(text); });
     std::vector<bool> found(tags_.size(), false);
-    uint32_t total = 0;
-    for_each_request_text(req, [&](std::string_view text) {
-      if (total < tags_.size()) total += matcher_.scan(text, found);
-    });
+    matcher_.scan(texts, found);
     for (std::size_t i = 0; i < tags_.size(); ++i) {  // config order
       if (found[i]) tags.push_back(tags_[i]);
     }

@@ -2,6 +2,7 @@
 #include "classifiers/matcher.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 
 namespace llmrouter::detail {
@@ -101,52 +102,90 @@ bool KeywordMatcher::report(uint32_t row, std::vector<bool>& found, uint32_t& ne
   return false;
 }
 
-uint32_t KeywordMatcher::scan(std::string_view text, std::vector<bool>& found) const {
+template <std::size_t K>
+bool KeywordMatcher::walk(Lane* lanes, std::size_t n, std::vector<bool>& found, uint32_t& newly,
+                          uint32_t& remaining) const {
+  // Copies in locals and an unrolled inner loop, so the K rows stay in registers.
+  const uint32_t* delta = delta_.data();
+  const char* at[K];
+  uint32_t row[K];
+  for (std::size_t k = 0; k < K; ++k) {
+    at[k] = lanes[k].at;
+    row[k] = lanes[k].row;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+#pragma GCC unroll 4
+    for (std::size_t k = 0; k < K; ++k) {
+      row[k] = delta[(row[k] & ~kOutputFlag) + class_of_[static_cast<uint8_t>(at[k][i])]];
+      if ((row[k] & kOutputFlag) && report(row[k], found, newly, remaining)) return true;
+    }
+  }
+  for (std::size_t k = 0; k < K; ++k) {
+    lanes[k].at = at[k] + n;
+    lanes[k].row = row[k];
+  }
+  return false;
+}
+
+uint32_t KeywordMatcher::scan(std::span<const std::string_view> texts,
+                              std::vector<bool>& found) const {
   uint32_t newly = 0;
   uint32_t remaining = 0;
   for (uint32_t g = 0; g < group_count_; ++g) remaining += found[g] ? 0 : 1;
   if (remaining == 0 || max_len_ == 0) return 0;
-  const uint32_t* delta = delta_.data();
-  const auto step = [&](uint32_t row, char ch) {
-    return delta[(row & ~kOutputFlag) + class_of_[static_cast<uint8_t>(ch)]];
+
+  // A DFA walk is bound by the latency of one table load per byte, so the texts are cut
+  // into segments walked up to kWays at a time in lockstep: that many independent loads
+  // are in flight. A text is one segment unless it is longer than a lane's share of the
+  // whole (and a few pattern lengths): then it is cut, each piece after the first starting
+  // max_len_ - 1 bytes early so that a match across a cut is still seen.
+  constexpr std::size_t kWays = 4;  // the switch below has a case per lane count
+  std::size_t total = 0;
+  for (std::string_view t : texts) total += t.size();
+  const std::size_t segment = std::max(total / kWays + 1, 4 * max_len_);
+  std::size_t text = 0;  // the next segment starts at texts[text][offset]
+  std::size_t offset = 0;
+  const auto next_segment = [&](Lane& lane) {
+    while (text < texts.size() && offset >= texts[text].size()) {
+      ++text;
+      offset = 0;
+    }
+    if (text == texts.size()) return false;
+    const std::string_view t = texts[text];
+    const std::size_t begin = offset == 0 ? 0 : offset - (max_len_ - 1);
+    offset = std::min(t.size(), offset + segment);
+    lane = Lane{t.data() + begin, t.data() + offset, 0};
+    return true;
   };
 
-  // A DFA walk is bound by the latency of one table load per byte. Longer texts are cut into
-  // four segments walked in lockstep, so four independent loads are in flight at once. Each
-  // segment starts max_len_ - 1 bytes early, so a match across a cut is still seen.
-  constexpr std::size_t kWays = 4;
-  std::size_t pos = 0;
-  if (text.size() >= 256 && text.size() / kWays > 2 * max_len_) {
-    const std::size_t seg = text.size() / kWays;
-    std::size_t at[kWays];
-    std::size_t end[kWays];
-    uint32_t row[kWays] = {};
-    for (std::size_t k = 0; k < kWays; ++k) {
-      const std::size_t start = k * seg;
-      at[k] = start >= max_len_ - 1 ? start - (max_len_ - 1) : 0;
-      end[k] = k + 1 == kWays ? text.size() : (k + 1) * seg;
+  Lane lanes[kWays];
+  std::size_t live = 0;  // lanes[0, live) have bytes left
+  for (;;) {
+    while (live < kWays && next_segment(lanes[live])) ++live;
+    if (live == 0) return newly;
+    // Walk the live lanes until the shortest one ends; then it takes the next segment.
+    std::size_t n = SIZE_MAX;
+    for (std::size_t k = 0; k < live; ++k)
+      n = std::min(n, static_cast<std::size_t>(lanes[k].end - lanes[k].at));
+    bool all_found = false;
+    switch (live) {
+      case 1:
+        all_found = walk<1>(lanes, n, found, newly, remaining);
+        break;
+      case 2:
+        all_found = walk<2>(lanes, n, found, newly, remaining);
+        break;
+      case 3:
+        all_found = walk<3>(lanes, n, found, newly, remaining);
+        break;
+      default:
+        all_found = walk<kWays>(lanes, n, found, newly, remaining);
+        break;
     }
-    const std::size_t common = end[0] - at[0];  // every segment is at least this long
-    for (std::size_t i = 0; i < common; ++i) {
-      for (std::size_t k = 0; k < kWays; ++k) {
-        row[k] = step(row[k], text[at[k] + i]);
-        if ((row[k] & kOutputFlag) && report(row[k], found, newly, remaining)) return newly;
-      }
-    }
-    for (std::size_t k = 0; k < kWays; ++k) {
-      for (std::size_t i = at[k] + common; i < end[k]; ++i) {
-        row[k] = step(row[k], text[i]);
-        if ((row[k] & kOutputFlag) && report(row[k], found, newly, remaining)) return newly;
-      }
-    }
-    return newly;
+    if (all_found) return newly;
+    live = static_cast<std::size_t>(
+        std::remove_if(lanes, lanes + live, [](const Lane& l) { return l.at == l.end; }) - lanes);
   }
-  uint32_t row = 0;  // current state's row offset, possibly with kOutputFlag
-  for (; pos < text.size(); ++pos) {
-    row = step(row, text[pos]);
-    if ((row & kOutputFlag) && report(row, found, newly, remaining)) return newly;
-  }
-  return newly;
 }
 
 }  // namespace llmrouter::detail

@@ -5,6 +5,7 @@
 // byte whatever the number of patterns.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,15 +19,31 @@ class KeywordMatcher {
   KeywordMatcher(const std::vector<std::string>& patterns, const std::vector<uint32_t>& groups,
                  uint32_t group_count);
 
-  /// Marks in `found` (size group_count) every group with a pattern occurring in `text`;
-  /// returns the number of groups newly found. Stops early once every group is found.
-  uint32_t scan(std::string_view text, std::vector<bool>& found) const;
+  /// Marks in `found` (size group_count) every group with a pattern occurring in one of
+  /// `texts` (a match never spans two texts); returns the number of groups newly found.
+  /// Stops early once every group is found.
+  uint32_t scan(std::span<const std::string_view> texts, std::vector<bool>& found) const;
+  uint32_t scan(std::string_view text, std::vector<bool>& found) const {
+    return scan({&text, 1}, found);
+  }
 
   uint32_t group_count() const noexcept { return group_count_; }
   std::size_t state_count() const noexcept { return outputs_.size(); }
 
  private:
   static constexpr uint32_t kOutputFlag = 0x80000000u;
+  // A stretch of text being walked: the bytes left and the automaton's row (state * classes_,
+  // possibly with kOutputFlag).
+  struct Lane {
+    const char* at = nullptr;
+    const char* end = nullptr;
+    uint32_t row = 0;
+  };
+  // Walks `lanes[0, K)` in lockstep for `n` bytes each (each has at least `n` left); true
+  // when every group is found.
+  template <std::size_t K>
+  bool walk(Lane* lanes, std::size_t n, std::vector<bool>& found, uint32_t& newly,
+            uint32_t& remaining) const;
   // Reports the groups of the state behind `row`; true when every group is found.
   bool report(uint32_t row, std::vector<bool>& found, uint32_t& newly, uint32_t& remaining) const;
 

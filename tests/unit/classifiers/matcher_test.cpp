@@ -94,3 +94,33 @@ TEST(KeywordMatcherTest, LongTextsFindMatchesAcrossSegmentCuts) {
 
 }  // namespace
 }  // namespace llmrouter::detail
+
+namespace llmrouter::detail {
+namespace {
+
+TEST(KeywordMatcherTest, SeveralTextsAreWalkedSideBySideWithoutMatchingAcrossThem) {
+  KeywordMatcher m({"needle", "haystack"}, {0, 1}, 2);
+  const std::vector<std::string_view> split = {"a nee", "dle", "hay", "stack"};
+  std::vector<bool> found(2, false);
+  EXPECT_EQ(m.scan(split, found), 0u);
+  EXPECT_EQ(found, (std::vector<bool>{false, false}));
+
+  // Texts of uneven lengths, long ones cut into segments: every keyword is found wherever it is.
+  std::mt19937 rng(3);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> texts;
+    for (std::size_t i = 0, n = 1 + rng() % 6; i < n; ++i) texts.emplace_back(rng() % 300, 'x');
+    const std::size_t t = rng() % texts.size();
+    const std::string keyword = rng() % 2 ? "needle" : "haystack";
+    if (texts[t].size() < keyword.size()) texts[t] = keyword;
+    texts[t].replace(rng() % (texts[t].size() - keyword.size() + 1), keyword.size(), keyword);
+    const std::vector<std::string_view> views(texts.begin(), texts.end());
+    std::vector<bool> got(2, false);
+    m.scan(views, got);
+    EXPECT_TRUE(got[keyword == "needle" ? 0 : 1]) << "round " << round;
+    EXPECT_FALSE(got[keyword == "needle" ? 1 : 0]) << "round " << round;
+  }
+}
+
+}  // namespace
+}  // namespace llmrouter::detail
