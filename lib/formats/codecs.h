@@ -68,9 +68,16 @@ const Codec& codec(WireFormat format);
 Result<bool> decode_shared_field(std::string_view key, const json::Element& value, const json::Path& path,
                                  CanonicalRequest& req);
 
+/// The 400 error for a client request whose top level has `key` more than once (see
+/// check_unique_top_level_keys).
+Unexpected duplicate_top_level_key(std::string_view key);
+/// Fails with duplicate_top_level_key when `obj` has a key twice (keys compare unescaped).
+Result<void> check_unique_keys(const json::Object& obj);
+
 /// The frame of every client request decoder: parses `body` (strictly: invalid JSON or
-/// UTF-8 is an error), requires an object and walks its members. Null members are skipped
-/// (clients send nulls for unset fields), the shared fields go to decode_shared_field,
+/// UTF-8 is an error), requires an object whose keys are unique (check_unique_keys: the
+/// parsed keys are checked rather than the text scanned again) and walks its members. Null members
+/// are skipped (clients send nulls for unset fields), the shared fields go to decode_shared_field,
 /// `model` is read here and required, and every other member goes to
 /// `on_member(key, value, path, req)`, which returns an error for a bad value and ignores
 /// keys it does not know. The caller checks its own required members and validates.
@@ -79,6 +86,7 @@ Result<CanonicalRequest> decode_client_request(std::string_view body, OnMember&&
   LLMROUTER_TRY(doc, json::parse(body));
   const json::Path root;
   LLMROUTER_TRY(obj, json::as_object(doc, root));
+  LLMROUTER_CHECK(check_unique_keys(obj));
   CanonicalRequest req;
   bool has_model = false;
   for (auto [key, value] : obj) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The codec table, the public entry points of formats.h looking formats up in it, and the
 // decoding helpers the codecs share.
+#include <algorithm>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -46,7 +47,7 @@ const Codec& codec(WireFormat format) {
 }  // namespace detail
 
 Result<CanonicalRequest> decode_request(WireFormat client, std::string_view body) {
-  if (auto unique = check_unique_top_level_keys(body); !unique) return fail(unique.error());
+  // Every client decoder checks that the top-level keys are unique (decode_client_request).
   if (const auto decode = codec(client).decode_request) return decode(body);
   return fail(Errc::InvalidArgument,
               fmt::format("decode_request: '{}' is not a client format", wire_format_name(client)));
@@ -95,6 +96,26 @@ Result<std::string> optional_string(const json::Object& o, std::string_view key,
   if (!e) return std::string();
   LLMROUTER_TRY(s, json::as_string(*e, json::Path(path, key)));
   return std::string(s);
+}
+
+Unexpected duplicate_top_level_key(std::string_view key) {
+  return fail(
+      Errc::InvalidRequest,
+      fmt::format(
+          "the request has the key '{}' more than once at the top level (readers disagree on "
+          "which one counts); send it once",
+          key),
+      400);
+}
+
+Result<void> check_unique_keys(const json::Object& obj) {
+  std::vector<std::string_view> keys;
+  keys.reserve(obj.size());
+  for (auto [key, value] : obj) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  const auto twice = std::adjacent_find(keys.begin(), keys.end());
+  if (twice != keys.end()) return duplicate_top_level_key(*twice);
+  return {};
 }
 
 Unexpected missing_member(std::string_view member) {

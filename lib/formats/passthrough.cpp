@@ -4,8 +4,6 @@
 // the provider unchanged.
 #include <algorithm>
 
-#include <fmt/format.h>
-
 #include "formats/codecs.h"
 
 namespace llmrouter {
@@ -187,15 +185,8 @@ Result<void> unique_keys(const std::vector<Member>& members) {
   keys.reserve(members.size());
   for (const Member& m : members) keys.push_back(unescaped(m.key));
   std::sort(keys.begin(), keys.end());
-  for (std::size_t i = 1; i < keys.size(); ++i) {
-    if (keys[i] == keys[i - 1]) {
-      return fail(Errc::InvalidRequest,
-                  fmt::format("the request has the key '{}' more than once at the top level (readers disagree on "
-                              "which one counts); send it once",
-                              keys[i]),
-                  400);
-    }
-  }
+  const auto twice = std::adjacent_find(keys.begin(), keys.end());
+  if (twice != keys.end()) return detail::duplicate_top_level_key(*twice);
   return {};
 }
 

@@ -40,7 +40,12 @@ TEST(PassthroughTest, AKeyTwiceIsRefusedWhateverItsEscapes) {
     ASSERT_FALSE(r) << body;
     EXPECT_EQ(r.error().status(), 400);
     EXPECT_NE(r.error().message.find("more than once"), std::string::npos);
-    EXPECT_FALSE(decode_request(WireFormat::OpenAI, body)) << body;  // refused before routing too
+    for (WireFormat client : {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Responses}) {
+      auto decoded = decode_request(client, body);  // refused before routing too
+      ASSERT_FALSE(decoded) << body;
+      EXPECT_EQ(decoded.error().status(), 400);
+      EXPECT_NE(decoded.error().message.find("more than once"), std::string::npos) << body;
+    }
   }
   // An escaped key that is the only "model" is the model, and is replaced.
   EXPECT_EQ(pass(R"({"mod\u0065l":"a","messages":[]})", "n"), R"({"mod\u0065l":"n","messages":[]})");
