@@ -72,25 +72,41 @@ KeywordMatcher::KeywordMatcher(const std::vector<std::string>& patterns,
       }
     }
   }
-  // Final form of the table: each entry is the next state's row offset (state * classes_),
-  // with kOutputFlag set when that state reports groups, so a scan needs one load per byte.
-  for (uint32_t& t : delta_) {
-    const uint32_t next = t;
-    t = next * classes_ | (out[next].empty() ? 0u : kOutputFlag);
+  // Final form of the table: states are renumbered so that those reporting groups come
+  // last, and each entry is the next state's row offset (new number * classes_). A row at
+  // or past first_output_row_ reports groups, so a scan needs one load and one compare per
+  // byte. The root (no output: patterns are not empty) keeps number and row 0.
+  std::vector<uint32_t> order;  // new number -> state
+  order.reserve(n);
+  for (uint32_t s = 0; s < n; ++s) {
+    if (out[s].empty()) order.push_back(s);
   }
+  first_output_row_ = static_cast<uint32_t>(order.size()) * classes_;
+  for (uint32_t s = 0; s < n; ++s) {
+    if (!out[s].empty()) order.push_back(s);
+  }
+  std::vector<uint32_t> number(n);
+  for (uint32_t i = 0; i < n; ++i) number[order[i]] = i;
+  std::vector<uint32_t> rows(n * classes_);
+  for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t c = 0; c < classes_; ++c)
+      rows[i * classes_ + c] = number[delta_[order[i] * classes_ + c]] * classes_;
+  }
+  delta_ = std::move(rows);
   out_begin_.resize(n);
   outputs_.resize(n);
-  for (std::size_t s = 0; s < n; ++s) {
-    std::sort(out[s].begin(), out[s].end());
-    out[s].erase(std::unique(out[s].begin(), out[s].end()), out[s].end());
-    out_begin_[s] = static_cast<uint32_t>(out_groups_.size());
-    outputs_[s] = static_cast<uint32_t>(out[s].size());
-    out_groups_.insert(out_groups_.end(), out[s].begin(), out[s].end());
+  for (uint32_t i = 0; i < n; ++i) {
+    std::vector<uint32_t>& groups_here = out[order[i]];
+    std::sort(groups_here.begin(), groups_here.end());
+    groups_here.erase(std::unique(groups_here.begin(), groups_here.end()), groups_here.end());
+    out_begin_[i] = static_cast<uint32_t>(out_groups_.size());
+    outputs_[i] = static_cast<uint32_t>(groups_here.size());
+    out_groups_.insert(out_groups_.end(), groups_here.begin(), groups_here.end());
   }
 }
 
 bool KeywordMatcher::report(uint32_t row, std::vector<bool>& found, uint32_t& newly, uint32_t& remaining) const {
-  const uint32_t s = (row & ~kOutputFlag) / classes_;
+  const uint32_t s = row / classes_;
   for (uint32_t k = 0; k < outputs_[s]; ++k) {
     const uint32_t g = out_groups_[out_begin_[s] + k];
     if (!found[g]) {
@@ -107,6 +123,7 @@ bool KeywordMatcher::walk(Lane* lanes, std::size_t n, std::vector<bool>& found, 
                           uint32_t& remaining) const {
   // Copies in locals and an unrolled inner loop, so the K rows stay in registers.
   const uint32_t* delta = delta_.data();
+  const uint32_t first_output = first_output_row_;
   const char* at[K];
   uint32_t row[K];
   for (std::size_t k = 0; k < K; ++k) {
@@ -116,8 +133,8 @@ bool KeywordMatcher::walk(Lane* lanes, std::size_t n, std::vector<bool>& found, 
   for (std::size_t i = 0; i < n; ++i) {
 #pragma GCC unroll 4
     for (std::size_t k = 0; k < K; ++k) {
-      row[k] = delta[(row[k] & ~kOutputFlag) + class_of_[static_cast<uint8_t>(at[k][i])]];
-      if ((row[k] & kOutputFlag) && report(row[k], found, newly, remaining)) return true;
+      row[k] = delta[row[k] + class_of_[static_cast<uint8_t>(at[k][i])]];
+      if (row[k] >= first_output && report(row[k], found, newly, remaining)) return true;
     }
   }
   for (std::size_t k = 0; k < K; ++k) {

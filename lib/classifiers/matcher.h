@@ -31,9 +31,7 @@ class KeywordMatcher {
   std::size_t state_count() const noexcept { return outputs_.size(); }
 
  private:
-  static constexpr uint32_t kOutputFlag = 0x80000000u;
-  // A stretch of text being walked: the bytes left and the automaton's row (state * classes_,
-  // possibly with kOutputFlag).
+  // A stretch of text being walked: the bytes left and the automaton's row (state * classes_).
   struct Lane {
     const char* at = nullptr;
     const char* end = nullptr;
@@ -51,7 +49,8 @@ class KeywordMatcher {
   std::size_t max_len_ = 0;            // longest pattern, in bytes
   uint32_t classes_ = 1;               // alphabet size after compression (class 0 = other)
   uint8_t class_of_[256] = {};         // byte (lower-cased) -> class
-  std::vector<uint32_t> delta_;        // row + class -> next row (| kOutputFlag), row = state * classes_
+  uint32_t first_output_row_ = 0;      // rows from here on are states that report groups
+  std::vector<uint32_t> delta_;        // row + class -> next row, row = state * classes_
   std::vector<uint32_t> out_begin_;    // state -> first index into out_groups_
   std::vector<uint32_t> outputs_;      // state -> number of groups reported there
   std::vector<uint32_t> out_groups_;
