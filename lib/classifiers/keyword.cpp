@@ -20,6 +20,7 @@ class KeywordClassifier final : public Classifier {
     if (tags_.empty()) return;
     // All the pieces at once: the matcher walks several of them side by side.
     std::vector<std::string_view> texts;
+    texts.reserve(req.system.size() + req.messages.size());  // one text per message is usual
     for_each_request_text(req, [&](std::string_view text) { texts.push_back(text); });
     std::vector<bool> found(tags_.size(), false);
     matcher_.scan(texts, found);

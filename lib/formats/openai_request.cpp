@@ -173,7 +173,11 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
       }
       if (content) {
         LLMROUTER_TRY(b, decode_openai_content(*content, cp, false));
-        for (ContentBlock& block : b) msg.content.push_back(std::move(block));
+        if (msg.content.empty()) {
+          msg.content = std::move(b);
+        } else {
+          for (ContentBlock& block : b) msg.content.push_back(std::move(block));
+        }
       }
       if (auto calls = json::field(mo, "tool_calls")) {
         const Path tp(mp, "tool_calls");
@@ -220,6 +224,7 @@ Result<void> decode_messages(const Element& e, const Path& path, CanonicalReques
     }
     return {};
   };
+  if (e.is_array()) req.messages.reserve(req.messages.size() + json::array_of(e).size());
   return for_each_object(e, path, decode_message);
 }
 
