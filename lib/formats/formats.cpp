@@ -2,6 +2,7 @@
 // The codec table, the public entry points of formats.h looking formats up in it, and the
 // decoding helpers the codecs share.
 #include <algorithm>
+#include <array>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -109,6 +110,19 @@ Unexpected duplicate_top_level_key(std::string_view key) {
 }
 
 Result<void> check_unique_keys(const json::Object& obj) {
+  // A request has a handful of keys: compared pairwise, with no allocation. Sorted beyond
+  // that, so that a body with many keys costs n log n.
+  constexpr std::size_t kFew = 16;
+  if (obj.size() <= kFew) {
+    std::array<std::string_view, kFew> seen;
+    std::size_t n = 0;
+    for (auto [key, value] : obj) {
+      if (std::find(seen.begin(), seen.begin() + n, key) != seen.begin() + n)
+        return duplicate_top_level_key(key);
+      seen[n++] = key;
+    }
+    return {};
+  }
   std::vector<std::string_view> keys;
   keys.reserve(obj.size());
   for (auto [key, value] : obj) keys.push_back(key);

@@ -47,6 +47,14 @@ TEST(PassthroughTest, AKeyTwiceIsRefusedWhateverItsEscapes) {
       EXPECT_NE(decoded.error().message.find("more than once"), std::string::npos) << body;
     }
   }
+  // Many keys (the decoder sorts them rather than comparing pairwise): still found.
+  std::string many = R"({"model":"a","messages":[{"role":"user","content":"hi"}])";
+  for (int i = 0; i < 40; ++i) many += ",\"x" + std::to_string(i) + "\":1";
+  EXPECT_TRUE(decode_request(WireFormat::OpenAI, many + "}"));
+  auto twice = decode_request(WireFormat::OpenAI, many + R"(,"x7":2})");
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("'x7' more than once"), std::string::npos)
+      << twice.error().message;
   // An escaped key that is the only "model" is the model, and is replaced.
   EXPECT_EQ(pass(R"({"mod\u0065l":"a","messages":[]})", "n"), R"({"mod\u0065l":"n","messages":[]})");
   // Escapes that decode to different keys are different keys.
