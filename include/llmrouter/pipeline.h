@@ -306,6 +306,8 @@ class Pipeline {
   // Explain: `explain`.
   enum class PrepareMode { Run, DryRun, Explain };
   Result<PreparedRequest> prepare(CanonicalRequest req, RequestState state, PrepareMode mode) const;
+  // `prepare`, into `p` (a default PreparedRequest).
+  Result<void> prepare_into(CanonicalRequest&& req, RequestState&& state, PrepareMode mode, PreparedRequest& p) const;
   // Routes a request that waited for room again.
   Result<RouteDecision> reroute(const PreparedRequest& p) const;
 };

@@ -139,7 +139,14 @@ Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState sta
 }
 
 Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState state, PrepareMode mode) const {
-  PreparedRequest p;
+  // Filled in place and returned as the one object: a PreparedRequest is over a kilobyte.
+  Result<PreparedRequest> out;
+  if (Result<void> done = prepare_into(std::move(req), std::move(state), mode, *out); !done) out = fail(done.error());
+  return out;
+}
+
+Result<void> Pipeline::prepare_into(CanonicalRequest&& req, RequestState&& state, PrepareMode mode,
+                                    PreparedRequest& p) const {
   state.config = &config_;
   state.requested_model = req.model;
   p.plugins = resolve_plugins(req, p.unknown_plugins);
@@ -213,7 +220,7 @@ Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState sta
   }
   p.request = std::move(req);
   p.state = std::move(state);
-  return p;
+  return {};
 }
 
 Result<PreparedRequest> Pipeline::route(WireFormat client, std::string_view body, double random) const {
