@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include "metrics.h"
 
+#include <array>
+#include <mutex>
+#include <optional>
+#include <unordered_set>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
-
-#include <mutex>
-#include <unordered_set>
 
 namespace llmrouter::server {
 namespace {
@@ -21,6 +24,87 @@ using prometheus::Histogram;
 // Seconds, from 5 ms (a cached or local reply) to 5 minutes (a long agent turn).
 Histogram::BucketBoundaries latency_buckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+}
+
+// The states a provider can be in (GET /v1/providers' `state`): one series each.
+constexpr std::array<std::string_view, 5> kProviderStates = {"ok", "ejected", "probing",
+                                                             "at_capacity", "unavailable"};
+
+prometheus::MetricFamily gauge_family(std::string name, std::string help) {
+  prometheus::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = prometheus::MetricType::Gauge;
+  return f;
+}
+
+void add_gauge(prometheus::MetricFamily& f, std::vector<prometheus::ClientMetric::Label> labels,
+               double value) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+// The live figures of every provider, as of now: built fresh at each scrape, so a provider
+// removed by a reload leaves no stale series behind. A figure without samples yet has no
+// series (rather than a made-up 0).
+std::vector<prometheus::MetricFamily> provider_families(
+    const std::vector<ProviderScrape>& providers) {
+  auto state = gauge_family("llmrouter_provider_state",
+                            "1 for the provider's current state (ok, ejected, probing, "
+                            "at_capacity, unavailable), 0 for the others");
+  auto in_flight = gauge_family("llmrouter_provider_in_flight_requests",
+                                "Attempts in flight to the provider now");
+  auto max_concurrency = gauge_family("llmrouter_provider_max_concurrency",
+                                      "The provider's max_concurrency (no series when unlimited)");
+  // A timing as three gauges (p50, p95, mean) rather than a summary: the quantiles are over a
+  // sliding window and there is no cumulative sum, and a `quantile` label belongs to summaries.
+  struct Timing {
+    prometheus::MetricFamily p50, p95, mean;
+  };
+  auto timing_families = [](const std::string& base, const std::string& what) {
+    return Timing{gauge_family(base + "_p50_seconds", what + ": median over the last 128"),
+                  gauge_family(base + "_p95_seconds", what + ": 95th percentile over the last 128"),
+                  gauge_family(base + "_mean_seconds", what + ": exponentially weighted mean")};
+  };
+  Timing ttft = timing_families("llmrouter_provider_time_to_first_token",
+                                "Time to the first byte of the provider's successful attempts");
+  Timing total = timing_families("llmrouter_provider_attempt_duration",
+                                 "Time to the end of the provider's successful attempts");
+  auto tps =
+      gauge_family("llmrouter_provider_output_tokens_per_second",
+                   "Output tokens per second of successful attempts: exponentially weighted mean");
+  auto error_ratio = gauge_family("llmrouter_provider_error_ratio",
+                                  "Share of attempts that failed (connection errors, timeouts, "
+                                  "429, 5xx): exponentially weighted, 0 to 1");
+  for (const ProviderScrape& p : providers) {
+    const std::string& name = p.live.name;
+    for (std::string_view s : kProviderStates) {
+      add_gauge(state, {{"provider", name}, {"state", std::string(s)}}, s == p.state ? 1 : 0);
+    }
+    const FiguresSnapshot& f = p.live.figures;
+    add_gauge(in_flight, {{"provider", name}}, static_cast<double>(f.in_flight));
+    if (p.live.max_concurrency > 0)
+      add_gauge(max_concurrency, {{"provider", name}}, p.live.max_concurrency);
+    auto timing = [&](Timing& t, const std::optional<FigureSummary>& ms) {
+      if (!ms || ms->samples == 0) return;
+      add_gauge(t.p50, {{"provider", name}}, ms->p50 / 1000.0);
+      add_gauge(t.p95, {{"provider", name}}, ms->p95 / 1000.0);
+      add_gauge(t.mean, {{"provider", name}}, ms->mean / 1000.0);
+    };
+    timing(ttft, f.ttft_ms);
+    timing(total, f.total_ms);
+    if (f.tokens_per_s && f.tokens_per_s->samples > 0)
+      add_gauge(tps, {{"provider", name}}, f.tokens_per_s->mean);
+    if (f.attempts > 0) add_gauge(error_ratio, {{"provider", name}}, f.error_rate);
+  }
+  std::vector<prometheus::MetricFamily> out;
+  for (auto* f : {&state, &in_flight, &max_concurrency, &ttft.p50, &ttft.p95, &ttft.mean,
+                  &total.p50, &total.p95, &total.mean, &tps, &error_ratio}) {
+    if (!f->metric.empty()) out.push_back(std::move(*f));
+  }
+  return out;
 }
 
 std::string outcome_of(const Outcome& o) {
@@ -90,6 +174,19 @@ struct Metrics::Impl {
                                    .Help("JSONL request log lines written")
                                    .Register(*registry);
 
+  Family<Counter>& ejections = prometheus::BuildCounter()
+                                   .Name("llmrouter_provider_ejections_total")
+                                   .Help(
+                                       "Times the provider was ejected after failures (each "
+                                       "`health` event with state ejected)")
+                                   .Register(*registry);
+  Family<Counter>& restorations = prometheus::BuildCounter()
+                                      .Name("llmrouter_provider_restorations_total")
+                                      .Help(
+                                          "Times an ejected provider was restored by a successful "
+                                          "probe (each `health` event with state restored)")
+                                      .Register(*registry);
+
   // Counters mirrored from totals kept elsewhere: the last totals seen.
   std::mutex mirror_mu;
   uint64_t dropped_seen = 0;     // guarded by mirror_mu
@@ -158,6 +255,11 @@ void Metrics::record(WireFormat client, const Outcome& o) {
   }
 }
 
+void Metrics::health(std::string_view provider, bool ejected) {
+  Family<Counter>& family = ejected ? impl_->ejections : impl_->restorations;
+  family.Add({{"provider", std::string(provider)}}).Increment();
+}
+
 std::string Metrics::scrape(const ScrapeInputs& in) {
   Impl& m = *impl_;
   m.in_flight.Add({}).Set(static_cast<double>(in.in_flight));
@@ -175,7 +277,14 @@ std::string Metrics::scrape(const ScrapeInputs& in) {
     mirror(m.log_dropped, in.log_dropped, m.log_dropped_seen);
     mirror(m.refused, in.connections_refused, m.refused_seen);
   }
-  return prometheus::TextSerializer().Serialize(m.registry->Collect());
+  for (const ProviderScrape& p : in.providers) {  // 0 from the start, so rate() sees the first one
+    m.ejections.Add({{"provider", p.live.name}});
+    m.restorations.Add({{"provider", p.live.name}});
+  }
+  std::vector<prometheus::MetricFamily> families = m.registry->Collect();
+  for (prometheus::MetricFamily& f : provider_families(in.providers))
+    families.push_back(std::move(f));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace llmrouter::server

@@ -1,18 +1,29 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // The server's Prometheus metrics (GET /metrics), on prometheus-cpp's core registry and text
-// serialiser. One `record` per request, from the Outcome the pipeline returns; gauges and
-// the counters owned by other parts (dropped dashboard events, log write errors) are read at
-// scrape time.
+// serialiser. One `record` per request, from the Outcome the pipeline returns; one `health`
+// per `health` event (a provider ejected or restored); gauges, the providers' live figures
+// and the counters owned by other parts (dropped dashboard events, log write errors) are
+// read at scrape time.
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "llmrouter/live.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/request.h"
 
 namespace llmrouter::server {
+
+/// One configured provider as GET /v1/providers reports it.
+struct ProviderScrape {
+  /// "ok", "ejected", "probing", "at_capacity" or "unavailable" (provider_state).
+  std::string_view state;
+  ProviderSnapshot live;
+};
 
 /// Figures owned elsewhere, read when scraped.
 struct ScrapeInputs {
@@ -23,6 +34,8 @@ struct ScrapeInputs {
   uint64_t log_dropped = 0;               // since start: lines the log's full queue dropped
   uint64_t connections_open = 0;
   uint64_t connections_refused = 0;       // since start: past [server] max_connections
+  /// Every configured provider, in config order (the live figures' gauges).
+  std::vector<ProviderScrape> providers;
 };
 
 class Metrics {
@@ -37,6 +50,8 @@ class Metrics {
   void limit_models(std::size_t n);
   /// Counts one finished request. Thread-safe.
   void record(WireFormat client, const Outcome& outcome);
+  /// Counts one change of a provider's health: ejected, or restored. Thread-safe.
+  void health(std::string_view provider, bool ejected);
   /// The text exposition format (version 0.0.4). Thread-safe.
   std::string scrape(const ScrapeInputs& inputs);
 

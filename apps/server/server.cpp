@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "llmrouter/engine.h"
 #include "llmrouter/events.h"
@@ -156,6 +157,10 @@ struct Server::Impl {
   std::mutex subs_mu;
   std::set<const Subscription*> live_subs;  // guarded by subs_mu
   uint64_t dropped_by_ended = 0;            // guarded by subs_mu
+  // The `health` events, counted into the metrics as they come (a thread of their own, so
+  // none is missed however rarely /metrics is scraped).
+  std::unique_ptr<Subscription> health_sub;
+  std::thread health_counter;
   std::atomic<bool> stopping{false};
   std::mutex stopper_mu;
   std::thread stopper;  // guarded by stopper_mu
@@ -166,6 +171,22 @@ struct Server::Impl {
   std::mutex handles_mu;
   std::unordered_set<std::shared_ptr<RequestHandle>> handles;  // guarded by handles_mu
   bool cancel_all_now = false;                                 // guarded by handles_mu
+
+  void count_health() {
+    simdjson::dom::parser parser;
+    std::string ev;
+    while (health_sub->next(ev, std::chrono::hours(1))) {
+      simdjson::dom::element doc;
+      std::string_view provider, state;
+      if (parser.parse(ev).get(doc) || doc["provider"].get(provider) || doc["state"].get(state))
+        continue;
+      if (state == "ejected" || state == "restored") metrics.health(provider, state == "ejected");
+    }
+  }
+  void stop_health_counter() {
+    if (health_sub) health_sub->close();
+    if (health_counter.joinable()) health_counter.join();
+  }
 
   void join_stopper() {
     std::thread t;
@@ -613,6 +634,15 @@ struct Server::Impl {
       in.connections_open = edge->connections();
       in.connections_refused = edge->refused_connections();
     }
+    {
+      std::shared_ptr<const Generation> g = engine->current();
+      const std::vector<ProviderSnapshot> live = g->pipeline().live()->snapshot();
+      for (const ProviderConfig& pc : g->config().providers) {
+        ProviderSnapshot p = provider_snapshot(pc, live);
+        const std::string_view state = provider_state(pc, p);
+        in.providers.push_back(ProviderScrape{state, std::move(p)});
+      }
+    }
     h.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     res->send(200, std::move(h), metrics.scrape(in));
   }
@@ -692,6 +722,9 @@ Result<std::unique_ptr<Server>> Server::create(Config config, ServerOptions opti
       raw->engine->transport());
   if (!edge) return fail(edge.error());
   raw->edge = std::move(*edge);
+  // Bounded (4096 events, 1 MiB) but drained at once: health changes are seconds apart.
+  raw->health_sub = raw->engine->events()->subscribe(4096, 1u << 20, EventType::Health);
+  raw->health_counter = std::thread([raw] { raw->count_health(); });
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -700,6 +733,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() {
   stop();
   impl_->join_stopper();
+  impl_->stop_health_counter();
   impl_->edge.reset();  // every connection closed, while the loops still run
   impl_->engine->shutdown();
   // The engine (its loops and what they still hold) goes before the metrics, subscriptions

@@ -27,6 +27,15 @@ std::string route_json(const PreparedRequest& prepared);
 /// OpenAI and an Anthropic model list.
 std::string models_json(const std::vector<RouteTarget>& models);
 
+/// `provider`'s entry in `live` (LiveStats::snapshot), or an empty one (no attempt yet).
+ProviderSnapshot provider_snapshot(const ProviderConfig& provider,
+                                   const std::vector<ProviderSnapshot>& live);
+
+/// A configured provider's state as `GET /v1/providers` and `/metrics` report it:
+/// "unavailable" (it could not be set up), "at_capacity" (healthy, at its max_concurrency),
+/// else its health ("ok", "ejected", "probing").
+std::string_view provider_state(const ProviderConfig& provider, const ProviderSnapshot& live);
+
 /// The `GET /v1/providers` body: {"object": "list", "data": [one object per configured
 /// provider, in config order]}, each with its state ("ok", "ejected", "probing",
 /// "at_capacity", "unavailable"), `ejected_until` (RFC 3339, while ejected), in flight,

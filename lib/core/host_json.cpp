@@ -140,6 +140,23 @@ void write_figures(detail::json::Writer& w, const FiguresSnapshot& f) {
 
 }  // namespace
 
+ProviderSnapshot provider_snapshot(const ProviderConfig& provider,
+                                   const std::vector<ProviderSnapshot>& live) {
+  const auto s = std::find_if(live.begin(), live.end(),
+                              [&](const ProviderSnapshot& x) { return x.name == provider.name; });
+  if (s != live.end()) return *s;
+  ProviderSnapshot empty;
+  empty.name = provider.name;
+  empty.max_concurrency = provider.max_concurrency;
+  return empty;
+}
+
+std::string_view provider_state(const ProviderConfig& provider, const ProviderSnapshot& live) {
+  if (!provider.available) return "unavailable";
+  if (live.health == Health::Ok && live.at_capacity) return "at_capacity";
+  return health_name(live.health);
+}
+
 std::string providers_json(const Config& config, const std::vector<ProviderSnapshot>& live,
                            const std::function<std::optional<std::vector<std::string>>(std::string_view)>& loaded) {
   std::string out;
@@ -149,17 +166,8 @@ std::string providers_json(const Config& config, const std::vector<ProviderSnaps
   w.key("data");
   w.begin_array();
   for (const ProviderConfig& pc : config.providers) {
-    const auto s = std::find_if(live.begin(), live.end(), [&](const ProviderSnapshot& x) { return x.name == pc.name; });
-    ProviderSnapshot empty;
-    empty.name = pc.name;
-    empty.max_concurrency = pc.max_concurrency;
-    const ProviderSnapshot& p = s == live.end() ? empty : *s;
-    std::string_view state = health_name(p.health);
-    if (!pc.available) {
-      state = "unavailable";
-    } else if (p.health == Health::Ok && p.at_capacity) {
-      state = "at_capacity";
-    }
+    const ProviderSnapshot p = provider_snapshot(pc, live);
+    const std::string_view state = provider_state(pc, p);
     w.begin_object();
     w.kv("name", pc.name);
     w.kv("format", wire_format_name(pc.format));
