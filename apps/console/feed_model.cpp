@@ -111,6 +111,14 @@ void FeedModel::apply(const RouterEvent& event, int64_t now_ms) {
     completed_.push_front(*done);
     if (completed_.size() > kMaxCompleted) completed_.pop_back();
     if (scroll_ > 0) scroll_ = std::min(scroll_ + 1, completed_.size() - 1);
+  } else if (const auto* h = std::get_if<HealthEvent>(&event)) {
+    if (h->ejected()) {
+      ++ejections_;
+    } else {
+      ++restorations_;
+    }
+    health_.push_front(*h);
+    if (health_.size() > kMaxHealth) health_.pop_back();
   }
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // The live pipeline as state, apart from any drawing: requests in flight, the latest
-// completed ones, running statistics and the feed's connection. Single-threaded: the apps
+// completed ones, running statistics, providers ejected and restored, and the feed's
+// connection. Single-threaded: the apps
 // apply events on their UI thread. Times are wall-clock milliseconds since the epoch,
 // passed in by the caller (so tests control them).
 
@@ -88,6 +89,8 @@ class FeedModel {
  public:
   /// Completed requests kept for display.
   static constexpr std::size_t kMaxCompleted = 200;
+  /// Health events kept for display.
+  static constexpr std::size_t kMaxHealth = 20;
 
   /// Applies one event received at local time `now_ms`.
   void apply(const RouterEvent& event, int64_t now_ms);
@@ -102,6 +105,11 @@ class FeedModel {
   /// Completed requests, newest first (at most kMaxCompleted).
   const std::deque<CompleteEvent>& completed() const { return completed_; }
   const Stats& stats() const { return stats_; }
+  /// Providers ejected or restored, newest first (at most kMaxHealth).
+  const std::deque<HealthEvent>& health() const { return health_; }
+  /// Health events seen since the TUI started, by kind.
+  uint64_t ejections() const { return ejections_; }
+  uint64_t restorations() const { return restorations_; }
   const FeedState& connection() const { return connection_; }
   /// When the connection state was set (local time).
   int64_t connection_since_ms() const { return connection_since_ms_; }
@@ -123,6 +131,9 @@ class FeedModel {
 
   std::deque<PendingRequest> pending_;
   std::deque<CompleteEvent> completed_;
+  std::deque<HealthEvent> health_;
+  uint64_t ejections_ = 0;
+  uint64_t restorations_ = 0;
   Stats stats_;
   FeedState connection_;
   int64_t connection_since_ms_ = 0;

@@ -13,6 +13,25 @@ namespace {
 
 std::string fmt_ms(int64_t ms) { return std::to_string(ms) + "ms"; }
 
+// "850ms", "1.2s", "14s".
+std::string fmt_duration(double ms) {
+  char buf[32];
+  if (ms < 1000) {
+    std::snprintf(buf, sizeof buf, "%.0fms", ms);
+  } else if (ms < 10'000) {
+    std::snprintf(buf, sizeof buf, "%.1fs", ms / 1000);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0fs", ms / 1000);
+  }
+  return buf;
+}
+
+Style state_style(const std::string& state) {
+  if (state == "ok") return Style::Ok;
+  if (state == "ejected" || state == "unavailable") return Style::Error;
+  return Style::Warn;
+}
+
 std::string fmt_cost(double usd) {
   char buf[32];
   std::snprintf(buf, sizeof buf, usd < 0.01 ? "$%.4f" : "$%.2f", usd);
@@ -203,7 +222,7 @@ std::vector<Line> feed_lines(const FeedModel& feed, int64_t now_ms, int width, i
 std::vector<Line> stats_lines(const FeedModel& feed, int64_t now_ms, int width) {
   const Stats& s = feed.stats();
   std::vector<Line> out;
-  auto push = [&](Line l) { out.push_back(fit_line(l, width)); };
+  auto push = [&](const Line& l) { out.push_back(fit_line(l, width)); };
   {
     Line l;
     l.add(std::to_string(s.requests()) + (s.requests() == 1 ? " request" : " requests"), Style::Bold);
@@ -247,6 +266,94 @@ std::vector<Line> stats_lines(const FeedModel& feed, int64_t now_ms, int width) 
       l.add("  " + std::to_string(t.count));
       push(l);
     }
+  }
+  return out;
+}
+
+std::vector<Line> providers_lines(const ProvidersModel& providers, int64_t now_ms, int width) {
+  std::vector<Line> out;
+  auto push = [&](const Line& l) { out.push_back(fit_line(l, width)); };
+  {
+    Line l;
+    l.add("live providers", Style::Title);
+    if (!providers.error().empty()) {
+      l.add("  " + one_line(providers.error()), Style::Error);
+    } else if (providers.updated_ms() > 0) {
+      l.add("  " + ago(providers.updated_ms(), now_ms), Style::Dim);
+    }
+    push(l);
+  }
+  if (providers.updated_ms() == 0) {
+    if (providers.error().empty()) push(Line().add("  reading /v1/providers…", Style::Dim));
+    return out;
+  }
+  if (providers.rows().empty()) push(Line().add("  (no providers)", Style::Dim));
+  for (const ProviderRow& p : providers.rows()) {
+    Line head;
+    head.add("  ");
+    head.add(one_line(p.name), Style::Provider);
+    head.add("  ");
+    head.add(one_line(p.state), state_style(p.state));
+    std::string flight = "  " + std::to_string(p.in_flight);
+    if (p.max_concurrency > 0) flight += "/" + std::to_string(p.max_concurrency);
+    head.add(flight + " in flight", p.in_flight > 0 ? Style::Normal : Style::Dim);
+    push(head);
+    if (p.attempts == 0 && !p.ttft_ms && !p.tokens_per_s) continue;  // nothing measured yet
+    Line figures;
+    figures.add("    ttft ");
+    if (p.ttft_ms && p.ttft_ms->samples > 0) {
+      figures.add(fmt_duration(p.ttft_ms->p50) + "/" + fmt_duration(p.ttft_ms->p95));
+    } else {
+      figures.add("–", Style::Dim);
+    }
+    figures.add(" · ");
+    if (p.tokens_per_s && p.tokens_per_s->samples > 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.0f tok/s", p.tokens_per_s->mean);
+      figures.add(buf, Style::Tokens);
+    } else {
+      figures.add("– tok/s", Style::Dim);
+    }
+    char err[32];
+    std::snprintf(err, sizeof err, " · %.0f%% err", p.error_rate * 100);
+    figures.add(err, p.error_rate >= 0.005 ? Style::Error : Style::Dim);
+    push(figures);
+  }
+  return out;
+}
+
+Line health_line(const HealthEvent& e) {
+  Line l;
+  l.add(clock_time(e.ts_ms), Style::Dim);
+  l.add("  ");
+  l.add(one_line(e.provider), Style::Provider);
+  l.add("  ");
+  if (e.ejected()) {
+    std::string what = "ejected";
+    if (e.duration_ms > 0) what += " for " + fmt_duration(static_cast<double>(e.duration_ms));
+    what += " · " + std::to_string(e.failures) + (e.failures == 1 ? " failure" : " failures");
+    l.add(what, Style::Error);
+    if (!e.reason.empty()) l.add(" · " + one_line(e.reason), Style::Dim);
+  } else {
+    l.add(e.state.empty() ? std::string("restored") : one_line(e.state), Style::Ok);
+  }
+  return l;
+}
+
+std::vector<Line> health_lines(const FeedModel& feed, int width, std::size_t max) {
+  std::vector<Line> out;
+  if (feed.health().empty()) return out;
+  Line title;
+  title.add("health", Style::Title);
+  title.add("  " + std::to_string(feed.ejections()) + " ejected · " +
+                std::to_string(feed.restorations()) + " restored",
+            Style::Dim);
+  out.push_back(fit_line(title, width));
+  for (std::size_t i = 0; i < feed.health().size() && i < max; ++i) {
+    Line l;
+    l.add("  ");
+    for (Span& s : health_line(feed.health()[i]).spans) l.spans.push_back(std::move(s));
+    out.push_back(fit_line(l, width));
   }
   return out;
 }
@@ -372,7 +479,23 @@ Frame render(const TuiModel& model, int rows, int cols, int64_t now_ms) {
   Box sb;
   sb.rect = lay.stats;
   sb.title.add(" Stats ", Style::Title);
-  sb.lines = stats_lines(feed, now_ms, inner(lay.stats).w);
+  // The request totals, then the providers' live state and health, then the rest.
+  {
+    const int w = inner(lay.stats).w;
+    std::vector<Line> totals = stats_lines(feed, now_ms, w);
+    // The totals are the lines before the first blank one.
+    const auto split =
+        std::find_if(totals.begin(), totals.end(), [](const Line& l) { return l.spans.empty(); });
+    sb.lines.assign(totals.begin(), split);
+    sb.lines.emplace_back();
+    for (Line& l : providers_lines(model.providers, now_ms, w)) sb.lines.push_back(std::move(l));
+    std::vector<Line> health = health_lines(feed, w);
+    if (!health.empty()) {
+      sb.lines.emplace_back();
+      for (Line& l : health) sb.lines.push_back(std::move(l));
+    }
+    for (auto it = split; it != totals.end(); ++it) sb.lines.push_back(std::move(*it));
+  }
   f.boxes.push_back(std::move(sb));
 
   const ChatModel& chat = model.chat;
@@ -426,7 +549,8 @@ std::vector<std::string> frame_text(const Frame& frame) {
         continue;
       }
       grid[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)] = cell;
-      if (w == 2 && x + 1 < frame.cols) grid[static_cast<std::size_t>(y)][static_cast<std::size_t>(x + 1)] = "";
+      if (w == 2 && x + 1 < frame.cols)
+        grid[static_cast<std::size_t>(y)][static_cast<std::size_t>(x) + 1] = "";
       x += w;
     }
   };

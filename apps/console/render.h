@@ -5,7 +5,9 @@
 // as text (`frame_text`).
 //
 // Layout (docs/console.md): the top 60% is the pipeline feed; the bottom 40% is split into
-// stats (left 35%) and the chat (right 65%: the conversation above a 3-row input box).
+// stats (left 35%: the running totals, the providers' live state from GET /v1/providers,
+// and the latest ejections and restorations) and the chat (right 65%: the conversation
+// above a 3-row input box).
 
 #include <cstdint>
 #include <string>
@@ -102,6 +104,16 @@ Line connection_line(const FeedState& state, int64_t since_ms, int64_t now_ms);
 /// Feed lines for an inner width and height.
 std::vector<Line> feed_lines(const FeedModel& feed, int64_t now_ms, int width, int height);
 std::vector<Line> stats_lines(const FeedModel& feed, int64_t now_ms, int width);
+/// The providers' live state: a title with the age of the figures (or the last read's
+/// error), then per provider its name, state and requests in flight, and once it was tried
+/// a second line with ttft p50/p95, output tokens per second and error rate.
+std::vector<Line> providers_lines(const ProvidersModel& providers, int64_t now_ms, int width);
+/// One health event: "12:00:01  name  ejected for 30s · 5 failures · reason" or
+/// "12:00:31  name  restored".
+Line health_line(const HealthEvent& event);
+/// The latest `max` health events (newest first) under a title with the totals; none when
+/// there were none.
+std::vector<Line> health_lines(const FeedModel& feed, int width, std::size_t max = 5);
 /// Every line of the conversation (the painter shows the bottom part, minus the scroll).
 std::vector<Line> conversation_lines(const ChatModel& chat, int width);
 Line input_line(const ChatModel& chat, bool focused, int width);

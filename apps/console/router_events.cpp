@@ -249,8 +249,9 @@ Result<void> read_complete_field(std::string_view k, element v, CompleteEvent& e
 }  // namespace
 
 std::string CompleteEvent::prompt() const {
-  for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
-    if (it->role == "user" || it->role == "tool") return it->text;
+  for (std::size_t i = messages.size(); i-- > 0;) {  // the last one first
+    const LoggedMessage& m = messages[i];
+    if (m.role == "user" || m.role == "tool") return m.text;
   }
   return {};
 }
@@ -263,8 +264,10 @@ std::string_view event_type(const RouterEvent& e) {
       return "classified";
     case 2:
       return "routed";
-    default:
+    case 3:
       return "complete";
+    default:
+      return "health";
   }
 }
 
@@ -336,6 +339,20 @@ Result<RouterEvent> parse_event(std::string_view json) {
     e.id = id;
     e.ts_ms = ts_ms;
     auto r = each([&](std::string_view k, element val) { return read_complete_field(k, val, e); });
+    if (!r) return fail(r.error());
+    return e;
+  }
+  if (type == "health") {
+    HealthEvent e;
+    e.ts_ms = ts_ms;
+    auto r = each([&](std::string_view k, element val) -> Result<void> {
+      if (k == "provider") return read_string(val, k, e.provider);
+      if (k == "state") return read_string(val, k, e.state);
+      if (k == "duration_ms") return read_int(val, k, e.duration_ms);
+      if (k == "failures") return read_uint(val, k, e.failures);
+      if (k == "reason") return read_string(val, k, e.reason);
+      return {};
+    });
     if (!r) return fail(r.error());
     return e;
   }

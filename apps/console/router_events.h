@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // The router's live events (`/dashboard/events`, docs/server.md) as typed structs:
-// start, classified, routed and complete, parsed from their JSON with simdjson. Unknown
+// start, classified, routed and complete for each request, and health when a provider is
+// ejected or restored, parsed from their JSON with simdjson. Unknown
 // members are ignored and absent ones keep their defaults, so newer servers still parse.
 
 #include <cstdint>
@@ -111,11 +112,30 @@ struct CompleteEvent {
   std::string prompt() const;
 };
 
-using RouterEvent = std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent>;
+/// A provider was ejected after failures, or restored by a successful probe. Not part of
+/// any request (`id` is 0).
+struct HealthEvent {
+  uint64_t id = 0;
+  int64_t ts_ms = 0;
+  std::string provider;
+  /// "ejected" or "restored".
+  std::string state;
+  /// How long the ejection lasts (ejected only).
+  int64_t duration_ms = 0;
+  /// The consecutive failures that led to it.
+  uint64_t failures = 0;
+  /// The last failure's error (ejected only).
+  std::string reason;
+
+  bool ejected() const { return state == "ejected"; }
+};
+
+using RouterEvent =
+    std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent, HealthEvent>;
 
 /// The `type` of an event ("start", ...).
 std::string_view event_type(const RouterEvent& e);
-/// The request id an event belongs to.
+/// The request id an event belongs to (0 for a health event).
 uint64_t event_id(const RouterEvent& e);
 
 /// Parses one event's JSON. Errors (Errc::InvalidRequest): invalid JSON, not an object,

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The whole TUI as state: the feed, the chat, which pane has the focus, and what each key
-// does. The terminal layer (apps/tui) only turns keys into `Key`s, carries out the
-// returned `TuiAction`s and draws; everything here is tested without a terminal.
+// The whole TUI as state: the feed, the providers' live state, the chat, which pane has the focus,
+// and what each key does. The terminal layer (apps/tui) only turns keys into `Key`s, carries out
+// the returned `TuiAction`s and draws; everything here is tested without a terminal.
 
 #include <string>
 
 #include "chat_model.h"
 #include "feed_model.h"
+#include "providers_model.h"
 
 namespace llmrouter::console {
 
@@ -56,6 +57,8 @@ class TuiModel {
   explicit TuiModel(std::string chat_model = ChatModel::kDefaultModel) : chat(std::move(chat_model)) {}
 
   FeedModel feed;
+  /// GET /v1/providers, polled every couple of seconds.
+  ProvidersModel providers;
   ChatModel chat;
   Focus focus = Focus::Feed;
   /// Feed entries per page (PageUp / PageDown), set from the layout.

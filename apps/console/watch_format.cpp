@@ -153,6 +153,8 @@ std::vector<Line> watch_lines(const RouterEvent& event) {
       out.push_back(std::move(usage));
     }
     out.emplace_back();
+  } else if (const auto* h = std::get_if<HealthEvent>(&event)) {
+    out.push_back(health_line(*h));
   }
   return out;
 }

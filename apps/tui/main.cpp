@@ -3,11 +3,11 @@
 // The state lives in console::TuiModel; this file wires the feed and chat clients to it
 // and runs the key / update / draw loop.
 #include <langinfo.h>
-#include <signal.h>
 
 #include <atomic>
 #include <chrono>
 #include <clocale>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +20,7 @@
 #include "inbox.h"
 #include "llmrouter/version.h"
 #include "options.h"
+#include "providers_client.h"
 #include "render.h"
 #include "router_events.h"
 #include "terminal.h"
@@ -33,8 +34,8 @@ using llmrouter::SseEvent;
 constexpr const char* kUsage =
     "usage: llmrouter-tui [BASE_URL] [--api-key-env VAR] [--model NAME]\n"
     "\n"
-    "The router's live pipeline (top), running stats (bottom left) and a chat client\n"
-    "(bottom right) in one terminal.\n"
+    "The router's live pipeline (top), running stats and the providers' live state\n"
+    "(bottom left) and a chat client (bottom right) in one terminal.\n"
     "\n"
     "  BASE_URL           the router (default: http://localhost:8090)\n"
     "  --api-key-env VAR  send the API key held in the environment variable VAR\n"
@@ -45,7 +46,7 @@ constexpr const char* kUsage =
     "Keys: Tab or i focus the chat, Up/Down (k/j) scroll the feed, q quits, Ctrl-C quits\n"
     "anywhere. In the chat: Enter sends, Esc clears and returns, :model NAME, :clear.\n";
 
-using Item = std::variant<FeedState, SseEvent, ChatUpdate>;
+using Item = std::variant<FeedState, SseEvent, ChatUpdate, ProvidersUpdate>;
 
 class Listener final : public FeedListener {
  public:
@@ -107,6 +108,13 @@ int main(int argc, char** argv) {
   FeedClient feed(*transport, feed_options, listener);
   feed.start();
 
+  ProvidersOptions providers_options;
+  providers_options.base_url = args.base_url;
+  providers_options.api_key = key;
+  ProvidersClient providers(*transport, providers_options,
+                            [&inbox](ProvidersUpdate u) { inbox.push(std::move(u)); });
+  providers.start();
+
   {
     llmrouter::tui::Terminal term;
     while (!g_stop.load()) {
@@ -142,6 +150,12 @@ int main(int argc, char** argv) {
           } else {
             model.feed.note_unparsed(parsed.error().message);
           }
+        } else if (auto* p = std::get_if<ProvidersUpdate>(&item)) {
+          if (p->error) {
+            model.providers.set_error(std::move(*p->error), now);
+          } else {
+            model.providers.update(std::move(p->rows), now);
+          }
         } else {
           model.chat.apply(std::get<ChatUpdate>(item));
         }
@@ -149,6 +163,7 @@ int main(int argc, char** argv) {
       term.draw(render(model, term.rows(), term.cols(), now_ms()));
     }
   }
+  providers.stop();
   feed.stop();
   return 0;
 }

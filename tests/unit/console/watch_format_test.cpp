@@ -92,5 +92,20 @@ TEST(WatchFormatTest, LongTextIsCutAt120CharactersAndFlattened) {
   EXPECT_TRUE(watch_lines(ClassifiedEvent{1, 0, {}}).empty());
 }
 
+TEST(WatchFormatTest, AProviderEjectedOrRestoredIsOneLine) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  auto ejected = parse_event(
+      R"({"type":"health","ts_ms":47000000,"provider":"mock-openai","state":"ejected","duration_ms":30000,"failures":5,"reason":"HTTP 503: overloaded"})");
+  auto restored = parse_event(
+      R"({"type":"health","ts_ms":47030000,"provider":"mock-openai","state":"restored","failures":0})");
+  ASSERT_TRUE(ejected && restored);
+  const std::vector<std::string> expected = {
+      "13:03:20  mock-openai  ejected for 30s · 5 failures · HTTP 503: overloaded",
+      "13:03:50  mock-openai  restored",
+  };
+  EXPECT_EQ(plain({*ejected, *restored}), expected);
+}
+
 }  // namespace
 }  // namespace llmrouter::console
