@@ -1,6 +1,7 @@
 // The live dashboard in headless Chromium (Debian's, driven by playwright-core): a request
 // sent through an SDK appears as a card with its prompt, provider, requested -> sent model
-// and tags. Screenshots are left in the artifacts folder.
+// and tags, and the providers table shows one row per provider with its live figures.
+// Screenshots are left in the artifacts folder.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -74,6 +75,18 @@ describe('dashboard', () => {
         assert.equal(await card.locator('.txt', { hasText: prompt }).count(), 1, 'the prompt is shown');
         assert.ok(!(await card.getAttribute('class')).includes('fail'));
         assert.equal(await page.locator('#s-total').textContent(), '1');
+
+        // The providers table (GET /v1/providers): one row per configured provider, in
+        // config order, and the routed one's figures after the request (the table is read
+        // again every few seconds).
+        const rows = page.locator('#prov-body tr.prov-row');
+        await rows.first().waitFor({ timeout: WAIT_MS });
+        assert.deepEqual(await rows.locator('th').allTextContents(), [server.provider, server.backup]);
+        assert.deepEqual(await rows.locator('.state').allTextContents(), ['ok', 'ok']);
+        await page.waitForFunction(
+          (name) => /\d/.test(document.querySelector(`#prov-body tr[data-provider="${name}"] td:nth-of-type(4)`)?.textContent || ''),
+          server.provider, { timeout: WAIT_MS });
+        assert.equal(await page.locator('#prov-table thead th[scope="col"]').count(), 8);
 
         await page.screenshot({ path: join(artifactsDir(), `dashboard-${format}.png`), fullPage: true });
         assert.deepEqual(pageErrors, []);
