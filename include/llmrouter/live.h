@@ -258,8 +258,9 @@ class LiveStats {
 
   /// An attempt to `provider` for `model` starts: counts it in flight, or refuses it when the
   /// provider is at capacity or ejected (an attempt after the ejection's end is the probe;
-  /// only one is let through). With `despite_ejection` (every candidate was ejected) the
-  /// ejection is not checked. Fills `lease` when it starts.
+  /// only one is let through). With `despite_ejection` (every candidate was ejected, or this
+  /// is the request's last target) the ejection does not refuse it. Fills `lease` when it
+  /// starts.
   std::optional<NoRoom> begin(ProviderLive& provider, std::string_view model, AttemptLease& lease,
                               bool despite_ejection = false);
   /// The attempt ended: updates the figures and the provider's health, and frees its place

@@ -293,7 +293,11 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
   if (live) {
     // Capacity and health again: the fallbacks were chosen when the request was routed.
     const PreparedRequest& p = *outcome_.prepared;
-    if (auto no = pipeline_.live_->begin(*live, t.model, run_->lease, p.decision && p.decision->despite_ejection)) {
+    // The last target goes even when ejected meanwhile: a failure from it says more than our
+    // refusal would.
+    const bool last = run_->next >= run_->targets.size();
+    if (auto no = pipeline_.live_->begin(*live, t.model, run_->lease,
+                                         last || (p.decision && p.decision->despite_ejection))) {
       const bool full = *no == NoRoom::AtCapacity;
       run_->refused = Error{Errc::Overloaded,
                             fmt::format("provider '{}' {}", t.provider,

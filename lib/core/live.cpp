@@ -229,11 +229,12 @@ const ProviderLive* LiveStats::find(std::string_view provider) const {
 std::optional<NoRoom> LiveStats::begin(ProviderLive& p, std::string_view model, AttemptLease& lease,
                                        bool despite_ejection) {
   bool probe = false;
-  if (const int64_t until = p.ejected_until_ns_.load(std::memory_order_acquire); until != 0 && !despite_ejection) {
-    if (ns_of(Clock::now()) < until) return NoRoom::Ejected;
+  if (const int64_t until = p.ejected_until_ns_.load(std::memory_order_acquire); until != 0) {
+    const bool over = ns_of(Clock::now()) >= until;
+    if (!over && !despite_ejection) return NoRoom::Ejected;
     bool expected = false;
-    if (!p.probe_taken_.compare_exchange_strong(expected, true)) return NoRoom::Ejected;
-    probe = true;
+    probe = over && p.probe_taken_.compare_exchange_strong(expected, true);
+    if (over && !probe && !despite_ejection) return NoRoom::Ejected;  // another request is probing it
   }
   const uint32_t cap = p.max_concurrency();
   const uint32_t now_in = p.all_.in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
