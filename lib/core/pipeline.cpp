@@ -205,10 +205,15 @@ Result<void> Pipeline::prepare_into(CanonicalRequest&& req, RequestState&& state
     p.decision = std::move(d);
   } else {
     // pre_request plugins may have changed the request: derive what it needs again.
-    RouteQuery q{req.model, req.tags, p.modified ? needed_capabilities(req) : needs, state.random, {},
+    const CapabilitySet route_needs = p.modified ? needed_capabilities(req) : needs;
+    std::string session;
+    if (config_.routing.affinity != Affinity::None) session = std::string(session_key(req, state.session_header));
+    // The query borrows the request's model and tags (moved back after routing): no copies.
+    RouteQuery q{std::move(req.model), std::move(req.tags), route_needs, state.random, std::move(session),
                  mode == PrepareMode::Explain};
-    if (config_.routing.affinity != Affinity::None) q.session = std::string(session_key(req, state.session_header));
     auto decision = router_.route(q);
+    req.model = std::move(q.model);
+    req.tags = std::move(q.tags);
     if (decision) {
       p.decision = std::move(*decision);
     } else if (mode == PrepareMode::Run && decision.error().code == Errc::Overloaded &&

@@ -21,20 +21,24 @@ Pool read_pool(SettingsReader& r, const Config& config) {
 
 void RankedRule::candidates(const RouteQuery& query, const RouteScope& scope,
                             std::vector<RouteCandidate>& out) const {
+  // Small and trivially copyable: sorting moves no strings.
   struct Placed {
     Rank rank;
     const ProviderConfig* provider;
-    std::string why;
+    std::size_t why;  // in `whys` (explaining only)
   };
   const std::string_view model = pool_.model_for(query);
-  std::vector<Placed> placed;
-  placed.reserve(pool_.providers.size());
+  // Kept per thread between calls (routing runs for every request): no allocation once warm.
+  thread_local std::vector<Placed> placed;
+  placed.clear();
+  std::vector<std::string> whys;
   std::string why;
   std::string* explain = scope.explaining() ? &why : nullptr;
   for (const ProviderConfig& p : pool_.providers) {
     why.clear();
     if (std::optional<Rank> r = rank(p, model, scope, explain)) {
-      placed.push_back(Placed{*r, &p, why});
+      placed.push_back(Placed{*r, &p, whys.size()});
+      if (explain) whys.push_back(why);
     } else if (explain) {
       scope.pass_over(p.name, model, why);
     }
@@ -58,7 +62,10 @@ void RankedRule::candidates(const RouteQuery& query, const RouteScope& scope,
   for (std::size_t i = 1; i < placed.size(); ++i) {
     for (std::size_t j = i; j > 0 && before(placed[j], placed[j - 1]); --j) std::swap(placed[j], placed[j - 1]);
   }
-  for (Placed& x : placed) out.push_back({x.provider->name, std::string(model), std::move(x.why)});
+  for (const Placed& x : placed) {
+    out.push_back({x.provider->name, std::string(model)});
+    if (explain) out.back().ranked_by = std::move(whys[x.why]);
+  }
 }
 
 std::optional<Rank> live_rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope, Measure measure,

@@ -233,7 +233,8 @@ Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health
   bool filtered = false;
   bool full = false;  // a candidate was passed over for being at capacity
   std::optional<std::chrono::milliseconds> ejected;  // ... for being ejected: the shortest wait
-  std::vector<RouteCandidate> candidates;
+  // Kept per thread between calls (routing runs for every request): no allocation once warm.
+  thread_local std::vector<RouteCandidate> candidates;
   std::vector<ConsideredCandidate> notes;
   RouteScope scope(*this, q, catalog_, q.explain ? &notes : nullptr);
   const bool sticky = affinity_ && !q.session.empty();
@@ -284,11 +285,9 @@ Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health
       }
       if (!decision) {
         decision.emplace();
-        decision->reason = std::string(labels_[i])
-                               .append(": provider ")
-                               .append(c.provider)
-                               .append(", model ")
-                               .append(c.model);
+        std::string& reason = decision->reason;
+        reason.reserve(labels_[i].size() + c.provider.size() + c.model.size() + 40);
+        reason.append(labels_[i]).append(": provider ").append(c.provider).append(", model ").append(c.model);
         if (kept) decision->reason.append(" (session affinity)");
         decision->by_session = kept;
         decision->target =
