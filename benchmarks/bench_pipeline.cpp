@@ -27,8 +27,10 @@ std::string read(const std::string& path) {
 std::string config_text(int keywords) {
   std::mt19937 rng(1);
   std::string toml =
-      "[[providers]]\nname = \"local\"\nformat = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\ncost_per_1m_tokens = 0\n"
-      "[[providers]]\nname = \"cloud\"\nformat = \"anthropic\"\nbase_url = \"http://127.0.0.1:2\"\ncost_per_1m_tokens = 3\nquality = 90\n"
+      "[[providers]]\nname = \"local\"\nformat = \"openai\"\nbase_url = "
+      "\"http://127.0.0.1:1/v1\"\ncost_per_1m_tokens = 0\n"
+      "[[providers]]\nname = \"cloud\"\nformat = \"anthropic\"\nbase_url = "
+      "\"http://127.0.0.1:2\"\ncost_per_1m_tokens = 3\nquality = 90\n"
       "[[routers]]\ntype = \"prefix\"\nmodel_prefix = \"local/\"\nprovider = \"local\"\n"
       "[[routers]]\ntype = \"tag\"\ntag = \"tag3\"\nprovider = \"local\"\n"
       "[[routers]]\ntype = \"latency\"\nproviders = [\"local\", \"cloud\"]\n"

@@ -270,9 +270,15 @@ struct Server::Impl {
     }
     // The feed never ends, so it is GET only (a HEAD would hold its connection forever).
     if (req.method == "GET" && config.server.dashboard && req.path == "/dashboard/events") return dashboard_events(req, res);
-    static const std::set<std::string, std::less<>> known = {
-        "/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/messages/count_tokens",
-        "/v1/route", "/v1/models", "/v1/providers", "/health", "/metrics"};
+    static const std::set<std::string, std::less<>> known = {"/v1/chat/completions",
+                                                             "/v1/messages",
+                                                             "/v1/responses",
+                                                             "/v1/messages/count_tokens",
+                                                             "/v1/route",
+                                                             "/v1/models",
+                                                             "/v1/providers",
+                                                             "/health",
+                                                             "/metrics"};
     const bool exists =
         known.contains(req.path) || (config.server.dashboard && (req.path == "/dashboard" || req.path == "/dashboard/events"));
     if (exists) {
@@ -598,7 +604,8 @@ struct Server::Impl {
   // Every provider's state and live figures.
   void providers(const Request& req, const ResponsePtr& res) {
     const Headers h = with_id(new_id());
-    if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), h);
+    if (!authorized(req))
+      return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), h);
     std::shared_ptr<const Generation> g = engine->current();
     const std::shared_ptr<ModelCatalog>& catalog = engine->catalog();
     send_json(res, 200, h,

@@ -34,7 +34,8 @@ llmrouter_status status_of(Errc code) noexcept {
     case Errc::Timeout: return LLMROUTER_TIMEOUT;
     case Errc::Cancelled: return LLMROUTER_CANCELLED;
     case Errc::Internal: return LLMROUTER_INTERNAL;
-    case Errc::Overloaded: return LLMROUTER_OVERLOADED;
+    case Errc::Overloaded:
+      return LLMROUTER_OVERLOADED;
   }
   return LLMROUTER_INTERNAL;
 }
@@ -167,7 +168,8 @@ const char* llmrouter_status_string(llmrouter_status status) {
     case LLMROUTER_INTERNAL: return "internal";
     case LLMROUTER_STREAM_END: return "stream_end";
     case LLMROUTER_STREAM_TIMEOUT: return "stream_timeout";
-    case LLMROUTER_OVERLOADED: return "overloaded";
+    case LLMROUTER_OVERLOADED:
+      return "overloaded";
   }
   return "unknown";
 }

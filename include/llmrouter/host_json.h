@@ -43,7 +43,8 @@ std::string_view provider_state(const ProviderConfig& provider, const ProviderSn
 /// `total_ms` and `tokens_per_s` ({"mean", "p50", "p95", "samples"}, null before the first
 /// sample), the same per model (`models`), and for Ollama providers `loaded_models` as
 /// `loaded` reports them (null: not known).
-std::string providers_json(const Config& config, const std::vector<ProviderSnapshot>& live,
-                           const std::function<std::optional<std::vector<std::string>>(std::string_view)>& loaded);
+std::string providers_json(
+    const Config& config, const std::vector<ProviderSnapshot>& live,
+    const std::function<std::optional<std::vector<std::string>>(std::string_view)>& loaded);
 
 }  // namespace llmrouter

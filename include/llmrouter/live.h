@@ -141,7 +141,9 @@ class ProviderLive {
   const std::string& name() const noexcept { return name_; }
   /// Requests in flight to the provider (all its models).
   uint32_t in_flight() const noexcept { return all_.in_flight.load(std::memory_order_relaxed); }
-  uint32_t max_concurrency() const noexcept { return max_concurrency_.load(std::memory_order_relaxed); }
+  uint32_t max_concurrency() const noexcept {
+    return max_concurrency_.load(std::memory_order_relaxed);
+  }
   /// At its max_concurrency.
   bool at_capacity() const noexcept {
     const uint32_t cap = max_concurrency();
@@ -193,7 +195,8 @@ class ProviderLive {
     Ewma errors;
     uint64_t attempts = 0;
     uint64_t failures = 0;
-    void record(const AttemptReport& r, std::chrono::steady_clock::time_point now, double half_life_ms);
+    void record(const AttemptReport& r, std::chrono::steady_clock::time_point now,
+                double half_life_ms);
     FiguresSnapshot snapshot(std::string model) const;
   };
   // A model's figures; `name` is written once, before the entry is published.
@@ -277,7 +280,8 @@ class LiveStats {
 
   /// Waits for room: `wake(false)` runs (on the stats' timer thread) after any attempt
   /// frees its place, or `wake(true)` at `deadline`, whichever comes first; once.
-  void wait_for_room(std::chrono::steady_clock::time_point deadline, std::function<void(bool timed_out)> wake);
+  void wait_for_room(std::chrono::steady_clock::time_point deadline,
+                     std::function<void(bool timed_out)> wake);
   /// Fires every waiting request now (as timed out) and stops taking new ones (they fire at
   /// once). For a host's shutdown.
   void shutdown();

@@ -220,7 +220,8 @@ class Pipeline {
   /// `route` for POST /v1/route: the decision also lists every candidate considered, with
   /// the figure it was ranked by and why any was passed over (RouteDecision::considered).
   /// `session_header` is the client's `x-session-id`, if any.
-  [[nodiscard]] Result<PreparedRequest> explain(WireFormat client, std::string_view body, double random = 0.0,
+  [[nodiscard]] Result<PreparedRequest> explain(WireFormat client, std::string_view body,
+                                                double random = 0.0,
                                                 std::string_view session_header = {}) const;
 
   /// Runs post_response, response classifiers (writing `resp.tags`) and on_end on a reply.
@@ -307,7 +308,8 @@ class Pipeline {
   enum class PrepareMode { Run, DryRun, Explain };
   Result<PreparedRequest> prepare(CanonicalRequest req, RequestState state, PrepareMode mode) const;
   // `prepare`, into `p` (a default PreparedRequest).
-  Result<void> prepare_into(CanonicalRequest&& req, RequestState&& state, PrepareMode mode, PreparedRequest& p) const;
+  Result<void> prepare_into(CanonicalRequest&& req, RequestState&& state, PrepareMode mode,
+                            PreparedRequest& p) const;
   // Routes a request that waited for room again.
   Result<RouteDecision> reroute(const PreparedRequest& p) const;
 };

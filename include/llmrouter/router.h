@@ -219,7 +219,8 @@ class Router {
   // Whether (provider, model) can take `q` now; `why` (when non-null) gets why not.
   bool qualifies(std::string_view provider, std::string_view model, const RouteQuery& q,
                  std::string* why = nullptr, bool ignore_health = false) const;
-  Result<RouteDecision> route_pass(const RouteQuery& q, bool ignore_health, bool& ejected_seen) const;
+  Result<RouteDecision> route_pass(const RouteQuery& q, bool ignore_health,
+                                   bool& ejected_seen) const;
 
   std::vector<std::string> types_;   // per rule
   std::vector<std::string> labels_;  // per rule: "rule 2 (tag=code)"

@@ -30,7 +30,8 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::Timeout: return "timeout";
     case Errc::Cancelled: return "cancelled";
     case Errc::Internal: return "internal";
-    case Errc::Overloaded: return "overloaded";
+    case Errc::Overloaded:
+      return "overloaded";
   }
   return "unknown";
 }
@@ -44,7 +45,8 @@ int Error::status() const noexcept {
     case Errc::Upstream: return 502;
     case Errc::Timeout: return 504;
     case Errc::Cancelled: return 499;  // client closed request (nginx convention)
-    case Errc::Overloaded: return 429;
+    case Errc::Overloaded:
+      return 429;
     case Errc::Config:
     case Errc::Internal: return 500;
   }

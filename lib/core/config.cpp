@@ -37,9 +37,9 @@ constexpr std::string_view kServerKeys[] = {
 constexpr std::string_view kLoggingKeys[] = {"enabled", "path", "level"};
 constexpr std::string_view kTelemetryKeys[] = {"enabled", "otlp_endpoint", "service_name",
                                                "sample_ratio"};
-constexpr std::string_view kRoutingKeys[] = {"max_attempts",         "stats_half_life_s", "min_samples",
-                                             "eject_after_failures", "eject_seconds",     "queue_timeout_ms",
-                                             "affinity",             "affinity_ttl_s"};
+constexpr std::string_view kRoutingKeys[] = {
+    "max_attempts",  "stats_half_life_s", "min_samples", "eject_after_failures",
+    "eject_seconds", "queue_timeout_ms",  "affinity",    "affinity_ttl_s"};
 constexpr std::string_view kAffinityNames[] = {"none", "session"};
 constexpr std::string_view kProviderKeys[] = {"name",
                                               "format",
@@ -551,19 +551,23 @@ void Loader::read_telemetry(TableReader& r, TelemetryConfig& t) {
 
 void Loader::read_routing(TableReader& r, RoutingConfig& rc) {
   if (auto v = r.integer("max_attempts", 1, 10)) rc.max_attempts = static_cast<uint32_t>(*v);
-  auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0)); };
+  auto ms = [](double seconds) {
+    return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+  };
   if (auto v = r.number("stats_half_life_s", 0.1, 86'400.0)) rc.stats_half_life = ms(*v);
   if (auto v = r.integer("min_samples", 1, 10'000)) rc.min_samples = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("eject_after_failures", 0, 10'000)) rc.eject_after_failures = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("eject_after_failures", 0, 10'000))
+    rc.eject_after_failures = static_cast<uint32_t>(*v);
   if (auto v = r.number("eject_seconds", 0.1, 600.0)) rc.eject_duration = ms(*v);
-  if (auto v = r.integer("queue_timeout_ms", 0, 600'000)) rc.queue_timeout = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("queue_timeout_ms", 0, 600'000))
+    rc.queue_timeout = std::chrono::milliseconds(*v);
   if (auto v = r.string("affinity")) {
     if (*v == "none" || *v == "session") {
       rc.affinity = *v == "none" ? Affinity::None : Affinity::Session;
     } else {
       error(loc_of(r.table().get("affinity")->source()), r.key_path("affinity"),
-            fmt::format("unknown affinity '{}'; expected one of {}{}", *v, list_text(kAffinityNames),
-                        suggestion(*v, kAffinityNames)));
+            fmt::format("unknown affinity '{}'; expected one of {}{}", *v,
+                        list_text(kAffinityNames), suggestion(*v, kAffinityNames)));
     }
   }
   if (auto v = r.number("affinity_ttl_s", 1.0, 30.0 * 86'400.0)) rc.affinity_ttl = ms(*v);
@@ -641,7 +645,8 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
   if (auto v = r.number("quality", 0.0, kMax)) p.quality = *v;
   if (auto v = r.number("latency_ms", 0.0, kMax)) p.latency_ms = *v;
   if (auto v = r.number("throughput_tokens_per_sec", 0.0, kMax)) p.throughput_tokens_per_sec = *v;
-  if (auto v = r.integer("max_concurrency", 0, 1'000'000)) p.max_concurrency = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("max_concurrency", 0, 1'000'000))
+    p.max_concurrency = static_cast<uint32_t>(*v);
   if (auto v = timeout(r, "connect_timeout_ms")) p.connect_timeout = *v;
   if (auto v = timeout(r, "first_byte_timeout_ms")) p.first_byte_timeout = *v;
   if (auto v = timeout(r, "idle_timeout_ms")) p.idle_timeout = *v;

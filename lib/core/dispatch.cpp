@@ -175,7 +175,8 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
 Result<RouteDecision> Pipeline::reroute(const PreparedRequest& p) const {
   const CanonicalRequest& req = p.request;
   RouteQuery q{req.model, req.tags, needed_capabilities(req), p.state.random, {}, false};
-  if (config_.routing.affinity != Affinity::None) q.session = std::string(session_key(req, p.state.session_header));
+  if (config_.routing.affinity != Affinity::None)
+    q.session = std::string(session_key(req, p.state.session_header));
   return router_.route(q);
 }
 
@@ -244,7 +245,8 @@ bool Call::route_waiting(bool timed_out, bool& again) {
     p.decision = std::move(*d);
     p.waiting_for_room = false;
     const RouteDecision& dec = *p.decision;
-    pipeline_.events_->publish(RoutedEvent{outcome_.id, dec.target.provider, dec.target.model, dec.reason});
+    pipeline_.events_->publish(
+        RoutedEvent{outcome_.id, dec.target.provider, dec.target.model, dec.reason});
     return begin_targets();
   }
   if (d.error().code == Errc::Overloaded && d.error().http_status == 429 && !timed_out) {
@@ -299,10 +301,11 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
     if (auto no = pipeline_.live_->begin(*live, t.model, run_->lease,
                                          last || (p.decision && p.decision->despite_ejection))) {
       const bool full = *no == NoRoom::AtCapacity;
-      run_->refused = Error{Errc::Overloaded,
-                            fmt::format("provider '{}' {}", t.provider,
-                                        full ? "is at its max_concurrency" : "is ejected after repeated failures"),
-                            full ? 429 : 503, t.provider, std::string(1, '1')};
+      run_->refused = Error{
+          Errc::Overloaded,
+          fmt::format("provider '{}' {}", t.provider,
+                      full ? "is at its max_concurrency" : "is ejected after repeated failures"),
+          full ? 429 : 503, t.provider, std::string(1, '1')};
       return nullptr;
     }
     run_->leased = true;
@@ -353,14 +356,16 @@ void Call::report_attempt(const RouteTarget& t, const Result<void>& r) {
   report.ok = r.has_value();
   report.total_ms = std::chrono::duration<double, std::milli>(now - run_->attempt_start).count();
   if (const auto& first = run_->relay.attempt_first()) {
-    report.ttft_ms = std::chrono::duration<double, std::milli>(*first - run_->attempt_start).count();
+    report.ttft_ms =
+        std::chrono::duration<double, std::milli>(*first - run_->attempt_start).count();
   }
   report.output_tokens = run_->relay.assembler().partial().usage.output_tokens;
   report.streamed = outcome_.prepared && outcome_.prepared->request.stream;
   if (!r) {
     const Error& e = r.error();
     const int upstream = e.upstream_status;
-    if (e.code == Errc::Timeout || (e.code == Errc::Upstream && (upstream == 0 || upstream >= 500))) {
+    if (e.code == Errc::Timeout ||
+        (e.code == Errc::Upstream && (upstream == 0 || upstream >= 500))) {
       report.provider_failure = true;
     } else if (e.code == Errc::Upstream && upstream == 429 && !e.retry_after.empty()) {
       report.provider_failure = true;
@@ -373,18 +378,21 @@ void Call::report_attempt(const RouteTarget& t, const Result<void>& r) {
   if (report.ok && pipeline_.config_.routing.affinity != Affinity::None && outcome_.prepared &&
       outcome_.prepared->decision && !(outcome_.prepared->decision->target == t)) {
     // A failover served the session: it stays where it was served.
-    const std::string_view key = session_key(outcome_.prepared->request, outcome_.prepared->state.session_header);
+    const std::string_view key =
+        session_key(outcome_.prepared->request, outcome_.prepared->state.session_header);
     if (!key.empty()) pipeline_.live_->remember(key, t.provider, t.model);
   }
   if (!change) return;
   const bool ejected = change->health == Health::Ejected;
   const std::string reason = r ? std::string() : r.error().message;
   pipeline_.events_->publish(HealthEvent{change->provider, ejected ? "ejected" : "restored",
-                                         static_cast<int64_t>(change->duration.count()), change->consecutive_failures,
-                                         reason});
+                                         static_cast<int64_t>(change->duration.count()),
+                                         change->consecutive_failures, reason});
   if (ejected) {
-    log(LogLevel::Warn, fmt::format("provider {} ejected for {} ms after {} consecutive failures (last: {})",
-                                    change->provider, change->duration.count(), change->consecutive_failures, reason));
+    log(LogLevel::Warn,
+        fmt::format("provider {} ejected for {} ms after {} consecutive failures (last: {})",
+                    change->provider, change->duration.count(), change->consecutive_failures,
+                    reason));
   } else {
     log(LogLevel::Info, fmt::format("provider {} restored: a request succeeded", change->provider));
   }
@@ -575,7 +583,8 @@ void Call::next_step(const std::shared_ptr<Call>& self) {
     SendOptions options;
     const Provider* provider = call.attempt_begin(*t, run.lookup, upstream, options);
     if (!provider) {
-      if (call.attempt_end(*t, fail(run.refused ? *run.refused : no_provider(*t)))) run.next = run.targets.size();
+      if (call.attempt_end(*t, fail(run.refused ? *run.refused : no_provider(*t))))
+        run.next = run.targets.size();
       continue;
     }
     std::size_t attempt = 0;

@@ -248,7 +248,8 @@ static_assert(
                    CompleteEvent>);
 
 static_assert(
-    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Health), Event>, HealthEvent>);
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Health), Event>,
+                   HealthEvent>);
 
 EventType event_type(const Event& e) noexcept {
   return static_cast<EventType>(e.index());

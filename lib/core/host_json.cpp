@@ -117,7 +117,8 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-void write_figure(detail::json::Writer& w, std::string_view key, const std::optional<FigureSummary>& f) {
+void write_figure(detail::json::Writer& w, std::string_view key,
+                  const std::optional<FigureSummary>& f) {
   w.key(key);
   if (!f) return w.null();
   w.begin_object();
@@ -157,8 +158,9 @@ std::string_view provider_state(const ProviderConfig& provider, const ProviderSn
   return health_name(live.health);
 }
 
-std::string providers_json(const Config& config, const std::vector<ProviderSnapshot>& live,
-                           const std::function<std::optional<std::vector<std::string>>(std::string_view)>& loaded) {
+std::string providers_json(
+    const Config& config, const std::vector<ProviderSnapshot>& live,
+    const std::function<std::optional<std::vector<std::string>>(std::string_view)>& loaded) {
   std::string out;
   detail::json::Writer w(out);
   w.begin_object();

@@ -20,24 +20,32 @@ int64_t ns_of(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-std::size_t index_of(Measure m) { return static_cast<std::size_t>(m); }
+std::size_t index_of(Measure m) {
+  return static_cast<std::size_t>(m);
+}
 
 }  // namespace
 
 std::string_view measure_name(Measure m) noexcept {
   switch (m) {
-    case Measure::Ttft: return "ttft";
-    case Measure::Total: return "total";
-    case Measure::TokensPerSecond: return "tokens_per_s";
+    case Measure::Ttft:
+      return "ttft";
+    case Measure::Total:
+      return "total";
+    case Measure::TokensPerSecond:
+      return "tokens_per_s";
   }
   return "ttft";
 }
 
 std::string_view health_name(Health h) noexcept {
   switch (h) {
-    case Health::Ok: return "ok";
-    case Health::Ejected: return "ejected";
-    case Health::Probing: return "probing";
+    case Health::Ok:
+      return "ok";
+    case Health::Ejected:
+      return "ejected";
+    case Health::Probing:
+      return "probing";
   }
   return "ok";
 }
@@ -74,13 +82,17 @@ FigureSummary ProviderLive::Window::summary(double mean, uint64_t samples) const
   if (values.empty()) return s;
   std::vector<float> sorted = values;
   std::sort(sorted.begin(), sorted.end());
-  auto at = [&](double q) { return static_cast<double>(sorted[static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5)]); };
+  auto at = [&](double q) {
+    return static_cast<double>(
+        sorted[static_cast<std::size_t>(std::lround(q * static_cast<double>(sorted.size() - 1)))]);
+  };
   s.p50 = at(0.50);
   s.p95 = at(0.95);
   return s;
 }
 
-void ProviderLive::Figures::record(const AttemptReport& r, Clock::time_point now, double half_life_ms) {
+void ProviderLive::Figures::record(const AttemptReport& r, Clock::time_point now,
+                                   double half_life_ms) {
   ++attempts;
   if (!r.ok && r.provider_failure) ++failures;
   if (r.ok || r.provider_failure) {
@@ -97,7 +109,9 @@ void ProviderLive::Figures::record(const AttemptReport& r, Clock::time_point now
   sample(Measure::Total, r.total_ms);
   if (r.output_tokens > 0) {
     const double generating_ms = r.streamed && r.ttft_ms ? r.total_ms - *r.ttft_ms : r.total_ms;
-    if (generating_ms > 0) sample(Measure::TokensPerSecond, static_cast<double>(r.output_tokens) * 1000.0 / generating_ms);
+    if (generating_ms > 0)
+      sample(Measure::TokensPerSecond,
+             static_cast<double>(r.output_tokens) * 1000.0 / generating_ms);
   }
 }
 
@@ -136,7 +150,9 @@ Health ProviderLive::health(Clock::time_point now) const noexcept {
 std::chrono::milliseconds ProviderLive::ejection_left() const noexcept {
   const int64_t until = ejected_until_ns_.load(std::memory_order_acquire);
   const int64_t now = ns_of(Clock::now());
-  return until == 0 || until <= now ? std::chrono::milliseconds(0) : std::chrono::milliseconds((until - now + 999'999) / 1'000'000);
+  return until == 0 || until <= now
+             ? std::chrono::milliseconds(0)
+             : std::chrono::milliseconds((until - now + 999'999) / 1'000'000);
 }
 
 const ProviderLive::Figures* ProviderLive::model_figures(std::string_view model) const noexcept {
@@ -234,7 +250,8 @@ std::optional<NoRoom> LiveStats::begin(ProviderLive& p, std::string_view model, 
     if (!over && !despite_ejection) return NoRoom::Ejected;
     bool expected = false;
     probe = over && p.probe_taken_.compare_exchange_strong(expected, true);
-    if (over && !probe && !despite_ejection) return NoRoom::Ejected;  // another request is probing it
+    if (over && !probe && !despite_ejection)
+      return NoRoom::Ejected;  // another request is probing it
   }
   const uint32_t cap = p.max_concurrency();
   const uint32_t now_in = p.all_.in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -277,7 +294,9 @@ std::optional<HealthChange> LiveStats::end(const AttemptLease& lease, const Atte
         eject = std::min(*r.retry_after, kMaxEjection);
       } else if (after != 0 && (lease.probe || (!ejected && failures >= after))) {
         const int shift = static_cast<int>(std::min<uint32_t>(p.ejections_, 10));
-        eject = std::min(std::chrono::milliseconds(eject_ms_.load(std::memory_order_relaxed) << shift), kMaxEjection);
+        eject =
+            std::min(std::chrono::milliseconds(eject_ms_.load(std::memory_order_relaxed) << shift),
+                     kMaxEjection);
         ++p.ejections_;
       }
       if (eject) {
@@ -314,7 +333,8 @@ std::vector<ProviderSnapshot> LiveStats::snapshot() const {
     s.health = p->health(now);
     if (s.health == Health::Ejected) {
       s.ejected_until = std::chrono::system_clock::now() +
-                        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(until - ns_of(now)));
+                        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                            std::chrono::nanoseconds(until - ns_of(now)));
     }
     s.consecutive_failures = p->consecutive_failures_.load(std::memory_order_relaxed);
     s.ejections = p->ejections_;
@@ -322,21 +342,25 @@ std::vector<ProviderSnapshot> LiveStats::snapshot() const {
     s.at_capacity = p->at_capacity();
     s.figures = p->all_.snapshot({});
     const uint32_t n = p->model_count_.load(std::memory_order_acquire);
-    for (uint32_t i = 0; i < n; ++i) s.models.push_back(p->models_[i].figures.snapshot(p->models_[i].name));
+    for (uint32_t i = 0; i < n; ++i)
+      s.models.push_back(p->models_[i].figures.snapshot(p->models_[i].name));
     out.push_back(std::move(s));
   }
   return out;
 }
 
-std::optional<std::pair<std::string, std::string>> LiveStats::session(std::string_view session) const {
+std::optional<std::pair<std::string, std::string>> LiveStats::session(
+    std::string_view session) const {
   std::lock_guard lock(sessions_mu_);
   const auto it = sessions_.find(std::string(session));
   if (it == sessions_.end() || it->second.expires <= Clock::now()) return std::nullopt;
   return std::make_pair(it->second.provider, it->second.model);
 }
 
-void LiveStats::remember(std::string_view session, std::string_view provider, std::string_view model) {
-  const Clock::time_point expires = Clock::now() + std::chrono::milliseconds(affinity_ttl_ms_.load(std::memory_order_relaxed));
+void LiveStats::remember(std::string_view session, std::string_view provider,
+                         std::string_view model) {
+  const Clock::time_point expires =
+      Clock::now() + std::chrono::milliseconds(affinity_ttl_ms_.load(std::memory_order_relaxed));
   std::lock_guard lock(sessions_mu_);
   auto it = sessions_.find(std::string(session));
   if (it == sessions_.end()) {
@@ -344,12 +368,13 @@ void LiveStats::remember(std::string_view session, std::string_view provider, st
       const Clock::time_point now = Clock::now();
       std::erase_if(sessions_, [&](const auto& kv) { return kv.second.expires <= now; });
       while (sessions_.size() >= kMaxSessions) {
-        sessions_.erase(std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a, const auto& b) {
-          return a.second.expires < b.second.expires;
-        }));
+        sessions_.erase(std::min_element(
+            sessions_.begin(), sessions_.end(),
+            [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; }));
       }
     }
-    sessions_.emplace(std::string(session), SessionEntry{std::string(provider), std::string(model), expires});
+    sessions_.emplace(std::string(session),
+                      SessionEntry{std::string(provider), std::string(model), expires});
     return;
   }
   if (it->second.provider != provider) it->second.provider = std::string(provider);
@@ -400,7 +425,8 @@ void LiveStats::timer_loop() {
       if (freed) due.swap(waiters_);
     }
     if (!due.empty() || !expired.empty()) {
-      waiting_.fetch_sub(static_cast<uint32_t>(due.size() + expired.size()), std::memory_order_release);
+      waiting_.fetch_sub(static_cast<uint32_t>(due.size() + expired.size()),
+                         std::memory_order_release);
       lock.unlock();
       for (Waiter& w : expired) w.wake(true);
       for (Waiter& w : due) w.wake(false);

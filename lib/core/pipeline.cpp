@@ -38,7 +38,9 @@ Error plugin_error(const std::string& id, const Error& e) {
 
 Pipeline::Pipeline(Config config, const ModelCatalog* catalog,
                    std::vector<std::shared_ptr<const Rule>> rules, std::shared_ptr<LiveStats> live)
-    : config_(std::move(config)), live_(std::move(live)), router_(config_, catalog, std::move(rules), live_.get()) {}
+    : config_(std::move(config)),
+      live_(std::move(live)),
+      router_(config_, catalog, std::move(rules), live_.get()) {}
 
 Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
                                                         const Registries& registries,
@@ -55,7 +57,8 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
   }
   auto rules = registries.make_rules(config);
   if (!rules) return fail(rules.error());
-  std::shared_ptr<LiveStats> live = previous ? previous->live_ : std::make_shared<LiveStats>(config.routing);
+  std::shared_ptr<LiveStats> live =
+      previous ? previous->live_ : std::make_shared<LiveStats>(config.routing);
   live->configure(config);
   std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(*rules), std::move(live)));
   p->tracing_ = std::move(tracing);
@@ -138,10 +141,12 @@ Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState sta
   return prepare(std::move(req), std::move(state), PrepareMode::DryRun);
 }
 
-Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState state, PrepareMode mode) const {
+Result<PreparedRequest> Pipeline::prepare(CanonicalRequest req, RequestState state,
+                                          PrepareMode mode) const {
   // Filled in place and returned as the one object: a PreparedRequest is over a kilobyte.
   Result<PreparedRequest> out;
-  if (Result<void> done = prepare_into(std::move(req), std::move(state), mode, *out); !done) out = fail(done.error());
+  if (Result<void> done = prepare_into(std::move(req), std::move(state), mode, *out); !done)
+    out = fail(done.error());
   return out;
 }
 
@@ -207,10 +212,11 @@ Result<void> Pipeline::prepare_into(CanonicalRequest&& req, RequestState&& state
     // pre_request plugins may have changed the request: derive what it needs again.
     const CapabilitySet route_needs = p.modified ? needed_capabilities(req) : needs;
     std::string session;
-    if (config_.routing.affinity != Affinity::None) session = std::string(session_key(req, state.session_header));
+    if (config_.routing.affinity != Affinity::None)
+      session = std::string(session_key(req, state.session_header));
     // The query borrows the request's model and tags (moved back after routing): no copies.
-    RouteQuery q{std::move(req.model), std::move(req.tags), route_needs, state.random, std::move(session),
-                 mode == PrepareMode::Explain};
+    RouteQuery q{std::move(req.model), std::move(req.tags), route_needs,
+                 state.random,         std::move(session),  mode == PrepareMode::Explain};
     auto decision = router_.route(q);
     req.model = std::move(q.model);
     req.tags = std::move(q.tags);

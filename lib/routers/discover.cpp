@@ -19,7 +19,8 @@ class DiscoverRule final : public Rule {
                   std::vector<RouteCandidate>& out) const override {
     if (!scope.catalog()) return;
     if (providers_.size() == 1) {
-      if (scope.catalog()->has_model(providers_[0], q.model)) out.push_back({providers_[0], q.model});
+      if (scope.catalog()->has_model(providers_[0], q.model))
+        out.push_back({providers_[0], q.model});
       return;
     }
     struct Node {
@@ -29,7 +30,8 @@ class DiscoverRule final : public Rule {
     };
     std::vector<Node> nodes;
     for (const std::string& p : providers_) {
-      if (scope.catalog()->has_model(p, q.model)) nodes.push_back({&p, scope.loaded(p, q.model), scope.in_flight(p)});
+      if (scope.catalog()->has_model(p, q.model))
+        nodes.push_back({&p, scope.loaded(p, q.model), scope.in_flight(p)});
     }
     std::stable_sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) {
       if (a.loaded != b.loaded) return a.loaded;
@@ -38,7 +40,8 @@ class DiscoverRule final : public Rule {
     for (const Node& n : nodes) {
       RouteCandidate c{*n.provider, q.model};
       if (scope.explaining()) {
-        c.ranked_by = std::string(n.loaded ? "loaded" : "not loaded") + ", " + std::to_string(n.in_flight) + " in flight";
+        c.ranked_by = std::string(n.loaded ? "loaded" : "not loaded") + ", " +
+                      std::to_string(n.in_flight) + " in flight";
       }
       out.push_back(std::move(c));
     }
@@ -71,11 +74,14 @@ Result<std::unique_ptr<Rule>> make_discover_rule(const RuleConfig& rule, const C
     providers = std::move(*several);
   } else if (!r.value("provider") && !r.value("providers")) {
     r.error(rule.loc, r.key_path("provider"),
-            "required: the Ollama provider ('provider') or providers ('providers') whose discovered models this rule "
+            "required: the Ollama provider ('provider') or providers ('providers') whose "
+            "discovered models this rule "
             "routes to");
   }
-  if (auto done = r.finish({"provider", "providers"}, "a 'discover' rule"); !done) return fail(done.error());
-  if (providers.empty()) return fail(Errc::Internal, "a 'discover' rule without providers");  // reported above
+  if (auto done = r.finish({"provider", "providers"}, "a 'discover' rule"); !done)
+    return fail(done.error());
+  if (providers.empty())
+    return fail(Errc::Internal, "a 'discover' rule without providers");  // reported above
   return std::unique_ptr<Rule>(std::make_unique<DiscoverRule>(std::move(providers)));
 }
 

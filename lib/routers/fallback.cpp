@@ -17,7 +17,9 @@ class FallbackRule final : public RankedRule {
   std::optional<Rank> rank(const ProviderConfig& p, std::string_view, const RouteScope&,
                            std::string* why) const override {
     const double score = bias_ * p.quality - (1.0 - bias_) * p.cost_per_1m_tokens;
-    if (why) *why = fmt::format("score {:.2f} (quality {}, cost {})", score, p.quality, p.cost_per_1m_tokens);
+    if (why)
+      *why =
+          fmt::format("score {:.2f} (quality {}, cost {})", score, p.quality, p.cost_per_1m_tokens);
     return Rank{-score};
   }
 

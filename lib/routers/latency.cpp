@@ -39,11 +39,14 @@ Result<std::unique_ptr<Rule>> make_latency_rule(const RuleConfig& rule, const Co
       measure = Measure::Total;
     } else if (*m != "ttft") {
       r.error(r.value("measure")->loc, r.key_path("measure"),
-              "expected \"ttft\" (time to first byte, the default) or \"total\" (time to the last byte), got '" +
+              "expected \"ttft\" (time to first byte, the default) or \"total\" (time to the last "
+              "byte), got '" +
                   *m + "'");
     }
   }
-  if (auto done = r.finish({"providers", "max_latency_ms", "measure", "rewrite_model"}, "a 'latency' rule"); !done) {
+  if (auto done =
+          r.finish({"providers", "max_latency_ms", "measure", "rewrite_model"}, "a 'latency' rule");
+      !done) {
     return fail(done.error());
   }
   return std::unique_ptr<Rule>(std::make_unique<LatencyRule>(std::move(pool), measure, max_ms));

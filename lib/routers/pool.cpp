@@ -45,7 +45,9 @@ void RankedRule::candidates(const RouteQuery& query, const RouteScope& scope,
   }
   const uint32_t min_samples = scope.min_samples();
   // 0: explored first; 1: ranked; 2: explored enough for now, behind the ranked ones.
-  auto tier = [&](const Placed& x) { return !x.rank.explore ? 1 : x.rank.samples < min_samples ? 0 : 2; };
+  auto tier = [&](const Placed& x) {
+    return !x.rank.explore ? 1 : x.rank.samples < min_samples ? 0 : 2;
+  };
   // Pools are small: a stable insertion sort, which needs no buffer (std::stable_sort takes one).
   auto before = [&](const Placed& a, const Placed& b) {
     const int ta = tier(a);
@@ -60,7 +62,8 @@ void RankedRule::candidates(const RouteQuery& query, const RouteScope& scope,
     return scope.in_flight(a.provider->name) < scope.in_flight(b.provider->name);
   };
   for (std::size_t i = 1; i < placed.size(); ++i) {
-    for (std::size_t j = i; j > 0 && before(placed[j], placed[j - 1]); --j) std::swap(placed[j], placed[j - 1]);
+    for (std::size_t j = i; j > 0 && before(placed[j], placed[j - 1]); --j)
+      std::swap(placed[j], placed[j - 1]);
   }
   for (const Placed& x : placed) {
     out.push_back({x.provider->name, std::string(model)});
@@ -68,27 +71,32 @@ void RankedRule::candidates(const RouteQuery& query, const RouteScope& scope,
   }
 }
 
-std::optional<Rank> live_rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope, Measure measure,
-                              std::optional<double> prior, std::optional<double> limit, std::string_view limit_key,
+std::optional<Rank> live_rank(const ProviderConfig& p, std::string_view model,
+                              const RouteScope& scope, Measure measure, std::optional<double> prior,
+                              std::optional<double> limit, std::string_view limit_key,
                               std::string* why) {
   const bool rate = measure == Measure::TokensPerSecond;
   const std::string_view unit = rate ? "tokens/s" : "ms";
   uint64_t samples = 0;
   const ProviderLive* live = scope.live(p.name);
-  std::optional<double> value = live ? live->figure(model, measure, scope.min_samples(), &samples) : std::nullopt;
+  std::optional<double> value =
+      live ? live->figure(model, measure, scope.min_samples(), &samples) : std::nullopt;
   const bool measured = value.has_value();
   if (!value) value = prior;
   if (!value) {
     // Explored while measured too little; a router without live figures cannot measure it,
     // so it goes behind the others.
     const uint64_t seen = live ? samples + live->in_flight() : scope.min_samples();
-    if (why) *why = fmt::format("{} not known yet: explored ({} of {} samples)", measure_name(measure), samples, scope.min_samples());
+    if (why)
+      *why = fmt::format("{} not known yet: explored ({} of {} samples)", measure_name(measure),
+                         samples, scope.min_samples());
     return Rank{0, true, seen};
   }
   const bool over = limit && (rate ? *value < *limit : *value > *limit);
   if (why) {
-    const std::string basis = measured ? fmt::format("live over {} samples", samples)
-                                       : fmt::format("prior, {} of {} samples", samples, scope.min_samples());
+    const std::string basis =
+        measured ? fmt::format("live over {} samples", samples)
+                 : fmt::format("prior, {} of {} samples", samples, scope.min_samples());
     *why = fmt::format("{} {:.0f} {} ({})", measure_name(measure), *value, unit, basis);
     if (over) *why += fmt::format(" {} {} {}", rate ? "below" : "above", limit_key, *limit);
   }

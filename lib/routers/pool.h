@@ -51,8 +51,8 @@ class RankedRule : public Rule {
   /// Places `p` for `model`, or leaves it out (nullopt). `why` is non-null only when the
   /// scope is explaining: what the key is ("ttft 85 ms, live over 12 samples"), or why the
   /// provider is left out.
-  virtual std::optional<Rank> rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope,
-                                   std::string* why) const = 0;
+  virtual std::optional<Rank> rank(const ProviderConfig& p, std::string_view model,
+                                   const RouteScope& scope, std::string* why) const = 0;
 
  private:
   Pool pool_;
@@ -62,8 +62,9 @@ class RankedRule : public Rule {
 /// `prior`, else exploration. `limit` leaves out a provider whose figure is above it
 /// (below, for TokensPerSecond, which ranks highest first). `unit` and `limit_key` name
 /// them for explanations.
-std::optional<Rank> live_rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope, Measure measure,
-                              std::optional<double> prior, std::optional<double> limit, std::string_view limit_key,
+std::optional<Rank> live_rank(const ProviderConfig& p, std::string_view model,
+                              const RouteScope& scope, Measure measure, std::optional<double> prior,
+                              std::optional<double> limit, std::string_view limit_key,
                               std::string* why);
 
 }  // namespace llmrouter::detail

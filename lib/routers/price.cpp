@@ -20,7 +20,9 @@ class PriceRule final : public RankedRule {
   std::optional<Rank> rank(const ProviderConfig& p, std::string_view, const RouteScope&,
                            std::string* why) const override {
     if (max_cost_ && p.cost_per_1m_tokens > *max_cost_) {
-      if (why) *why = fmt::format("cost {} per 1M tokens above max_cost_per_1m_tokens {}", p.cost_per_1m_tokens, *max_cost_);
+      if (why)
+        *why = fmt::format("cost {} per 1M tokens above max_cost_per_1m_tokens {}",
+                           p.cost_per_1m_tokens, *max_cost_);
       return std::nullopt;
     }
     if (why) *why = fmt::format("cost {} per 1M tokens", p.cost_per_1m_tokens);

@@ -176,9 +176,11 @@ uint32_t RouteScope::in_flight(std::string_view provider) const {
   return l ? l->in_flight() : 0;
 }
 
-void RouteScope::pass_over(std::string_view provider, std::string_view model, std::string why) const {
+void RouteScope::pass_over(std::string_view provider, std::string_view model,
+                           std::string why) const {
   if (!notes_) return;
-  notes_->push_back(ConsideredCandidate{std::string(provider), std::string(model), rule_index_, {}, std::move(why)});
+  notes_->push_back(ConsideredCandidate{
+      std::string(provider), std::string(model), rule_index_, {}, std::move(why)});
 }
 
 bool Router::qualifies(std::string_view provider, std::string_view model, const RouteQuery& q,
@@ -196,11 +198,16 @@ bool Router::qualifies(std::string_view provider, std::string_view model, const 
   if (!live_slots_.empty()) {
     const ProviderLive& l = *live_slots_[static_cast<std::size_t>(index)];
     if (!ignore_health && !l.routable()) {
-      if (why) *why = l.health(std::chrono::steady_clock::now()) == Health::Ejected ? "ejected" : "ejected; a probe is in flight";
+      if (why)
+        *why = l.health(std::chrono::steady_clock::now()) == Health::Ejected
+                   ? "ejected"
+                   : "ejected; a probe is in flight";
       return false;
     }
     if (l.at_capacity()) {
-      if (why) *why = fmt::format("at capacity ({} in flight, max_concurrency {})", l.in_flight(), l.max_concurrency());
+      if (why)
+        *why = fmt::format("at capacity ({} in flight, max_concurrency {})", l.in_flight(),
+                           l.max_concurrency());
       return false;
     }
   }
@@ -211,14 +218,16 @@ bool Router::qualifies(std::string_view provider, std::string_view model, const 
   } else if (catalog_) {
     if (auto caps = catalog_->capabilities(provider, model)) ok = caps->contains_all(q.needs);
   }
-  if (!ok && why) *why = fmt::format("lacks a capability the request needs ({})", q.needs.to_string());
+  if (!ok && why)
+    *why = fmt::format("lacks a capability the request needs ({})", q.needs.to_string());
   return ok;  // unknown capabilities: assume the model can
 }
 
 Result<RouteDecision> Router::route(const RouteQuery& q) const {
   bool ejected_seen = false;
   auto d = route_pass(q, false, ejected_seen);
-  if (d || !ejected_seen || d.error().code != Errc::Overloaded || d.error().http_status != 503) return d;
+  if (d || !ejected_seen || d.error().code != Errc::Overloaded || d.error().http_status != 503)
+    return d;
   // Every candidate is ejected: rather than refuse, send to them anyway.
   auto anyway = route_pass(q, true, ejected_seen);
   if (anyway) {
@@ -228,7 +237,8 @@ Result<RouteDecision> Router::route(const RouteQuery& q) const {
   return anyway;
 }
 
-Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health, bool& ejected_seen) const {
+Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health,
+                                         bool& ejected_seen) const {
   std::optional<RouteDecision> decision;
   bool filtered = false;
   bool full = false;  // a candidate was passed over for being at capacity
@@ -257,7 +267,8 @@ Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health
     bool kept = false;
     if (!decision && remembered) {
       for (std::size_t j = 0; j < candidates.size(); ++j) {
-        if (candidates[j].provider == remembered->first && candidates[j].model == remembered->second &&
+        if (candidates[j].provider == remembered->first &&
+            candidates[j].model == remembered->second &&
             qualifies(candidates[j].provider, candidates[j].model, q, nullptr, ignore_health)) {
           std::rotate(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(j),
                       candidates.begin() + static_cast<std::ptrdiff_t>(j) + 1);
@@ -270,7 +281,8 @@ Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health
       why.clear();
       const bool ok = qualifies(c.provider, c.model, q, &why, ignore_health);
       if (q.explain) {
-        notes.push_back(ConsideredCandidate{c.provider, c.model, static_cast<int>(i), c.ranked_by, ok ? std::string() : why});
+        notes.push_back(ConsideredCandidate{c.provider, c.model, static_cast<int>(i), c.ranked_by,
+                                            ok ? std::string() : why});
       }
       if (!ok) {
         filtered = true;
@@ -287,7 +299,11 @@ Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health
         decision.emplace();
         std::string& reason = decision->reason;
         reason.reserve(labels_[i].size() + c.provider.size() + c.model.size() + 40);
-        reason.append(labels_[i]).append(": provider ").append(c.provider).append(", model ").append(c.model);
+        reason.append(labels_[i])
+            .append(": provider ")
+            .append(c.provider)
+            .append(", model ")
+            .append(c.model);
         if (kept) decision->reason.append(" (session affinity)");
         decision->by_session = kept;
         decision->target =
@@ -308,14 +324,17 @@ Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health
   if (decision) return finish();
   std::string message;
   if (full) {
-    message = fmt::format("no room for model '{}': every provider that could serve it is at its max_concurrency", q.model);
+    message = fmt::format(
+        "no room for model '{}': every provider that could serve it is at its max_concurrency",
+        q.model);
     Error e{Errc::Overloaded, std::move(message), 429, {}};
     e.retry_after = "1";
     return fail(std::move(e));
   }
   if (ejected) {
     Error e{Errc::Overloaded,
-            fmt::format("no route for model '{}': every provider that could serve it is ejected after repeated failures "
+            fmt::format("no route for model '{}': every provider that could serve it is ejected "
+                        "after repeated failures "
                         "(GET /v1/providers shows them)",
                         q.model),
             503,

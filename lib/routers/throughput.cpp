@@ -18,8 +18,8 @@ class ThroughputRule final : public RankedRule {
  protected:
   std::optional<Rank> rank(const ProviderConfig& p, std::string_view model, const RouteScope& scope,
                            std::string* why) const override {
-    return live_rank(p, model, scope, Measure::TokensPerSecond, p.throughput_tokens_per_sec, min_rate_,
-                     "min_tokens_per_sec", why);
+    return live_rank(p, model, scope, Measure::TokensPerSecond, p.throughput_tokens_per_sec,
+                     min_rate_, "min_tokens_per_sec", why);
   }
 
  private:

@@ -33,8 +33,9 @@ EngineOptions quiet() {
 }
 
 std::string chat_body(std::string_view model, bool stream = false) {
-  return fmt::format(R"({{"model":"{}","stream":{},"messages":[{{"role":"user","content":"hi"}}]}})", model,
-                     stream ? "true" : "false");
+  return fmt::format(
+      R"({{"model":"{}","stream":{},"messages":[{{"role":"user","content":"hi"}}]}})", model,
+      stream ? "true" : "false");
 }
 
 std::unique_ptr<Engine> engine_for(const std::string& toml) {
@@ -47,10 +48,13 @@ std::unique_ptr<Engine> engine_for(const std::string& toml) {
 Outcome send(const Engine& engine, std::string_view body, const Headers& headers = {},
              WireFormat format = WireFormat::OpenAI) {
   CancelFlag cancel{false};
-  return engine.complete(format, body, headers, [](std::string_view) { return true; }, cancel);
+  return engine.complete(
+      format, body, headers, [](std::string_view) { return true; }, cancel);
 }
 
-std::string served_by(const Outcome& o) { return o.error || o.attempts.empty() ? "error" : o.attempts.back().provider; }
+std::string served_by(const Outcome& o) {
+  return o.error || o.attempts.empty() ? "error" : o.attempts.back().provider;
+}
 
 const ProviderSnapshot* find(const std::vector<ProviderSnapshot>& all, std::string_view name) {
   for (const ProviderSnapshot& p : all) {
@@ -66,8 +70,9 @@ Health health_of(const Engine& engine, std::string_view provider) {
 }
 
 std::string provider(std::string_view name, const MockUpstream& mock, std::string_view extra = "") {
-  return fmt::format("[[providers]]\nname = \"{}\"\nformat = \"openai\"\nbase_url = \"{}/v1\"\n{}\n", name,
-                     mock.base_url(), extra);
+  return fmt::format(
+      "[[providers]]\nname = \"{}\"\nformat = \"openai\"\nbase_url = \"{}/v1\"\n{}\n", name,
+      mock.base_url(), extra);
 }
 
 TEST(AdaptiveRoutingTest, TheLatencyRuleExploresThenConvergesOnTheFasterProvider) {
@@ -76,13 +81,14 @@ TEST(AdaptiveRoutingTest, TheLatencyRuleExploresThenConvergesOnTheFasterProvider
   MockUpstream slow(slow_options);
   MockUpstream fast;
   // Neither has a configured latency_ms: both are explored, then ranked by what was measured.
-  auto engine = engine_for("[routing]\nmin_samples = 3\n" + provider("slow", slow) + provider("fast", fast) +
-                           "[[routers]]\ntype = \"latency\"\n");
+  auto engine = engine_for("[routing]\nmin_samples = 3\n" + provider("slow", slow) +
+                           provider("fast", fast) + "[[routers]]\ntype = \"latency\"\n");
   ASSERT_TRUE(engine);
   std::vector<std::string> order;
   for (int i = 0; i < 12; ++i) order.push_back(served_by(send(*engine, chat_body("m"))));
   // Exploration: each gets min_samples requests, the less measured first.
-  EXPECT_EQ(std::count(order.begin(), order.begin() + 6, "slow"), 3) << fmt::format("{}", fmt::join(order, " "));
+  EXPECT_EQ(std::count(order.begin(), order.begin() + 6, "slow"), 3)
+      << fmt::format("{}", fmt::join(order, " "));
   EXPECT_EQ(std::count(order.begin(), order.begin() + 6, "fast"), 3);
   for (std::size_t i = 6; i < order.size(); ++i) EXPECT_EQ(order[i], "fast") << i;
   // The dry run says what each was ranked by.
@@ -94,15 +100,17 @@ TEST(AdaptiveRoutingTest, TheLatencyRuleExploresThenConvergesOnTheFasterProvider
       << explained->decision->considered[0].ranked_by;
   const auto all = engine->current()->pipeline().live()->snapshot();
   ASSERT_TRUE(find(all, "slow")->figures.ttft_ms);
-  EXPECT_GT(find(all, "slow")->figures.ttft_ms->mean, find(all, "fast")->figures.ttft_ms->mean + 100);
+  EXPECT_GT(find(all, "slow")->figures.ttft_ms->mean,
+            find(all, "fast")->figures.ttft_ms->mean + 100);
 }
 
 TEST(AdaptiveRoutingTest, AFailingProviderIsEjectedProbedAndRestored) {
   MockUpstream flaky;
   MockUpstream steady;
-  auto engine = engine_for("[routing]\neject_after_failures = 2\neject_seconds = 0.3\nmax_attempts = 2\n" +
-                           provider("flaky", flaky, "quality = 90") + provider("steady", steady, "quality = 10") +
-                           "[[routers]]\ntype = \"fallback\"\nquality_bias = 1.0\n");
+  auto engine = engine_for(
+      "[routing]\neject_after_failures = 2\neject_seconds = 0.3\nmax_attempts = 2\n" +
+      provider("flaky", flaky, "quality = 90") + provider("steady", steady, "quality = 10") +
+      "[[routers]]\ntype = \"fallback\"\nquality_bias = 1.0\n");
   ASSERT_TRUE(engine);
   auto health = engine->events()->subscribe(64, 1 << 20, EventType::Health);
   flaky.set_chat_status(500);
@@ -114,7 +122,9 @@ TEST(AdaptiveRoutingTest, AFailingProviderIsEjectedProbedAndRestored) {
   EXPECT_EQ(health_of(*engine, "flaky"), Health::Ejected);
   std::string ev;
   ASSERT_TRUE(health->next(ev, 5s));
-  EXPECT_NE(ev.find(R"("provider":"flaky","state":"ejected","duration_ms":300,"failures":2)"), std::string::npos) << ev;
+  EXPECT_NE(ev.find(R"("provider":"flaky","state":"ejected","duration_ms":300,"failures":2)"),
+            std::string::npos)
+      << ev;
   // While ejected, rules pass over it: one attempt, straight to steady.
   const Outcome passed = send(*engine, chat_body("m"));
   ASSERT_EQ(passed.attempts.size(), 1u);
@@ -138,8 +148,8 @@ TEST(AdaptiveRoutingTest, AFailingProviderIsEjectedProbedAndRestored) {
 
 TEST(AdaptiveRoutingTest, WhenEveryCandidateIsEjectedTheRequestIsSentAnyway) {
   MockUpstream only;
-  auto engine = engine_for("[routing]\neject_after_failures = 1\neject_seconds = 60\n" + provider("only", only) +
-                           "[[routers]]\ntype = \"fallback\"\n");
+  auto engine = engine_for("[routing]\neject_after_failures = 1\neject_seconds = 60\n" +
+                           provider("only", only) + "[[routers]]\ntype = \"fallback\"\n");
   ASSERT_TRUE(engine);
   only.set_chat_status(500);
   EXPECT_EQ(send(*engine, chat_body("m")).error->upstream_status, 500);
@@ -154,7 +164,8 @@ TEST(AdaptiveRoutingTest, ACappedProviderSendsTheExcessToTheNextCandidate) {
   MockUpstream small;
   MockUpstream big;
   auto engine = engine_for(provider("small", small, "quality = 90\nmax_concurrency = 1") +
-                           provider("big", big, "quality = 10") + "[[routers]]\ntype = \"fallback\"\nquality_bias = 1.0\n");
+                           provider("big", big, "quality = 10") +
+                           "[[routers]]\ntype = \"fallback\"\nquality_bias = 1.0\n");
   ASSERT_TRUE(engine);
   auto first = engine->pull(WireFormat::OpenAI, chat_body("latency-800"));
   ASSERT_TRUE(testing::wait_until([&] { return first->target().provider == "small"; }));
@@ -170,7 +181,8 @@ TEST(AdaptiveRoutingTest, ACappedProviderSendsTheExcessToTheNextCandidate) {
 
 TEST(AdaptiveRoutingTest, WithNoRoomARequestWaitsThenGets429WithRetryAfter) {
   MockUpstream mock;
-  auto engine = engine_for("[routing]\nqueue_timeout_ms = 200\n" + provider("one", mock, "max_concurrency = 1") +
+  auto engine = engine_for("[routing]\nqueue_timeout_ms = 200\n" +
+                           provider("one", mock, "max_concurrency = 1") +
                            "[[routers]]\ntype = \"fallback\"\n");
   ASSERT_TRUE(engine);
   auto busy = engine->pull(WireFormat::OpenAI, chat_body("latency-2000"));
@@ -181,14 +193,17 @@ TEST(AdaptiveRoutingTest, WithNoRoomARequestWaitsThenGets429WithRetryAfter) {
   EXPECT_EQ(refused.error->code, Errc::Overloaded);
   EXPECT_EQ(refused.error->status(), 429);
   EXPECT_EQ(refused.error->retry_after, "1");
-  EXPECT_NE(refused.error->message.find("max_concurrency"), std::string::npos) << refused.error->message;
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms);  // it waited its queue_timeout_ms first
+  EXPECT_NE(refused.error->message.find("max_concurrency"), std::string::npos)
+      << refused.error->message;
+  EXPECT_GE(std::chrono::steady_clock::now() - start,
+            190ms);  // it waited its queue_timeout_ms first
   busy->cancel();
 }
 
 TEST(AdaptiveRoutingTest, AWaitingRequestGoesOnceThereIsRoom) {
   MockUpstream mock;
-  auto engine = engine_for("[routing]\nqueue_timeout_ms = 10000\n" + provider("one", mock, "max_concurrency = 1") +
+  auto engine = engine_for("[routing]\nqueue_timeout_ms = 10000\n" +
+                           provider("one", mock, "max_concurrency = 1") +
                            "[[routers]]\ntype = \"fallback\"\n");
   ASSERT_TRUE(engine);
   auto busy = engine->pull(WireFormat::OpenAI, chat_body("latency-300"));
@@ -205,8 +220,9 @@ TEST(AdaptiveRoutingTest, AWaitingRequestGoesOnceThereIsRoom) {
 TEST(AdaptiveRoutingTest, ASessionStaysOnItsProviderWhileHealthyAndMovesWhenEjected) {
   MockUpstream a;
   MockUpstream b;
-  auto engine = engine_for("[routing]\naffinity = \"session\"\neject_after_failures = 1\neject_seconds = 60\n" +
-                           provider("a", a) + provider("b", b) + "[[routers]]\ntype = \"random\"\n");
+  auto engine = engine_for(
+      "[routing]\naffinity = \"session\"\neject_after_failures = 1\neject_seconds = 60\n" +
+      provider("a", a) + provider("b", b) + "[[routers]]\ntype = \"random\"\n");
   ASSERT_TRUE(engine);
   // Without a session the random rule spreads requests over both.
   std::set<std::string> spread;
@@ -219,7 +235,8 @@ TEST(AdaptiveRoutingTest, ASessionStaysOnItsProviderWhileHealthyAndMovesWhenEjec
   const std::string claude =
       R"({"model":"m","max_tokens":10,"metadata":{"user_id":"user_abc_session_42"},"messages":[{"role":"user","content":"hi"}]})";
   const std::string claude_first = served_by(send(*engine, claude, {}, WireFormat::Anthropic));
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(served_by(send(*engine, claude, {}, WireFormat::Anthropic)), claude_first);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(served_by(send(*engine, claude, {}, WireFormat::Anthropic)), claude_first);
   // Its provider fails: the session moves to the other one and stays there.
   MockUpstream& failing = first == "a" ? a : b;
   const std::string other = first == "a" ? "b" : "a";
@@ -254,7 +271,8 @@ providers = ["node-a", "node-b"]
   // Both nodes have both models; each is loaded on one.
   EXPECT_EQ(served_by(send(*engine, chat_body("gemma2:2b"))), "node-a");
   EXPECT_EQ(served_by(send(*engine, chat_body("qwen2.5vl:7b"))), "node-b");
-  auto explained = engine->current()->pipeline().explain(WireFormat::OpenAI, chat_body("qwen2.5vl:7b"));
+  auto explained =
+      engine->current()->pipeline().explain(WireFormat::OpenAI, chat_body("qwen2.5vl:7b"));
   ASSERT_TRUE(explained);
   ASSERT_EQ(explained->decision->considered.size(), 2u);
   EXPECT_EQ(explained->decision->considered[0].ranked_by, "loaded, 0 in flight");

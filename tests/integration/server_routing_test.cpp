@@ -21,7 +21,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-Config two_providers(const testing::MockUpstream& fast, const testing::MockUpstream& ollama, std::string_view routing) {
+Config two_providers(const testing::MockUpstream& fast, const testing::MockUpstream& ollama,
+                     std::string_view routing) {
   return testing::config_from(fmt::format(R"(
 [server]
 host = "127.0.0.1"
@@ -45,7 +46,8 @@ type = "latency"
 }
 
 std::string chat(std::string_view model) {
-  return fmt::format(R"({{"model":"{}","max_tokens":20,"messages":[{{"role":"user","content":"hi"}}]}})", model);
+  return fmt::format(
+      R"({{"model":"{}","max_tokens":20,"messages":[{{"role":"user","content":"hi"}}]}})", model);
 }
 
 TEST(ServerRoutingTest, ProvidersShowStateFiguresAndLoadedModels) {
@@ -72,7 +74,8 @@ TEST(ServerRoutingTest, ProvidersShowStateFiguresAndLoadedModels) {
   EXPECT_EQ(std::string_view(first["state"].get_string()), "ok");
   EXPECT_EQ(uint64_t(first["in_flight"].get_uint64()), 0u);
   EXPECT_EQ(uint64_t(first["max_concurrency"].get_uint64()), 1u);
-  EXPECT_EQ(uint64_t(first["ttft_ms"]["samples"].get_uint64()), 3u);  // `fast` (explored, then ranked) took all three
+  EXPECT_EQ(uint64_t(first["ttft_ms"]["samples"].get_uint64()),
+            3u);  // `fast` (explored, then ranked) took all three
   EXPECT_GT(double(first["ttft_ms"]["p95"].get_double()), 0.0);
   EXPECT_EQ(std::string_view(first["models"].at(0)["model"].get_string()), "m");
   EXPECT_TRUE(first["loaded_models"].error() == simdjson::NO_SUCH_FIELD);  // openai: not applicable
@@ -90,7 +93,10 @@ TEST(ServerRoutingTest, RouteExplainsEachCandidate) {
   auto r = cli.Post("/v1/route", chat("m"), "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
-  EXPECT_THAT(r->body, HasSubstr(R"json("candidates":[{"provider":"fast","model":"m","rule":0,"ranked_by":"ttft not known yet: explored (0 of 5 samples)","kept":true},{"provider":"node","model":"m","rule":0,"ranked_by":"ttft 5000 ms (prior, 0 of 5 samples)","kept":true}])json"));
+  EXPECT_THAT(
+      r->body,
+      HasSubstr(
+          R"json("candidates":[{"provider":"fast","model":"m","rule":0,"ranked_by":"ttft not known yet: explored (0 of 5 samples)","kept":true},{"provider":"node","model":"m","rule":0,"ranked_by":"ttft 5000 ms (prior, 0 of 5 samples)","kept":true}])json"));
 }
 
 TEST(ServerRoutingTest, AFullChainIs429WithRetryAfterInTheClientsFormat) {
@@ -113,9 +119,8 @@ type = "fallback"
     auto c = router.client();
     (void)c.Post("/v1/chat/completions", chat("latency-1500"), "application/json");
   });
-  ASSERT_TRUE(testing::wait_until([&] {
-    return router.server().pipeline().live()->snapshot().at(0).figures.in_flight == 1;
-  }));
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return router.server().pipeline().live()->snapshot().at(0).figures.in_flight == 1; }));
   auto cli = router.client();
   auto openai = cli.Post("/v1/chat/completions", chat("m"), "application/json");
   ASSERT_TRUE(openai);

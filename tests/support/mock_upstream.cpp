@@ -360,7 +360,9 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     const Recorded& rec = recorded->at(path);
     const std::string model = model_of(req.body);
     if (const int status = im.chat_status.load(); status != 0) {
-      return send(res, status, R"({"error":{"message":"the mock is failing on purpose","type":"server_error"}})");
+      return send(
+          res, status,
+          R"({"error":{"message":"the mock is failing on purpose","type":"server_error"}})");
     }
     if (model == "status-429") {
       return send(res, 429, R"({"error":{"message":"Rate limit reached","type":"rate_limit_error"}})", "application/json",
@@ -509,7 +511,9 @@ void MockUpstream::set_models(std::vector<MockModel> models) {
   impl_->models = std::move(models);
 }
 
-void MockUpstream::set_chat_status(int status) { impl_->chat_status.store(status); }
+void MockUpstream::set_chat_status(int status) {
+  impl_->chat_status.store(status);
+}
 
 void MockUpstream::set_tags_fail(bool fail) {
   std::lock_guard lock(impl_->mu);

@@ -131,7 +131,8 @@ TEST(ConfigTest, UnknownKeySuggestsClosest) {
 
 TEST(ConfigTest, UnknownKeyWithoutCloseMatchListsKnownKeys) {
   EXPECT_EQ(error_of(std::string("[routing]\nretries = 2\n") + std::string(kProvider)),
-            "test.toml:2:1: routing.retries: unknown key; known keys: max_attempts, stats_half_life_s, min_samples, "
+            "test.toml:2:1: routing.retries: unknown key; known keys: max_attempts, "
+            "stats_half_life_s, min_samples, "
             "eject_after_failures, eject_seconds, queue_timeout_ms, affinity, affinity_ttl_s");
 }
 
@@ -544,25 +545,32 @@ TEST(ConfigTest, UnknownRuleTypeSuggests) {
 }
 
 TEST(ConfigTest, AdaptiveRoutingKeysAreCheckedWithTheirPositions) {
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"latency\"\nmeasure = \"p99\"\n"),
-            "test.toml:7:11: routers[0].measure: expected \"ttft\" (time to first byte, the default) or \"total\" "
-            "(time to the last byte), got 'p99'");
   EXPECT_EQ(build_error_of(std::string(kProvider) +
-                           "[[routers]]\ntype = \"discover\"\nprovider = \"local\"\nproviders = [\"local\"]\n"),
-            "test.toml:5:1: routers[0].providers: give either 'provider' or 'providers', not both");
-  EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"discover\"\n"),
-            "test.toml:5:1: routers[0].provider: required: the Ollama provider ('provider') or providers "
-            "('providers') whose discovered models this rule routes to");
+                           "[[routers]]\ntype = \"latency\"\nmeasure = \"p99\"\n"),
+            "test.toml:7:11: routers[0].measure: expected \"ttft\" (time to first byte, the "
+            "default) or \"total\" "
+            "(time to the last byte), got 'p99'");
+  EXPECT_EQ(
+      build_error_of(
+          std::string(kProvider) +
+          "[[routers]]\ntype = \"discover\"\nprovider = \"local\"\nproviders = [\"local\"]\n"),
+      "test.toml:5:1: routers[0].providers: give either 'provider' or 'providers', not both");
+  EXPECT_EQ(
+      build_error_of(std::string(kProvider) + "[[routers]]\ntype = \"discover\"\n"),
+      "test.toml:5:1: routers[0].provider: required: the Ollama provider ('provider') or providers "
+      "('providers') whose discovered models this rule routes to");
   EXPECT_EQ(error_of("[routing]\naffinity = \"sesion\"\n" + std::string(kProvider)),
-            "test.toml:2:12: routing.affinity: unknown affinity 'sesion'; expected one of none, session; did you "
+            "test.toml:2:12: routing.affinity: unknown affinity 'sesion'; expected one of none, "
+            "session; did you "
             "mean 'session'?");
   EXPECT_EQ(error_of("[routing]\neject_seconds = 0\n" + std::string(kProvider)),
             "test.toml:2:17: routing.eject_seconds: must be between 0.1 and 600, got 0");
   EXPECT_EQ(error_of(std::string(kProvider) + "max_concurrency = -1\n"),
             "test.toml:5:19: providers[0].max_concurrency: must be between 0 and 1000000, got -1");
-  Result<Config> c = load("[routing]\nstats_half_life_s = 30\nmin_samples = 3\neject_after_failures = 0\n"
-                          "queue_timeout_ms = 250\naffinity = \"session\"\naffinity_ttl_s = 90\n" +
-                          std::string(kProvider) + "max_concurrency = 8\n");
+  Result<Config> c = load(
+      "[routing]\nstats_half_life_s = 30\nmin_samples = 3\neject_after_failures = 0\n"
+      "queue_timeout_ms = 250\naffinity = \"session\"\naffinity_ttl_s = 90\n" +
+      std::string(kProvider) + "max_concurrency = 8\n");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->routing.stats_half_life, std::chrono::milliseconds(30'000));
   EXPECT_EQ(c->routing.min_samples, 3u);

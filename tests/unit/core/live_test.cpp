@@ -217,16 +217,19 @@ TEST(LiveStatsTest, AWaitingRequestWakesWhenAPlaceFreesOrAtItsDeadline) {
   AttemptLease lease;
   ASSERT_FALSE(s.begin(p, "m", lease).has_value());
   std::atomic<int> woke{-1};
-  s.wait_for_room(std::chrono::steady_clock::now() + 30s, [&](bool timed_out) { woke = timed_out ? 1 : 0; });
+  s.wait_for_room(std::chrono::steady_clock::now() + 30s,
+                  [&](bool timed_out) { woke = timed_out ? 1 : 0; });
   s.end(lease, ok(1, 1));
   ASSERT_TRUE(testing::wait_until([&] { return woke.load() != -1; }));
   EXPECT_EQ(woke.load(), 0);
   std::atomic<int> late{-1};
-  s.wait_for_room(std::chrono::steady_clock::now() + 30ms, [&](bool timed_out) { late = timed_out ? 1 : 0; });
+  s.wait_for_room(std::chrono::steady_clock::now() + 30ms,
+                  [&](bool timed_out) { late = timed_out ? 1 : 0; });
   // Nothing frees a place: the periodic re-check may wake it first, never past its deadline.
   ASSERT_TRUE(testing::wait_until([&] { return late.load() != -1; }));
   std::atomic<int> gone{-1};
-  s.wait_for_room(std::chrono::steady_clock::now() + 30s, [&](bool timed_out) { gone = timed_out ? 1 : 0; });
+  s.wait_for_room(std::chrono::steady_clock::now() + 30s,
+                  [&](bool timed_out) { gone = timed_out ? 1 : 0; });
   s.shutdown();
   ASSERT_TRUE(testing::wait_until([&] { return gone.load() != -1; }));
   EXPECT_EQ(gone.load(), 1);

@@ -328,13 +328,14 @@ TEST(RouterLiveTest, MaxLatencyAppliesToTheLiveFigure) {
   auto d = f.router.route(q);
   ASSERT_TRUE(d);
   std::vector<std::string> seen;
-  for (const ConsideredCandidate& c : d->considered) seen.push_back(c.provider + ": " + (c.passed_over.empty() ? c.ranked_by : c.passed_over));
+  for (const ConsideredCandidate& c : d->considered)
+    seen.push_back(c.provider + ": " + (c.passed_over.empty() ? c.ranked_by : c.passed_over));
   // What the rule left out, then its candidates in order (d ranks first on its prior of 1 ms,
   // and does not qualify).
-  EXPECT_THAT(seen, ::testing::ElementsAre("b: ttft 800 ms (live over 2 samples) above max_latency_ms 500",
-                                           "d: unavailable: $D_KEY is not set",
-                                           "a: ttft 100 ms (live over 2 samples)",
-                                           "c: ttft 200 ms (prior, 0 of 2 samples)"));
+  EXPECT_THAT(seen, ::testing::ElementsAre(
+                        "b: ttft 800 ms (live over 2 samples) above max_latency_ms 500",
+                        "d: unavailable: $D_KEY is not set", "a: ttft 100 ms (live over 2 samples)",
+                        "c: ttft 200 ms (prior, 0 of 2 samples)"));
 }
 
 TEST(RouterLiveTest, ThroughputExploresProvidersWithoutANumber) {
@@ -344,7 +345,8 @@ TEST(RouterLiveTest, ThroughputExploresProvidersWithoutANumber) {
 }
 
 TEST(RouterLiveTest, AnEjectedProviderIsPassedOverUnlessEveryCandidateIs) {
-  LiveFixture f("[[routers]]\ntype = \"latency\"\n", "eject_after_failures = 2\neject_seconds = 60\n");
+  LiveFixture f("[[routers]]\ntype = \"latency\"\n",
+                "eject_after_failures = 2\neject_seconds = 60\n");
   f.failed("c", 2);
   EXPECT_EQ(route(f.router, query("m")), "b:m a:m");
   f.failed("b", 2);
