@@ -287,7 +287,10 @@ class LiveStats {
   void shutdown();
 
  private:
-  void timer_loop();
+  // The requests waiting for room, shared with the timer thread, which touches nothing
+  // else: a wake-up may drop the last reference to this LiveStats.
+  struct Waiting;
+  static void timer_loop(const std::shared_ptr<Waiting>& w);
 
   std::atomic<double> half_life_ms_{60'000};
   std::atomic<uint32_t> min_samples_{5};
@@ -306,17 +309,8 @@ class LiveStats {
   };
   std::unordered_map<std::string, SessionEntry> sessions_;  // guarded by sessions_mu_
 
-  std::mutex wait_mu_;
-  std::condition_variable wait_cv_;
-  struct Waiter {
-    std::chrono::steady_clock::time_point deadline;
-    std::function<void(bool)> wake;
-  };
-  std::vector<Waiter> waiters_;  // guarded by wait_mu_
-  bool room_freed_ = false;      // guarded by wait_mu_
-  bool stopping_ = false;        // guarded by wait_mu_
-  std::atomic<uint32_t> waiting_{0};
-  std::thread timer_;
+  std::shared_ptr<Waiting> wait_;
+  std::thread timer_;  // started by the first wait_for_room (under Waiting::mu)
 };
 
 }  // namespace llmrouter

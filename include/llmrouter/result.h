@@ -56,6 +56,9 @@ struct Error {
   /// The status an upstream answered with, when the error is its HTTP error reply (0
   /// otherwise); `http_status` is what the client gets (5xx become 502).
   int upstream_status = 0;
+  /// True when the connection to the upstream failed (refused, reset, TLS, DNS): the
+  /// provider's failure, not the request's (live.h counts it toward ejection).
+  bool transport = false;
 
   /// `http_status` when set, otherwise the default status for `code`.
   int status() const noexcept;

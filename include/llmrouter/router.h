@@ -86,6 +86,8 @@ struct RouteQuery {
   /// Record in RouteDecision::considered what each candidate was ranked by and why any was
   /// passed over (POST /v1/route).
   bool explain = false;
+  /// A decision that will not be sent (a dry run): the session's target is not remembered.
+  bool dry_run = false;
 };
 
 /// One place a request may go.
@@ -126,8 +128,12 @@ class Router;
 class RouteScope {
  public:
   /// True when (provider, model) can take the query now: the provider exists and is
-  /// available, and the model has the capabilities the query needs as far as known.
+  /// available, is not ejected or at its max_concurrency, and the model has the
+  /// capabilities the query needs as far as known.
   bool qualifies(std::string_view provider, std::string_view model) const;
+  /// `qualifies` without the live state (ejection, capacity): whether it could serve the
+  /// query at all.
+  bool can_serve(std::string_view provider, std::string_view model) const;
   /// The models discovery found, or null (no discovery).
   const ModelCatalog* catalog() const noexcept { return catalog_; }
   /// The live figures of `provider`, or null (none kept, or no such provider).
@@ -154,6 +160,7 @@ class RouteScope {
   const ModelCatalog* catalog_;
   std::vector<ConsideredCandidate>* notes_;
   int rule_index_ = -1;
+  bool ignore_health_ = false;  // every candidate was ejected: this pass does not look
 };
 
 /// A `[[routers]]` rule, built once per table by the factory registered for its type
@@ -218,7 +225,8 @@ class Router {
   int provider_index(std::string_view provider) const noexcept;
   // Whether (provider, model) can take `q` now; `why` (when non-null) gets why not.
   bool qualifies(std::string_view provider, std::string_view model, const RouteQuery& q,
-                 std::string* why = nullptr, bool ignore_health = false) const;
+                 std::string* why = nullptr, bool ignore_health = false,
+                 bool ignore_capacity = false) const;
   Result<RouteDecision> route_pass(const RouteQuery& q, bool ignore_health,
                                    bool& ejected_seen) const;
 

@@ -45,6 +45,7 @@ class Relay final : public EventSink {
       log(LogLevel::Warn, fmt::format("request {}: {}", outcome_.id, r.error().message));
     }
     if (std::holds_alternative<Done>(e) || std::holds_alternative<StreamError>(e)) ended_ = true;
+    if (const auto* failed = std::get_if<StreamError>(&e)) attempt_error_ = failed->error;
     return client_.on_event(e);
   }
   bool on_raw(std::string_view bytes) override {
@@ -60,9 +61,12 @@ class Relay final : public EventSink {
   ResponseAssembler& assembler() { return assembler_; }
   // When the attempt running now delivered its first byte (unset: not yet).
   std::optional<Clock::time_point>& attempt_first() { return attempt_first_; }
+  // The error the attempt running now ended with in-band, after events (unset: none).
+  std::optional<Error>& attempt_error() { return attempt_error_; }
 
  private:
   std::optional<Clock::time_point> attempt_first_;
+  std::optional<Error> attempt_error_;
   RequestObserver& client_;
   Outcome& outcome_;
   Clock::time_point start_;
@@ -174,7 +178,7 @@ std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, 
 
 Result<RouteDecision> Pipeline::reroute(const PreparedRequest& p) const {
   const CanonicalRequest& req = p.request;
-  RouteQuery q{req.model, req.tags, needed_capabilities(req), p.state.random, {}, false};
+  RouteQuery q{req.model, req.tags, needed_capabilities(req), p.state.random, {}, false, false};
   if (config_.routing.affinity != Affinity::None)
     q.session = std::string(session_key(req, p.state.session_header));
   return router_.route(q);
@@ -291,6 +295,7 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
   run_->leased = false;
   run_->refused.reset();
   run_->relay.attempt_first().reset();
+  run_->relay.attempt_error().reset();
   ProviderLive* live = provider ? pipeline_.router_.live_slot(t.provider) : nullptr;
   if (live) {
     // Capacity and health again: the fallbacks were chosen when the request was routed.
@@ -352,8 +357,16 @@ bool Call::attempt_end(const RouteTarget& t, Result<void> r) {
 // The attempt's figures and health (live.h); a change of health is an event and a log line.
 void Call::report_attempt(const RouteTarget& t, const Result<void>& r) {
   const Clock::time_point now = Clock::now();
+  // The provider's failure, not the request's: a connection failure, a timeout, a 5xx it
+  // answered with, or its overload reported in-band (Anthropic's 529). A reply too large
+  // for max_upstream_reply_bytes, or a 4xx, says nothing of the provider's health.
+  auto provider_failed = [](const Error& e) {
+    return e.code == Errc::Timeout || e.transport || e.upstream_status >= 500 ||
+           e.http_status == 529;
+  };
+  const std::optional<Error>& in_band = run_->relay.attempt_error();
   AttemptReport report;
-  report.ok = r.has_value();
+  report.ok = r.has_value() && !in_band;
   report.total_ms = std::chrono::duration<double, std::milli>(now - run_->attempt_start).count();
   if (const auto& first = run_->relay.attempt_first()) {
     report.ttft_ms =
@@ -361,13 +374,11 @@ void Call::report_attempt(const RouteTarget& t, const Result<void>& r) {
   }
   report.output_tokens = run_->relay.assembler().partial().usage.output_tokens;
   report.streamed = outcome_.prepared && outcome_.prepared->request.stream;
-  if (!r) {
-    const Error& e = r.error();
-    const int upstream = e.upstream_status;
-    if (e.code == Errc::Timeout ||
-        (e.code == Errc::Upstream && (upstream == 0 || upstream >= 500))) {
+  if (!r || in_band) {
+    const Error& e = r ? *in_band : r.error();
+    if (provider_failed(e)) {
       report.provider_failure = true;
-    } else if (e.code == Errc::Upstream && upstream == 429 && !e.retry_after.empty()) {
+    } else if (e.code == Errc::Upstream && e.upstream_status == 429 && !e.retry_after.empty()) {
       report.provider_failure = true;
       char* end = nullptr;
       const long seconds = std::strtol(e.retry_after.c_str(), &end, 10);
@@ -384,7 +395,7 @@ void Call::report_attempt(const RouteTarget& t, const Result<void>& r) {
   }
   if (!change) return;
   const bool ejected = change->health == Health::Ejected;
-  const std::string reason = r ? std::string() : r.error().message;
+  const std::string reason = !r ? r.error().message : in_band ? in_band->message : std::string();
   pipeline_.events_->publish(HealthEvent{change->provider, ejected ? "ejected" : "restored",
                                          static_cast<int64_t>(change->duration.count()),
                                          change->consecutive_failures, reason});
@@ -544,6 +555,10 @@ void Call::park(const std::shared_ptr<Call>& self) {
 // An exception on an asynchronous path (a plugin's or classifier's on the response side,
 // say) ends the call with an internal error instead of leaving its host waiting.
 void Call::abort_async(const std::shared_ptr<Call>& self, std::string_view what) {
+  if (self->run_->leased) {  // the attempt that threw frees its place now
+    self->run_->leased = false;
+    self->pipeline_.live_->end(self->run_->lease, AttemptReport{});
+  }
   std::shared_ptr<AsyncRequestObserver> observer = std::move(self->run_->observer);
   if (!observer) return;  // the host has had its end already
   log(LogLevel::Error, fmt::format("request {}: {}", self->outcome_.id, what));

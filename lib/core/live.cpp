@@ -195,7 +195,20 @@ std::optional<double> ProviderLive::figure(std::string_view model, Measure m, ui
 
 // ---- LiveStats
 
-LiveStats::LiveStats(const RoutingConfig& routing) {
+struct LiveStats::Waiting {
+  struct Waiter {
+    Clock::time_point deadline;
+    std::function<void(bool)> wake;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Waiter> waiters;  // guarded by mu
+  bool room_freed = false;      // guarded by mu
+  bool stopping = false;        // guarded by mu
+  std::atomic<uint32_t> count{0};
+};
+
+LiveStats::LiveStats(const RoutingConfig& routing) : wait_(std::make_shared<Waiting>()) {
   Config config;
   config.routing = routing;
   configure(config);
@@ -204,7 +217,8 @@ LiveStats::LiveStats(const RoutingConfig& routing) {
 LiveStats::~LiveStats() {
   shutdown();
   if (timer_.joinable()) {
-    // The last reference may be dropped by a waiter's wake-up, on the timer thread itself.
+    // The last reference may be dropped by a waiter's wake-up, on the timer thread itself;
+    // that thread then touches only the Waiting it shares, and ends.
     if (timer_.get_id() == std::this_thread::get_id()) {
       timer_.detach();
     } else {
@@ -307,12 +321,12 @@ std::optional<HealthChange> LiveStats::end(const AttemptLease& lease, const Atte
     if (lease.probe) p.probe_taken_.store(false, std::memory_order_release);
   }
   p.all_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-  if (waiting_.load(std::memory_order_acquire) > 0) {
+  if (wait_->count.load(std::memory_order_acquire) > 0) {
     {
-      std::lock_guard lock(wait_mu_);
-      room_freed_ = true;
+      std::lock_guard lock(wait_->mu);
+      wait_->room_freed = true;
     }
-    wait_cv_.notify_one();
+    wait_->cv.notify_one();
   }
   return change;
 }
@@ -384,12 +398,12 @@ void LiveStats::remember(std::string_view session, std::string_view provider,
 
 void LiveStats::wait_for_room(Clock::time_point deadline, std::function<void(bool)> wake) {
   {
-    std::lock_guard lock(wait_mu_);
-    if (!stopping_) {
-      waiters_.push_back(Waiter{deadline, std::move(wake)});
-      waiting_.fetch_add(1, std::memory_order_release);
-      if (!timer_.joinable()) timer_ = std::thread([this] { timer_loop(); });
-      wait_cv_.notify_one();
+    std::lock_guard lock(wait_->mu);
+    if (!wait_->stopping) {
+      wait_->waiters.push_back(Waiting::Waiter{deadline, std::move(wake)});
+      wait_->count.fetch_add(1, std::memory_order_release);
+      if (!timer_.joinable()) timer_ = std::thread([w = wait_] { timer_loop(w); });
+      wait_->cv.notify_one();
       return;
     }
   }
@@ -398,50 +412,55 @@ void LiveStats::wait_for_room(Clock::time_point deadline, std::function<void(boo
 
 void LiveStats::shutdown() {
   {
-    std::lock_guard lock(wait_mu_);
-    stopping_ = true;
+    std::lock_guard lock(wait_->mu);
+    wait_->stopping = true;
   }
-  wait_cv_.notify_all();
+  wait_->cv.notify_all();
 }
 
-void LiveStats::timer_loop() {
-  std::unique_lock lock(wait_mu_);
+void LiveStats::timer_loop(const std::shared_ptr<Waiting>& shared) {
+  Waiting& w = *shared;
+  std::unique_lock lock(w.mu);
   for (;;) {
-    std::vector<Waiter> due;
-    std::vector<Waiter> expired;
+    std::vector<Waiting::Waiter> due;
+    std::vector<Waiting::Waiter> expired;
     const Clock::time_point now = Clock::now();
-    if (stopping_) {
-      expired.swap(waiters_);
+    if (w.stopping) {
+      expired.swap(w.waiters);
     } else {
-      const bool freed = std::exchange(room_freed_, false);
-      for (auto it = waiters_.begin(); it != waiters_.end();) {
+      const bool freed = std::exchange(w.room_freed, false);
+      for (auto it = w.waiters.begin(); it != w.waiters.end();) {
         if (it->deadline <= now) {
           expired.push_back(std::move(*it));
-          it = waiters_.erase(it);
+          it = w.waiters.erase(it);
         } else {
           ++it;
         }
       }
-      if (freed) due.swap(waiters_);
+      if (freed) due.swap(w.waiters);
     }
     if (!due.empty() || !expired.empty()) {
-      waiting_.fetch_sub(static_cast<uint32_t>(due.size() + expired.size()),
-                         std::memory_order_release);
+      w.count.fetch_sub(static_cast<uint32_t>(due.size() + expired.size()),
+                        std::memory_order_release);
       lock.unlock();
-      for (Waiter& w : expired) w.wake(true);
-      for (Waiter& w : due) w.wake(false);
+      for (Waiting::Waiter& x : expired) x.wake(true);
+      for (Waiting::Waiter& x : due) x.wake(false);
+      // What the wake-ups held (calls, their pipelines) goes now, unlocked: its release may
+      // end an attempt, which takes this lock.
+      expired.clear();
+      due.clear();
       lock.lock();
       continue;
     }
-    if (stopping_) return;
-    if (waiters_.empty()) {
-      wait_cv_.wait(lock, [&] { return stopping_ || room_freed_ || !waiters_.empty(); });
+    if (w.stopping) return;
+    if (w.waiters.empty()) {
+      w.cv.wait(lock, [&] { return w.stopping || w.room_freed || !w.waiters.empty(); });
       continue;
     }
     Clock::time_point until = now + kRecheck;
-    for (const Waiter& w : waiters_) until = std::min(until, w.deadline);
-    if (!wait_cv_.wait_until(lock, until, [&] { return stopping_ || room_freed_; })) {
-      room_freed_ = true;  // the periodic re-check: whatever freed a place unseen
+    for (const Waiting::Waiter& x : w.waiters) until = std::min(until, x.deadline);
+    if (!w.cv.wait_until(lock, until, [&] { return w.stopping || w.room_freed; })) {
+      w.room_freed = true;  // the periodic re-check: whatever freed a place unseen
     }
   }
 }

@@ -59,7 +59,6 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
   if (!rules) return fail(rules.error());
   std::shared_ptr<LiveStats> live =
       previous ? previous->live_ : std::make_shared<LiveStats>(config.routing);
-  live->configure(config);
   std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(*rules), std::move(live)));
   p->tracing_ = std::move(tracing);
   if (previous) {
@@ -107,6 +106,9 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
     p->plugins_.push_back(PluginSlot{std::string(name), std::move(*made), c && c->enabled,
                                      c ? c->settings : Value(Value::Object{})});
   }
+  // Only a pipeline that built applies its [routing] and max_concurrency to the live figures
+  // it shares with the running one (a refused reload changes nothing).
+  p->live_->configure(cfg);
   return std::shared_ptr<const Pipeline>(std::move(p));
 }
 
@@ -215,8 +217,13 @@ Result<void> Pipeline::prepare_into(CanonicalRequest&& req, RequestState&& state
     if (config_.routing.affinity != Affinity::None)
       session = std::string(session_key(req, state.session_header));
     // The query borrows the request's model and tags (moved back after routing): no copies.
-    RouteQuery q{std::move(req.model), std::move(req.tags), route_needs,
-                 state.random,         std::move(session),  mode == PrepareMode::Explain};
+    RouteQuery q{std::move(req.model),
+                 std::move(req.tags),
+                 route_needs,
+                 state.random,
+                 std::move(session),
+                 mode == PrepareMode::Explain,
+                 mode != PrepareMode::Run};
     auto decision = router_.route(q);
     req.model = std::move(q.model);
     req.tags = std::move(q.tags);

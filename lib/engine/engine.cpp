@@ -113,6 +113,8 @@ class Submitted final : public AsyncRequestObserver,
       streamed_ = call_->prepared()->request.stream;
       writer_.emplace(format, *call_->prepared(), [this](std::string_view bytes) { return callbacks_->on_bytes(bytes); });
     }
+    // Read before the call runs: a call waiting for room may set its error on another thread.
+    failed_at_start_ = call_->error().has_value();
     Call::run_async(call_, generation_->lookup(), shared_from_this());
   }
 
@@ -134,7 +136,7 @@ class Submitted final : public AsyncRequestObserver,
   }
 
   // Whether the request failed before it ran (a bad body, no route, a plugin's error).
-  bool failed_at_start() const { return call_->error().has_value(); }
+  bool failed_at_start() const { return failed_at_start_; }
   const std::vector<std::string>& tags() const noexcept { return tags_; }
   bool streamed() const noexcept { return streamed_; }
 
@@ -152,6 +154,7 @@ class Submitted final : public AsyncRequestObserver,
   uint64_t id_ = 0;
   std::vector<std::string> tags_;
   bool streamed_ = false;
+  bool failed_at_start_ = false;
 };
 
 // The reply bytes between the loop (the writer, which never blocks) and a reader thread.

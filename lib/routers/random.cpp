@@ -41,7 +41,18 @@ class RandomRule final : public Rule {
       weights.push_back(scope.qualifies(c.provider, model_of(c)) ? c.weight : 0.0);
       total += weights.back();
     }
-    if (total <= 0) return;
+    if (total <= 0) {
+      // None qualifies now (ejected, at capacity): draw among those that could serve it, so
+      // the router can tell why they are passed over (and wait for room, or send anyway).
+      total = 0;
+      for (std::size_t i = 0; i < candidates_.size(); ++i) {
+        weights[i] = scope.can_serve(candidates_[i].provider, model_of(candidates_[i]))
+                         ? candidates_[i].weight
+                         : 0.0;
+        total += weights[i];
+      }
+      if (total <= 0) return;
+    }
     double x = std::clamp(q.random, 0.0, std::nextafter(1.0, 0.0)) * total;
     std::size_t pick = 0;
     for (; pick + 1 < candidates_.size(); ++pick) {

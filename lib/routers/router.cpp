@@ -156,7 +156,11 @@ ProviderLive* Router::live_slot(std::string_view provider) const noexcept {
 }
 
 bool RouteScope::qualifies(std::string_view provider, std::string_view model) const {
-  return router_->qualifies(provider, model, *query_);
+  return router_->qualifies(provider, model, *query_, nullptr, ignore_health_);
+}
+
+bool RouteScope::can_serve(std::string_view provider, std::string_view model) const {
+  return router_->qualifies(provider, model, *query_, nullptr, true, true);
 }
 
 const ProviderLive* RouteScope::live(std::string_view provider) const {
@@ -184,7 +188,7 @@ void RouteScope::pass_over(std::string_view provider, std::string_view model,
 }
 
 bool Router::qualifies(std::string_view provider, std::string_view model, const RouteQuery& q,
-                       std::string* why, bool ignore_health) const {
+                       std::string* why, bool ignore_health, bool ignore_capacity) const {
   const int index = provider_index(provider);
   if (index < 0) {
     if (why) *why = "no such provider";
@@ -204,7 +208,7 @@ bool Router::qualifies(std::string_view provider, std::string_view model, const 
                    : "ejected; a probe is in flight";
       return false;
     }
-    if (l.at_capacity()) {
+    if (!ignore_capacity && l.at_capacity()) {
       if (why)
         *why = fmt::format("at capacity ({} in flight, max_concurrency {})", l.in_flight(),
                            l.max_concurrency());
@@ -247,13 +251,14 @@ Result<RouteDecision> Router::route_pass(const RouteQuery& q, bool ignore_health
   thread_local std::vector<RouteCandidate> candidates;
   std::vector<ConsideredCandidate> notes;
   RouteScope scope(*this, q, catalog_, q.explain ? &notes : nullptr);
+  scope.ignore_health_ = ignore_health;
   const bool sticky = affinity_ && !q.session.empty();
   std::optional<std::pair<std::string, std::string>> remembered;
   if (sticky) remembered = live_->session(q.session);
   std::string why;
   auto finish = [&]() -> RouteDecision {
     RouteDecision d = std::move(*decision);
-    if (sticky && !q.explain) live_->remember(q.session, d.target.provider, d.target.model);
+    if (sticky && !q.dry_run) live_->remember(q.session, d.target.provider, d.target.model);
     d.considered = std::move(notes);
     return d;
   };

@@ -479,7 +479,10 @@ class Loop {
                    504, t.request.provider};
     }
     const std::string detail = t.error[0] ? std::string(t.error) : std::string(curl_easy_strerror(code));
-    return Error{Errc::Upstream, fmt::format("provider '{}': {}", t.request.provider, detail), 502, t.request.provider};
+    Error e{Errc::Upstream, fmt::format("provider '{}': {}", t.request.provider, detail), 502,
+            t.request.provider};
+    e.transport = true;
+    return e;
   }
 
   // First-byte and idle deadlines, checked every tick while transfers are open.

@@ -281,3 +281,28 @@ providers = ["node-a", "node-b"]
 
 }  // namespace
 }  // namespace llmrouter
+
+namespace llmrouter {
+namespace {
+
+TEST(AdaptiveRoutingTest, AReplyTooLargeForTheRouterDoesNotEjectItsProvider) {
+  MockUpstream mock;
+  auto engine =
+      engine_for("[server]\nmax_upstream_reply_bytes = 64\n[routing]\neject_after_failures = 1\n" +
+                 provider("one", mock) + "[[routers]]\ntype = \"fallback\"\n");
+  ASSERT_TRUE(engine);
+  for (int i = 0; i < 3; ++i) {
+    const Outcome o = send(*engine, chat_body("m"));
+    ASSERT_TRUE(o.error);
+    EXPECT_NE(o.error->message.find("max_upstream_reply_bytes"), std::string::npos)
+        << o.error->message;
+  }
+  // The request's size is the client's doing, not the provider's failure.
+  EXPECT_EQ(health_of(*engine, "one"), Health::Ok);
+  mock.set_chat_status(503);
+  (void)send(*engine, chat_body("m"));
+  EXPECT_EQ(health_of(*engine, "one"), Health::Ejected);  // a 5xx is
+}
+
+}  // namespace
+}  // namespace llmrouter
