@@ -69,7 +69,8 @@ struct FiguresSnapshot {
   uint64_t attempts = 0;
   uint64_t failures = 0;
   uint64_t in_flight = 0;
-  /// Weighted share of attempts that failed (connection errors, timeouts, 429, 5xx).
+  /// Weighted share of attempts that failed for the provider's reasons (connection errors,
+  /// timeouts, 5xx, a 429 with retry-after, an overload reported in-band).
   double error_rate = 0;
   std::optional<FigureSummary> ttft_ms;
   std::optional<FigureSummary> total_ms;
