@@ -62,8 +62,16 @@ WireFormat format_of_path(std::string_view path) {
   return WireFormat::OpenAI;
 }
 
-bool is_chat_path(std::string_view path) {
-  return path == "/v1/chat/completions" || path == "/v1/messages" || path == "/v1/responses";
+// The API requests: the conversation APIs and the endpoints beside them (request.h Endpoint).
+bool is_api_path(std::string_view path) {
+  return path == "/v1/chat/completions" || path == "/v1/messages" || path == "/v1/responses" ||
+         path == "/v1/embeddings" || path == "/v1/completions";
+}
+
+Endpoint endpoint_of_path(std::string_view path) {
+  if (path == "/v1/embeddings") return Endpoint::Embeddings;
+  if (path == "/v1/completions") return Endpoint::Completions;
+  return Endpoint::Chat;
 }
 
 // A forwarded token count's reply is a few bytes; a larger one is no count.
@@ -246,18 +254,18 @@ struct Server::Impl {
     const WireFormat format = format_of_path(req.path);
     if (req.refused) {
       const Error e = error(req.refused->status, req.refused->message);
-      if (is_chat_path(req.path)) return refuse(format, e, res);
+      if (is_api_path(req.path)) return refuse(format, e, res);
       return send_error(res, format, e, with_id(new_id()));
     }
     if (stopping.load()) {
       res->close_after();
       const Error e = error(503, "the router is shutting down");
-      if (is_chat_path(req.path)) return refuse(format, e, res, {{"Connection", "close"}});
+      if (is_api_path(req.path)) return refuse(format, e, res, {{"Connection", "close"}});
       return send_error(res, format, e, with_id(new_id(), {{"Connection", "close"}}));
     }
     const bool post = req.method == "POST";
     const bool get = req.method == "GET" || req.method == "HEAD";  // the edge drops a HEAD's body
-    if (post && is_chat_path(req.path)) return chat(format, req, res);
+    if (post && is_api_path(req.path)) return chat(format, req, res);
     if (post && req.path == "/v1/messages/count_tokens") return count_tokens(req, res);
     if (post && req.path == "/v1/route") return route(req, res);
     if (get && req.path == "/v1/models") return models(req, res);
@@ -273,6 +281,8 @@ struct Server::Impl {
     static const std::set<std::string, std::less<>> known = {"/v1/chat/completions",
                                                              "/v1/messages",
                                                              "/v1/responses",
+                                                             "/v1/embeddings",
+                                                             "/v1/completions",
                                                              "/v1/messages/count_tokens",
                                                              "/v1/route",
                                                              "/v1/models",
@@ -294,7 +304,8 @@ struct Server::Impl {
   // of its own) are queued to it, in order.
   class Exchange final : public RequestCallbacks, public std::enable_shared_from_this<Exchange> {
    public:
-    Exchange(Impl& impl, WireFormat format, ResponsePtr res) : impl_(impl), format_(format), res_(std::move(res)) {}
+    Exchange(Impl& impl, WireFormat format, Endpoint endpoint, ResponsePtr res)
+        : impl_(impl), format_(format), endpoint_(endpoint), res_(std::move(res)) {}
 
     void run(Request& req) {
       auto self = shared_from_this();
@@ -306,7 +317,7 @@ struct Server::Impl {
       // What the engine calls back with while submit runs (the decision, a plugin's reply,
       // an early failure) is queued, so it runs once the handle is known.
       submitting_.store(true);
-      handle_ = impl_.engine->submit(format_, std::move(req.body), req.headers, self);
+      handle_ = impl_.engine->submit(format_, std::move(req.body), req.headers, self, endpoint_);
       submitting_.store(false);
       impl_.track(handle_);
     }
@@ -439,6 +450,7 @@ struct Server::Impl {
 
     Impl& impl_;
     const WireFormat format_;
+    const Endpoint endpoint_;
     ResponsePtr res_;
     std::shared_ptr<RequestHandle> handle_;
     std::atomic<bool> submitting_{false};
@@ -460,7 +472,7 @@ struct Server::Impl {
     if (!authorized(req)) {
       return refuse(format, error(401, "invalid or missing API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'"), res);
     }
-    std::make_shared<Exchange>(*this, format, res)->run(req);
+    std::make_shared<Exchange>(*this, format, endpoint_of_path(req.path), res)->run(req);
   }
 
   void count_tokens(Request& req, const ResponsePtr& res) {

@@ -152,8 +152,11 @@ class Engine {
   /// thread, each upstream exchange on a transport loop, and the reply reaches `callbacks`
   /// (see RequestCallbacks) in the client's format. `headers` are the client's request
   /// headers; those worth forwarding are kept. The engine keeps `callbacks` until on_end.
+  /// `endpoint` is the API the request came in on (`format` is OpenAI for any but Chat):
+  /// an endpoint's reply is its provider's body, in OpenAI's shape.
   std::shared_ptr<RequestHandle> submit(WireFormat format, std::string body, const Headers& headers,
-                                        std::shared_ptr<RequestCallbacks> callbacks) const;
+                                        std::shared_ptr<RequestCallbacks> callbacks,
+                                        Endpoint endpoint = Endpoint::Chat) const;
 
   /// `submit`, waited for on the calling thread: the reply reaches `write` there, a
   /// stream's bytes as they come, a non-streamed body whole at the end (nothing when the

@@ -94,4 +94,41 @@ std::unique_ptr<StreamEncoder> make_stream_encoder(WireFormat client,
 /// is checked (decode_request). A body that is not an object passes (its decoder refuses it).
 [[nodiscard]] Result<void> check_unique_top_level_keys(std::string_view body);
 
+// ---- Other endpoints: Endpoint::Embeddings and Endpoint::Completions (request.h).
+
+/// Decodes a client's body for `endpoint` (not Chat), in OpenAI's format: `model`
+/// (required), `user`; embeddings: `input` (required: a string, an array of strings, an
+/// array of token ids or an array of such arrays), `encoding_format` ("float" or "base64"),
+/// `dimensions` (a positive integer); completions: `prompt` (required), `stream`,
+/// `stream_options`. Other members are left to the provider. Errors: 400 naming the path.
+[[nodiscard]] Result<CanonicalRequest> decode_endpoint_request(Endpoint endpoint,
+                                                               std::string_view body);
+
+/// The body a `provider`-format provider is sent for the endpoint request `req`, from the
+/// client's `body`: an OpenAI provider gets the client's body re-targeted at `req.model`
+/// (passthrough_request); an Ollama provider's /api/embed gets `model`, `input` (text only)
+/// and `dimensions`. Any other pairing is a 400 that names the formats the endpoint serves.
+[[nodiscard]] Result<std::string> encode_endpoint_request(WireFormat provider,
+                                                          const CanonicalRequest& req,
+                                                          std::string_view body);
+
+/// A provider's reply to an endpoint request.
+struct EndpointReply {
+  /// The client's body, in OpenAI's shape: an OpenAI provider's as it came; Ollama's
+  /// embeddings translated (vectors as numbers, or base64 float32 when the request asked).
+  std::string body;
+  /// The reply for the log, events and figures: id, model, usage; a completion's text (its
+  /// first choice) and stop reason.
+  Response response;
+};
+
+/// Reads a `provider`-format reply to the endpoint request `req`. Errors: Errc::Upstream
+/// for a body that is not the endpoint's reply.
+[[nodiscard]] Result<EndpointReply> decode_endpoint_reply(WireFormat provider,
+                                                          const CanonicalRequest& req,
+                                                          std::string body);
+
+/// A streamed legacy completion (OpenAI `text_completion` chunks) as canonical events.
+std::unique_ptr<StreamDecoder> make_completions_stream_decoder();
+
 }  // namespace llmrouter

@@ -34,6 +34,11 @@ bool provider_forwards(const ProviderConfig& config, std::string_view name) noex
 /// `{base}/api/chat` (ollama).
 std::string chat_url(const ProviderConfig& config);
 
+/// The URL a provider posts requests of `endpoint` to: chat_url for Chat;
+/// `{base}/embeddings` (openai) or `{base}/api/embed` (ollama) for Embeddings;
+/// `{base}/completions` for Completions.
+std::string endpoint_url(const ProviderConfig& config, Endpoint endpoint);
+
 /// An upstream error reply as an Error: 429 keeps its status and retry-after, other 4xx keep
 /// theirs, 5xx become 502; the message names the provider and carries the upstream's own.
 Error upstream_error(const std::string& provider, int status, std::string_view body, std::string_view retry_after);

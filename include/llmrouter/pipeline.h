@@ -246,8 +246,12 @@ class Pipeline {
                  RequestObserver& observer, const CancelFlag& cancel) const;
 
   /// The first half of `handle`: decode, request-side stages, routing, and the `start`,
-  /// `classified` and `routed` events. `body` must outlive the Call.
-  [[nodiscard]] std::unique_ptr<Call> start(WireFormat client, std::string_view body, Headers headers = {}) const;
+  /// `classified` and `routed` events. `body` must outlive the Call. `endpoint` is the API
+  /// the request came in on: for any but Chat, `client` must be OpenAI, the body is decoded
+  /// by decode_endpoint_request, and each attempt sends encode_endpoint_request's body.
+  [[nodiscard]] std::unique_ptr<Call> start(WireFormat client, std::string_view body,
+                                            Headers headers = {},
+                                            Endpoint endpoint = Endpoint::Chat) const;
   /// A request the host refuses before reading it (bad credentials, body too large,
   /// overload): a Call whose `error()` is `error`, with its `start` event published and its
   /// `complete` event (and log line) to come, like any other request.

@@ -34,6 +34,22 @@ enum class WireFormat { OpenAI, Anthropic, Responses, Ollama };
 /// "openai", "anthropic", "responses", "ollama".
 std::string_view wire_format_name(WireFormat f) noexcept;
 
+/// The API a request came in on. Chat is the conversation APIs (Chat Completions, Messages,
+/// Responses); the others are OpenAI's endpoints of their own names. Every endpoint is routed
+/// by the same rules on its `model`; the others are sent to the provider's own endpoint
+/// for them and answered with its reply, in OpenAI's shape (formats.h, "Other endpoints").
+enum class Endpoint {
+  Chat,
+  /// `POST /v1/embeddings`: to `openai` providers (`/embeddings`) and `ollama` providers
+  /// (`/api/embed`); needs the `embedding` capability.
+  Embeddings,
+  /// `POST /v1/completions` (legacy text completions): to `openai` providers only.
+  Completions,
+};
+
+/// "chat", "embeddings", "completions".
+std::string_view endpoint_name(Endpoint e) noexcept;
+
 /// A prompt-caching marker (Anthropic `cache_control`) on a block or tool.
 struct CacheControl {
   std::string type = "ephemeral";
@@ -261,6 +277,13 @@ struct CanonicalRequest {
   /// OpenAI `stream_options.include_usage`.
   bool stream_include_usage = false;
 
+  /// The API the request came in on. For any but Chat, the client's body is what the
+  /// provider is sent (re-targeted, or translated for Ollama's embeddings), and only
+  /// `model`, `stream`, `user` and the fields below are decoded.
+  Endpoint endpoint = Endpoint::Chat;
+  /// Embeddings: how the client wants vectors, "float" (the default) or "base64".
+  std::string encoding_format;
+
   // The router's own fields; never sent upstream.
   /// Tags from classifiers, in a deterministic order, without duplicates.
   std::vector<std::string> tags;
@@ -287,7 +310,8 @@ std::string text_of(const ToolResultBlock& b);
 std::string_view session_key(const CanonicalRequest& req, std::string_view header);
 
 /// What the request needs from a model, derived from its structure: `Vision` when any
-/// message (or tool result) carries an image, `Tools` when tools are defined.
+/// message (or tool result) carries an image, `Tools` when tools are defined, `Embedding`
+/// for an embeddings request.
 CapabilitySet needed_capabilities(const CanonicalRequest& req);
 
 /// Checks the invariants documented on the types: a model is named; there is at least

@@ -90,6 +90,18 @@ std::string_view wire_format_name(WireFormat f) noexcept {
   return "unknown";
 }
 
+std::string_view endpoint_name(Endpoint e) noexcept {
+  switch (e) {
+    case Endpoint::Chat:
+      return "chat";
+    case Endpoint::Embeddings:
+      return "embeddings";
+    case Endpoint::Completions:
+      return "completions";
+  }
+  return "unknown";
+}
+
 std::string_view role_name(Role r) noexcept {
   switch (r) {
     case Role::System: return "system";

@@ -119,14 +119,16 @@ bool should_fail_over(const Error& e) noexcept {
   return s == 429 || s >= 500;
 }
 
-std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, Headers headers) const {
+std::unique_ptr<Call> Pipeline::start(WireFormat client, std::string_view body, Headers headers,
+                                      Endpoint endpoint) const {
   std::unique_ptr<Call> call(new Call(*this, client, body, std::move(headers)));
   call->trace_ = tracing_ ? tracing_->begin(call->headers_) : nullptr;
   Outcome& o = call->outcome_;
   o.id = counters_->next_id.fetch_add(1);
   const uint64_t in_flight = counters_->in_flight.fetch_add(1) + 1;
 
-  auto decoded = decode_request(client, body);
+  auto decoded = endpoint == Endpoint::Chat ? decode_request(client, body)
+                                            : decode_endpoint_request(endpoint, body);
   if (decoded) call->requested_model_ = decoded->model;
   // A header that would not stay one line upstream is refused here, in the client's format
   // (the transport refuses it again, whoever built the request).
@@ -296,6 +298,20 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
   run_->refused.reset();
   run_->relay.attempt_first().reset();
   run_->relay.attempt_error().reset();
+  std::optional<std::string> endpoint_body;
+  if (provider && outcome_.prepared->request.endpoint != Endpoint::Chat) {
+    // The endpoint's body for this provider's format; a format without the endpoint is a 400.
+    const ProviderConfig* pc = pipeline_.config_.find_provider(t.provider);
+    CanonicalRequest target = outcome_.prepared->request;
+    target.model = t.model;
+    auto body = encode_endpoint_request(pc ? pc->format : WireFormat::OpenAI, target, body_);
+    if (!body) {
+      run_->refused = body.error();
+      run_->refused->message = fmt::format("provider '{}': {}", t.provider, run_->refused->message);
+      return nullptr;
+    }
+    endpoint_body = std::move(*body);
+  }
   ProviderLive* live = provider ? pipeline_.router_.live_slot(t.provider) : nullptr;
   if (live) {
     // Capacity and health again: the fallbacks were chosen when the request was routed.
@@ -320,7 +336,9 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
     upstream = p.request;
     upstream.model = t.model;
     options.headers = headers_;
-    if (!p.modified && pipeline_.speaks(t.provider, client_)) {
+    if (endpoint_body) {
+      options.passthrough_body = std::move(*endpoint_body);
+    } else if (!p.modified && pipeline_.speaks(t.provider, client_)) {
       if (auto spliced = passthrough_request(body_, t.model)) options.passthrough_body = std::move(*spliced);
     }
   }

@@ -101,6 +101,10 @@ void write_event(detail::json::Writer& w, const CompleteEvent& e) {
     sent_model = p->decision->target.model;
   }
   w.kv("client_format", wire_format_name(client));
+  // The endpoints beside the conversation APIs name themselves; a chat request's line is as
+  // it always was.
+  if (p && p->request.endpoint != Endpoint::Chat)
+    w.kv("endpoint", endpoint_name(p->request.endpoint));
   w.key("provider");
   provider.empty() ? w.null() : w.string(provider);
   w.kv("requested_model", requested_model);

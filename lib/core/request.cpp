@@ -67,6 +67,7 @@ CapabilitySet needed_capabilities(const CanonicalRequest& req) {
     }
   }
   if (!req.tools.empty()) needs.insert(Capability::Tools);
+  if (req.endpoint == Endpoint::Embeddings) needs.insert(Capability::Embedding);
   return needs;
 }
 

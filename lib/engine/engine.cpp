@@ -42,7 +42,10 @@ class ReplyWriter final : public RequestObserver {
  public:
   using Deliver = std::function<bool(std::string_view)>;
   ReplyWriter(WireFormat format, const PreparedRequest& prepared, Deliver deliver)
-      : format_(format), streamed_(prepared.request.stream), deliver_(std::move(deliver)) {
+      : format_(format),
+        streamed_(prepared.request.stream),
+        endpoint_(prepared.request.endpoint != Endpoint::Chat),
+        deliver_(std::move(deliver)) {
     if (streamed_) {
       StreamEncoderOptions options;
       options.include_usage = prepared.request.stream_include_usage;
@@ -75,7 +78,11 @@ class ReplyWriter final : public RequestObserver {
   bool finish(const Outcome& o) {
     if (stopped_) return false;
     if (streamed_ || o.error || !o.response) return true;
-    if (o.passthrough && o.prepared && !o.prepared->response_modified && !raw_body_.empty()) return send(raw_body_);
+    // An endpoint's reply is its provider's body (translated by the provider when it had to
+    // be), whatever the response-side stages made of its record.
+    if (endpoint_ ||
+        (o.passthrough && o.prepared && !o.prepared->response_modified && !raw_body_.empty()))
+      return send(raw_body_);
     return send(encode_response(format_, *o.response));
   }
   bool stopped() const noexcept { return stopped_; }
@@ -88,6 +95,7 @@ class ReplyWriter final : public RequestObserver {
 
   WireFormat format_;
   bool streamed_;
+  bool endpoint_;  // not a chat request: the reply is the provider's own body
   Deliver deliver_;
   std::unique_ptr<StreamEncoder> encoder_;
   std::string buf_;
@@ -105,8 +113,9 @@ class Submitted final : public AsyncRequestObserver,
   Submitted(std::shared_ptr<const Generation> generation, std::string body, std::shared_ptr<RequestCallbacks> callbacks)
       : generation_(std::move(generation)), body_(std::move(body)), callbacks_(std::move(callbacks)) {}
 
-  void start(WireFormat format, Headers headers) {
-    call_ = std::shared_ptr<Call>(generation_->pipeline().start(format, body_, std::move(headers)).release());
+  void start(WireFormat format, Headers headers, Endpoint endpoint) {
+    call_ = std::shared_ptr<Call>(
+        generation_->pipeline().start(format, body_, std::move(headers), endpoint).release());
     id_ = call_->id();
     if (call_->prepared()) {
       tags_ = call_->prepared()->request.tags;
@@ -413,18 +422,21 @@ Result<void> Engine::reload(Config config) {
 }
 
 namespace {
-std::shared_ptr<Submitted> submit_to(std::shared_ptr<const Generation> generation, WireFormat format, std::string body,
-                                     const Headers& headers, std::shared_ptr<RequestCallbacks> callbacks) {
+std::shared_ptr<Submitted> submit_to(std::shared_ptr<const Generation> generation,
+                                     WireFormat format, std::string body, const Headers& headers,
+                                     std::shared_ptr<RequestCallbacks> callbacks,
+                                     Endpoint endpoint = Endpoint::Chat) {
   auto s = std::make_shared<Submitted>(std::move(generation), std::move(body), std::move(callbacks));
-  s->start(format, forwarded_headers(headers));
+  s->start(format, forwarded_headers(headers), endpoint);
   return s;
 }
 }  // namespace
 
 std::shared_ptr<RequestHandle> Engine::submit(WireFormat format, std::string body,
                                               const Headers& headers,
-                                              std::shared_ptr<RequestCallbacks> callbacks) const {
-  return submit_to(current(), format, std::move(body), headers, std::move(callbacks));
+                                              std::shared_ptr<RequestCallbacks> callbacks,
+                                              Endpoint endpoint) const {
+  return submit_to(current(), format, std::move(body), headers, std::move(callbacks), endpoint);
 }
 
 Outcome Engine::complete(WireFormat format, std::string_view body, const Headers& headers,

@@ -38,15 +38,21 @@ std::size_t events_end(std::string_view s) {
 // behind pauses the transfer until `resume`.
 class LoopExchange final : public TransferObserver, public ProviderExchange {
  public:
-  LoopExchange(std::string provider, Transport& transport, WireFormat format, bool stream, bool raw,
-               std::shared_ptr<ReplyObserver> observer, uint64_t max_reply_bytes)
+  LoopExchange(std::string provider, Transport& transport, WireFormat format,
+               const CanonicalRequest& req, bool raw, std::shared_ptr<ReplyObserver> observer,
+               uint64_t max_reply_bytes)
       : max_reply_bytes_(max_reply_bytes),
         provider_(std::move(provider)),
         transport_(transport),
         format_(format),
         raw_(raw),
-        decoder_(stream ? make_stream_decoder(format) : nullptr),
-        observer_(std::move(observer)) {}
+        decoder_(!req.stream                             ? nullptr
+                 : req.endpoint == Endpoint::Completions ? make_completions_stream_decoder()
+                                                         : make_stream_decoder(format)),
+        observer_(std::move(observer)) {
+    // What reading an endpoint's reply needs of its request (no conversation: a small copy).
+    if (req.endpoint != Endpoint::Chat) endpoint_request_ = req;
+  }
 
   // Known once Transport::start returned; a cancellation asked for before is applied then.
   void started(TransferId id) {
@@ -171,6 +177,7 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
       deliver();
       return {};
     }
+    if (endpoint_request_) return end_endpoint();
     auto response = decode_response(format_, whole_);
     if (!response) {
       Error e = response.error();
@@ -187,6 +194,23 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
     return {};
   }
 
+  // An endpoint's non-streamed reply: the client's body (translated when the provider's
+  // format differs), then its events for the log and figures.
+  Result<void> end_endpoint() {
+    auto reply = decode_endpoint_reply(format_, *endpoint_request_, std::move(whole_));
+    if (!reply) {
+      Error e = reply.error();
+      e.provider = provider_;
+      e.message = fmt::format("provider '{}': {}", provider_, e.message);
+      return fail(std::move(e));
+    }
+    relay_raw(reply->body);
+    if (const std::string_view tail = repair_.finish(); !tail.empty()) observer_->on_raw(tail);
+    events_ = events_of(reply->response);
+    deliver();
+    return {};
+  }
+
   const uint64_t max_reply_bytes_;
   bool too_large_ = false;  // the non-streamed reply passed max_reply_bytes_
   // The exchange does not own the transport (the transport holds the exchange while the
@@ -197,6 +221,7 @@ class LoopExchange final : public TransferObserver, public ProviderExchange {
   bool raw_;
   std::unique_ptr<StreamDecoder> decoder_;
   std::shared_ptr<ReplyObserver> observer_;
+  std::optional<CanonicalRequest> endpoint_request_;  // set for any endpoint but Chat
   std::atomic<TransferId> id_{0};
   std::atomic<bool> cancel_requested_{false};
   std::atomic<bool> cancelled_{false};
@@ -243,6 +268,13 @@ class HttpProvider final : public Provider {
     const WireFormat format = config_.format;
     const bool raw = options.passthrough_body.has_value();
     HttpRequest http;
+    if (req.endpoint != Endpoint::Chat && !raw) {  // the pipeline encodes an endpoint's body
+      observer->on_end(fail(Errc::Internal,
+                            fmt::format("provider '{}': a /v1/{} request came without its body",
+                                        config_.name, endpoint_name(req.endpoint)),
+                            500));
+      return std::make_shared<Ended>();
+    }
     if (raw) {
       http.body = *options.passthrough_body;
     } else {
@@ -253,15 +285,15 @@ class HttpProvider final : public Provider {
       }
       http.body = std::move(*body);
     }
-    http.url = chat_url(config_);
+    http.url = endpoint_url(config_, req.endpoint);
     http.provider = config_.name;
     http.connect_timeout = config_.connect_timeout;
     http.first_byte_timeout = config_.first_byte_timeout;
     http.idle_timeout = config_.idle_timeout;
     http.total_timeout = config_.timeout;
     http.headers = request_headers(req.stream, options.headers, options);
-    auto exchange = std::make_shared<LoopExchange>(config_.name, *transport_, format, req.stream, raw, std::move(observer),
-                                                   max_reply_bytes_);
+    auto exchange = std::make_shared<LoopExchange>(config_.name, *transport_, format, req, raw,
+                                                   std::move(observer), max_reply_bytes_);
     exchange->started(transport_->start(std::move(http), exchange));
     return exchange;
   }
@@ -348,6 +380,18 @@ std::string chat_url(const ProviderConfig& config) {
       break;  // not a provider format
   }
   return base;
+}
+
+std::string endpoint_url(const ProviderConfig& config, Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::Chat:
+      return chat_url(config);
+    case Endpoint::Embeddings:
+      return config.base_url + (config.format == WireFormat::Ollama ? "/api/embed" : "/embeddings");
+    case Endpoint::Completions:
+      return config.base_url + "/completions";
+  }
+  return config.base_url;
 }
 
 Error upstream_error(const std::string& provider, int status, std::string_view body, std::string_view retry_after) {

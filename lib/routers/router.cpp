@@ -360,8 +360,13 @@ std::vector<RouteTarget> Router::known_models() const {
     models.clear();
     rules_[i]->known_models(catalog_, models);
     for (RouteCandidate& m : models) {
-      RouteTarget t{std::move(m.provider), std::move(m.model), static_cast<int>(i), types_[i]};
-      if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
+      // One entry per (provider, model): the first rule that names it.
+      const bool listed = std::any_of(out.begin(), out.end(), [&](const RouteTarget& o) {
+        return o.provider == m.provider && o.model == m.model;
+      });
+      if (!listed)
+        out.push_back(
+            RouteTarget{std::move(m.provider), std::move(m.model), static_cast<int>(i), types_[i]});
     }
   }
   return out;

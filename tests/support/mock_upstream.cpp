@@ -3,12 +3,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+
+#include <fmt/format.h>
+#include <simdjson.h>
 
 #include "llmrouter/http_server.h"
 #include "support/mock_fixtures.h"
@@ -293,6 +297,141 @@ void later(const ResponsePtr& res, std::chrono::milliseconds delay, std::functio
   res->after(std::min<std::chrono::milliseconds>(delay, kMaxWait), std::move(fn));
 }
 
+// ---- Embeddings and legacy completions. Vectors are exact in float32 (multiples of 1/4),
+// so a test can check them after base64: input i of text length L gives
+// [L, (i+1)*0.25, -(i+1)*0.5, ...] up to the dimensions asked (default 4).
+std::vector<std::string> embedding_texts(simdjson::dom::element input) {
+  std::vector<std::string> out;
+  std::string_view s;
+  if (!input.get(s)) {
+    out.emplace_back(s);
+    return out;
+  }
+  simdjson::dom::array arr;
+  if (input.get(arr)) return out;
+  for (simdjson::dom::element e : arr) {
+    if (!e.get(s)) {
+      out.emplace_back(s);
+    } else {
+      out.emplace_back(std::string(e.is_array() ? "tokens" : "t"));  // token ids: a stand-in text
+    }
+  }
+  return out;
+}
+
+std::vector<float> mock_vector(const std::string& text, std::size_t index, std::size_t dims) {
+  std::vector<float> v(dims);
+  for (std::size_t k = 0; k < dims; ++k) {
+    const float step = static_cast<float>(index + 1) * 0.25f * static_cast<float>(k);
+    v[k] = k == 0 ? static_cast<float>(text.size()) : (k % 2 ? step : -step);
+  }
+  return v;
+}
+
+std::string floats_json(const std::vector<float>& v) {
+  std::string out = "[";
+  for (std::size_t k = 0; k < v.size(); ++k) {
+    if (k) out += ',';
+    out += fmt::format("{}", v[k]);
+  }
+  return out + "]";
+}
+
+std::string floats_base64(const std::vector<float>& v) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes(v.size() * 4, '\0');
+  std::memcpy(bytes.data(), v.data(), bytes.size());  // little-endian, as OpenAI sends
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (i + 1 < bytes.size())
+      n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 2]));
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+// POST /v1/embeddings (OpenAI) and /api/embed (Ollama).
+void embeddings(const http::Request& req, const ResponsePtr& res) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(req.body).get(doc))
+    return send(res, 400, R"({"error":{"message":"invalid JSON"}})");
+  // Absent members keep their defaults.
+  std::string_view model, format;
+  uint64_t dims = 4;
+  simdjson::error_code absent = doc["model"].get(model);
+  absent = doc["encoding_format"].get(format);
+  absent = doc["dimensions"].get(dims);
+  (void)absent;
+  simdjson::dom::element input;
+  if (doc["input"].get(input))
+    return send(res, 400, R"({"error":{"message":"input is required"}})");
+  const std::vector<std::string> texts = embedding_texts(input);
+  if (model == "status-500")
+    return send(res, 500, R"({"error":{"message":"upstream exploded","type":"server_error"}})");
+  std::size_t chars = 0;
+  for (const std::string& t : texts) chars += t.size();
+  const std::size_t tokens = std::max<std::size_t>(1, chars / 4);
+  std::string out;
+  if (req.path == "/api/embed") {
+    out = R"({"model":)" + json_string(model) + R"(,"embeddings":[)";
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      if (i) out += ',';
+      out += floats_json(mock_vector(texts[i], i, dims));
+    }
+    out += fmt::format(
+        R"(],"total_duration":14143917,"load_duration":1019500,"prompt_eval_count":{}}})", tokens);
+    return send(res, 200, out);
+  }
+  out = R"({"object":"list","data":[)";
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const std::vector<float> v = mock_vector(texts[i], i, dims);
+    out += fmt::format(R"({}{{"object":"embedding","index":{},"embedding":{}}})", i ? "," : "", i,
+                       format == "base64" ? json_string(floats_base64(v)) : floats_json(v));
+  }
+  out += R"(],"model":)" + json_string(model) +
+         fmt::format(R"(,"usage":{{"prompt_tokens":{},"total_tokens":{}}}}})", tokens, tokens);
+  send(res, 200, out);
+}
+
+// POST /v1/completions: " mock completion", whole or streamed in two chunks (a usage chunk
+// when stream_options.include_usage).
+void completions(const http::Request& req, const ResponsePtr& res) {
+  const std::string model = model_of(req.body);
+  if (model == "status-500")
+    return send(res, 500, R"({"error":{"message":"upstream exploded","type":"server_error"}})");
+  const std::string head =
+      R"({"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":)" +
+      json_string(model);
+  const std::string usage = R"("usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5})";
+  if (!wants_stream(req.body)) {
+    return send(
+        res, 200,
+        head +
+            R"(,"choices":[{"text":" mock completion","index":0,"logprobs":null,"finish_reason":"stop"}],)" +
+            usage + "}");
+  }
+  res->start(200, {{"content-type", "text/event-stream"}});
+  std::string body =
+      "data: " + head +
+      R"(,"choices":[{"text":" mock","index":0,"logprobs":null,"finish_reason":null}]})" + "\n\n";
+  body +=
+      "data: " + head +
+      R"(,"choices":[{"text":" completion","index":0,"logprobs":null,"finish_reason":"stop"}]})" +
+      "\n\n";
+  if (req.body.find("\"include_usage\":true") != std::string::npos)
+    body += "data: " + head + R"(,"choices":[],)" + usage + "}\n\n";
+  body += "data: [DONE]\n\n";
+  res->write(body);
+  res->end();
+}
+
 // Writes `events` one write each, the next once the previous is on the socket.
 void write_events(ResponsePtr res, std::shared_ptr<const std::vector<std::string>> events, std::size_t next) {
   if (res->closed()) return;
@@ -408,6 +547,14 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     }
     if (post && (req.path == "/v1/chat/completions" || req.path == "/v1/messages" || req.path == "/api/chat")) {
       return chat(req, res);
+    }
+    if (post && (req.path == "/v1/embeddings" || req.path == "/api/embed")) {
+      im.record_body(req);
+      return embeddings(req, res);
+    }
+    if (post && req.path == "/v1/completions") {
+      im.record_body(req);
+      return completions(req, res);
     }
     if (post && req.path == "/v1/messages/count_tokens") {
       im.record_body(req);

@@ -12,6 +12,10 @@
 //                    {"models":[{name, model, size, digest, details, expires_at,
 //                    size_vram}]}
 //   POST /v1/messages/count_tokens   {"input_tokens":42}, whatever the request
+//   POST /v1/embeddings, /api/embed   OpenAI's and Ollama's embeddings: input i of text
+//                    length L gets [L, (i+1)/4, -(i+1)/2, ...] (`dimensions` long, default
+//                    4; exact in float32), base64 on /v1/embeddings when asked
+//   POST /v1/completions   a legacy completion, " mock completion", whole or streamed
 //   GET  /mock/last-request?path=P   the body of the last request received on path P
 //                    (404 when none), for tests that check what the router sent upstream
 // On the chat endpoints, the model name picks a behaviour:
