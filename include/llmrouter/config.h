@@ -121,6 +121,17 @@ struct RoutingConfig {
   std::chrono::milliseconds affinity_ttl{600'000};
 };
 
+/// `[state]`: conversations kept for Responses clients that continue one with
+/// `previous_response_id` (state.h).
+struct StateConfig {
+  /// How long a reply's conversation is kept after it was stored.
+  std::chrono::milliseconds responses_ttl{3'600'000};
+  /// Conversations kept at most; past it, expired ones go first, then the oldest.
+  uint32_t responses_max = 10'000;
+  /// Approximate bytes of all kept conversations together; past it, the oldest go.
+  uint64_t responses_max_bytes = uint64_t{256} << 20;
+};
+
 /// One `[[providers]]` entry.
 struct ProviderConfig {
   std::string name;
@@ -213,6 +224,7 @@ struct Config {
   LoggingConfig logging;
   TelemetryConfig telemetry;
   RoutingConfig routing;
+  StateConfig state;
   /// In config order, available or not.
   std::vector<ProviderConfig> providers;
   /// In config order: the first matching rule wins.

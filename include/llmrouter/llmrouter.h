@@ -18,6 +18,7 @@
 #include "llmrouter/result.h"
 #include "llmrouter/router.h"
 #include "llmrouter/settings.h"
+#include "llmrouter/state.h"
 #include "llmrouter/telemetry.h"
 #include "llmrouter/tracing.h"
 #include "llmrouter/value.h"

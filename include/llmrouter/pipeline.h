@@ -31,6 +31,7 @@
 #include "llmrouter/response.h"
 #include "llmrouter/result.h"
 #include "llmrouter/router.h"
+#include "llmrouter/state.h"
 #include "llmrouter/tracing.h"
 
 namespace llmrouter {
@@ -203,14 +204,18 @@ class Pipeline {
   /// Telemetry, or trace_context_only() when `[telemetry]` is off; null traces nothing.
   /// `previous`, when given, is the pipeline this one replaces (a reload): the new one
   /// publishes on the same event bus, continues its request ids and in-flight count, and
-  /// keeps its live figures (live.h).
+  /// keeps its live figures (live.h) and the conversations kept for Responses clients
+  /// (state.h).
   [[nodiscard]] static Result<std::shared_ptr<const Pipeline>> build(
       const Config& config, const Registries& registries, const ModelCatalog* catalog = nullptr,
       std::shared_ptr<const CallTracing> tracing = nullptr, const Pipeline* previous = nullptr);
 
-  /// Runs on_start, classifiers, pre_request and routing for `req`. Errors: a plugin's
-  /// error (Errc::Internal, "plugin 'x' failed: ...", HTTP 500), no route (Errc::NoRoute,
-  /// 400), a forced provider that does not exist or is unavailable (Errc::NoRoute).
+  /// Runs on_start, classifiers, pre_request and routing for `req`. A Responses request
+  /// naming a `previous_response_id` the router kept has that conversation prepended to
+  /// its messages first (the field is then cleared). Errors: a plugin's error
+  /// (Errc::Internal, "plugin 'x' failed: ...", HTTP 500), no route (Errc::NoRoute, 400), a
+  /// forced provider that does not exist or is unavailable (Errc::NoRoute), a
+  /// `previous_response_id` neither kept nor going to a Responses provider (404).
   [[nodiscard]] Result<PreparedRequest> prepare(CanonicalRequest req, RequestState state) const;
 
   /// Decodes `body` (a client request in `client` format) and prepares it: the dry run
@@ -269,6 +274,8 @@ class Pipeline {
   /// The providers' live figures, health, capacity and sessions (shared with the pipelines
   /// this one replaced or that replace it).
   const std::shared_ptr<LiveStats>& live() const noexcept { return live_; }
+  /// The conversations kept for Responses clients (shared like `live`).
+  const std::shared_ptr<ResponseStore>& responses() const noexcept { return responses_; }
   /// The tracing given to `build`, or null.
   const std::shared_ptr<const CallTracing>& tracing() const noexcept { return tracing_; }
 
@@ -282,6 +289,7 @@ class Pipeline {
 
   Config config_;
   std::shared_ptr<LiveStats> live_;
+  std::shared_ptr<ResponseStore> responses_;
   Router router_;
   std::vector<std::pair<std::string, std::unique_ptr<Classifier>>> classifiers_;
   std::vector<std::pair<std::string, std::unique_ptr<ResponseClassifier>>> response_classifiers_;
@@ -306,6 +314,8 @@ class Pipeline {
 
   /// Whether provider `provider` speaks the `client` wire format (pass-through possible).
   bool speaks(std::string_view provider, WireFormat client) const;
+  /// Whether provider `provider` keeps Responses conversations itself (format "responses").
+  bool keeps_conversations(std::string_view provider) const;
   std::vector<ActivePlugin> resolve_plugins(const CanonicalRequest& req, std::vector<std::string>& unknown) const;
   // Run: a request that will be sent (it may wait for room); DryRun: `prepare` and `route`;
   // Explain: `explain`.

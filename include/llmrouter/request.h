@@ -267,6 +267,12 @@ struct CanonicalRequest {
   std::string prompt_cache_key;
   /// Other metadata, as a JSON object.
   RawJson metadata;
+  /// Responses' `previous_response_id`: the reply this request continues. A Responses
+  /// provider gets it as is; for any other, the router prepends the conversation it kept
+  /// under that id (state.h) and does not send the field.
+  std::string previous_response_id;
+  /// Responses' `store`: false asks that the reply not be kept. Unset: kept.
+  std::optional<bool> store;
 
   std::optional<ResponseFormat> response_format;
   /// "none" | "minimal" | "low" | "medium" | "high" | ... as the client wrote it.

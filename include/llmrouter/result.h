@@ -59,6 +59,10 @@ struct Error {
   /// True when the connection to the upstream failed (refused, reset, TLS, DNS): the
   /// provider's failure, not the request's (live.h counts it toward ejection).
   bool transport = false;
+  /// The OpenAI envelope's `param` and `code` (empty: null), for the errors that name them
+  /// (an unknown `previous_response_id`: "previous_response_id", "previous_response_not_found").
+  std::string param = {};
+  std::string api_code = {};
 
   /// `http_status` when set, otherwise the default status for `code`.
   int status() const noexcept;

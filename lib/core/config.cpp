@@ -26,8 +26,9 @@ namespace {
 // these same lists, so the loader and the documentation check cannot drift apart.
 
 constexpr std::string_view kRootKeys[] = {"server",  "logging",     "telemetry",
-                                          "routing", "providers",   "routers",
-                                          "classifiers", "response_classifiers", "plugins"};
+                                          "routing", "state",       "providers",
+                                          "routers", "classifiers", "response_classifiers",
+                                          "plugins"};
 constexpr std::string_view kServerKeys[] = {
     "host",              "port",              "dashboard",       "api_key_env",
     "max_body_bytes",    "max_connections",   "workers",         "max_header_bytes",
@@ -41,6 +42,8 @@ constexpr std::string_view kRoutingKeys[] = {
     "max_attempts",  "stats_half_life_s", "min_samples", "eject_after_failures",
     "eject_seconds", "queue_timeout_ms",  "affinity",    "affinity_ttl_s"};
 constexpr std::string_view kAffinityNames[] = {"none", "session"};
+constexpr std::string_view kStateKeys[] = {"responses_ttl_s", "responses_max",
+                                           "responses_max_bytes"};
 constexpr std::string_view kProviderKeys[] = {"name",
                                               "format",
                                               "base_url",
@@ -287,6 +290,7 @@ class Loader {
   void read_logging(TableReader& r, LoggingConfig& l);
   void read_telemetry(TableReader& r, TelemetryConfig& t);
   void read_routing(TableReader& r, RoutingConfig& rc);
+  void read_state(TableReader& r, StateConfig& sc);
   void read_providers(const toml::node& node);
   void read_provider(TableReader& r, ProviderConfig& p);
   void read_routers(const toml::node& node);
@@ -424,6 +428,7 @@ Result<Config> Loader::load(const toml::table& root) {
   section(r, "logging", &Loader::read_logging, config_.logging);
   section(r, "telemetry", &Loader::read_telemetry, config_.telemetry);
   section(r, "routing", &Loader::read_routing, config_.routing);
+  section(r, "state", &Loader::read_state, config_.state);
   if (const toml::node* n = r.node("providers")) {
     read_providers(*n);
   } else {
@@ -572,6 +577,18 @@ void Loader::read_routing(TableReader& r, RoutingConfig& rc) {
   }
   if (auto v = r.number("affinity_ttl_s", 1.0, 30.0 * 86'400.0)) rc.affinity_ttl = ms(*v);
   r.finish(kRoutingKeys);
+}
+
+void Loader::read_state(TableReader& r, StateConfig& sc) {
+  if (auto v = r.number("responses_ttl_s", 1.0, 30.0 * 86'400.0)) {
+    sc.responses_ttl = std::chrono::milliseconds(static_cast<int64_t>(*v * 1000.0));
+  }
+  if (auto v = r.integer("responses_max", 0, 10'000'000))
+    sc.responses_max = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("responses_max_bytes", 1 << 20, int64_t{1} << 40)) {
+    sc.responses_max_bytes = static_cast<uint64_t>(*v);
+  }
+  r.finish(kStateKeys);
 }
 
 void Loader::read_providers(const toml::node& node) {
@@ -927,6 +944,7 @@ const std::vector<std::string_view>& config_schema_keys() {
     add("logging.", kLoggingKeys);
     add("telemetry.", kTelemetryKeys);
     add("routing.", kRoutingKeys);
+    add("state.", kStateKeys);
     add("providers[].", kProviderKeys);
     storage.push_back("routers[].type");
     storage.push_back("classifiers.<id>.enabled");

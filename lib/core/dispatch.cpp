@@ -24,6 +24,25 @@ int64_t ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
+// Keeps a Responses client's conversation under its reply's id (state.h): the messages as
+// the provider saw them (the instructions are not carried over), then the reply's text and
+// tool calls as an assistant message. Unless the client sent `store: false`.
+void keep_conversation(ResponseStore& store, const Config& config, const PreparedRequest& p,
+                       const Response& resp) {
+  if (!p.request.store.value_or(true) || config.state.responses_max == 0) return;
+  std::vector<Message> conversation = p.request.messages;
+  Message reply{Role::Assistant, {}, {}};
+  for (const ContentBlock& b : resp.content) {
+    if (std::holds_alternative<TextBlock>(b) || std::holds_alternative<ToolUseBlock>(b))
+      reply.content.push_back(b);
+  }
+  if (!reply.content.empty()) conversation.push_back(std::move(reply));
+  if (auto kept = store.put(resp.id, std::move(conversation)); !kept) {
+    log(LogLevel::Warn, fmt::format("request {}: response {} not kept: {}", p.state.id, resp.id,
+                                    kept.error().message));
+  }
+}
+
 }  // namespace
 
 namespace detail {
@@ -35,6 +54,12 @@ class Relay final : public EventSink {
       : client_(client), outcome_(outcome), start_(start), ended_(ended) {}
 
   bool on_event(const StreamEvent& e) override {
+    if (const auto* s = std::get_if<MessageStart>(&e);
+        s && !response_id.empty() && s->id != response_id) {
+      MessageStart renamed = *s;  // a Responses client gets the id its conversation is kept under
+      renamed.id = response_id;
+      return on_event(StreamEvent(std::move(renamed)));
+    }
     if (!attempt_first_) attempt_first_ = Clock::now();
     if (!outcome_.delivered) {
       outcome_.delivered = true;
@@ -63,6 +88,9 @@ class Relay final : public EventSink {
   std::optional<Clock::time_point>& attempt_first() { return attempt_first_; }
   // The error the attempt running now ended with in-band, after events (unset: none).
   std::optional<Error>& attempt_error() { return attempt_error_; }
+  // For a Responses client served by a provider that does not keep conversations: the id of
+  // the reply (MessageStart's id is replaced by it). Empty: the provider's own id.
+  std::string response_id;
 
  private:
   std::optional<Clock::time_point> attempt_first_;
@@ -110,6 +138,11 @@ bool Pipeline::speaks(std::string_view provider, WireFormat client) const {
   if (!pc) return false;
   return (pc->format == WireFormat::OpenAI && client == WireFormat::OpenAI) ||
          (pc->format == WireFormat::Anthropic && client == WireFormat::Anthropic);
+}
+
+bool Pipeline::keeps_conversations(std::string_view provider) const {
+  const ProviderConfig* pc = config_.find_provider(provider);
+  return pc && pc->format == WireFormat::Responses;
 }
 
 bool should_fail_over(const Error& e) noexcept {
@@ -234,6 +267,7 @@ bool Call::begin(RequestObserver& observer) {
   observer_ = &observer;
   if (error_) return false;
   run_ = std::make_unique<detail::CallRun>(observer, outcome_, start_, stream_ended_);
+  if (client_ == WireFormat::Responses) run_->relay.response_id = new_response_id();
   if (outcome_.prepared->waiting_for_room) {  // routed once a candidate has room (wait_for_room)
     run_->queue_deadline = start_ + pipeline_.config_.routing.queue_timeout;
     return true;
@@ -298,11 +332,22 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
   run_->refused.reset();
   run_->relay.attempt_first().reset();
   run_->relay.attempt_error().reset();
+  const PreparedRequest& prepared = *outcome_.prepared;
+  if (client_ == WireFormat::Responses) {
+    if (pipeline_.keeps_conversations(t.provider)) {
+      run_->relay.response_id.clear();
+    } else if (!prepared.request.previous_response_id.empty()) {  // only a Responses provider may know it
+      run_->refused = previous_response_not_found(prepared.request.previous_response_id);
+      return nullptr;
+    } else if (run_->relay.response_id.empty()) {
+      run_->relay.response_id = new_response_id();
+    }
+  }
   std::optional<std::string> endpoint_body;
-  if (provider && outcome_.prepared->request.endpoint != Endpoint::Chat) {
+  if (provider && prepared.request.endpoint != Endpoint::Chat) {
     // The endpoint's body for this provider's format; a format without the endpoint is a 400.
     const ProviderConfig* pc = pipeline_.config_.find_provider(t.provider);
-    CanonicalRequest target = outcome_.prepared->request;
+    CanonicalRequest target = prepared.request;
     target.model = t.model;
     auto body = encode_endpoint_request(pc ? pc->format : WireFormat::OpenAI, target, body_);
     if (!body) {
@@ -443,6 +488,10 @@ Outcome Call::finish_run() {
     return done(response.error());
   }
   pipeline_.finish(p, *response);
+  if (!run_->relay.response_id.empty()) {
+    response->id = run_->relay.response_id;
+    keep_conversation(*pipeline_.responses_, pipeline_.config_, p, *response);
+  }
   if (trace_) trace_->on_response(*response);
   if (p.decision) {
     if (const ProviderConfig* pc = pipeline_.config_.find_provider(o.attempts.back().provider)) {

@@ -2,6 +2,7 @@
 #include "llmrouter/pipeline.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -34,6 +35,11 @@ Error plugin_error(const std::string& id, const Error& e) {
   return out;
 }
 
+ResponseStoreLimits store_limits(const StateConfig& c) {
+  return ResponseStoreLimits{c.responses_ttl, c.responses_max,
+                             static_cast<std::size_t>(c.responses_max_bytes)};
+}
+
 }  // namespace
 
 Pipeline::Pipeline(Config config, const ModelCatalog* catalog,
@@ -60,6 +66,8 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
   std::shared_ptr<LiveStats> live =
       previous ? previous->live_ : std::make_shared<LiveStats>(config.routing);
   std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(*rules), std::move(live)));
+  p->responses_ = previous ? previous->responses_
+                           : std::make_shared<MemoryResponseStore>(store_limits(config.state));
   p->tracing_ = std::move(tracing);
   if (previous) {
     p->events_ = previous->events_;
@@ -109,6 +117,7 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
   // Only a pipeline that built applies its [routing] and max_concurrency to the live figures
   // it shares with the running one (a refused reload changes nothing).
   p->live_->configure(cfg);
+  p->responses_->configure(store_limits(cfg.state));
   return std::shared_ptr<const Pipeline>(std::move(p));
 }
 
@@ -156,6 +165,18 @@ Result<void> Pipeline::prepare_into(CanonicalRequest&& req, RequestState&& state
                                     PreparedRequest& p) const {
   state.config = &config_;
   state.requested_model = req.model;
+  // A Responses conversation the router kept: the whole of it is what the stages see and
+  // what is sent (re-encoded, without the id, which only the router knows).
+  if (state.client_format == WireFormat::Responses && !req.previous_response_id.empty()) {
+    auto kept = responses_->get(req.previous_response_id);
+    if (!kept) return fail(kept.error());
+    if (*kept) {
+      req.messages.insert(req.messages.begin(), std::make_move_iterator((*kept)->begin()),
+                          std::make_move_iterator((*kept)->end()));
+      req.previous_response_id.clear();
+      p.modified = true;
+    }
+  }
   p.plugins = resolve_plugins(req, p.unknown_plugins);
   for (const std::string& id : p.unknown_plugins) {
     log(LogLevel::Warn, fmt::format("request {}: ignoring unknown plugin '{}'", state.id, id));
@@ -235,6 +256,11 @@ Result<void> Pipeline::prepare_into(CanonicalRequest&& req, RequestState&& state
     } else {
       return fail(decision.error());
     }
+  }
+  // An id the router does not know: only a provider that keeps conversations may.
+  if (!req.previous_response_id.empty() && p.decision &&
+      !keeps_conversations(p.decision->target.provider)) {
+    return fail(previous_response_not_found(req.previous_response_id));
   }
   p.request = std::move(req);
   p.state = std::move(state);

@@ -307,9 +307,17 @@ void write_openai_error(json::Writer& w, const Error& error) {
   w.kv("message", error.message);
   w.kv("type", openai_error_type(error));
   w.key("param");
-  w.null();
+  if (error.param.empty()) {
+    w.null();
+  } else {
+    w.string(error.param);
+  }
   w.key("code");
-  w.null();
+  if (error.api_code.empty()) {
+    w.null();
+  } else {
+    w.string(error.api_code);
+  }
   w.end_object();
   w.end_object();
 }

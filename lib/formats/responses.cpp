@@ -659,11 +659,20 @@ Result<CanonicalRequest> decode_responses_request(std::string_view body) {
       LLMROUTER_TRY(s, json::as_string(value, p));
       instructions = std::string(s);
     } else if (key == "previous_response_id") {
-      return json::error_at(p, "is not supported: llmrouter keeps no conversation state; send the "
-                               "whole conversation in input (with store: false)");
+      if (!value.is_null()) {
+        LLMROUTER_TRY(s, json::as_string(value, p));
+        req.previous_response_id = std::string(s);
+      }
+    } else if (key == "store") {
+      if (!value.is_null()) {
+        LLMROUTER_TRY(v, json::as_bool(value, p));
+        req.store = v;
+      }
     } else if (key == "conversation") {
-      return json::error_at(p, "is not supported: llmrouter keeps no conversation state; send the "
-                               "whole conversation in input");
+      return json::error_at(
+          p,
+          "is not supported: continue a conversation with previous_response_id, or "
+          "send the whole conversation in input");
     } else if (key == "tools") {
       LLMROUTER_CHECK(decode_tools(value, p, req));
     } else if (key == "tool_choice") {

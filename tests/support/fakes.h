@@ -236,6 +236,8 @@ class ScriptedProvider final : public Provider {
     std::string model;
     SendOptions options;
     bool on_transport_loop = false;
+    /// The request as sent.
+    CanonicalRequest request;
   };
 
   static Reply answers(std::string text = "hello") {
@@ -269,7 +271,7 @@ class ScriptedProvider final : public Provider {
     {
       std::lock_guard<std::mutex> lock(mu_);
       n = calls_.size();
-      calls_.push_back(Call{req.model, options, in_transport_loop()});
+      calls_.push_back(Call{req.model, options, in_transport_loop(), req});
     }
     const Reply& r = script_.at(std::min(n, script_.size() - 1));
     if (r.error) return fail(*r.error);

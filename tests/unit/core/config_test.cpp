@@ -581,6 +581,32 @@ TEST(ConfigTest, AdaptiveRoutingKeysAreCheckedWithTheirPositions) {
   EXPECT_EQ(c->providers[0].max_concurrency, 8u);
 }
 
+TEST(ConfigTest, StateSectionIsReadAndChecked) {
+  Result<Config> defaults = load(std::string(kProvider));
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->state.responses_ttl, std::chrono::milliseconds(3'600'000));
+  EXPECT_EQ(defaults->state.responses_max, 10'000u);
+  EXPECT_EQ(defaults->state.responses_max_bytes, uint64_t{256} << 20);
+
+  Result<Config> c =
+      load("[state]\nresponses_ttl_s = 1.5\nresponses_max = 0\nresponses_max_bytes = 2097152\n" +
+           std::string(kProvider));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->state.responses_ttl, std::chrono::milliseconds(1'500));
+  EXPECT_EQ(c->state.responses_max, 0u);
+  EXPECT_EQ(c->state.responses_max_bytes, 2'097'152u);
+
+  EXPECT_EQ(error_of("[state]\nresponses_ttl_s = 0\n" + std::string(kProvider)),
+            "test.toml:2:19: state.responses_ttl_s: must be between 1 and 2592000, got 0");
+  EXPECT_EQ(error_of("[state]\nresponses_max = -1\n" + std::string(kProvider)),
+            "test.toml:2:17: state.responses_max: must be between 0 and 10000000, got -1");
+  EXPECT_EQ(error_of("[state]\nresponses_max_bytes = 10\n" + std::string(kProvider)),
+            "test.toml:2:23: state.responses_max_bytes: must be between 1048576 and 1099511627776, "
+            "got 10");
+  EXPECT_EQ(error_of("[state]\nresponse_ttl_s = 60\n" + std::string(kProvider)),
+            "test.toml:2:1: state.response_ttl_s: unknown key; did you mean 'responses_ttl_s'?");
+}
+
 TEST(ConfigTest, MissingRuleType) {
   EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\nprovider = \"local\"\n"),
             "test.toml:5:1: routers[0].type: missing required key (a string)");

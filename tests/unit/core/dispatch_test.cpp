@@ -16,6 +16,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "llmrouter/formats.h"
 #include "llmrouter/pipeline.h"
 #include "support/config_helpers.h"
 #include "support/fakes.h"
@@ -294,6 +295,164 @@ TEST(DispatchTest, PluginAnswersWithoutAProvider) {
   EXPECT_THAT(f.event_types(), ElementsAre("start", "classified", "complete"));
   EXPECT_THAT(f.last_event, HasSubstr(R"("provider":"plugin","requested_model":"x/m","sent_model":"x/m")"));
   EXPECT_THAT(f.last_event, HasSubstr(R"("plugins":["cache"])"));
+}
+
+// The id a Responses client sees first in the stream (MessageStart), or "".
+std::string started_id(const std::vector<StreamEvent>& events) {
+  for (const StreamEvent& e : events) {
+    if (const auto* s = std::get_if<MessageStart>(&e)) return s->id;
+  }
+  return {};
+}
+
+std::vector<std::string> texts_of(const std::vector<Message>& messages) {
+  std::vector<std::string> out;
+  for (const Message& m : messages)
+    out.push_back(std::string(role_name(m.role)) + ":" + text_of(m));
+  return out;
+}
+
+TEST(ResponsesStateTest, ASecondTurnGetsTheFirstTurnsInputAndReplyPrepended) {
+  Fixture f({{"first", ScriptedProvider::answers("hello")}});
+  Outcome one =
+      f.handle(R"({"model":"x/m","instructions":"be brief","input":"hi"})", WireFormat::Responses);
+  ASSERT_FALSE(one.error) << one.error->message;
+  const std::string id = one.response->id;
+  EXPECT_EQ(id.rfind("resp_", 0), 0u) << id;
+  EXPECT_EQ(started_id(f.client.events), id);  // the id streamed is the id kept
+  EXPECT_THAT(texts_of(f.providers["first"]->last().request.messages), ElementsAre("user:hi"));
+
+  f.client.events.clear();
+  Outcome two = f.handle(R"({"model":"x/m","instructions":"now longer","previous_response_id":")" +
+                             id + R"(","input":[{"role":"user","content":"more"}]})",
+                         WireFormat::Responses);
+  ASSERT_FALSE(two.error) << two.error->message;
+  const ScriptedProvider::Call sent = f.providers["first"]->last();
+  EXPECT_THAT(texts_of(sent.request.messages),
+              ElementsAre("user:hi", "assistant:hello", "user:more"));
+  EXPECT_EQ(system_text(sent.request),
+            "now longer");  // the first turn's instructions are not carried over
+  EXPECT_TRUE(sent.request.previous_response_id.empty());
+  EXPECT_FALSE(sent.options.passthrough_body);
+  EXPECT_NE(two.response->id, id);
+  EXPECT_EQ(started_id(f.client.events), two.response->id);
+
+  // The third turn sees both.
+  Outcome three = f.handle(
+      R"({"model":"x/m","previous_response_id":")" + two.response->id + R"(","input":"last"})",
+      WireFormat::Responses);
+  ASSERT_FALSE(three.error) << three.error->message;
+  EXPECT_THAT(
+      texts_of(f.providers["first"]->last().request.messages),
+      ElementsAre("user:hi", "assistant:hello", "user:more", "assistant:hello", "user:last"));
+}
+
+TEST(ResponsesStateTest, AnUnknownIdIsA404InTheResponsesEnvelope) {
+  Fixture f({{"first", ScriptedProvider::answers()}});
+  Outcome o = f.handle(R"({"model":"x/m","previous_response_id":"resp_x","input":"hi"})",
+                       WireFormat::Responses);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->status(), 404);
+  EXPECT_EQ(
+      encode_error(WireFormat::Responses, *o.error),
+      R"({"error":{"message":"Previous response with id 'resp_x' not found.","type":"invalid_request_error",)"
+      R"("param":"previous_response_id","code":"previous_response_not_found"}})");
+  EXPECT_EQ(f.providers["first"]->calls(), 0);
+  EXPECT_THAT(f.event_types(), ElementsAre("start", "complete"));
+}
+
+TEST(ResponsesStateTest, StoreFalseIsNotKept) {
+  Fixture f({{"first", ScriptedProvider::answers()}});
+  Outcome one = f.handle(R"({"model":"x/m","store":false,"input":"hi"})", WireFormat::Responses);
+  ASSERT_FALSE(one.error) << one.error->message;
+  EXPECT_EQ(one.response->id.rfind("resp_", 0), 0u);
+  auto kept = f.pipeline->responses()->get(one.response->id);
+  ASSERT_TRUE(kept);
+  EXPECT_FALSE(*kept);
+  Outcome two = f.handle(
+      R"({"model":"x/m","previous_response_id":")" + one.response->id + R"(","input":"more"})",
+      WireFormat::Responses);
+  ASSERT_TRUE(two.error);
+  EXPECT_EQ(two.error->status(), 404);
+}
+
+TEST(ResponsesStateTest, AStreamedTurnIsKeptUnderTheIdItStreamed) {
+  Fixture f({{"first", ScriptedProvider::answers("streamed")}});
+  Outcome one = f.handle(R"({"model":"x/m","stream":true,"input":"hi"})", WireFormat::Responses);
+  ASSERT_FALSE(one.error) << one.error->message;
+  const std::string id = started_id(f.client.events);
+  EXPECT_EQ(id.rfind("resp_", 0), 0u) << id;
+  EXPECT_EQ(one.response->id, id);
+  Outcome two = f.handle(
+      R"({"model":"x/m","stream":true,"previous_response_id":")" + id + R"(","input":"more"})",
+      WireFormat::Responses);
+  ASSERT_FALSE(two.error) << two.error->message;
+  EXPECT_THAT(texts_of(f.providers["first"]->last().request.messages),
+              ElementsAre("user:hi", "assistant:streamed", "user:more"));
+}
+
+TEST(ResponsesStateTest, OtherClientsAreNeitherRenamedNorKept) {
+  Fixture f({{"first", ScriptedProvider::answers()}});
+  Outcome o = f.handle(kBody);
+  ASSERT_FALSE(o.error) << o.error->message;
+  EXPECT_EQ(o.response->id, "id-first");
+  EXPECT_EQ(started_id(f.client.events), "id-first");
+  auto kept = f.pipeline->responses()->get("id-first");
+  ASSERT_TRUE(kept);
+  EXPECT_FALSE(*kept);
+}
+
+TEST(ResponsesStateTest, AReloadKeepsTheConversations) {
+  Fixture f({{"first", ScriptedProvider::answers()}});
+  Outcome one = f.handle(R"({"model":"x/m","input":"hi"})", WireFormat::Responses);
+  ASSERT_FALSE(one.error) << one.error->message;
+  auto reloaded =
+      Pipeline::build(f.config, Registries::with_builtins(), nullptr, nullptr, f.pipeline.get());
+  ASSERT_TRUE(reloaded) << reloaded.error().message;
+  EXPECT_EQ((*reloaded)->responses(), f.pipeline->responses());
+  f.pipeline = *reloaded;
+  Outcome two = f.handle(
+      R"({"model":"x/m","previous_response_id":")" + one.response->id + R"(","input":"more"})",
+      WireFormat::Responses);
+  ASSERT_FALSE(two.error) << two.error->message;
+  EXPECT_THAT(texts_of(f.providers["first"]->last().request.messages),
+              ElementsAre("user:hi", "assistant:hello", "user:more"));
+}
+
+TEST(ResponsesStateTest, AResponsesProviderHoldsTheStateItself) {
+  Fixture f({{"first", ScriptedProvider::answers()}});
+  Config config = f.config;
+  config.providers[0].format = WireFormat::Responses;
+  auto p = Pipeline::build(config, Registries::with_builtins());
+  ASSERT_TRUE(p) << p.error().message;
+  f.pipeline = *p;
+  Outcome o = f.handle(R"({"model":"x/m","previous_response_id":"resp_upstream","input":"hi"})",
+                       WireFormat::Responses);
+  ASSERT_FALSE(o.error) << o.error->message;
+  const ScriptedProvider::Call sent = f.providers["first"]->last();
+  EXPECT_EQ(sent.request.previous_response_id, "resp_upstream");  // passed on, not expanded
+  EXPECT_THAT(texts_of(sent.request.messages), ElementsAre("user:hi"));
+  EXPECT_EQ(o.response->id, "id-first");  // the provider's own id
+  auto kept = f.pipeline->responses()->get("id-first");
+  ASSERT_TRUE(kept);
+  EXPECT_FALSE(*kept);  // the provider keeps it
+}
+
+TEST(ResponsesStateTest, AFailoverFromAResponsesProviderToAnotherIsA404ForAnIdOnlyItCouldKnow) {
+  Fixture f({{"first", ScriptedProvider::fails(Errc::Upstream, "overloaded", 503)},
+             {"second", ScriptedProvider::answers()}});
+  Config config = f.config;
+  config.providers[0].format = WireFormat::Responses;
+  auto p = Pipeline::build(config, Registries::with_builtins());
+  ASSERT_TRUE(p) << p.error().message;
+  f.pipeline = *p;
+  // price: first, then second.
+  Outcome o = f.handle(R"({"model":"m","previous_response_id":"resp_upstream","input":"hi"})",
+                       WireFormat::Responses);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->status(), 404);
+  EXPECT_EQ(o.error->api_code, "previous_response_not_found");
+  EXPECT_EQ(f.providers["second"]->calls(), 0);
 }
 
 TEST(EventBusTest, SlowSubscriberLosesOldestAndCounts) {

@@ -10,14 +10,38 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(ResponsesRequestTest, PreviousResponseIdIsAClearError) {
-  Result<CanonicalRequest> r = decode_request(WireFormat::Responses,
-                                              R"({"model":"m","input":"hi","previous_response_id":"resp_1"})");
+TEST(ResponsesRequestTest, PreviousResponseIdAndStoreAreRead) {
+  Result<CanonicalRequest> r =
+      decode_request(WireFormat::Responses,
+                     R"({"model":"m","input":"hi","previous_response_id":"resp_1","store":false})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->previous_response_id, "resp_1");
+  EXPECT_EQ(r->store, false);
+  ASSERT_EQ(r->messages.size(), 1u);
+
+  Result<CanonicalRequest> plain =
+      decode_request(WireFormat::Responses,
+                     R"({"model":"m","input":"hi","previous_response_id":null,"store":null})");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_TRUE(plain->previous_response_id.empty());
+  EXPECT_FALSE(plain->store);
+
+  Result<CanonicalRequest> bad =
+      decode_request(WireFormat::Responses, R"({"model":"m","input":"hi","store":"no"})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().status(), 400);
+  EXPECT_THAT(bad.error().message, HasSubstr("store"));
+}
+
+TEST(ResponsesRequestTest, ConversationIsAClearError) {
+  Result<CanonicalRequest> r = decode_request(
+      WireFormat::Responses, R"({"model":"m","input":"hi","conversation":"conv_1"})");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().status(), 400);
   EXPECT_EQ(r.error().message,
-            "previous_response_id: is not supported: llmrouter keeps no conversation state; send the "
-            "whole conversation in input (with store: false)");
+            "conversation: is not supported: continue a conversation with previous_response_id, or "
+            "send the "
+            "whole conversation in input");
 }
 
 TEST(ResponsesRequestTest, StringInputAndInstructions) {
