@@ -10,8 +10,10 @@ find_package(tl-expected 1.0 CONFIG REQUIRED)         # tl::expected (Result<T>)
 # Boost.Asio (header-only, Debian's libboost1.81-dev): the engine's event loops. Only the
 # transport's translation unit includes it; it is no dependency of an installed library.
 find_package(boost_headers 1.81 CONFIG REQUIRED)       # Boost::headers
-# JSON is written by lib/json's own writer (see the comment on json::Writer); RapidJSON is
-# not needed.
+# JSON is written by lib/json's own writer (see the comment on json::Writer). RapidJSON
+# (header-only, Debian's rapidjson-dev) is used for one thing: its JSON Schema validator,
+# in lib/core/json_schema.cpp only. Its config has no target, only RAPIDJSON_INCLUDE_DIRS.
+find_package(RapidJSON 1.1 CONFIG REQUIRED)
 
 if(LLMROUTER_BUILD_APPS OR LLMROUTER_BUILD_TESTS OR LLMROUTER_BUILD_BENCHMARKS)
   find_package(PkgConfig REQUIRED)

@@ -119,6 +119,10 @@ struct RoutingConfig {
   Affinity affinity = Affinity::None;
   /// How long a session is remembered after its last request.
   std::chrono::milliseconds affinity_ttl{600'000};
+  /// A non-streamed reply that does not match the client's JSON schema (after
+  /// response-healing) is refused and the next fallback tried; false: it is delivered,
+  /// tagged `schema-invalid`.
+  bool enforce_json_schema = false;
 };
 
 /// `[state]`: conversations kept for Responses clients that continue one with

@@ -175,6 +175,7 @@ class Call {
   void report_attempt(const RouteTarget& t, const Result<void>& r);
   bool begin_targets();
   bool route_waiting(bool timed_out, bool& again);
+  bool reply_refused();
   static void park(const std::shared_ptr<Call>& self);
   Outcome finish_run();
   static void step(const std::shared_ptr<Call>& self);
@@ -326,6 +327,10 @@ class Pipeline {
                             PreparedRequest& p) const;
   // Routes a request that waited for room again.
   Result<RouteDecision> reroute(const PreparedRequest& p) const;
+  // `finish`, with `check` (when set) run on the reply after the post_response plugins: when
+  // it returns false the reply is refused, the later stages do not run and false returns.
+  bool finish(PreparedRequest& p, Response& resp,
+              const std::function<bool(Response&)>& check) const;
 };
 
 }  // namespace llmrouter

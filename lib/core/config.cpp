@@ -39,8 +39,9 @@ constexpr std::string_view kLoggingKeys[] = {"enabled", "path", "level"};
 constexpr std::string_view kTelemetryKeys[] = {"enabled", "otlp_endpoint", "service_name",
                                                "sample_ratio"};
 constexpr std::string_view kRoutingKeys[] = {
-    "max_attempts",  "stats_half_life_s", "min_samples", "eject_after_failures",
-    "eject_seconds", "queue_timeout_ms",  "affinity",    "affinity_ttl_s"};
+    "max_attempts",       "stats_half_life_s", "min_samples", "eject_after_failures",
+    "eject_seconds",      "queue_timeout_ms",  "affinity",    "affinity_ttl_s",
+    "enforce_json_schema"};
 constexpr std::string_view kAffinityNames[] = {"none", "session"};
 constexpr std::string_view kStateKeys[] = {"responses_ttl_s", "responses_max",
                                            "responses_max_bytes"};
@@ -576,6 +577,7 @@ void Loader::read_routing(TableReader& r, RoutingConfig& rc) {
     }
   }
   if (auto v = r.number("affinity_ttl_s", 1.0, 30.0 * 86'400.0)) rc.affinity_ttl = ms(*v);
+  if (auto v = r.boolean("enforce_json_schema")) rc.enforce_json_schema = *v;
   r.finish(kRoutingKeys);
 }
 

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_schema.h"
 #include "json/json.h"
 #include "llmrouter/formats.h"
 #include "llmrouter/log.h"
@@ -84,6 +85,13 @@ class Relay final : public EventSink {
   }
   bool on_idle() override { return client_.on_idle(); }
   ResponseAssembler& assembler() { return assembler_; }
+  // Forgets a reply that was refused (none of it reached the client): the next attempt's
+  // is assembled afresh.
+  void restart() {
+    assembler_ = ResponseAssembler();
+    bad_ = false;
+    ended_ = false;
+  }
   // When the attempt running now delivered its first byte (unset: not yet).
   std::optional<Clock::time_point>& attempt_first() { return attempt_first_; }
   // The error the attempt running now ended with in-band, after events (unset: none).
@@ -113,6 +121,8 @@ struct CallRun {
   std::size_t next = 0;
   bool sent = false;
   std::optional<Error> last;
+  // The reply once Call::reply_refused checked and finished it (finish_run delivers it).
+  std::optional<Response> reply;
   Clock::time_point attempt_start;
   // The attempt's place in the live figures (when `leased`), or why it was refused one.
   AttemptLease lease;
@@ -315,8 +325,10 @@ bool Call::begin_targets() {
   return true;
 }
 
+// A reply ends the attempts, unless reply_refused refuses it.
 const RouteTarget* Call::next_target() {
-  if (!run_ || run_->sent || run_->next >= run_->targets.size()) return nullptr;
+  if (!run_ || (run_->sent && !reply_refused()) || run_->next >= run_->targets.size())
+    return nullptr;
   return &run_->targets[run_->next++];
 }
 
@@ -472,6 +484,52 @@ void Call::report_attempt(const RouteTarget& t, const Result<void>& r) {
   }
 }
 
+// A non-streamed reply to a request with a JSON schema, checked once the post_response
+// plugins (response-healing) ran. True when it does not match and, with `[routing]
+// enforce_json_schema`, the next target is tried instead: the refused reply counts as a
+// failed attempt, though not as the provider's failure. Otherwise the reply is finished
+// here for finish_run, tagged `schema-invalid` when it does not match.
+bool Call::reply_refused() {
+  if (error_ || !run_ || !run_->sent || run_->reply) return false;
+  PreparedRequest& p = *outcome_.prepared;
+  const std::optional<ResponseFormat>& rf = p.request.response_format;
+  if (!p.decision || p.request.stream || !rf || rf->type != ResponseFormat::Type::JsonSchema ||
+      rf->schema.empty())
+    return false;
+  auto response = run_->relay.assembler().finish();
+  if (!response) return false;  // finish_run reports it
+  const bool enforce =
+      pipeline_.config_.routing.enforce_json_schema && run_->next < run_->targets.size();
+  const std::size_t active = p.state.active_plugins.size();
+  std::optional<std::string> violation;
+  const bool kept = pipeline_.finish(p, *response, [&](Response& r) {
+    std::string text;
+    for (const ContentBlock& b : r.content) {
+      if (const auto* t = std::get_if<TextBlock>(&b)) text += t->text;
+    }
+    violation = detail::json_schemas().violation(rf->schema.text, text);
+    if (violation && enforce) return false;
+    if (violation) r.tags.emplace_back("schema-invalid");
+    return true;
+  });
+  if (kept) {
+    run_->reply = std::move(*response);
+    return false;
+  }
+  Attempt& refused = outcome_.attempts.back();
+  refused.error = fmt::format("reply does not match the schema: {}", *violation);
+  log(LogLevel::Info, fmt::format("request {}: provider {} failed ({}), trying the next one",
+                                  outcome_.id, refused.provider, refused.error));
+  p.state.active_plugins.resize(active);
+  p.response_modified = true;  // the reply delivered is encoded, never the refused one's bytes
+  outcome_.delivered = false;
+  outcome_.passthrough = false;
+  outcome_.ttft_ms.reset();
+  run_->relay.restart();
+  run_->sent = false;
+  return true;
+}
+
 // The response side and the `complete` event, once no attempt is left.
 Outcome Call::finish_run() {
   Outcome& o = outcome_;
@@ -482,12 +540,14 @@ Outcome Call::finish_run() {
   if (error_) return done(error_);
   if (!run_->sent) return done(run_->last);
   PreparedRequest& p = *o.prepared;
-  auto response = run_->relay.assembler().finish();
+  const bool finished = run_->reply.has_value();  // by reply_refused
+  auto response =
+      finished ? Result<Response>(std::move(*run_->reply)) : run_->relay.assembler().finish();
   if (!response) {  // the stream failed in-band
     if (trace_) trace_->on_stream_error(response.error());
     return done(response.error());
   }
-  pipeline_.finish(p, *response);
+  if (!finished) pipeline_.finish(p, *response);
   if (!run_->relay.response_id.empty()) {
     response->id = run_->relay.response_id;
     keep_conversation(*pipeline_.responses_, pipeline_.config_, p, *response);
@@ -546,7 +606,7 @@ Outcome Call::run(const ProviderLookup& providers, RequestObserver& observer, co
       Result<void> r = provider        ? provider->send(upstream, options, run_->relay, cancel)
                        : run_->refused ? fail(*run_->refused)
                                        : fail(no_provider(*t));
-      if (attempt_end(*t, std::move(r))) break;
+      if (attempt_end(*t, std::move(r)) && !run_->sent) break;  // a reply: next_target checks it
     }
   }
   return finish_run();
@@ -706,7 +766,9 @@ void detail::AttemptObserver::on_end(Result<void> result) {
     run_.exchange.reset();
   }
   try {
-    if (call->attempt_end(target_, std::move(result))) run_.next = run_.targets.size();
+    // A reply ends the attempts itself (next_target); the targets left stay for reply_refused.
+    if (call->attempt_end(target_, std::move(result)) && !run_.sent)
+      run_.next = run_.targets.size();
   } catch (const std::exception& e) {
     return Call::abort_async(call, e.what());
   } catch (...) {

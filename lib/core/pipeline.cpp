@@ -288,6 +288,11 @@ Result<PreparedRequest> Pipeline::explain(WireFormat client, std::string_view bo
 }
 
 void Pipeline::finish(PreparedRequest& p, Response& resp) const {
+  finish(p, resp, nullptr);
+}
+
+bool Pipeline::finish(PreparedRequest& p, Response& resp,
+                      const std::function<bool(Response&)>& check) const {
   // Runs one response-side stage; errors are logged and the stage goes on.
   auto stage = [&](const char* name, auto hook) {
     for (const ActivePlugin& a : p.plugins) {
@@ -307,13 +312,15 @@ void Pipeline::finish(PreparedRequest& p, Response& resp) const {
   const bool stopped = stage("post_response", [&](const Plugin& pl, const Value& s) {
     return pl.post_response(p.request, resp, p.state, s);
   });
-  if (stopped) return;
+  if (check && !check(resp)) return false;
+  if (stopped) return true;
   for (const auto& [id, c] : response_classifiers_) {
     std::vector<std::string> mine;
     c->classify(p.request, resp, mine);
     for (const std::string& t : mine) add_unique(resp.tags, t);
   }
   stage("on_end", [&](const Plugin& pl, const Value& s) { return pl.on_end(p.request, resp, p.state, s); });
+  return true;
 }
 
 }  // namespace llmrouter

@@ -133,7 +133,8 @@ TEST(ConfigTest, UnknownKeyWithoutCloseMatchListsKnownKeys) {
   EXPECT_EQ(error_of(std::string("[routing]\nretries = 2\n") + std::string(kProvider)),
             "test.toml:2:1: routing.retries: unknown key; known keys: max_attempts, "
             "stats_half_life_s, min_samples, "
-            "eject_after_failures, eject_seconds, queue_timeout_ms, affinity, affinity_ttl_s");
+            "eject_after_failures, eject_seconds, queue_timeout_ms, affinity, affinity_ttl_s, "
+            "enforce_json_schema");
 }
 
 TEST(ConfigTest, WrongTypeSaysWhatWasExpected) {
@@ -565,11 +566,16 @@ TEST(ConfigTest, AdaptiveRoutingKeysAreCheckedWithTheirPositions) {
             "mean 'session'?");
   EXPECT_EQ(error_of("[routing]\neject_seconds = 0\n" + std::string(kProvider)),
             "test.toml:2:17: routing.eject_seconds: must be between 0.1 and 600, got 0");
+  EXPECT_EQ(
+      error_of("[routing]\nenforce_json_schema = \"yes\"\n" + std::string(kProvider)),
+      "test.toml:2:23: routing.enforce_json_schema: expected a boolean (true or false), found "
+      "a string");
   EXPECT_EQ(error_of(std::string(kProvider) + "max_concurrency = -1\n"),
             "test.toml:5:19: providers[0].max_concurrency: must be between 0 and 1000000, got -1");
   Result<Config> c = load(
       "[routing]\nstats_half_life_s = 30\nmin_samples = 3\neject_after_failures = 0\n"
-      "queue_timeout_ms = 250\naffinity = \"session\"\naffinity_ttl_s = 90\n" +
+      "queue_timeout_ms = 250\naffinity = \"session\"\naffinity_ttl_s = 90\n"
+      "enforce_json_schema = true\n" +
       std::string(kProvider) + "max_concurrency = 8\n");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->routing.stats_half_life, std::chrono::milliseconds(30'000));
@@ -578,6 +584,7 @@ TEST(ConfigTest, AdaptiveRoutingKeysAreCheckedWithTheirPositions) {
   EXPECT_EQ(c->routing.queue_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(c->routing.affinity, Affinity::Session);
   EXPECT_EQ(c->routing.affinity_ttl, std::chrono::milliseconds(90'000));
+  EXPECT_TRUE(c->routing.enforce_json_schema);
   EXPECT_EQ(c->providers[0].max_concurrency, 8u);
 }
 
