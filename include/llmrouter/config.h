@@ -142,8 +142,8 @@ struct ProviderConfig {
   /// What serves it: the factory registered under this name (Registries::add_provider).
   /// "http" (default): the built-in HTTP provider for `format` at `base_url`.
   std::string kind = "http";
-  /// The wire format the provider speaks: OpenAI, Anthropic or Ollama (never Responses,
-  /// which is a client format only).
+  /// The wire format the provider speaks: OpenAI (Chat Completions), Anthropic, Responses
+  /// or Ollama.
   WireFormat format = WireFormat::OpenAI;
   /// Without a trailing '/'. For anthropic, with or without "/v1" (the provider adds it).
   /// Required for the "http" kind.
@@ -170,7 +170,8 @@ struct ProviderConfig {
   std::vector<std::pair<std::string, std::string>> headers;
   /// Client request headers passed on to this provider: lower-case names, or prefixes
   /// ending in '*' ("anthropic-*"). Unset: the headers of the provider's own format
-  /// (`anthropic-*` to anthropic providers, `openai-beta` to openai ones, none to ollama).
+  /// (`anthropic-*` to anthropic providers, `openai-beta` to openai and responses ones, none
+  /// to ollama).
   /// Billing headers such as `openai-organization` go only where listed.
   std::optional<std::vector<std::string>> forward_client_headers;
   /// Declared capabilities of this provider's models; empty with `capabilities_declared`

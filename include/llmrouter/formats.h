@@ -3,7 +3,7 @@
 /// @file formats.h
 /// Wire-format codecs: the four directions between the client formats (OpenAI Chat,
 /// Anthropic Messages, OpenAI Responses), the canonical model, and the provider formats
-/// (openai, anthropic, ollama).
+/// (openai, anthropic, responses, ollama).
 ///
 ///     client body --decode_request--> CanonicalRequest --encode_request--> provider body
 ///     provider body --decode_response--> Response --encode_response--> client body
@@ -30,7 +30,7 @@ namespace llmrouter {
 /// (Messages) or Responses. Errors: Errc::InvalidRequest (HTTP 400).
 [[nodiscard]] Result<CanonicalRequest> decode_request(WireFormat client, std::string_view body);
 
-/// Encodes a request for a provider (`provider` is OpenAI, Anthropic or Ollama);
+/// Encodes a request for a provider (`provider` is OpenAI, Anthropic, Responses or Ollama);
 /// `req.stream` selects streaming. `req.model` is the model sent.
 [[nodiscard]] Result<std::string> encode_request(WireFormat provider, const CanonicalRequest& req);
 
@@ -57,7 +57,8 @@ class StreamDecoder {
   [[nodiscard]] virtual Result<void> finish(std::vector<StreamEvent>& out) = 0;
 };
 
-/// A decoder for `provider`'s stream format (OpenAI SSE, Anthropic SSE, Ollama NDJSON).
+/// A decoder for `provider`'s stream format (OpenAI SSE, Anthropic SSE, Responses SSE,
+/// Ollama NDJSON).
 std::unique_ptr<StreamDecoder> make_stream_decoder(WireFormat provider);
 
 /// Options of a client stream.

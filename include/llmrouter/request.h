@@ -28,7 +28,7 @@
 namespace llmrouter {
 
 /// The wire formats llmrouter speaks. Clients use OpenAI, Anthropic and Responses;
-/// providers use OpenAI, Anthropic and Ollama.
+/// providers use OpenAI, Anthropic, Responses and Ollama.
 enum class WireFormat { OpenAI, Anthropic, Responses, Ollama };
 
 /// "openai", "anthropic", "responses", "ollama".
@@ -263,7 +263,8 @@ struct CanonicalRequest {
   /// End-user id (OpenAI `user`, Anthropic `metadata.user_id`).
   std::string user;
   /// OpenAI's and Responses' `prompt_cache_key`: read for session affinity (session_key());
-  /// same-format pass-through keeps it, a translated request does not carry it.
+  /// same-format pass-through keeps it, and the Responses encoder writes it; the other
+  /// encoders leave it out.
   std::string prompt_cache_key;
   /// Other metadata, as a JSON object.
   RawJson metadata;

@@ -65,7 +65,7 @@ constexpr std::string_view kProviderKeys[] = {"name",
                                               "discovery_timeout_ms",
                                               "forward_client_headers",
                                               "kind"};
-constexpr std::string_view kFormatNames[] = {"openai", "anthropic", "ollama"};
+constexpr std::string_view kFormatNames[] = {"openai", "anthropic", "responses", "ollama"};
 constexpr std::string_view kCapabilityNames[] = {"completion", "tools",  "vision", "thinking",
                                                  "embedding",  "insert", "coding"};
 constexpr std::string_view kHttpProviderKind = "http";
@@ -640,6 +640,8 @@ void Loader::read_provider(TableReader& r, ProviderConfig& p) {
       p.format = WireFormat::OpenAI;
     } else if (*v == "anthropic") {
       p.format = WireFormat::Anthropic;
+    } else if (*v == "responses") {
+      p.format = WireFormat::Responses;
     } else if (*v == "ollama") {
       p.format = WireFormat::Ollama;
     } else {

@@ -147,7 +147,8 @@ bool Pipeline::speaks(std::string_view provider, WireFormat client) const {
   const ProviderConfig* pc = config_.find_provider(provider);
   if (!pc) return false;
   return (pc->format == WireFormat::OpenAI && client == WireFormat::OpenAI) ||
-         (pc->format == WireFormat::Anthropic && client == WireFormat::Anthropic);
+         (pc->format == WireFormat::Anthropic && client == WireFormat::Anthropic) ||
+         (pc->format == WireFormat::Responses && client == WireFormat::Responses);
 }
 
 bool Pipeline::keeps_conversations(std::string_view provider) const {

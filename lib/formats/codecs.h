@@ -32,10 +32,14 @@ std::string encode_anthropic_error(const Error& error);
 std::unique_ptr<StreamDecoder> make_anthropic_stream_decoder();
 std::unique_ptr<StreamEncoder> make_anthropic_stream_encoder();
 
-// OpenAI Responses, client side only (formats/responses.cpp)
+// OpenAI Responses: the client side (formats/responses.cpp) and the provider side
+// (formats/responses_{request,response,stream}.cpp)
 Result<CanonicalRequest> decode_responses_request(std::string_view body);
+Result<std::string> encode_responses_request(const CanonicalRequest& req);
+Result<Response> decode_responses_response(std::string_view body);
 std::string encode_responses_response(const Response& resp);
 std::string encode_responses_error(const Error& error);
+std::unique_ptr<StreamDecoder> make_responses_stream_decoder();
 std::unique_ptr<StreamEncoder> make_responses_stream_encoder();
 
 // Ollama /api/chat, provider side only (formats/ollama.cpp)
@@ -45,8 +49,8 @@ std::unique_ptr<StreamDecoder> make_ollama_stream_decoder();
 
 // ---- The codec table (formats/formats.cpp)
 
-/// One wire format's entry points. A side the format does not have is null: Responses is a
-/// client format only, Ollama a provider format only.
+/// One wire format's entry points. A side the format does not have is null: Ollama is a
+/// provider format only.
 struct Codec {
   Result<CanonicalRequest> (*decode_request)(std::string_view body);
   Result<std::string> (*encode_request)(const CanonicalRequest& req);

@@ -27,9 +27,10 @@ constexpr Codec kCodecs[] = {
     {decode_anthropic_request, encode_anthropic_request, decode_anthropic_response,
      encode_anthropic_response, encode_anthropic_error, make_anthropic_stream_decoder,
      [](const StreamEncoderOptions&) { return make_anthropic_stream_encoder(); }},
-    // WireFormat::Responses: client side only.
-    {decode_responses_request, nullptr, nullptr, encode_responses_response, encode_responses_error,
-     nullptr, [](const StreamEncoderOptions&) { return make_responses_stream_encoder(); }},
+    // WireFormat::Responses
+    {decode_responses_request, encode_responses_request, decode_responses_response,
+     encode_responses_response, encode_responses_error, make_responses_stream_decoder,
+     [](const StreamEncoderOptions&) { return make_responses_stream_encoder(); }},
     // WireFormat::Ollama: provider side only.
     {nullptr, encode_ollama_request, decode_ollama_response, nullptr, nullptr,
      make_ollama_stream_decoder, nullptr},

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // OpenAI Responses API, client side (as Codex CLI uses it): requests, responses and the
-// `response.*` event stream. Stateless: the conversation comes whole in `input`.
+// `response.*` event stream. Stateless: the conversation comes whole in `input`. The
+// provider side is in responses_{request,response,stream}.cpp.
 #include <map>
 
 #include <fmt/format.h>

@@ -352,9 +352,9 @@ bool provider_forwards(const ProviderConfig& config, std::string_view name) noex
       case WireFormat::Anthropic:
         return name.starts_with("anthropic-");
       case WireFormat::OpenAI:
+      case WireFormat::Responses:
         return name == "openai-beta";
       case WireFormat::Ollama:
-      case WireFormat::Responses:
         return false;
     }
     return false;
@@ -377,7 +377,7 @@ std::string chat_url(const ProviderConfig& config) {
     case WireFormat::Anthropic:
       return base.size() >= 3 && base.compare(base.size() - 3, 3, "/v1") == 0 ? base + "/messages" : base + "/v1/messages";
     case WireFormat::Responses:
-      break;  // not a provider format
+      return base + "/responses";
   }
   return base;
 }

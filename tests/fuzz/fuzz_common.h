@@ -25,6 +25,7 @@ namespace llmrouter::fuzz {
 void check_json(std::string_view json, const char* what);
 
 constexpr WireFormat kClients[] = {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Responses};
-constexpr WireFormat kProviders[] = {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Ollama};
+constexpr WireFormat kProviders[] = {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Ollama,
+                                     WireFormat::Responses};
 
 }  // namespace llmrouter::fuzz

@@ -3,6 +3,7 @@
 // never crash, emit only event sequences the ResponseAssembler accepts, and every client
 // encoder turns those events into SSE whose data lines are valid JSON (or [DONE]).
 #include <cstdint>
+#include <iterator>
 #include <vector>
 
 #include "fuzz_common.h"
@@ -25,7 +26,7 @@ void check_sse(std::string_view sse) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const WireFormat provider = fuzz::kProviders[data[0] % 3];
+  const WireFormat provider = fuzz::kProviders[data[0] % std::size(fuzz::kProviders)];
   const std::size_t chunk = 1 + data[1] % 64;
   const std::string_view body(reinterpret_cast<const char*>(data + 2), size - 2);
   auto decoder = make_stream_decoder(provider);

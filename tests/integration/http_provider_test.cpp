@@ -43,7 +43,7 @@ class HttpProviderTest : public ::testing::Test {
     p.name = "mock";
     p.format = format;
     p.base_url = mock.base_url();
-    if (format == WireFormat::OpenAI) p.base_url += "/v1";
+    if (format == WireFormat::OpenAI || format == WireFormat::Responses) p.base_url += "/v1";
     return p;
   }
   CanonicalRequest request(std::string model, bool stream) {
@@ -87,6 +87,53 @@ TEST_F(HttpProviderTest, EveryFormatStreamedAndNot) {
       EXPECT_EQ(resp->stop_reason, StopReason::ToolUse);
     }
   }
+}
+
+TEST_F(HttpProviderTest, ResponsesFormatStreamedAndNotWithAndWithoutTools) {
+  int sent = 0;
+  for (bool tools : {false, true}) {
+    for (bool stream : {true, false}) {
+      SCOPED_TRACE(::testing::Message()
+                   << (tools ? "tools" : "no tools") << (stream ? " streamed" : " whole"));
+      CanonicalRequest req = request("m", stream);
+      if (tools) {
+        Tool t;
+        t.name = "get_time";
+        t.input_schema.text = R"({"type":"object"})";
+        req.tools.push_back(std::move(t));
+      }
+      Collect sink;
+      Result<void> r = send(provider(WireFormat::Responses), req, sink);
+      ASSERT_TRUE(r) << r.error().message;
+      EXPECT_EQ(sink.malformed, "");
+      auto resp = sink.assembler.finish();
+      ASSERT_TRUE(resp) << resp.error().message;
+      EXPECT_EQ(text_of(*resp), "Il est 14h05 à Paris — 😀 let me check.");
+      EXPECT_EQ(tool_calls(*resp).size(), tools ? 2u : 0u);
+      EXPECT_EQ(resp->stop_reason, tools ? StopReason::ToolUse : StopReason::EndTurn);
+      EXPECT_EQ(resp->usage.input_tokens, tools ? 812u : 5u);
+      EXPECT_EQ(mock.requests("/v1/responses"), ++sent);
+    }
+  }
+  EXPECT_THAT(mock.last_body("/v1/responses"),
+              HasSubstr(R"("input":[{"type":"message","role":"user")"));
+
+  Collect limited;
+  Result<void> r = send(provider(WireFormat::Responses), request("status-429", true), limited);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().status(), 429);
+  EXPECT_EQ(r.error().retry_after, "7");
+  for (const char* model : {"garbage", "disconnect"}) {
+    Collect sink;
+    ASSERT_TRUE(send(provider(WireFormat::Responses), request(model, true), sink)) << model;
+    ASSERT_FALSE(sink.events.empty()) << model;
+    EXPECT_TRUE(std::holds_alternative<StreamError>(sink.events.back())) << model;
+  }
+  Collect chunks;
+  ASSERT_TRUE(send(provider(WireFormat::Responses), request("chunks-20", true), chunks));
+  auto resp = chunks.assembler.finish();
+  ASSERT_TRUE(resp) << resp.error().message;
+  EXPECT_THAT(text_of(*resp), ::testing::StartsWith("tok0 tok1 "));
 }
 
 TEST_F(HttpProviderTest, ConnectionsAreReused) {
@@ -230,7 +277,8 @@ bool valid_utf8(std::string_view bytes) { return simdjson::validate_utf8(bytes.d
 // over anyway.
 TEST_F(HttpProviderTest, InvalidUtf8FromTheUpstreamBecomesReplacementCharacters) {
   const std::string expected = "ok \xEF\xBF\xBD\xEF\xBF\xBD end";  // "\xff\xfe" -> U+FFFD U+FFFD
-  for (WireFormat format : {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Ollama}) {
+  for (WireFormat format :
+       {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Ollama, WireFormat::Responses}) {
     for (bool stream : {true, false}) {
       SCOPED_TRACE(::testing::Message()
                    << wire_format_name(format) << (stream ? " streamed" : " whole"));
@@ -269,6 +317,9 @@ TEST(ChatUrlTest, AnthropicWithOrWithoutV1) {
   p.format = WireFormat::OpenAI;
   p.base_url = "http://localhost:8080/v1";
   EXPECT_EQ(chat_url(p), "http://localhost:8080/v1/chat/completions");
+  p.format = WireFormat::Responses;
+  p.base_url = "https://api.openai.com/v1";
+  EXPECT_EQ(chat_url(p), "https://api.openai.com/v1/responses");
 }
 
 }  // namespace

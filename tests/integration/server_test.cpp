@@ -52,7 +52,7 @@ std::string fixture(const std::string& name) {
 
 Config config_for(const testing::MockUpstream& mock, std::string_view format, std::string_view extra) {
   std::string base = mock.base_url();
-  if (format == "openai") base += "/v1";
+  if (format == "openai" || format == "responses") base += "/v1";
   return testing::config_from(fmt::format(R"(
 [server]
 host = "127.0.0.1"
@@ -169,6 +169,58 @@ TEST(ServerTest, SameFormatRepliesAreRelayedByteForByte) {
     ASSERT_TRUE(streamed);
     EXPECT_EQ(streamed->body, fixture("anthropic_stream.sse"));
   }
+}
+
+// A Responses provider serves every client format; a Responses client's request and reply
+// pass through byte for byte. (The mock answers a request without tools with text only.)
+TEST(ServerTest, AResponsesProviderServesEveryClientFormat) {
+  testing::MockUpstream mock;
+  RunningRouter router(mock, "responses");
+  auto cli = router.client();
+  for (const char* path : kPaths) {
+    for (bool stream : {false, true}) {
+      SCOPED_TRACE(fmt::format("{} stream={}", path, stream));
+      auto res =
+          cli.Post(path, {{"openai-beta", "b1"}}, chat_body(path, "m", stream), "application/json");
+      ASSERT_TRUE(res) << httplib::to_string(res.error());
+      EXPECT_EQ(res->status, 200) << res->body;
+      EXPECT_EQ(res->get_header_value("X-Router-Provider"), "up");
+      EXPECT_THAT(res->body, HasSubstr("let me check."));
+      if (stream) {
+        EXPECT_THAT(res->body, HasSubstr(terminator(path)));
+      } else {
+        EXPECT_EQ(res->get_header_value("X-Router-Input-Tokens"), "5");
+        EXPECT_EQ(res->get_header_value("X-Router-Output-Tokens"), "3");
+      }
+      const std::string sent = mock.last_body("/v1/responses");
+      EXPECT_THAT(sent, HasSubstr(R"("input")"));
+      EXPECT_EQ(mock.last_header("/v1/responses", "openai-beta"), "b1");
+    }
+  }
+  const std::string body =
+      R"({"model":"m","input":"hi","store":false,"future_field":{"x":1},)"
+      R"("tools":[{"type":"function","name":"get_time","parameters":{"type":"object"}}]})";
+  auto whole = cli.Post("/v1/responses", body, "application/json");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->body, fixture("responses_response.json"));
+  EXPECT_EQ(mock.last_body("/v1/responses"), body);
+  std::string streamed_body = body;
+  streamed_body.insert(1, R"("stream":true,)");
+  auto streamed = cli.Post("/v1/responses", streamed_body, "application/json");
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->body, fixture("responses_stream.sse"));
+  // The whole recorded reply, translated for a Chat client: text, reasoning, both calls.
+  auto chat = cli.Post(
+      "/v1/chat/completions",
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}],)"
+      R"("tools":[{"type":"function","function":{"name":"get_time","parameters":{"type":"object"}}}]})",
+      "application/json");
+  ASSERT_TRUE(chat);
+  EXPECT_EQ(chat->status, 200) << chat->body;
+  EXPECT_THAT(chat->body, HasSubstr(R"("reasoning_content":"**Checking times**)"));
+  EXPECT_THAT(chat->body, HasSubstr(R"("id":"call_p2")"));
+  EXPECT_THAT(chat->body, HasSubstr(R"("finish_reason":"tool_calls")"));
+  EXPECT_EQ(chat->get_header_value("X-Router-Input-Tokens"), "812");
 }
 
 TEST(ServerTest, ErrorsComeInTheClientsEnvelopeWithTheRightStatus) {

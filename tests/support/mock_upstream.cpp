@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -131,11 +132,94 @@ std::string show_body(const MockModel& m) {
          R"(,"modified_at":"2025-11-01T10:00:00.000000+01:00"})";
 }
 
+// True when the top-level `tools` member of a compact or spaced JSON body is a non-empty
+// array.
+bool has_tools(const std::string& body) {
+  std::size_t k = body.find("\"tools\"");
+  if (k == std::string::npos) return false;
+  k += 7;
+  while (k < body.size() &&
+         (body[k] == ' ' || body[k] == ':' || body[k] == '\n' || body[k] == '\t'))
+    ++k;
+  if (k >= body.size() || body[k] != '[') return false;
+  ++k;
+  while (k < body.size() && (body[k] == ' ' || body[k] == '\n' || body[k] == '\t')) ++k;
+  return k < body.size() && body[k] != ']';
+}
+
+// Responses API replies holding one message of `pieces` (text that is already JSON-safe),
+// whole and as the published event sequence (one string per event), for requests without
+// tools (with tools, the recorded reply holds reasoning, text and two function calls).
+constexpr std::string_view kResponsesText[] = {"Il est ", "14h05 à Paris — ", "😀 let me check."};
+
+std::string responses_object(const std::string& model, std::string_view status,
+                             const std::string& text, bool done, std::size_t output_tokens) {
+  std::string out =
+      R"({"id":"resp_mock","object":"response","created_at":1762000000,"status":")"s.append(
+          status) +
+      R"(","error":null,"incomplete_details":null,"model":)" + json_string(model) +
+      R"(,"output":[)";
+  if (done) {
+    out +=
+        R"({"id":"msg_mock","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":")" +
+        text + R"("}]})";
+  }
+  out += R"(],"parallel_tool_calls":true,"tool_choice":"auto","tools":[],"usage":)";
+  out += done ? R"({"input_tokens":5,"input_tokens_details":{"cached_tokens":0},"output_tokens":)" +
+                    std::to_string(output_tokens) +
+                    R"(,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":)" +
+                    std::to_string(output_tokens + 5) + "}"
+              : "null"s;
+  return out + "}";
+}
+
+std::string responses_text_whole(const std::string& model, const std::vector<std::string>& pieces) {
+  std::string text;
+  for (const std::string& p : pieces) text += p;
+  return responses_object(model, "completed", text, true, pieces.size());
+}
+
+std::vector<std::string> responses_text_stream(const std::string& model,
+                                               const std::vector<std::string>& pieces) {
+  std::vector<std::string> events;
+  int seq = 0;
+  auto event = [&](std::string_view type, const std::string& fields) {
+    events.push_back("event: "s.append(type) + "\ndata: {\"type\":\"" + std::string(type) +
+                     "\",\"sequence_number\":" + std::to_string(seq++) + "," + fields + "}\n\n");
+  };
+  std::string text;
+  for (const std::string& p : pieces) text += p;
+  const std::string item = R"("item_id":"msg_mock","output_index":0,"content_index":0)";
+  event("response.created",
+        R"("response":)" + responses_object(model, "in_progress", {}, false, 0));
+  event("response.in_progress",
+        R"("response":)" + responses_object(model, "in_progress", {}, false, 0));
+  event(
+      "response.output_item.added",
+      R"("output_index":0,"item":{"id":"msg_mock","type":"message","status":"in_progress","role":"assistant","content":[]})");
+  event("response.content_part.added",
+        item + R"(,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""})");
+  for (const std::string& p : pieces)
+    event("response.output_text.delta", item + R"(,"delta":")" + p + R"(","logprobs":[])");
+  event("response.output_text.done", item + R"(,"text":")" + text + R"(","logprobs":[])");
+  event("response.content_part.done",
+        item + R"(,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":")" + text +
+            R"("})");
+  event(
+      "response.output_item.done",
+      R"("output_index":0,"item":{"id":"msg_mock","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":")" +
+          text + R"("}]})");
+  event("response.completed",
+        R"("response":)" + responses_object(model, "completed", text, true, pieces.size()));
+  return events;
+}
+
 // Replies whose text holds invalid UTF-8, per format: whole, then streamed.
 constexpr std::string_view kBad = "\xff\xfe";
 
 std::string bad_utf8_whole(std::string_view path) {
   const std::string text = "ok "s.append(kBad) + " end";
+  if (path == "/v1/responses") return responses_text_whole("bad-utf8", {text});
   if (path == "/v1/messages") {
     return R"({"id":"msg_bad","type":"message","role":"assistant","model":"bad-utf8","content":[{"type":"text","text":")" +
            text + R"("}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":3}})";
@@ -150,6 +234,11 @@ std::string bad_utf8_whole(std::string_view path) {
 
 std::string bad_utf8_stream(std::string_view path) {
   const std::string bad = std::string(kBad) + " end";
+  if (path == "/v1/responses") {
+    std::string out;
+    for (const std::string& e : responses_text_stream("bad-utf8", {"ok ", bad})) out += e;
+    return out;
+  }
   if (path == "/v1/messages") {
     auto event = [](std::string_view name, const std::string& data) {
       return "event: "s.append(name) + "\ndata: " + data + "\n\n";
@@ -213,6 +302,11 @@ std::optional<int> chunks_of(const std::string& model) {
 std::vector<std::string> chunked_stream(std::string_view path, const std::string& model, int n) {
   std::vector<std::string> events;
   auto token = [](int i) { return "tok"s + std::to_string(i) + ' '; };
+  if (path == "/v1/responses") {
+    std::vector<std::string> pieces;
+    for (int i = 0; i < n; ++i) pieces.push_back(token(i));
+    return responses_text_stream(model, pieces);
+  }
   if (path == "/v1/messages") {
     auto event = [](std::string_view name, const std::string& data) {
       return "event: "s.append(name) + "\ndata: " + data + "\n\n";
@@ -452,11 +546,18 @@ void write_chunks(ResponsePtr res, std::shared_ptr<const std::string> body, std:
              [res, body, offset, n, cut, chunk] { write_chunks(res, body, offset + n, cut, chunk); });
 }
 
-void drip(ResponsePtr res, int left) {
+// Text events 20 ms apart; Responses events on /v1/responses, OpenAI chunks elsewhere.
+void drip(ResponsePtr res, int left, bool responses) {
   if (res->closed()) return;
   if (left == 0) return res->end();
-  res->write(R"(data: {"id":"d","choices":[{"index":0,"delta":{"content":"x"}}]})" "\n\n");
-  res->after(std::chrono::milliseconds(20), [res, left] { drip(res, left - 1); });
+  res->write(
+      responses
+          ? R"(data: {"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"x"})"
+            "\n\n"
+          : R"(data: {"id":"d","choices":[{"index":0,"delta":{"content":"x"}}]})"
+            "\n\n");
+  res->after(std::chrono::milliseconds(20),
+             [res, left, responses] { drip(res, left - 1, responses); });
 }
 
 }  // namespace
@@ -484,6 +585,7 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
       {"/v1/chat/completions", "openai_stream.sse", "openai_response.json", "text/event-stream"},
       {"/v1/messages", "anthropic_stream.sse", "anthropic_response.json", "text/event-stream"},
       {"/api/chat", "ollama_stream.ndjson", "ollama_response.json", "application/x-ndjson"},
+      {"/v1/responses", "responses_stream.sse", "responses_response.json", "text/event-stream"},
   };
   struct Recorded {
     std::string stream;
@@ -513,15 +615,28 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
     if (auto latency = latency_of(model)) delay = *latency;
     delay += im.chat_delay;
     const bool streamed = wants_stream(req.body);
-    later(res, delay, [res, &rec, path, model, streamed] {
+    // Responses: the recorded reply (reasoning, text, function calls) when the request has
+    // tools; text alone otherwise.
+    const bool text_only = path == "/v1/responses" && !has_tools(req.body);
+    later(res, delay, [res, &rec, path, model, streamed, text_only] {
       const bool bad_utf8 = model == "bad-utf8";
-      if (!streamed) return send(res, 200, bad_utf8 ? bad_utf8_whole(path) : rec.whole);
+      const std::vector<std::string> pieces(std::begin(kResponsesText), std::end(kResponsesText));
+      if (!streamed) {
+        if (bad_utf8) return send(res, 200, bad_utf8_whole(path));
+        return send(res, 200, text_only ? responses_text_whole(model, pieces) : rec.whole);
+      }
       res->start(200, {{"content-type", rec.content_type}});
       if (auto n = chunks_of(model)) {
         return write_events(res, std::make_shared<const std::vector<std::string>>(chunked_stream(path, model, *n)), 0);
       }
-      if (model == "drip") return drip(res, 100);
-      auto body = std::make_shared<std::string>(bad_utf8 ? bad_utf8_stream(path) : rec.stream);
+      if (model == "drip") return drip(res, 100, path == "/v1/responses");
+      std::string stream_body = rec.stream;
+      if (text_only) {
+        stream_body.clear();
+        for (const std::string& e : responses_text_stream(model, pieces)) stream_body += e;
+      }
+      auto body =
+          std::make_shared<std::string>(bad_utf8 ? bad_utf8_stream(path) : std::move(stream_body));
       std::size_t cut = body->size();
       if (model == "garbage") *body = body->substr(0, body->size() / 2) + "\n\ndata: {broken\n\n";
       if (model == "disconnect") cut = body->size() / 2;
@@ -545,7 +660,8 @@ MockUpstream::MockUpstream(Options options) : impl_(std::make_unique<Impl>()) {
       if (it == im.last_bodies.end()) return send(res, 404, R"({"error":)" + json_string("no request received on " + path) + "}");
       return send(res, 200, it->second);
     }
-    if (post && (req.path == "/v1/chat/completions" || req.path == "/v1/messages" || req.path == "/api/chat")) {
+    if (post && (req.path == "/v1/chat/completions" || req.path == "/v1/messages" ||
+                 req.path == "/api/chat" || req.path == "/v1/responses")) {
       return chat(req, res);
     }
     if (post && (req.path == "/v1/embeddings" || req.path == "/api/embed")) {

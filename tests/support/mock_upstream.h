@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // A local mock upstream (127.0.0.1, ephemeral port by default) speaking the OpenAI
-// (/v1/chat/completions), Anthropic (/v1/messages) and Ollama (/api/chat) formats, streamed
-// and not, replaying the transcripts in tests/data/formats/upstream (compiled in, so the
-// mock runs from any directory). It also serves Ollama's discovery endpoints:
+// (/v1/chat/completions), Anthropic (/v1/messages), Responses (/v1/responses) and Ollama
+// (/api/chat) formats, streamed and not, replaying the transcripts in
+// tests/data/formats/upstream (compiled in, so the mock runs from any directory). On
+// /v1/responses a request without tools gets a text-only reply instead of the recorded one
+// (reasoning, text and two function calls). It also serves Ollama's discovery endpoints:
 //   GET  /api/tags   the configured models ({"models":[{name, model, modified_at, size,
 //                    digest, details}]})
 //   POST /api/show   {"model":"x"} or {"name":"x"}: details, model_info (with

@@ -1,5 +1,6 @@
 // The processes under test: one llmrouter-mock (the upstream) and one llmrouter-server per
-// provider format (openai, anthropic, ollama), each on a free port of 127.0.0.1, with
+// provider format (openai, anthropic, ollama; or the formats a test names, responses among
+// them), each on a free port of 127.0.0.1, with
 // authentication and the dashboard on. Every process started is stopped by stop(), and
 // also when the test process exits or is told to stop.
 //
@@ -27,6 +28,7 @@ export const SENT_MODEL = {
   openai: 'gpt-4.1-mini',
   anthropic: 'claude-sonnet-4-5',
   ollama: 'qwen3:8b',
+  responses: 'gpt-5-mini',
 };
 
 /// The model clients ask for in ordinary requests.
@@ -37,6 +39,7 @@ export const UPSTREAM_PATH = {
   openai: '/v1/chat/completions',
   anthropic: '/v1/messages',
   ollama: '/api/chat',
+  responses: '/v1/responses',
 };
 
 const START_TIMEOUT_MS = 10_000;
@@ -164,7 +167,7 @@ async function stopProcess(proc) {
 
 /// The TOML configuration of the server for provider format `format`, upstream `mockUrl`.
 export function configFor(format, mockUrl) {
-  const base = format === 'openai' ? `${mockUrl}/v1` : mockUrl;
+  const base = format === 'openai' || format === 'responses' ? `${mockUrl}/v1` : mockUrl;
   const provider = (name) => `
 [[providers]]
 name = "${name}"
@@ -208,10 +211,10 @@ clock = ["what time"]
 `;
 }
 
-/// Starts the mock and one server per format. Returns
+/// Starts the mock and one server per format of `formats`. Returns
 ///   { mock: {url}, servers: {openai: {url, provider, backup, sentModel, upstreamPath}, ...},
 ///     lastUpstreamRequest(format), stop() }
-export async function startStack() {
+export async function startStack(formats = FORMATS) {
   const serverBin = binary('LLMROUTER_SERVER', 'llmrouter-server');
   const mockBin = binary('LLMROUTER_MOCK', 'llmrouter-mock');
   const dir = mkdtempSync(join(tmpdir(), 'llmrouter-e2e-'));
@@ -240,7 +243,7 @@ export async function startStack() {
     procs.push(mock);
     stack.mock = mock;
     const started = await Promise.all(
-      FORMATS.map(async (format) => {
+      formats.map(async (format) => {
         const config = join(dir, `${format}.toml`);
         writeFileSync(config, configFor(format, mock.url));
         const server = await startProcess('llmrouter-server', serverBin, [config, '--port', '0'], env);

@@ -98,6 +98,16 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_TRUE(c->warnings.empty());
 }
 
+TEST(ConfigTest, ResponsesIsAProviderFormat) {
+  Result<Config> c = load(
+      "[[providers]]\nname = \"oai\"\nformat = \"responses\"\nbase_url = "
+      "\"https://api.openai.com/v1/\"\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->providers.size(), 1u);
+  EXPECT_EQ(c->providers[0].format, WireFormat::Responses);
+  EXPECT_EQ(c->providers[0].base_url, "https://api.openai.com/v1");
+}
+
 TEST(ConfigTest, SyntaxErrorNamesFileLineAndColumn) {
   EXPECT_EQ(error_of("[server]\nport = 80x\n"),
             "test.toml:2:10: Error while parsing decimal integer: expected digit, saw 'x'");
@@ -306,7 +316,7 @@ TEST(ConfigTest, UnknownLogLevelSuggests) {
 TEST(ConfigTest, UnknownFormatSuggests) {
   EXPECT_EQ(error_of("[[providers]]\nname = \"a\"\nformat = \"opena\"\nbase_url = \"http://h\"\n"),
             "test.toml:3:10: providers[0].format: unknown format 'opena'; expected one of "
-            "openai, anthropic, ollama; did you mean 'openai'?");
+            "openai, anthropic, responses, ollama; did you mean 'openai'?");
 }
 
 TEST(ConfigTest, MissingRequiredProviderKeysPointAtTheTable) {
@@ -465,8 +475,17 @@ TEST(ConfigTest, DiscoverySettingsOnlyApplyToOllamaProviders) {
   // An unknown format is reported once, without a second error about discovery.
   EXPECT_EQ(error_of("[[providers]]\nname = \"x\"\nformat = \"olama\"\nbase_url = \"http://h\"\n"
                      "discovery_interval_s = 60\n"),
-            "test.toml:3:10: providers[0].format: unknown format 'olama'; expected one of openai, anthropic, "
-            "ollama; did you mean 'ollama'?");
+            "test.toml:3:10: providers[0].format: unknown format 'olama'; expected one of openai, "
+            "anthropic, "
+            "responses, ollama; did you mean 'ollama'?");
+  // Responses providers have no discovery either.
+  EXPECT_EQ(
+      error_of("[[providers]]\nname = \"x\"\nformat = \"responses\"\nbase_url = \"http://h\"\n"
+               "discovery_interval_s = 60\n"),
+      "test.toml:5:24: providers[0].discovery_interval_s: applies only to format = \"ollama\" "
+      "providers "
+      "(model discovery asks Ollama's /api/tags and /api/ps); this provider's format is "
+      "'responses'");
 }
 
 // ---- Provider availability
@@ -765,7 +784,7 @@ TEST(ConfigTest, AllErrorsAreReportedInLineOrder) {
             "test.toml:2:8: server.port: must be between 0 and 65535, got 99999\n"
             "test.toml:3:1: server.hots: unknown key; did you mean 'host'?\n"
             "test.toml:6:10: providers[0].format: unknown format 'gemini'; expected one of openai, "
-            "anthropic, ollama");
+            "anthropic, responses, ollama");
 }
 
 TEST(ConfigTest, MissingFileIsAClearError) {

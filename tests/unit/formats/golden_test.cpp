@@ -48,7 +48,8 @@ struct Client {
 constexpr Client kClients[] = {{"claude_code", WireFormat::Anthropic},
                                {"codex_cli", WireFormat::Responses},
                                {"copilot_chat", WireFormat::OpenAI}};
-constexpr WireFormat kProviders[] = {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Ollama};
+constexpr WireFormat kProviders[] = {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Ollama,
+                                     WireFormat::Responses};
 constexpr WireFormat kClientFormats[] = {WireFormat::OpenAI, WireFormat::Anthropic, WireFormat::Responses};
 
 std::string name(WireFormat f) { return std::string(wire_format_name(f)); }
@@ -98,7 +99,9 @@ std::vector<StreamEvent> decode_stream(WireFormat p, const std::string& body, bo
 }
 
 TEST(GoldenTest, ProviderStreamsToEveryClient) {
-  const char* files[] = {"openai_stream.sse", "anthropic_stream.sse", "ollama_stream.ndjson"};
+  const char* files[] = {"openai_stream.sse", "anthropic_stream.sse", "ollama_stream.ndjson",
+                         "responses_stream.sse"};
+  static_assert(std::size(files) == std::size(kProviders));
   for (std::size_t i = 0; i < std::size(kProviders); ++i) {
     Deterministic det;
     const WireFormat p = kProviders[i];
