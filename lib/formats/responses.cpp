@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // OpenAI Responses API, client side (as Codex CLI uses it): requests, responses and the
-// `response.*` event stream. Stateless: the conversation comes whole in `input`. The
+// `response.*` event stream. The conversation comes whole in `input`, or continues one named
+// by `previous_response_id` (kept by the router, or by a Responses provider: state.h). The
 // provider side is in responses_{request,response,stream}.cpp.
 #include <map>
 
@@ -174,8 +175,8 @@ Result<void> decode_input(const Element& e, const Path& path, CanonicalRequest& 
       if (!summary.empty()) append(req, Role::Assistant, ThinkingBlock{std::move(summary), {}});
     } else if (type == "item_reference") {
       return json::error_at(Path(ip, "type"),
-                            "item_reference is not supported: llmrouter keeps no conversation state; "
-                            "send the items themselves");
+                            "item_reference is not supported: llmrouter keeps whole conversations "
+                            "only (previous_response_id); send the items themselves");
     } else if (!type.empty()) {
       // Built-in tool calls and their outputs (local_shell_call, custom_tool_call, ...):
       // kept for a Responses upstream, dropped elsewhere.

@@ -264,6 +264,10 @@ Result<std::string> encode_responses_request(const CanonicalRequest& req) {
   json::Writer w(out);
   w.begin_object();
   w.kv("model", req.model);
+  // A conversation the router does not hold is the provider's: its id goes on (one the
+  // router held was expanded into the messages and cleared).
+  if (!req.previous_response_id.empty()) w.kv("previous_response_id", req.previous_response_id);
+  if (req.store) w.kv_bool("store", *req.store);
   if (!req.system.empty()) w.kv("instructions", system_text(req));
   w.key("input");
   w.begin_array();

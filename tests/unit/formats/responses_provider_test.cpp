@@ -105,7 +105,7 @@ TEST(ResponsesProviderRequestTest, FromAResponsesRequestBuiltInItemsTravelAsThey
         {"type": "input_image", "image_url": "data:image/png;base64,AA"}]}]})");
   EXPECT_EQ(
       out,
-      R"({"model":"gpt-5-codex","instructions":"Code.","input":[)"
+      R"({"model":"gpt-5-codex","store":false,"instructions":"Code.","input":[)"
       R"({"type":"message","role":"user","content":[{"type":"input_text","text":"go"},)"
       R"({"type":"input_file","file_id":"file_1"},{"type":"input_image","image_url":"https://x/y.png","detail":"auto"}]},)"
       R"({"type":"reasoning","summary":[{"type":"summary_text","text":"plan"}]},)"
@@ -116,7 +116,16 @@ TEST(ResponsesProviderRequestTest, FromAResponsesRequestBuiltInItemsTravelAsThey
       R"({"type":"input_image","image_url":"data:image/png;base64,AA","detail":"auto"}]}],)"
       R"("tools":[{"type":"function","name":"shell","parameters":{"type":"object"},"strict":true},{"type":"web_search"}],)"
       R"("reasoning":{"effort":"high"},"text":{"format":{"type":"json_object"}},"stream":false})");
-  EXPECT_THAT(out, Not(HasSubstr("store")));
+}
+
+TEST(ResponsesProviderRequestTest, AConversationTheRouterDoesNotHoldGoesToTheProvider) {
+  // previous_response_id still set: the router did not hold it, the provider may.
+  const std::string out = encode(WireFormat::Responses,
+                                 R"({"model":"m","previous_response_id":"resp_abc","store":false,"input":"and then?"})");
+  EXPECT_THAT(out, HasSubstr(R"("model":"m","previous_response_id":"resp_abc","store":false,)"));
+  const std::string plain = encode(WireFormat::Responses, R"({"model":"m","input":"hi"})");
+  EXPECT_THAT(plain, Not(HasSubstr("previous_response_id")));
+  EXPECT_THAT(plain, Not(HasSubstr("\"store\"")));
 }
 
 TEST(ResponsesProviderRequestTest, OtherFormatsBuiltInToolsAreDropped) {
