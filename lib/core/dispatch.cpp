@@ -128,6 +128,8 @@ struct CallRun {
   AttemptLease lease;
   bool leased = false;
   std::optional<Error> refused;
+  // The refusal is of a target that cannot serve this request at all (the next one may).
+  bool unsuited = false;
   // While waiting for room (every candidate at its max_concurrency): until when.
   Clock::time_point queue_deadline;
   // run_async only.
@@ -343,6 +345,7 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
   if (trace_) trace_->on_attempt_begin(options);
   run_->leased = false;
   run_->refused.reset();
+  run_->unsuited = false;
   run_->relay.attempt_first().reset();
   run_->relay.attempt_error().reset();
   const PreparedRequest& prepared = *outcome_.prepared;
@@ -351,6 +354,7 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
       run_->relay.response_id.clear();
     } else if (!prepared.request.previous_response_id.empty()) {  // only a Responses provider may know it
       run_->refused = previous_response_not_found(prepared.request.previous_response_id);
+      run_->unsuited = true;
       return nullptr;
     } else if (run_->relay.response_id.empty()) {
       run_->relay.response_id = new_response_id();
@@ -366,6 +370,7 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
     if (!body) {
       run_->refused = body.error();
       run_->refused->message = fmt::format("provider '{}': {}", t.provider, run_->refused->message);
+      run_->unsuited = true;
       return nullptr;
     }
     endpoint_body = std::move(*body);
@@ -424,6 +429,14 @@ bool Call::attempt_end(const RouteTarget& t, Result<void> r) {
   attempt.error = e.message;
   attempt.status = e.status();
   outcome_.attempts.push_back(std::move(attempt));
+  if (run_->unsuited) {
+    // A target that cannot serve this request at all (its format lacks the endpoint, or
+    // cannot continue a conversation the router does not hold): the next one may. Its
+    // refusal is the answer only when nothing better came before.
+    run_->unsuited = false;
+    if (!run_->last) run_->last = e;
+    return outcome_.delivered;
+  }
   run_->last = e;
   if (outcome_.delivered || !should_fail_over(e)) return true;
   log(LogLevel::Info, fmt::format("request {}: provider {} failed ({}), trying the next one", outcome_.id, t.provider, e.message));
@@ -541,6 +554,16 @@ Outcome Call::finish_run() {
   if (error_) return done(error_);
   if (!run_->sent) return done(run_->last);
   PreparedRequest& p = *o.prepared;
+  if (p.request.endpoint != Endpoint::Chat && !o.passthrough) {
+    // An endpoint's reply is the provider's body; events alone (a plugin's answer, an
+    // in-process provider) have no form the client could read.
+    return done(
+        Error{Errc::Internal,
+              fmt::format("the reply to /v1/{} came without a body (answered with events only)",
+                          endpoint_name(p.request.endpoint)),
+              502,
+              {}});
+  }
   const bool finished = run_->reply.has_value();  // by reply_refused
   auto response =
       finished ? Result<Response>(std::move(*run_->reply)) : run_->relay.assembler().finish();

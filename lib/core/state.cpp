@@ -17,7 +17,7 @@ namespace {
 
 using TimePoint = std::chrono::steady_clock::time_point;
 
-constexpr std::size_t kBlockOverhead = 64;
+constexpr std::size_t kBlockOverhead = sizeof(ContentBlock);
 
 template <class T>
 std::size_t bytes_of(const T& v) {
@@ -51,7 +51,7 @@ std::size_t bytes_of(const T& v) {
 std::size_t approximate_bytes(const std::vector<Message>& conversation) {
   std::size_t n = 0;
   for (const Message& m : conversation) {
-    n += 32 + m.name.size();
+    n += sizeof(Message) + m.name.size();
     for (const ContentBlock& b : m.content) {
       n += kBlockOverhead + std::visit([](const auto& v) { return bytes_of(v); }, b);
     }
@@ -140,15 +140,15 @@ Result<void> MemoryResponseStore::put(std::string_view id, std::vector<Message> 
   const std::size_t size = approximate_bytes(conversation) + id.size();
   const TimePoint now = impl_->clock();
   std::lock_guard lock(impl_->mu);
-  if (auto it = impl_->index.find(id); it != impl_->index.end()) impl_->erase(it->second);
   if (impl_->limits.max_entries == 0)
     return fail(Errc::InvalidRequest, "the state store keeps no conversations");
-  if (size > impl_->limits.max_bytes) {
+  if (size > impl_->limits.max_bytes) {  // refused: an entry under the id stays as it was
     return fail(
         Errc::InvalidRequest,
         fmt::format("the conversation ({} bytes) is larger than the state store's limit ({} bytes)",
                     size, impl_->limits.max_bytes));
   }
+  if (auto it = impl_->index.find(id); it != impl_->index.end()) impl_->erase(it->second);
   impl_->make_room(size, now);
   impl_->entries.push_back(Impl::Entry{
       std::string(id), std::make_shared<const std::vector<Message>>(std::move(conversation)),

@@ -12,6 +12,7 @@
 #include "formats/common.h"
 #include "formats/framing.h"
 #include "formats/openai_codec.h"
+#include "util/strings.h"
 #include "util/try.h"
 
 namespace llmrouter {
@@ -57,31 +58,14 @@ Result<void> decode_stream_options(const Element& e, const Path& path, Canonical
 
 // A little-endian float32 array in base64, as OpenAI answers `encoding_format: "base64"`.
 void append_base64_floats(std::string& out, const std::vector<float>& values) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string bytes(values.size() * 4, '\0');
   for (std::size_t i = 0; i < values.size(); ++i) {
     uint32_t bits = 0;
     std::memcpy(&bits, &values[i], 4);
-    for (int b = 0; b < 4; ++b)
-      bytes[i * 4 + static_cast<std::size_t>(b)] = static_cast<char>((bits >> (8 * b)) & 0xFF);
+    for (std::size_t b = 0; b < 4; ++b)
+      bytes[i * 4 + b] = static_cast<char>((bits >> (8 * b)) & 0xFF);
   }
-  out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto at = [&](std::size_t k) {
-    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k]));
-  };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
-  }
-  if (const std::size_t left = bytes.size() - i; left > 0) {
-    const uint32_t v = (at(i) << 16) | (left == 2 ? at(i + 1) << 8 : 0);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += left == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
+  detail::append_base64(out, bytes);
 }
 
 // Ollama's /api/embed reply ({"model", "embeddings": [[...]], "prompt_eval_count"}) in

@@ -111,16 +111,6 @@ void write_function_call(json::Writer& w, const ToolUseBlock& u) {
   w.end_object();
 }
 
-void write_reasoning(json::Writer& w, const ThinkingBlock& th) {
-  w.begin_object();
-  w.kv("type", "reasoning");
-  w.key("summary");
-  w.begin_array();
-  write_input_text(w, "summary_text", th.thinking);
-  w.end_array();
-  w.end_object();
-}
-
 void write_function_call_output(json::Writer& w, const ToolResultBlock& r) {
   w.begin_object();
   w.kv("type", "function_call_output");
@@ -182,14 +172,11 @@ void write_message(json::Writer& w, const Message& m) {
         if (const auto* u = std::get_if<ToolUseBlock>(&b)) {
           item.close();
           write_function_call(w, *u);
-        } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
-          // Signed reasoning belongs to Anthropic models; a summary is shown as one.
-          if (!th->signature.empty() || th->thinking.empty()) {
-            log_dropped(kTarget, "assistant thinking (signed by another model family)");
-            continue;
-          }
-          item.close();
-          write_reasoning(w, *th);
+        } else if (std::holds_alternative<ThinkingBlock>(b)) {
+          // A reasoning input item needs the id (and encrypted content) of the reasoning it
+          // replays, which only pass-through keeps; signed thinking belongs to Anthropic
+          // models. Neither can be sent on.
+          log_dropped(kTarget, "assistant reasoning (a reasoning item needs its original id)");
         } else if (const auto* o = std::get_if<OpaqueBlock>(&b);
                    o && o->origin == WireFormat::Responses) {
           item.close();

@@ -248,4 +248,46 @@ std::string join(std::span<const std::string_view> parts, std::string_view sep) 
   return out;
 }
 
+namespace {
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
+
+void append_base64(std::string& out, std::string_view bytes) {
+  out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
+  auto at = [&](std::size_t k) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+    for (int shift = 18; shift >= 0; shift -= 6) out += kBase64[(v >> shift) & 63];
+  }
+  if (const std::size_t left = bytes.size() - i; left > 0) {
+    const uint32_t v = (at(i) << 16) | (left == 2 ? at(i + 1) << 8 : 0);
+    out += kBase64[(v >> 18) & 63];
+    out += kBase64[(v >> 12) & 63];
+    out += left == 2 ? kBase64[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const char* at = std::char_traits<char>::find(kBase64, 64, c);
+    if (!at) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(at - kBase64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
 }  // namespace llmrouter::detail

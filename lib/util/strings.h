@@ -3,6 +3,7 @@
 // Small string helpers shared inside the library (not public API).
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,11 +13,11 @@ namespace llmrouter::detail {
 /// Edit distance (optimal string alignment: adjacent transpositions count as one edit).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
-/// The candidate closest to `word` when it is close enough to be a likely misspelling
-/// (distance at most 2, or size/3 up to 3; or one is a prefix of the other), else empty.
 /// Whether `a` and `b` are equal, ASCII letters compared without case (header names).
 bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept;
 
+/// The candidate closest to `word` when it is close enough to be a likely misspelling
+/// (distance at most 2, or size/3 up to 3; or one is a prefix of the other), else empty.
 std::string_view closest_match(std::string_view word, std::span<const std::string_view> candidates);
 
 /// "; did you mean 'x'?" for the closest_match of `word`, or "" when none is close: the tail
@@ -51,5 +52,11 @@ class Utf8StreamRepair {
 
 /// Joins `parts` with `sep`.
 std::string join(std::span<const std::string_view> parts, std::string_view sep);
+
+/// Standard base64 (RFC 4648, with padding) of `bytes`, appended to `out`.
+void append_base64(std::string& out, std::string_view bytes);
+/// The bytes of standard base64 `text` (padding optional); empty when `text` holds a
+/// character outside the alphabet.
+std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace llmrouter::detail

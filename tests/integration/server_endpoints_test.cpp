@@ -3,7 +3,6 @@
 // the rules, sent to OpenAI- and Ollama-format mocks, answered in OpenAI's shape with the
 // X-Router-* headers, and logged.
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,6 +15,7 @@
 #include <simdjson.h>
 
 #include "server.h"
+#include "support/base64_floats.h"
 #include "support/config_helpers.h"
 #include "support/fakes.h"
 #include "support/mock_upstream.h"
@@ -27,30 +27,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::vector<float> decode_base64_floats(std::string_view b64) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-  };
-  std::string bytes;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : b64) {
-    const int v = value(c);
-    if (v < 0) break;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), out.size() * 4);
-  return out;
-}
+using testing::decode_base64_floats;
 
 std::vector<testing::MockModel> models_with_an_embedder() {
   std::vector<testing::MockModel> models = testing::default_mock_models();
@@ -114,11 +91,24 @@ type = "prefix"
 model_prefix = "emb-"
 provider = "oai"
 [[routers]]
+type = "prefix"
+model_prefix = "mixed-"
+provider = "claude"
+[[routers]]
+type = "prefix"
+model_prefix = "mixed-"
+provider = "oai"
+[[routers]]
+type = "prefix"
+model_prefix = "gpt"
+provider = "oai"
+[[routers]]
+type = "prefix"
+model_prefix = "text-embedding"
+provider = "oai"
+[[routers]]
 type = "discover"
 provider = "local"
-[[routers]]
-type = "fallback"
-providers = ["oai"]
 )",
                     fmt::arg("log", log_path_.string()), fmt::arg("cloud", cloud_.base_url()),
                     fmt::arg("node", node_->base_url()))));
@@ -208,6 +198,14 @@ TEST_F(ServerEndpointsTest, EmbeddingsSkipProvidersWithoutTheCapability) {
                    R"({"model":"emb-small","messages":[{"role":"user","content":"hi"}]})");
   ASSERT_TRUE(chat);
   EXPECT_EQ(chat->get_header_value("X-Router-Provider"), "chat-only");
+}
+
+TEST_F(ServerEndpointsTest, ATargetWhoseFormatLacksTheEndpointIsSkipped) {
+  auto r = post("/v1/embeddings", R"({"model":"mixed-e","input":"x"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("X-Router-Provider"), "oai");
+  EXPECT_EQ(cloud_.requests("/v1/messages"), 0);
 }
 
 TEST_F(ServerEndpointsTest, EndpointsAFormatLacksAreClear400s) {

@@ -17,6 +17,7 @@
 
 #include "llmrouter/http_server.h"
 #include "support/mock_fixtures.h"
+#include "util/strings.h"
 
 namespace llmrouter::testing {
 namespace {
@@ -432,21 +433,10 @@ std::string floats_json(const std::vector<float>& v) {
 }
 
 std::string floats_base64(const std::vector<float>& v) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string bytes(v.size() * 4, '\0');
   std::memcpy(bytes.data(), v.data(), bytes.size());  // little-endian, as OpenAI sends
   std::string out;
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-    if (i + 1 < bytes.size())
-      n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-    if (i + 2 < bytes.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 2]));
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
-  }
+  llmrouter::detail::append_base64(out, bytes);
   return out;
 }
 

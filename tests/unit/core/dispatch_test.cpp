@@ -438,7 +438,7 @@ TEST(ResponsesStateTest, AResponsesProviderHoldsTheStateItself) {
   EXPECT_FALSE(*kept);  // the provider keeps it
 }
 
-TEST(ResponsesStateTest, AFailoverFromAResponsesProviderToAnotherIsA404ForAnIdOnlyItCouldKnow) {
+TEST(ResponsesStateTest, AFailoverSkipsTargetsThatCannotKnowAnIdOnlyAResponsesProviderCould) {
   Fixture f({{"first", ScriptedProvider::fails(Errc::Upstream, "overloaded", 503)},
              {"second", ScriptedProvider::answers()}});
   Config config = f.config;
@@ -446,13 +446,61 @@ TEST(ResponsesStateTest, AFailoverFromAResponsesProviderToAnotherIsA404ForAnIdOn
   auto p = Pipeline::build(config, Registries::with_builtins());
   ASSERT_TRUE(p) << p.error().message;
   f.pipeline = *p;
-  // price: first, then second.
+  // price: first, then second, which cannot continue the provider's conversation: the
+  // client gets the first one's failure, the real one.
   Outcome o = f.handle(R"({"model":"m","previous_response_id":"resp_upstream","input":"hi"})",
                        WireFormat::Responses);
   ASSERT_TRUE(o.error);
-  EXPECT_EQ(o.error->status(), 404);
-  EXPECT_EQ(o.error->api_code, "previous_response_not_found");
+  EXPECT_EQ(o.error->status(), 503);
+  EXPECT_THAT(o.error->message, HasSubstr("overloaded"));
   EXPECT_EQ(f.providers["second"]->calls(), 0);
+  ASSERT_GE(o.attempts.size(), 2u);
+  for (const Attempt& a : o.attempts) {
+    if (a.provider == "second") {
+      EXPECT_EQ(a.status, 404);  // refused without a call
+    }
+  }
+
+  // Only targets that cannot know the id: the 404 in the envelope OpenAI answers with.
+  Fixture g({{"first", ScriptedProvider::answers()}, {"second", ScriptedProvider::answers()}});
+  Outcome n = g.handle(R"({"model":"m","previous_response_id":"resp_upstream","input":"hi"})",
+                       WireFormat::Responses);
+  ASSERT_TRUE(n.error);
+  EXPECT_EQ(n.error->status(), 404);
+  EXPECT_EQ(n.error->api_code, "previous_response_not_found");
+}
+
+Outcome run_endpoint(Fixture& f, Endpoint endpoint, std::string_view body) {
+  CancelFlag cancel{false};
+  return f.pipeline->start(WireFormat::OpenAI, body, {}, endpoint)
+      ->run(
+          [&f](std::string_view name) -> const Provider* {
+            auto it = f.providers.find(std::string(name));
+            return it == f.providers.end() ? nullptr : it->second.get();
+          },
+          f.client, cancel);
+}
+
+TEST(EndpointDispatchTest, AnEndpointGetsTheProvidersBodyAndItsRecord) {
+  Fixture f({{"first", ScriptedProvider::answers()}});
+  Outcome o = run_endpoint(f, Endpoint::Embeddings, R"({"model":"x/m","input":"hi"})");
+  ASSERT_FALSE(o.error) << o.error->message;
+  EXPECT_TRUE(o.passthrough);
+  const ScriptedProvider::Call sent = f.providers["first"]->last();
+  EXPECT_EQ(sent.request.endpoint, Endpoint::Embeddings);
+  ASSERT_TRUE(sent.options.passthrough_body);
+  EXPECT_EQ(*sent.options.passthrough_body, R"({"model":"real-x","input":"hi"})");
+}
+
+TEST(EndpointDispatchTest, AnEndpointReplyWithoutABodyIsA502) {
+  Fixture f({{"first", ScriptedProvider::answers()}});
+  f.providers.clear();
+  ScriptedProvider::Reply events_only = ScriptedProvider::answers();  // no raw bytes
+  f.providers.emplace("first", std::make_unique<ScriptedProvider>("first", events_only));
+  Outcome o = run_endpoint(f, Endpoint::Embeddings, R"({"model":"x/m","input":"hi"})");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->status(), 502);
+  EXPECT_THAT(o.error->message, HasSubstr("/v1/embeddings came without a body"));
 }
 
 TEST(EventBusTest, SlowSubscriberLosesOldestAndCounts) {

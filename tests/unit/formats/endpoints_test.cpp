@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // The endpoints beside the conversation APIs: /v1/embeddings and /v1/completions.
-#include <cstring>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "llmrouter/formats.h"
+#include "support/base64_floats.h"
 
 namespace llmrouter {
 namespace {
@@ -14,30 +14,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 // The float32 values of a base64 string (little-endian), as the OpenAI SDKs decode it.
-std::vector<float> decode_base64_floats(std::string_view b64) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-  };
-  std::string bytes;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : b64) {
-    const int v = value(c);
-    if (v < 0) break;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), out.size() * 4);
-  return out;
-}
+using testing::decode_base64_floats;
 
 std::string between(const std::string& s, std::string_view open, std::string_view close) {
   const std::size_t a = s.find(open);

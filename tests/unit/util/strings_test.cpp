@@ -82,5 +82,19 @@ TEST(StringsTest, Utf8StreamRepairMatchesRepairUtf8WhateverTheCuts) {
   }
 }
 
+TEST(Base64Test, EncodesWithPaddingAndDecodesBack) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"", ""},        {"f", "Zg=="},        {"fo", "Zm8="},
+      {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {std::string_view("\xff\x00\xfe", 3), "/wD+"}};
+  for (const auto& [bytes, text] : cases) {
+    std::string out = "x";
+    append_base64(out, bytes);
+    EXPECT_EQ(out, std::string("x").append(text));
+    EXPECT_EQ(base64_decode(text), std::string(bytes));
+  }
+  EXPECT_EQ(base64_decode("Zm8"), "fo");  // padding optional
+  EXPECT_FALSE(base64_decode("Zm9v!"));
+}
+
 }  // namespace
 }  // namespace llmrouter::detail
