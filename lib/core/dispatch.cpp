@@ -352,7 +352,8 @@ const Provider* Call::attempt_begin(const RouteTarget& t, const ProviderLookup& 
   if (client_ == WireFormat::Responses) {
     if (pipeline_.keeps_conversations(t.provider)) {
       run_->relay.response_id.clear();
-    } else if (!prepared.request.previous_response_id.empty()) {  // only a Responses provider may know it
+    } else if (!prepared.request.previous_response_id.empty()) {
+      // Only a Responses provider may know the id.
       run_->refused = previous_response_not_found(prepared.request.previous_response_id);
       run_->unsuited = true;
       return nullptr;

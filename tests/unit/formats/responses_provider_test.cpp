@@ -120,8 +120,9 @@ TEST(ResponsesProviderRequestTest, FromAResponsesRequestBuiltInItemsTravelAsThey
 
 TEST(ResponsesProviderRequestTest, AConversationTheRouterDoesNotHoldGoesToTheProvider) {
   // previous_response_id still set: the router did not hold it, the provider may.
-  const std::string out = encode(WireFormat::Responses,
-                                 R"({"model":"m","previous_response_id":"resp_abc","store":false,"input":"and then?"})");
+  const std::string out = encode(
+      WireFormat::Responses,
+      R"({"model":"m","previous_response_id":"resp_abc","store":false,"input":"and then?"})");
   EXPECT_THAT(out, HasSubstr(R"("model":"m","previous_response_id":"resp_abc","store":false,)"));
   const std::string plain = encode(WireFormat::Responses, R"({"model":"m","input":"hi"})");
   EXPECT_THAT(plain, Not(HasSubstr("previous_response_id")));
