@@ -159,6 +159,11 @@ void write_tool_calls(json::Writer& w, const std::vector<const ToolUseBlock*>& c
 Result<Tool> decode_function_tool(const json::Object& fn, const json::Path& path);
 /// "auto", "none" or "required" as a ToolChoice; nullopt for anything else.
 std::optional<ToolChoice> tool_choice_from_string(std::string_view s);
+/// Where the OpenAI family puts a forced tool's name: under "function" (Chat) or flat
+/// (Responses).
+enum class ToolNameAs { Nested, Flat };
+/// `"tool_choice": "auto" | "none" | "required" | {"type": "function", ...name}`.
+void write_tool_choice(json::Writer& w, const ToolChoice& c, ToolNameAs name);
 /// True when an opaque (provider-specific) tool can be sent to `target` as it is; logs the
 /// drop otherwise.
 bool keep_opaque_tool(const Tool& t, WireFormat target);

@@ -3,14 +3,12 @@
 // providers as it is, to Ollama's /api/embed translated both ways) and legacy
 // /v1/completions (to OpenAI-format providers only). The client's body is what a provider
 // is sent; only what routing, the translation and the log need is decoded.
-#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "formats/codecs.h"
 #include "formats/common.h"
-#include "formats/framing.h"
 #include "formats/openai_codec.h"
 #include "util/strings.h"
 #include "util/try.h"
@@ -170,102 +168,6 @@ Result<EndpointReply> openai_endpoint_reply(const CanonicalRequest& req, std::st
   return reply;
 }
 
-// A streamed legacy completion: `text_completion` chunks ({"choices": [{"text", "index",
-// "finish_reason"}], "usage"}) ended by [DONE], as canonical events for the log and the
-// live figures (the client gets the upstream's own bytes).
-class CompletionsStreamDecoder final : public StreamDecoder {
- public:
-  Result<void> feed(std::string_view bytes, std::vector<StreamEvent>& out) override {
-    events_.clear();
-    LLMROUTER_CHECK(sse_.feed(bytes, events_));
-    return handle(out);
-  }
-  Result<void> finish(std::vector<StreamEvent>& out) override {
-    events_.clear();
-    sse_.finish(events_);
-    LLMROUTER_CHECK(handle(out));
-    if (ended_) return {};
-    if (!finish_reason_)
-      return fail(Errc::Upstream,
-                  "openai completions stream: stream ended before the reply was complete");
-    end(out);
-    return {};
-  }
-
- private:
-  Result<void> handle(std::vector<StreamEvent>& out) {
-    for (const detail::SseEvent& ev : events_) {
-      if (ended_) break;
-      if (ev.data == "[DONE]") {
-        end(out);
-        continue;
-      }
-      LLMROUTER_CHECK(chunk(ev.data, out));
-    }
-    return {};
-  }
-
-  Result<void> chunk(std::string_view data, std::vector<StreamEvent>& out) {
-    const std::string_view target = "openai completions stream";
-    auto doc = json::parse_upstream(data);
-    if (!doc) return detail::upstream_error(target, doc.error());
-    auto obj = json::as_object(*doc, Path());
-    if (!obj) return detail::upstream_error(target, obj.error());
-    if (auto err = json::field(*obj, "error")) {
-      std::string message = err->is_object()
-                                ? json::string_or_empty(json::object_of(*err), "message")
-                                : std::string();
-      if (message.empty()) message = "upstream error";
-      out.push_back(StreamError{Error{Errc::Upstream, std::move(message), 0, {}}});
-      ended_ = true;
-      return {};
-    }
-    if (!started_) {
-      out.push_back(MessageStart{
-          json::string_or_empty(*obj, "id"), json::string_or_empty(*obj, "model"), 0, {}});
-      started_ = true;
-    }
-    if (auto u = json::field(*obj, "usage"); u && u->is_object()) {
-      detail::read_openai_usage(json::object_of(*u), usage_);
-      has_usage_ = true;
-    }
-    auto choices = json::field(*obj, "choices");
-    if (!choices || !choices->is_array()) return {};
-    for (Element c : json::array_of(*choices)) {
-      if (!c.is_object())
-        return fail(Errc::Upstream, "openai completions stream: choices: expected objects");
-      const json::Object co = json::object_of(c);
-      if (auto idx = json::count(co, "index"); idx && *idx != 0) continue;
-      if (std::string text = json::string_or_empty(co, "text"); !text.empty()) {
-        open_ = true;
-        out.push_back(TextDelta{0, std::move(text)});
-      }
-      if (auto f = json::field(co, "finish_reason"); f && f->is_string()) {
-        finish_reason_ = detail::stop_reason_from_openai(f->get_string().value_unsafe());
-      }
-    }
-    return {};
-  }
-
-  void end(std::vector<StreamEvent>& out) {
-    if (!started_) out.push_back(MessageStart{});
-    started_ = true;
-    if (open_) out.push_back(BlockStop{0});
-    if (has_usage_) out.push_back(UsageUpdate{usage_});
-    out.push_back(Done{finish_reason_.value_or(StopReason::EndTurn), {}});
-    ended_ = true;
-  }
-
-  detail::SseParser sse_;
-  std::vector<detail::SseEvent> events_;
-  bool started_ = false;
-  bool ended_ = false;
-  bool open_ = false;
-  bool has_usage_ = false;
-  Usage usage_;
-  std::optional<StopReason> finish_reason_;
-};
-
 }  // namespace
 
 Result<CanonicalRequest> decode_endpoint_request(Endpoint endpoint, std::string_view body) {
@@ -349,8 +251,9 @@ Result<EndpointReply> decode_endpoint_reply(WireFormat provider, const Canonical
                                           endpoint_name(req.endpoint), wire_format_name(provider)));
 }
 
+// Its chunks are the Chat stream's with `text` for `delta`: the one OpenAI stream decoder.
 std::unique_ptr<StreamDecoder> make_completions_stream_decoder() {
-  return std::make_unique<CompletionsStreamDecoder>();
+  return make_stream_decoder(WireFormat::OpenAI);
 }
 
 }  // namespace llmrouter

@@ -294,6 +294,30 @@ std::optional<ToolChoice> tool_choice_from_string(std::string_view s) {
   return std::nullopt;
 }
 
+void write_tool_choice(json::Writer& w, const ToolChoice& c, ToolNameAs name) {
+  w.key("tool_choice");
+  switch (c.mode) {
+    case ToolChoice::Mode::Auto:
+      return w.string("auto");
+    case ToolChoice::Mode::None:
+      return w.string("none");
+    case ToolChoice::Mode::Required:
+      return w.string("required");
+    case ToolChoice::Mode::Tool:
+      w.begin_object();
+      w.kv("type", "function");
+      if (name == ToolNameAs::Nested) {
+        w.key("function");
+        w.begin_object();
+        w.kv("name", c.name);
+        w.end_object();
+      } else {
+        w.kv("name", c.name);
+      }
+      return w.end_object();
+  }
+}
+
 bool keep_opaque_tool(const Tool& t, WireFormat target) {
   if (t.origin == target) return true;
   log_dropped(wire_format_name(target),

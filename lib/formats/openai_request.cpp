@@ -455,30 +455,6 @@ void write_openai_message(json::Writer& w, const Message& m) {
   }
 }
 
-void write_tool_choice(json::Writer& w, const ToolChoice& c) {
-  w.key("tool_choice");
-  switch (c.mode) {
-    case ToolChoice::Mode::Auto:
-      w.string("auto");
-      break;
-    case ToolChoice::Mode::None:
-      w.string("none");
-      break;
-    case ToolChoice::Mode::Required:
-      w.string("required");
-      break;
-    case ToolChoice::Mode::Tool:
-      w.begin_object();
-      w.kv("type", "function");
-      w.key("function");
-      w.begin_object();
-      w.kv("name", c.name);
-      w.end_object();
-      w.end_object();
-      break;
-  }
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -606,7 +582,7 @@ Result<std::string> encode_openai_request(const CanonicalRequest& req) {
       w.end_object();
     }
     w.end_array();
-    if (req.tool_choice) write_tool_choice(w, *req.tool_choice);
+    if (req.tool_choice) write_tool_choice(w, *req.tool_choice, ToolNameAs::Nested);
     if (req.parallel_tool_calls) w.kv_bool("parallel_tool_calls", *req.parallel_tool_calls);
   }
   if (req.response_format) {

@@ -98,6 +98,11 @@ class OpenAIStreamDecoder final : public StreamDecoder {
       }
       if (auto d = json::field(co, "delta"); d && d->is_object()) {
         LLMROUTER_CHECK(delta(json::object_of(*d), out));
+      } else if (auto t = json::field(co, "text"); t && t->is_string()) {
+        // A legacy completion's chunk (/v1/completions: "text_completion"): its text.
+        if (const std::string_view text = t->get_string().value_unsafe(); !text.empty()) {
+          out.push_back(TextDelta{open_block(text_index_, out), std::string(text)});
+        }
       }
       if (auto f = json::field(co, "finish_reason"); f && f->is_string()) {
         finish_reason_ = stop_reason_from_openai(f->get_string().value_unsafe());

@@ -196,27 +196,6 @@ void write_message(json::Writer& w, const Message& m) {
   }
 }
 
-void write_tool_choice(json::Writer& w, const ToolChoice& c) {
-  w.key("tool_choice");
-  switch (c.mode) {
-    case ToolChoice::Mode::Auto:
-      w.string("auto");
-      break;
-    case ToolChoice::Mode::None:
-      w.string("none");
-      break;
-    case ToolChoice::Mode::Required:
-      w.string("required");
-      break;
-    case ToolChoice::Mode::Tool:
-      w.begin_object();
-      w.kv("type", "function");
-      w.kv("name", c.name);
-      w.end_object();
-      break;
-  }
-}
-
 void write_text_format(json::Writer& w, const ResponseFormat& rf) {
   w.key("text");
   w.begin_object();
@@ -281,7 +260,7 @@ Result<std::string> encode_responses_request(const CanonicalRequest& req) {
       w.end_object();
     }
     w.end_array();
-    if (req.tool_choice) write_tool_choice(w, *req.tool_choice);
+    if (req.tool_choice) write_tool_choice(w, *req.tool_choice, ToolNameAs::Flat);
     if (req.parallel_tool_calls) w.kv_bool("parallel_tool_calls", *req.parallel_tool_calls);
   }
   if (req.max_tokens) w.kv_uint("max_output_tokens", *req.max_tokens);
