@@ -6,6 +6,7 @@ find_package(CURL 7.88 REQUIRED)                      # CURL::libcurl (transport
 find_package(simdjson 3 CONFIG REQUIRED)              # simdjson::simdjson (parsing)
 find_package(tomlplusplus 3 CONFIG REQUIRED)          # tomlplusplus::tomlplusplus (config)
 find_package(fmt 9 CONFIG REQUIRED)                   # fmt::fmt
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)    # OpenSSL::Crypto (the gateway's SHA-256)
 find_package(tl-expected 1.0 CONFIG REQUIRED)         # tl::expected (Result<T>)
 # Boost.Asio (header-only, Debian's libboost1.81-dev): the engine's event loops. Only the
 # transport's translation unit includes it; it is no dependency of an installed library.

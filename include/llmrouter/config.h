@@ -125,8 +125,25 @@ struct RoutingConfig {
   bool enforce_json_schema = false;
 };
 
-/// `[state]`: conversations kept for Responses clients that continue one with
-/// `previous_response_id` (state.h).
+/// Where the router's shared state lives (`[state] backend`).
+enum class StateBackend {
+  /// In this process: nothing to run, nothing shared between instances.
+  Memory,
+  /// In Redis (`redis_url`): several instances enforce the same limits.
+  Redis,
+};
+
+/// What a request gets while the state backend cannot be reached (`[state] on_error`).
+enum class StateErrorPolicy {
+  /// It is served, unlimited (the outage is logged and counted).
+  Allow,
+  /// It is refused with 503.
+  Deny,
+};
+
+/// `[state]`: the router's shared state: the team gateway's rate-limit windows and spend
+/// counters (gateway.h), and conversations kept for Responses clients that continue one
+/// with `previous_response_id` (state.h).
 struct StateConfig {
   /// How long a reply's conversation is kept after it was stored.
   std::chrono::milliseconds responses_ttl{3'600'000};
@@ -134,6 +151,47 @@ struct StateConfig {
   uint32_t responses_max = 10'000;
   /// Approximate bytes of all kept conversations together; past it, the oldest go.
   uint64_t responses_max_bytes = uint64_t{256} << 20;
+  /// Memory (default) or Redis.
+  StateBackend backend = StateBackend::Memory;
+  /// `redis://HOST:PORT[/DB]` (required with the Redis backend).
+  std::string redis_url;
+  /// The environment variable holding Redis's password (AUTH); unset: none.
+  std::optional<std::string> redis_password_env;
+  /// Prefix of every Redis key the router writes.
+  std::string key_prefix = "llmrouter:";
+  /// What a request gets while Redis cannot be reached.
+  StateErrorPolicy on_error = StateErrorPolicy::Allow;
+  /// How long one Redis call may take before it counts as failed.
+  std::chrono::milliseconds redis_timeout{250};
+};
+
+/// The period a key's budget counts spend over (`[[keys]] budget_period`), in UTC.
+enum class BudgetPeriod {
+  Day,
+  Month,
+  /// Never resets.
+  Total,
+};
+
+/// One `[[keys]]` entry: a client key of the team gateway (gateway.h).
+struct KeyConfig {
+  /// Unique; what logs, metrics and errors show (never the key). Letters, digits, '.', '_'
+  /// and '-'.
+  std::string name;
+  /// The environment variable holding the key (exactly one of key_env and key_sha256).
+  std::optional<std::string> key_env;
+  /// The key's SHA-256, 64 lower-case hex digits (so that a config file can be shared).
+  std::optional<std::string> key_sha256;
+  /// Glob patterns (`*`, `?`, `[...]`) of the requested models the key may use; empty: all.
+  std::vector<std::string> models;
+  /// Requests per minute (a sliding window); unset: no limit.
+  std::optional<uint64_t> rpm;
+  /// Tokens per minute, input and output (a sliding window); unset: no limit.
+  std::optional<uint64_t> tpm;
+  /// Spend allowed per `budget_period`, in USD (the log's `cost_usd`); unset: no budget.
+  std::optional<double> budget_usd;
+  BudgetPeriod budget_period = BudgetPeriod::Month;
+  SourceLoc loc;
 };
 
 /// One `[[providers]]` entry.
@@ -230,6 +288,9 @@ struct Config {
   TelemetryConfig telemetry;
   RoutingConfig routing;
   StateConfig state;
+  /// `[[keys]]`: when any is set, every API request must carry one of them (or the
+  /// `[server] api_key_env` key).
+  std::vector<KeyConfig> keys;
   /// In config order, available or not.
   std::vector<ProviderConfig> providers;
   /// In config order: the first matching rule wins.

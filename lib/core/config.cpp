@@ -28,7 +28,7 @@ namespace {
 constexpr std::string_view kRootKeys[] = {"server",  "logging",     "telemetry",
                                           "routing", "state",       "providers",
                                           "routers", "classifiers", "response_classifiers",
-                                          "plugins"};
+                                          "plugins", "keys"};
 constexpr std::string_view kServerKeys[] = {
     "host",              "port",              "dashboard",       "api_key_env",
     "max_body_bytes",    "max_connections",   "workers",         "max_header_bytes",
@@ -43,8 +43,15 @@ constexpr std::string_view kRoutingKeys[] = {
     "eject_seconds",      "queue_timeout_ms",  "affinity",    "affinity_ttl_s",
     "enforce_json_schema"};
 constexpr std::string_view kAffinityNames[] = {"none", "session"};
-constexpr std::string_view kStateKeys[] = {"responses_ttl_s", "responses_max",
-                                           "responses_max_bytes"};
+constexpr std::string_view kStateKeys[] = {
+    "responses_ttl_s", "responses_max", "responses_max_bytes", "backend",
+    "redis_url",       "redis_password_env", "key_prefix",    "on_error",
+    "redis_timeout_ms"};
+constexpr std::string_view kBackendNames[] = {"memory", "redis"};
+constexpr std::string_view kOnErrorNames[] = {"allow", "deny"};
+constexpr std::string_view kKeyKeys[] = {"name", "key_env", "key_sha256", "models",
+                                         "rpm",  "tpm",     "budget_usd", "budget_period"};
+constexpr std::string_view kPeriodNames[] = {"day", "month", "total"};
 constexpr std::string_view kProviderKeys[] = {"name",
                                               "format",
                                               "base_url",
@@ -293,6 +300,11 @@ class Loader {
   void read_routing(TableReader& r, RoutingConfig& rc);
   void read_state(TableReader& r, StateConfig& sc);
   void read_providers(const toml::node& node);
+  void read_keys(const toml::node& node);
+  void read_key(TableReader& r, KeyConfig& k);
+  // One of `names` at `key`, as its index; nullopt (and an error naming them) otherwise.
+  std::optional<std::size_t> choice(TableReader& r, std::string_view key, std::span<const std::string_view> names,
+                                    std::string_view what);
   void read_provider(TableReader& r, ProviderConfig& p);
   void read_routers(const toml::node& node);
   void read_rule(TableReader& r, RuleConfig& rule);
@@ -442,6 +454,7 @@ Result<Config> Loader::load(const toml::table& root) {
     read_components(*n, "response_classifiers", config_.response_classifiers);
   }
   if (const toml::node* n = r.node("plugins")) read_components(*n, "plugins", config_.plugins);
+  if (const toml::node* n = r.node("keys")) read_keys(*n);
   r.finish(kRootKeys);
 
   if (diags_.empty()) apply_availability();
@@ -590,7 +603,137 @@ void Loader::read_state(TableReader& r, StateConfig& sc) {
   if (auto v = r.integer("responses_max_bytes", 1 << 20, int64_t{1} << 40)) {
     sc.responses_max_bytes = static_cast<uint64_t>(*v);
   }
+  if (auto i = choice(r, "backend", kBackendNames, "backend")) {
+    sc.backend = *i == 0 ? StateBackend::Memory : StateBackend::Redis;
+  }
+  if (auto v = r.string("redis_url")) {
+    if (!detail::parse_redis_url(*v)) {
+      error(loc_of(r.table().get("redis_url")->source()), r.key_path("redis_url"),
+            fmt::format("expected redis://HOST:PORT[/DB], got '{}'", *v));
+    } else {
+      sc.redis_url = *v;
+    }
+  }
+  if (sc.backend == StateBackend::Redis && sc.redis_url.empty() && !r.node("redis_url")) {
+    error(loc_of(r.table().get("backend")->source()), r.key_path("backend"),
+          "the redis backend needs redis_url = \"redis://HOST:PORT[/DB]\"");
+  }
+  sc.redis_password_env = env_name(r, "redis_password_env");
+  if (auto v = r.string("key_prefix")) {
+    if (v->size() > 64 || std::any_of(v->begin(), v->end(), [](char c) {
+          return static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f;
+        })) {
+      error(loc_of(r.table().get("key_prefix")->source()), r.key_path("key_prefix"),
+            "must be at most 64 printable characters without spaces");
+    } else {
+      sc.key_prefix = *v;
+    }
+  }
+  if (auto i = choice(r, "on_error", kOnErrorNames, "on_error")) {
+    sc.on_error = *i == 0 ? StateErrorPolicy::Allow : StateErrorPolicy::Deny;
+  }
+  if (auto v = r.integer("redis_timeout_ms", 10, 60'000)) sc.redis_timeout = std::chrono::milliseconds(*v);
   r.finish(kStateKeys);
+}
+
+std::optional<std::size_t> Loader::choice(TableReader& r, std::string_view key,
+                                          std::span<const std::string_view> names, std::string_view what) {
+  auto v = r.string(key);
+  if (!v) return std::nullopt;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == *v) return i;
+  }
+  error(loc_of(r.table().get(key)->source()), r.key_path(key),
+        fmt::format("unknown {} '{}'; expected one of {}{}", what, *v, list_text(names), suggestion(*v, names)));
+  return std::nullopt;
+}
+
+void Loader::read_keys(const toml::node& node) {
+  const toml::array* arr = node.as_array();
+  if (!arr || !arr->is_array_of_tables()) {
+    error(loc_of(node.source()), "keys",
+          fmt::format("expected an array of tables ([[keys]]), found {}", type_phrase(node.type())));
+    return;
+  }
+  std::map<std::string, uint32_t, std::less<>> names;  // name -> line, for duplicates
+  std::map<std::string, uint32_t, std::less<>> digests;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::table& t = *(*arr)[i].as_table();
+    TableReader r(*this, t, fmt::format("keys[{}]", i));
+    KeyConfig k;
+    k.loc = r.loc();
+    read_key(r, k);
+    if (!k.name.empty()) {
+      auto [it, inserted] = names.emplace(k.name, k.loc.line);
+      if (!inserted) {
+        error(loc_of(t.get("name")->source()), r.key_path("name"),
+              fmt::format("duplicate key name '{}' (first defined at line {})", k.name, it->second));
+      }
+    }
+    if (k.key_sha256) {
+      auto [it, inserted] = digests.emplace(*k.key_sha256, k.loc.line);
+      if (!inserted) {
+        error(loc_of(t.get("key_sha256")->source()), r.key_path("key_sha256"),
+              fmt::format("the same key_sha256 as the key at line {}: a key must identify one [[keys]] entry",
+                          it->second));
+      }
+    }
+    config_.keys.push_back(std::move(k));
+  }
+}
+
+void Loader::read_key(TableReader& r, KeyConfig& k) {
+  if (auto v = r.nonempty_string("name", true)) {
+    if (v->size() > 64 || !std::all_of(v->begin(), v->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+        })) {
+      error(loc_of(r.table().get("name")->source()), r.key_path("name"),
+            fmt::format("'{}': a key name is 1 to 64 letters, digits, '.', '_' or '-' (it appears in logs, "
+                        "metrics and Redis keys)",
+                        *v));
+    } else {
+      k.name = *v;
+    }
+  }
+  k.key_env = env_name(r, "key_env");
+  if (auto v = r.string("key_sha256")) {
+    std::string hex = *v;
+    for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
+      error(loc_of(r.table().get("key_sha256")->source()), r.key_path("key_sha256"),
+            "expected the key's SHA-256 as 64 hex digits (printf %s KEY | sha256sum)");
+    } else {
+      k.key_sha256 = std::move(hex);
+    }
+  }
+  const bool has_env = r.node("key_env") != nullptr;
+  const bool has_digest = r.node("key_sha256") != nullptr;
+  if (has_env && has_digest) {
+    error(loc_of(r.table().get("key_sha256")->source()), r.key_path("key_sha256"),
+          "set exactly one of key_env and key_sha256, not both");
+  } else if (!has_env && !has_digest) {
+    error(r.loc(), r.key_path("key_env"),
+          "missing: set key_env (the environment variable holding the key) or key_sha256 (its SHA-256)");
+  }
+  if (auto list = r.string_array("models")) {
+    std::size_t i = 0;
+    for (auto& [pattern, loc] : *list) {
+      if (auto problem = detail::glob_problem(pattern)) {
+        error(loc, fmt::format("{}[{}]", r.key_path("models"), i), fmt::format("'{}': {}", pattern, *problem));
+      } else {
+        k.models.push_back(std::move(pattern));
+      }
+      ++i;
+    }
+  }
+  constexpr int64_t kMaxRate = int64_t{1} << 40;
+  if (auto v = r.integer("rpm", 1, kMaxRate)) k.rpm = static_cast<uint64_t>(*v);
+  if (auto v = r.integer("tpm", 1, kMaxRate)) k.tpm = static_cast<uint64_t>(*v);
+  if (auto v = r.number("budget_usd", 0.0, 1e9)) k.budget_usd = *v;
+  if (auto i = choice(r, "budget_period", kPeriodNames, "budget_period")) {
+    k.budget_period = *i == 0 ? BudgetPeriod::Day : *i == 1 ? BudgetPeriod::Month : BudgetPeriod::Total;
+  }
+  r.finish(kKeyKeys);
 }
 
 void Loader::read_providers(const toml::node& node) {
@@ -950,6 +1093,7 @@ const std::vector<std::string_view>& config_schema_keys() {
     add("routing.", kRoutingKeys);
     add("state.", kStateKeys);
     add("providers[].", kProviderKeys);
+    add("keys[].", kKeyKeys);
     storage.push_back("routers[].type");
     storage.push_back("classifiers.<id>.enabled");
     storage.push_back("response_classifiers.<id>.enabled");

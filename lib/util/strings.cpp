@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "util/strings.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace llmrouter::detail {
 
@@ -288,6 +292,86 @@ std::optional<std::string> base64_decode(std::string_view text) {
     }
   }
   return out;
+}
+
+std::optional<std::string> glob_problem(std::string_view pattern) {
+  if (pattern.empty()) return "an empty pattern matches nothing; use \"*\" for every model";
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      if (++i == pattern.size()) return "a trailing '\\' escapes nothing";
+    } else if (pattern[i] == '[') {
+      std::size_t j = i + 1;
+      if (j < pattern.size() && (pattern[j] == '!' || pattern[j] == '^')) ++j;
+      if (j < pattern.size() && pattern[j] == ']') ++j;  // a leading ']' is a member
+      while (j < pattern.size() && pattern[j] != ']') ++j;
+      if (j == pattern.size()) return fmt::format("the '[' at offset {} is never closed", i);
+      i = j;
+    }
+  }
+  return std::nullopt;
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  // fnmatch wants NUL-terminated strings; a model name with a NUL matches nothing.
+  if (text.find('\0') != std::string_view::npos || pattern.find('\0') != std::string_view::npos) return false;
+  return ::fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), 0) == 0;
+}
+
+std::optional<RedisAddress> parse_redis_url(std::string_view url) {
+  constexpr std::string_view kScheme = "redis://";
+  if (!url.starts_with(kScheme)) return std::nullopt;
+  std::string_view rest = url.substr(kScheme.size());
+  RedisAddress a;
+  if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view user = rest.substr(0, at);
+    if (const std::size_t colon = user.find(':'); colon != std::string_view::npos) {
+      a.password = std::string(user.substr(colon + 1));
+    }
+    rest = rest.substr(at + 1);
+  }
+  std::string_view db;
+  if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  std::string_view port;
+  if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
+    const std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    a.host = std::string(rest.substr(1, close - 1));
+    rest = rest.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port = rest.substr(1);
+    }
+  } else if (const std::size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
+    a.host = std::string(rest.substr(0, colon));
+    port = rest.substr(colon + 1);
+  } else {
+    a.host = std::string(rest);
+  }
+  if (a.host.empty() || a.host.find_first_of(" \t\r\n/?#") != std::string::npos) return std::nullopt;
+  auto number = [](std::string_view s, uint64_t max) -> std::optional<uint64_t> {
+    if (s.empty() || s.size() > 10) return std::nullopt;
+    uint64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (v > max) return std::nullopt;
+    return v;
+  };
+  if (!port.empty() || rest.ends_with(':')) {
+    auto p = number(port, 65535);
+    if (!p || *p == 0) return std::nullopt;
+    a.port = static_cast<uint16_t>(*p);
+  }
+  if (!db.empty()) {
+    auto d = number(db, 1u << 20);
+    if (!d) return std::nullopt;
+    a.db = static_cast<uint32_t>(*d);
+  }
+  return a;
 }
 
 }  // namespace llmrouter::detail

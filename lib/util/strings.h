@@ -3,6 +3,7 @@
 // Small string helpers shared inside the library (not public API).
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,5 +59,21 @@ void append_base64(std::string& out, std::string_view bytes);
 /// The bytes of standard base64 `text` (padding optional); empty when `text` holds a
 /// character outside the alphabet.
 std::optional<std::string> base64_decode(std::string_view text);
+
+/// What is wrong with a glob pattern (`*`, `?`, `[abc]`, `[a-z]`, `[!x]`, `\\` escapes), or
+/// nullopt when it is a valid one: empty, an unclosed `[`, a trailing `\\`.
+std::optional<std::string> glob_problem(std::string_view pattern);
+/// Whether `text` matches the glob `pattern` (as fnmatch without flags: `*` crosses `/`).
+bool glob_match(std::string_view pattern, std::string_view text);
+
+/// `redis://[:PASSWORD@]HOST:PORT[/DB]`, taken apart.
+struct RedisAddress {
+  std::string host;
+  uint16_t port = 6379;
+  uint32_t db = 0;
+  std::string password;  // from the URL's userinfo; `[state] redis_password_env` is preferred
+};
+/// The parts of a Redis URL, or nullopt when it is not one (no host, a bad port or DB).
+std::optional<RedisAddress> parse_redis_url(std::string_view url);
 
 }  // namespace llmrouter::detail
