@@ -187,6 +187,33 @@ struct Metrics::Impl {
                                           "probe (each `health` event with state restored)")
                                       .Register(*registry);
 
+  // The team gateway: requests, tokens and spend per key name (names come from the
+  // configuration, so the series are bounded), and the limit store's health.
+  Family<Counter>& key_requests =
+      prometheus::BuildCounter()
+          .Name("llmrouter_key_requests_total")
+          .Help("Requests by team key ([[keys]] name), outcome and HTTP status")
+          .Register(*registry);
+  Family<Counter>& key_tokens =
+      prometheus::BuildCounter()
+          .Name("llmrouter_key_tokens_total")
+          .Help("Tokens reported by providers, by team key and kind (input, output)")
+          .Register(*registry);
+  Family<Counter>& key_cost = prometheus::BuildCounter()
+                                  .Name("llmrouter_key_cost_usd_total")
+                                  .Help("Spend in US dollars by team key (the log's cost_usd)")
+                                  .Register(*registry);
+  Family<Counter>& state_errors =
+      prometheus::BuildCounter()
+          .Name("llmrouter_state_errors_total")
+          .Help("Calls to the shared state backend ([state]) that failed: unreachable or timed out")
+          .Register(*registry);
+  Family<Gauge>& state_up =
+      prometheus::BuildGauge()
+          .Name("llmrouter_state_up")
+          .Help("1 when the shared state backend ([state]) is reachable, 0 during an outage")
+          .Register(*registry);
+
   // Counters mirrored from totals kept elsewhere: the last totals seen.
   std::mutex mirror_mu;
   uint64_t dropped_seen = 0;     // guarded by mirror_mu
@@ -194,6 +221,7 @@ struct Metrics::Impl {
   uint64_t log_lines_seen = 0;   // guarded by mirror_mu
   uint64_t log_dropped_seen = 0; // guarded by mirror_mu
   uint64_t refused_seen = 0;     // guarded by mirror_mu
+  uint64_t state_errors_seen = 0;  // guarded by mirror_mu
   // The model label's values: a client chooses the model, so their number is capped.
   std::mutex models_mu;
   std::unordered_set<std::string> models;  // guarded by models_mu
@@ -253,6 +281,21 @@ void Metrics::record(WireFormat client, const Outcome& o) {
     add("cache_creation", u.cache_creation_input_tokens);
     if (o.cost_usd > 0) m.cost.Add({{"provider", provider}, {"model", model}}).Increment(o.cost_usd);
   }
+  if (!o.key.empty()) {
+    m.key_requests
+        .Add({{"key", o.key}, {"outcome", outcome_of(o)}, {"status", std::to_string(status)}})
+        .Increment();
+    if (o.response) {
+      const Usage& u = o.response->usage;
+      if (u.input_tokens > 0)
+        m.key_tokens.Add({{"key", o.key}, {"kind", "input"}})
+            .Increment(static_cast<double>(u.input_tokens));
+      if (u.output_tokens > 0)
+        m.key_tokens.Add({{"key", o.key}, {"kind", "output"}})
+            .Increment(static_cast<double>(u.output_tokens));
+    }
+    if (o.cost_usd > 0) m.key_cost.Add({{"key", o.key}}).Increment(o.cost_usd);
+  }
 }
 
 void Metrics::health(std::string_view provider, bool ejected) {
@@ -276,7 +319,9 @@ std::string Metrics::scrape(const ScrapeInputs& in) {
     mirror(m.log_lines, in.log_lines_written, m.log_lines_seen);
     mirror(m.log_dropped, in.log_dropped, m.log_dropped_seen);
     mirror(m.refused, in.connections_refused, m.refused_seen);
+    mirror(m.state_errors, in.state_errors, m.state_errors_seen);
   }
+  m.state_up.Add({}).Set(in.state_up ? 1.0 : 0.0);
   for (const ProviderScrape& p : in.providers) {  // 0 from the start, so rate() sees the first one
     m.ejections.Add({{"provider", p.live.name}});
     m.restorations.Add({{"provider", p.live.name}});

@@ -34,6 +34,8 @@ struct ScrapeInputs {
   uint64_t log_dropped = 0;               // since start: lines the log's full queue dropped
   uint64_t connections_open = 0;
   uint64_t connections_refused = 0;       // since start: past [server] max_connections
+  uint64_t state_errors = 0;              // since start: LimitStore::errors()
+  bool state_up = true;                   // LimitStore::healthy()
   /// Every configured provider, in config order (the live figures' gauges).
   std::vector<ProviderScrape> providers;
 };

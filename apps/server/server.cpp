@@ -88,30 +88,6 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// A rough token count for count_tokens when no Anthropic provider can answer: about four
-// bytes of text per token, over the system prompt, the messages and the tool definitions.
-uint64_t estimate_tokens(const CanonicalRequest& req) {
-  std::size_t bytes = system_text(req).size();
-  for (const Message& m : req.messages) {
-    bytes += 4;  // role and framing
-    for (const ContentBlock& b : m.content) {
-      if (const auto* t = std::get_if<TextBlock>(&b)) {
-        bytes += t->text.size();
-      } else if (const auto* u = std::get_if<ToolUseBlock>(&b)) {
-        bytes += u->name.size() + u->input.text.size();
-      } else if (const auto* r = std::get_if<ToolResultBlock>(&b)) {
-        bytes += text_of(*r).size();
-      } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
-        bytes += th->thinking.size();
-      } else if (std::holds_alternative<ImageBlock>(b)) {
-        bytes += std::size_t{1600} * 4;  // a typical image is ~1.6k tokens
-      }
-    }
-  }
-  for (const Tool& t : req.tools) bytes += t.name.size() + t.description.size() + t.input_schema.text.size();
-  return std::max<uint64_t>(1, (bytes + 3) / 4);
-}
-
 // Whether a listen address only accepts connections from this machine.
 bool is_loopback_host(std::string_view host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;
@@ -226,15 +202,42 @@ struct Server::Impl {
     for (auto& h : all) h->cancel();
   }
 
-  bool authorized(const Request& req) const {
-    if (!api_key) return true;
-    std::string given;
-    if (const std::string* v = req.header("authorization"); v && v->size() > 7 && lower(v->substr(0, 7)) == "bearer ") {
-      given = v->substr(7);
-    }
-    if (const std::string* v = req.header("x-api-key"); given.empty() && v) given = *v;
+  // The key `req` carries: the Authorization or x-api-key header, else `?api_key=` (the
+  // dashboard's event feed cannot set headers).
+  static std::string given_key(const Request& req) {
+    std::string given = presented_key(req.headers);
     if (given.empty()) given = req.param("api_key").value_or("");
+    return given;
+  }
+
+  // Whether `req` may use the router's read endpoints (/v1/models, /v1/route, ...): any
+  // team key or the operator key; anyone when neither is configured.
+  bool authorized(const Request& req) const {
+    std::shared_ptr<const Generation> g = engine->current();
+    if (g->keys().enabled())
+      return g->keys().identify(given_key(req)).kind != Caller::Kind::Unknown;
+    if (!api_key) return true;
+    const std::string given = given_key(req);
     return !given.empty() && same_secret(given, *api_key);
+  }
+
+  // The operator's endpoints (/metrics, the dashboard, /admin/*): with [[keys]] configured,
+  // only the operator key opens them. nullopt when `req` may.
+  std::optional<Error> operator_refusal(const Request& req) const {
+    std::shared_ptr<const Generation> g = engine->current();
+    if (!g->keys().enabled()) {
+      if (authorized(req)) return std::nullopt;
+      return error(401, "invalid or missing API key");
+    }
+    const Caller c = g->keys().identify(given_key(req));
+    if (c.kind == Caller::Kind::Operator) return std::nullopt;
+    if (c.kind == Caller::Kind::Unknown) return unknown_key_error();
+    Error e = error(
+        403, fmt::format("{} is the operator's: the key '{}' is a team key; send the [server] "
+                         "api_key_env key",
+                         req.path, c.key->name));
+    e.api_code = "permission_denied";
+    return e;
   }
 
   // A chat request refused before it ran: answered in the client's format and counted like
@@ -272,8 +275,10 @@ struct Server::Impl {
     if (get && req.path == "/v1/providers") return providers(req, res);
     if (get && req.path == "/metrics") return scrape(req, res);
     if (get && req.path == "/health") return res->send(200, with_id(new_id(), {{"Content-Type", "text/plain"}}), "ok");
+    if (get && req.path == "/v1/usage") return usage(req, res);
     if (get && config.server.dashboard && req.path == "/dashboard") {
-      if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), with_id(new_id()));
+      if (auto refused = operator_refusal(req))
+        return send_error(res, WireFormat::OpenAI, *refused, with_id(new_id()));
       return res->send(200, with_id(new_id(), {{"Content-Type", "text/html; charset=utf-8"}}), kDashboardHtml);
     }
     // The feed never ends, so it is GET only (a HEAD would hold its connection forever).
@@ -287,6 +292,7 @@ struct Server::Impl {
                                                              "/v1/route",
                                                              "/v1/models",
                                                              "/v1/providers",
+                                                             "/v1/usage",
                                                              "/health",
                                                              "/metrics"};
     const bool exists =
@@ -469,7 +475,8 @@ struct Server::Impl {
   };
 
   void chat(WireFormat format, Request& req, const ResponsePtr& res) {
-    if (!authorized(req)) {
+    // With [[keys]], the engine identifies the caller itself (gateway.h).
+    if (!engine->current()->keys().enabled() && !authorized(req)) {
       return refuse(format, error(401, "invalid or missing API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'"), res);
     }
     std::make_shared<Exchange>(*this, format, endpoint_of_path(req.path), res)->run(req);
@@ -497,7 +504,7 @@ struct Server::Impl {
         return forward_count(id, *pc, t.model, req, res);
     }
     send_json(res, 200, with_id(id, {{"X-Router-Estimate", "true"}}),
-              fmt::format(R"({{"input_tokens":{}}})", estimate_tokens(*decoded)));
+              fmt::format(R"({{"input_tokens":{}}})", estimate_input_tokens(*decoded)));
   }
 
   // Asks the Anthropic provider the request routes to; the answer is written on the
@@ -634,9 +641,66 @@ struct Server::Impl {
     send_json(res, 200, h, models_json(engine->current()->pipeline().router().known_models()));
   }
 
+  // GET /v1/usage: the calling key's figures; the operator gets every key's.
+  void usage(const Request& req, const ResponsePtr& res) {
+    Headers h = with_id(new_id());
+    std::shared_ptr<const Generation> g = engine->current();
+    if (!g->keys().enabled()) {
+      return send_error(
+          res, WireFormat::OpenAI,
+          error(404, "no team keys are configured ([[keys]]): there is no usage to report"), h);
+    }
+    const Caller c = g->keys().identify(given_key(req));
+    if (c.kind == Caller::Kind::Unknown)
+      return send_error(res, WireFormat::OpenAI, unknown_key_error(), h);
+    std::vector<KeyConfig> keys;
+    if (c.kind == Caller::Kind::Key) {
+      keys.push_back(*c.key);
+    } else {
+      keys = g->keys().keys();
+    }
+    // The store may answer on another thread: the figures are gathered, then written on the
+    // connection's loop.
+    struct Gather {
+      std::mutex mu;
+      std::vector<std::pair<KeyConfig, KeyUsage>> figures;  // guarded by mu
+      std::optional<Error> failed;                          // guarded by mu
+      std::size_t left = 0;                                 // guarded by mu
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->left = keys.size();
+    gather->figures.resize(keys.size());
+    const bool as_list = c.kind == Caller::Kind::Operator;
+    if (keys.empty()) return send_json(res, 200, std::move(h), usage_json({}, true));
+    const int64_t now = unix_now_ms();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      gather->figures[i].first = keys[i];
+      g->limits()->usage(
+          keys[i].name, KeyLimits::of(keys[i]), now,
+          [gather, i, res, h, as_list](Result<KeyUsage> u) {
+            std::lock_guard lock(gather->mu);
+            if (u) {
+              gather->figures[i].second = std::move(*u);
+            } else if (!gather->failed) {
+              gather->failed = u.error();
+            }
+            if (--gather->left > 0) return;
+            res->post([gather, res, h, as_list]() mutable {
+              std::lock_guard inner(gather->mu);
+              if (gather->failed) {
+                return send_error(res, WireFormat::OpenAI, state_unavailable_error(*gather->failed),
+                                  std::move(h));
+              }
+              send_json(res, 200, std::move(h), usage_json(gather->figures, as_list));
+            });
+          });
+    }
+  }
+
   void scrape(const Request& req, const ResponsePtr& res) {
     Headers h = with_id(new_id());
-    if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), h);
+    if (auto refused = operator_refusal(req))
+      return send_error(res, WireFormat::OpenAI, *refused, h);
     ScrapeInputs in;
     in.in_flight = engine->current()->pipeline().in_flight();
     {
@@ -648,6 +712,10 @@ struct Server::Impl {
       in.log_write_errors = log_file->write_errors();
       in.log_lines_written = log_file->lines_written();
       in.log_dropped = log_file->dropped();
+    }
+    if (const auto& limits = engine->current()->limits()) {
+      in.state_errors = limits->errors();
+      in.state_up = limits->healthy();
     }
     if (edge) {
       in.connections_open = edge->connections();
@@ -670,7 +738,8 @@ struct Server::Impl {
   // dashboards at most), with a keep-alive comment after 15 s of silence.
   void dashboard_events(const Request& req, const ResponsePtr& res) {
     Headers h = with_id(new_id());
-    if (!authorized(req)) return send_error(res, WireFormat::OpenAI, error(401, "invalid or missing API key"), h);
+    if (auto refused = operator_refusal(req))
+      return send_error(res, WireFormat::OpenAI, *refused, h);
     std::shared_ptr<Subscription> sub(engine->events()->subscribe(1024).release(), [this](Subscription* s) {
       {
         std::lock_guard lock(subs_mu);
@@ -762,7 +831,8 @@ Server::~Server() {
 
 Result<int> Server::bind() {
   const ServerConfig& s = impl_->config.server;
-  if (!is_loopback_host(s.host) && !s.api_key_env && !s.allow_unauthenticated) {
+  if (!is_loopback_host(s.host) && !s.api_key_env && impl_->config.keys.empty() &&
+      !s.allow_unauthenticated) {
     return fail(Errc::Config,
                 fmt::format("{}: refusing to serve {} without authentication: anyone who can reach that address could "
                             "use every configured provider (and its keys). Set [server] api_key_env to the variable "

@@ -22,6 +22,7 @@
 
 #include "llmrouter/config.h"
 #include "llmrouter/events.h"
+#include "llmrouter/gateway.h"
 #include "llmrouter/http_provider.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/registry.h"
@@ -58,10 +59,16 @@ class Generation {
   const Provider* provider(std::string_view name) const;
   /// `provider` as the lookup Call::run takes.
   const ProviderLookup& lookup() const noexcept { return lookup_; }
+  /// The team gateway's keys of this configuration (`[[keys]]` and the operator key).
+  const KeyTable& keys() const noexcept { return *keys_; }
+  /// Where the gateway counts (the engine's, shared by every generation).
+  const std::shared_ptr<LimitStore>& limits() const noexcept { return limits_; }
 
  private:
   friend class Engine;
   std::shared_ptr<const Pipeline> pipeline_;
+  std::shared_ptr<const KeyTable> keys_;
+  std::shared_ptr<LimitStore> limits_;
   std::map<std::string, std::shared_ptr<const Provider>, std::less<>> providers_;
   ProviderLookup lookup_;
 };
@@ -154,6 +161,11 @@ class Engine {
   /// headers; those worth forwarding are kept. The engine keeps `callbacks` until on_end.
   /// `endpoint` is the API the request came in on (`format` is OpenAI for any but Chat):
   /// an endpoint's reply is its provider's body, in OpenAI's shape.
+  ///
+  /// With `[[keys]]` configured, the request must carry one (`Authorization: Bearer` or
+  /// `x-api-key` in `headers`) or the operator key: otherwise it ends with 401. A key's
+  /// models, rates and budget are checked before it is sent (403, 429) and its real usage
+  /// is counted at its end (gateway.h).
   std::shared_ptr<RequestHandle> submit(WireFormat format, std::string body, const Headers& headers,
                                         std::shared_ptr<RequestCallbacks> callbacks,
                                         Endpoint endpoint = Endpoint::Chat) const;

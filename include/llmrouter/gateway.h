@@ -203,4 +203,18 @@ std::shared_ptr<LimitStore> make_memory_limit_store();
 /// Unix milliseconds now (the clock the gateway counts with).
 int64_t unix_now_ms();
 
+/// `unix_s` as an RFC 3339 UTC time ("2027-01-01T00:00:00Z").
+std::string utc_text(int64_t unix_s);
+
+/// The gateway's refusals, for encode_error in the client's format:
+/// 401: no key, or one that matches no `[[keys]]` entry nor the operator key.
+Error unknown_key_error();
+/// 403 (`permission_error`, code `permission_denied`): `key` may not use `model`.
+Error model_denied_error(const KeyConfig& key, std::string_view model);
+/// 429 for a refused Admission: `rate_limit_exceeded` with `retry-after`, or for a budget
+/// OpenAI's `insufficient_quota` naming when the period ends.
+Error limit_error(const KeyConfig& key, const Admission& a, uint64_t estimated_tokens);
+/// 503: the limit store cannot be reached and `[state] on_error` is "deny".
+Error state_unavailable_error(const Error& cause);
+
 }  // namespace llmrouter

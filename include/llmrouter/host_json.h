@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llmrouter/gateway.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/router.h"
 
@@ -46,5 +47,12 @@ std::string_view provider_state(const ProviderConfig& provider, const ProviderSn
 std::string providers_json(
     const Config& config, const std::vector<ProviderSnapshot>& live,
     const std::function<std::optional<std::vector<std::string>>(std::string_view)>& loaded);
+
+/// GET /v1/usage: a key's figures in its current period, its limits and what is left.
+/// One key: `{"object":"key_usage", "key", "period": {"type","start","end"}, "requests",
+/// "tokens", "spend_usd", "limits": {"rpm","tpm","budget_usd","models"}, "window":
+/// {"seconds","requests","tokens"}, "budget_remaining_usd"}`; several (the operator's
+/// view): `{"object":"list","data":[...]}`.
+std::string usage_json(const std::vector<std::pair<KeyConfig, KeyUsage>>& keys, bool as_list);
 
 }  // namespace llmrouter

@@ -113,6 +113,9 @@ struct Outcome {
   int64_t duration_ms = 0;
   /// Usage priced with the chosen provider's cost_per_1m_tokens.
   double cost_usd = 0.0;
+  /// The name of the team key (`[[keys]]`) the request came with; empty for none (or the
+  /// operator key).
+  std::string key;
 };
 
 class Pipeline;
@@ -145,6 +148,13 @@ class Call {
   const std::optional<PreparedRequest>& prepared() const noexcept { return outcome_.prepared; }
   /// Why `start` failed (bad body, no route, a plugin's error); `run` then only completes.
   const std::optional<Error>& error() const noexcept { return error_; }
+  /// The model the client asked for (empty when the body did not decode).
+  const std::string& requested_model() const noexcept { return requested_model_; }
+  /// Before it runs: refuses the call with `e` (a host's or the gateway's verdict); `run`
+  /// then only completes, with that error. A call that failed already keeps its error.
+  void refuse(Error e);
+  /// Names the team key the request came with (Outcome::key). Before it runs.
+  void set_key(std::string name) { outcome_.key = std::move(name); }
   /// Sends the request and delivers the reply to `observer` (see Pipeline::handle). Once.
   Outcome run(const ProviderLookup& providers, RequestObserver& observer, const CancelFlag& cancel);
   /// `run` without blocking: each attempt is started with Provider::start and the reply

@@ -307,6 +307,10 @@ struct CanonicalRequest {
 std::string text_of(const Message& m);
 /// The system prompt as one string, blocks joined by "\n".
 std::string system_text(const CanonicalRequest& req);
+/// A rough count of the request's input tokens, without a tokenizer: about four bytes per
+/// token over the system prompt, the messages and the tool definitions, ~1600 per image.
+/// For count_tokens without an Anthropic provider, and the gateway's `tpm` before a reply.
+uint64_t estimate_input_tokens(const CanonicalRequest& req);
 /// The text of a tool result's text parts, joined by "\n".
 std::string text_of(const ToolResultBlock& b);
 

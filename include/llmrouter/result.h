@@ -63,6 +63,9 @@ struct Error {
   /// (an unknown `previous_response_id`: "previous_response_id", "previous_response_not_found").
   std::string param = {};
   std::string api_code = {};
+  /// The OpenAI envelope's `type` when not the one its status implies (an exhausted budget
+  /// is `insufficient_quota`, as OpenAI answers); empty: by status.
+  std::string api_type = {};
 
   /// `http_status` when set, otherwise the default status for `code`.
   int status() const noexcept;

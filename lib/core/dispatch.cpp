@@ -270,6 +270,11 @@ void Call::complete(std::optional<Error> error) {
   pipeline_.counters_->in_flight.fetch_sub(1);
 }
 
+void Call::refuse(Error e) {
+  if (error_ || completed_ || run_) return;
+  error_ = std::move(e);
+}
+
 std::string Call::trace_id() const {
   return trace_ ? trace_->trace_id() : std::string();
 }

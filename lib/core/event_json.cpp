@@ -105,6 +105,7 @@ void write_event(detail::json::Writer& w, const CompleteEvent& e) {
   // it always was.
   if (p && p->request.endpoint != Endpoint::Chat)
     w.kv("endpoint", endpoint_name(p->request.endpoint));
+  if (!o.key.empty()) w.kv("key", o.key);  // the team key's name (gateway.h), never the key
   w.key("provider");
   provider.empty() ? w.null() : w.string(provider);
   w.kv("requested_model", requested_model);

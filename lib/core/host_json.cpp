@@ -207,4 +207,64 @@ std::string providers_json(
   return out;
 }
 
+namespace {
+void write_key_usage(detail::json::Writer& w, const KeyConfig& key, const KeyUsage& u) {
+  w.begin_object();
+  w.kv("object", "key_usage");
+  w.kv("key", key.name);
+  w.key("period");
+  w.begin_object();
+  w.kv("type", key.budget_period == BudgetPeriod::Day     ? "day"
+               : key.budget_period == BudgetPeriod::Month ? "month"
+                                                          : "total");
+  w.key("start");
+  key.budget_period == BudgetPeriod::Total ? w.null() : w.string(utc_text(u.period.start_s));
+  w.key("end");
+  key.budget_period == BudgetPeriod::Total ? w.null() : w.string(utc_text(u.period.end_s));
+  w.end_object();
+  w.kv_uint("requests", u.requests);
+  w.kv_uint("tokens", u.tokens);
+  w.kv_number("spend_usd", u.spent_usd);
+  w.key("limits");
+  w.begin_object();
+  w.key("rpm");
+  key.rpm ? w.uinteger(*key.rpm) : w.null();
+  w.key("tpm");
+  key.tpm ? w.uinteger(*key.tpm) : w.null();
+  w.key("budget_usd");
+  key.budget_usd ? w.number(*key.budget_usd) : w.null();
+  w.key("models");
+  w.begin_array();
+  for (const std::string& m : key.models) w.string(m);
+  w.end_array();
+  w.end_object();
+  w.key("window");
+  w.begin_object();
+  w.kv_int("seconds", 60);
+  w.kv_uint("requests", u.window_requests);
+  w.kv_uint("tokens", u.window_tokens);
+  w.end_object();
+  w.key("budget_remaining_usd");
+  key.budget_usd ? w.number(std::max(0.0, *key.budget_usd - u.spent_usd)) : w.null();
+  w.end_object();
+}
+}  // namespace
+
+std::string usage_json(const std::vector<std::pair<KeyConfig, KeyUsage>>& keys, bool as_list) {
+  std::string out;
+  detail::json::Writer w(out);
+  if (!as_list && keys.size() == 1) {
+    write_key_usage(w, keys.front().first, keys.front().second);
+    return out;
+  }
+  w.begin_object();
+  w.kv("object", "list");
+  w.key("data");
+  w.begin_array();
+  for (const auto& [key, u] : keys) write_key_usage(w, key, u);
+  w.end_array();
+  w.end_object();
+  return out;
+}
+
 }  // namespace llmrouter

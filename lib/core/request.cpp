@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "llmrouter/request.h"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -163,6 +164,29 @@ Result<void> validate(const CanonicalRequest& req) {
     return invalid(fmt::format("top_p: {} is outside [0, 1]", *req.top_p));
   }
   return {};
+}
+
+uint64_t estimate_input_tokens(const CanonicalRequest& req) {
+  std::size_t bytes = system_text(req).size();
+  for (const Message& m : req.messages) {
+    bytes += 4;  // role and framing
+    for (const ContentBlock& b : m.content) {
+      if (const auto* t = std::get_if<TextBlock>(&b)) {
+        bytes += t->text.size();
+      } else if (const auto* u = std::get_if<ToolUseBlock>(&b)) {
+        bytes += u->name.size() + u->input.text.size();
+      } else if (const auto* r = std::get_if<ToolResultBlock>(&b)) {
+        bytes += text_of(*r).size();
+      } else if (const auto* th = std::get_if<ThinkingBlock>(&b)) {
+        bytes += th->thinking.size();
+      } else if (std::holds_alternative<ImageBlock>(b)) {
+        bytes += std::size_t{1600} * 4;  // a typical image is ~1.6k tokens
+      }
+    }
+  }
+  for (const Tool& t : req.tools)
+    bytes += t.name.size() + t.description.size() + t.input_schema.text.size();
+  return std::max<uint64_t>(1, (bytes + 3) / 4);
 }
 
 }  // namespace llmrouter

@@ -113,17 +113,62 @@ class Submitted final : public AsyncRequestObserver,
   Submitted(std::shared_ptr<const Generation> generation, std::string body, std::shared_ptr<RequestCallbacks> callbacks)
       : generation_(std::move(generation)), body_(std::move(body)), callbacks_(std::move(callbacks)) {}
 
-  void start(WireFormat format, Headers headers, Endpoint endpoint) {
-    call_ = std::shared_ptr<Call>(
-        generation_->pipeline().start(format, body_, std::move(headers), endpoint).release());
+  void start(WireFormat format, const Headers& client_headers, Endpoint endpoint) {
+    const Pipeline& pipeline = generation_->pipeline();
+    const KeyTable& keys = generation_->keys();
+    const Caller who =
+        keys.enabled() ? keys.identify(client_headers) : Caller{Caller::Kind::Operator, nullptr};
+    if (who.kind == Caller::Kind::Unknown) {
+      call_ = std::shared_ptr<Call>(pipeline.refuse(format, unknown_key_error()).release());
+    } else {
+      call_ = std::shared_ptr<Call>(
+          pipeline.start(format, body_, forwarded_headers(client_headers), endpoint).release());
+    }
     id_ = call_->id();
     if (call_->prepared()) {
       tags_ = call_->prepared()->request.tags;
       streamed_ = call_->prepared()->request.stream;
       writer_.emplace(format, *call_->prepared(), [this](std::string_view bytes) { return callbacks_->on_bytes(bytes); });
     }
+    if (who.kind == Caller::Kind::Key) {
+      const KeyConfig& key = *who.key;
+      call_->set_key(key.name);
+      if (!call_->error() && !key_allows_model(key, call_->requested_model())) {
+        call_->refuse(model_denied_error(key, call_->requested_model()));
+      }
+      if (!call_->error() && (key.rpm || key.tpm || key.budget_usd)) {
+        key_ = &key;
+        estimate_ = estimate_input_tokens(call_->prepared()->request);
+        // The call runs once the store has counted it: at once in memory, when Redis
+        // answers otherwise (on a loop; nothing waits for it).
+        generation_->limits()->admit(
+            AdmitQuery{key.name, KeyLimits::of(key), estimate_, unix_now_ms()},
+            [self = shared_from_this()](Result<Admission> r) { self->admitted(std::move(r)); });
+        return;
+      }
+    }
+    run();
+  }
+
+  // The limit store's answer: the call runs, or ends refused.
+  void admitted(Result<Admission> r) {
+    if (!r) {
+      if (generation_->config().state.on_error == StateErrorPolicy::Deny) {
+        call_->refuse(state_unavailable_error(r.error()));
+      }  // "allow": served, uncounted; the store logs the outage and counts its errors
+    } else if (r->verdict != Admission::Verdict::Admitted) {
+      call_->refuse(limit_error(*key_, *r, estimate_));
+    } else {
+      slot_ = r->slot;
+      counted_ = true;
+    }
+    if (cancelled_.load()) call_->refuse(Error{Errc::Cancelled, "the client went away", 0, {}});
+    run();
+  }
+
+  void run() {
     // Read before the call runs: a call waiting for room may set its error on another thread.
-    failed_at_start_ = call_->error().has_value();
+    failed_at_start_.store(call_->error().has_value());
     Call::run_async(call_, generation_->lookup(), shared_from_this());
   }
 
@@ -134,6 +179,12 @@ class Submitted final : public AsyncRequestObserver,
   void on_attempt(const RouteTarget& t) override { callbacks_->on_attempt(t); }
   bool behind() const override { return callbacks_->behind(); }
   void on_complete(Outcome o) override {
+    if (counted_) {  // the real tokens and the spend, for the key's counters
+      const uint64_t tokens =
+          o.response ? o.response->usage.input_tokens + o.response->usage.output_tokens : 0;
+      generation_->limits()->settle(Settlement{key_->name, KeyLimits::of(*key_), slot_, estimate_,
+                                               tokens, o.cost_usd, unix_now_ms()});
+    }
     if (writer_ && !writer_->finish(o) && !o.error) {
       o.error = Error{Errc::Cancelled, "cancelled by the reply's reader", 499, {}};
     }
@@ -145,13 +196,16 @@ class Submitted final : public AsyncRequestObserver,
   }
 
   // Whether the request failed before it ran (a bad body, no route, a plugin's error).
-  bool failed_at_start() const { return failed_at_start_; }
+  bool failed_at_start() const { return failed_at_start_.load(); }
   const std::vector<std::string>& tags() const noexcept { return tags_; }
   bool streamed() const noexcept { return streamed_; }
 
   // RequestHandle
   uint64_t id() const noexcept override { return id_; }
-  void cancel() override { call_->cancel(); }
+  void cancel() override {
+    cancelled_.store(true);  // a call still being admitted ends as it is
+    call_->cancel();
+  }
   void resume() override { call_->resume(); }
 
  private:
@@ -163,7 +217,13 @@ class Submitted final : public AsyncRequestObserver,
   uint64_t id_ = 0;
   std::vector<std::string> tags_;
   bool streamed_ = false;
-  bool failed_at_start_ = false;
+  std::atomic<bool> failed_at_start_{false};
+  std::atomic<bool> cancelled_{false};
+  // A team key with limits: counted by the limit store before the call ran.
+  const KeyConfig* key_ = nullptr;  // in generation_'s key table
+  uint64_t estimate_ = 0;
+  int64_t slot_ = 0;
+  bool counted_ = false;
 };
 
 // The reply bytes between the loop (the writer, which never blocks) and a reader thread.
@@ -306,6 +366,8 @@ struct Engine::Impl {
   std::unique_ptr<JsonlLog> log_file;
   std::mutex reload_mu;  // one reload at a time
   std::atomic<std::shared_ptr<const Generation>> current;
+  // The gateway's counters, made once for the engine's life (the backend needs a restart).
+  std::shared_ptr<LimitStore> limits;
 
   Result<std::shared_ptr<const Generation>> build(const Config& config, const Pipeline* previous) {
     auto pipeline = Pipeline::build(
@@ -331,6 +393,10 @@ struct Engine::Impl {
       g->providers_.emplace(pc.name, std::move(*made));
     }
     g->lookup_ = [raw = g.get()](std::string_view name) { return raw->provider(name); };
+    std::vector<std::string> warnings;
+    g->keys_ = KeyTable::build(config, options.getenv, &warnings);
+    for (const std::string& w : warnings) log(LogLevel::Warn, w);
+    g->limits_ = limits;
     return std::shared_ptr<const Generation>(std::move(g));
   }
 
@@ -357,6 +423,12 @@ Result<std::unique_ptr<Engine>> Engine::create(Config config, EngineOptions opti
     log(LogLevel::Info, fmt::format("telemetry: exporting traces and metrics to {} (sample ratio {})",
                                     config.telemetry.otlp_endpoint, config.telemetry.sample_ratio));
   }
+  if (config.state.backend == StateBackend::Redis) {
+    return fail(
+        Errc::Config,
+        fmt::format("{}: state.backend: \"redis\" is not available in this build", config.source));
+  }
+  impl->limits = make_memory_limit_store();
   auto generation = impl->build(config, nullptr);
   if (!generation) return fail(generation.error());
   impl->events = (*generation)->pipeline().events();
@@ -427,7 +499,7 @@ std::shared_ptr<Submitted> submit_to(std::shared_ptr<const Generation> generatio
                                      std::shared_ptr<RequestCallbacks> callbacks,
                                      Endpoint endpoint = Endpoint::Chat) {
   auto s = std::make_shared<Submitted>(std::move(generation), std::move(body), std::move(callbacks));
-  s->start(format, forwarded_headers(headers), endpoint);
+  s->start(format, headers, endpoint);
   return s;
 }
 }  // namespace

@@ -163,6 +163,7 @@ void write_count_object(json::Writer& w, std::string_view key, std::string_view 
 }
 
 std::string_view openai_error_type(const Error& e) {
+  if (!e.api_type.empty()) return e.api_type;
   switch (e.status()) {
     case 400:
     case 404:

@@ -208,4 +208,95 @@ int64_t unix_now_ms() {
       .count();
 }
 
+std::string utc_text(int64_t unix_s) {
+  const auto t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  if (!gmtime_r(&t, &tm)) return std::to_string(unix_s);
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf, n);
+}
+
+Error unknown_key_error() {
+  Error e{Errc::InvalidRequest,
+          "invalid or missing API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'",
+          401,
+          {}};
+  e.api_code = "invalid_api_key";
+  return e;
+}
+
+Error model_denied_error(const KeyConfig& key, std::string_view model) {
+  std::string allowed;
+  for (const std::string& m : key.models) {
+    if (!allowed.empty()) allowed += ", ";
+    allowed += m;
+  }
+  Error e{Errc::InvalidRequest,
+          fmt::format("the key '{}' may not use the model '{}' (it may use: {})", key.name, model,
+                      allowed),
+          403,
+          {}};
+  e.api_code = "permission_denied";
+  return e;
+}
+
+Error limit_error(const KeyConfig& key, const Admission& a, uint64_t estimated_tokens) {
+  Error e{Errc::Overloaded, {}, 429, {}};
+  switch (a.verdict) {
+    case Admission::Verdict::OverBudget: {
+      const std::string_view period = key.budget_period == BudgetPeriod::Day     ? "day"
+                                      : key.budget_period == BudgetPeriod::Month ? "month"
+                                                                                 : "total";
+      if (key.budget_period == BudgetPeriod::Total) {
+        e.message = fmt::format(
+            "the key '{}' has used its total budget of ${:.2f} (spent ${:.4f}); it does not renew",
+            key.name, key.budget_usd.value_or(0.0), a.spent_usd);
+      } else {
+        e.message = fmt::format(
+            "the key '{}' has used its budget of ${:.2f} for the {} (spent ${:.4f}); it renews at "
+            "{}",
+            key.name, key.budget_usd.value_or(0.0), period, a.spent_usd, utc_text(a.period_end_s));
+      }
+      e.api_type = "insufficient_quota";
+      e.api_code = "insufficient_quota";
+      break;
+    }
+    case Admission::Verdict::OverRpm:
+      e.message =
+          fmt::format("the key '{}' is over its limit of {} requests per minute; retry after {} s",
+                      key.name, key.rpm.value_or(0), a.retry_after_s);
+      e.api_code = "rate_limit_exceeded";
+      break;
+    case Admission::Verdict::OverTpm:
+      e.message =
+          estimated_tokens > key.tpm.value_or(0)
+              ? fmt::format(
+                    "the key '{}' has a limit of {} tokens per minute, and this request alone is "
+                    "estimated at {} input tokens",
+                    key.name, key.tpm.value_or(0), estimated_tokens)
+              : fmt::format(
+                    "the key '{}' is over its limit of {} tokens per minute (this request is "
+                    "estimated at {} input tokens); retry after {} s",
+                    key.name, key.tpm.value_or(0), estimated_tokens, a.retry_after_s);
+      e.api_code = "rate_limit_exceeded";
+      break;
+    case Admission::Verdict::Admitted:
+      break;
+  }
+  if (a.retry_after_s > 0) e.retry_after = std::to_string(a.retry_after_s);
+  return e;
+}
+
+Error state_unavailable_error(const Error& cause) {
+  return Error{
+      Errc::Overloaded,
+      fmt::format(
+          "the router's shared state cannot be reached ({}); requests with team keys are refused "
+          "until it is back ([state] on_error = \"deny\")",
+          cause.message),
+      503,
+      {}};
+}
+
 }  // namespace llmrouter

@@ -56,6 +56,15 @@ TEST(ConfigExampleTest, LoadsWithEveryValueAsDocumented) {
   EXPECT_EQ(c->telemetry.sample_ratio, 1.0);
   EXPECT_EQ(c->routing.max_attempts, 3u);
 
+  EXPECT_EQ(c->state.backend, StateBackend::Memory);
+  EXPECT_EQ(c->state.on_error, StateErrorPolicy::Allow);
+  ASSERT_EQ(c->keys.size(), 2u);
+  EXPECT_EQ(c->keys[0].name, "alice");
+  EXPECT_EQ(c->keys[0].rpm, 60u);
+  EXPECT_EQ(c->keys[0].budget_period, BudgetPeriod::Month);
+  EXPECT_EQ(c->keys[1].key_sha256,
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+
   ASSERT_EQ(c->providers.size(), 6u);
   const ProviderConfig& local = c->providers[0];
   EXPECT_EQ(local.name, "local");

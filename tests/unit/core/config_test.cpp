@@ -633,6 +633,109 @@ TEST(ConfigTest, StateSectionIsReadAndChecked) {
             "test.toml:2:1: state.response_ttl_s: unknown key; did you mean 'responses_ttl_s'?");
 }
 
+TEST(ConfigTest, StateBackendSettings) {
+  Result<Config> defaults = load(std::string(kProvider));
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->state.backend, StateBackend::Memory);
+  EXPECT_EQ(defaults->state.key_prefix, "llmrouter:");
+  EXPECT_EQ(defaults->state.on_error, StateErrorPolicy::Allow);
+  Result<Config> c = load(
+      "[state]\nbackend = \"redis\"\nredis_url = \"redis://127.0.0.1:6380/2\"\nredis_password_env "
+      "= \"REDIS_PW\"\n"
+      "key_prefix = \"team-a:\"\non_error = \"deny\"\nredis_timeout_ms = 100\n" +
+      std::string(kProvider));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->state.backend, StateBackend::Redis);
+  EXPECT_EQ(c->state.redis_url, "redis://127.0.0.1:6380/2");
+  EXPECT_EQ(c->state.redis_password_env, "REDIS_PW");
+  EXPECT_EQ(c->state.key_prefix, "team-a:");
+  EXPECT_EQ(c->state.on_error, StateErrorPolicy::Deny);
+  EXPECT_EQ(c->state.redis_timeout, std::chrono::milliseconds(100));
+
+  EXPECT_EQ(error_of("[state]\nbackend = \"redis\"\n" + std::string(kProvider)),
+            "test.toml:2:11: state.backend: the redis backend needs redis_url = "
+            "\"redis://HOST:PORT[/DB]\"");
+  EXPECT_EQ(error_of("[state]\nbackend = \"redsi\"\n" + std::string(kProvider)),
+            "test.toml:2:11: state.backend: unknown backend 'redsi'; expected one of memory, "
+            "redis; did you mean "
+            "'redis'?");
+  EXPECT_EQ(error_of("[state]\nredis_url = \"http://x:1\"\n" + std::string(kProvider)),
+            "test.toml:2:13: state.redis_url: expected redis://HOST:PORT[/DB], got 'http://x:1'");
+  EXPECT_EQ(
+      error_of("[state]\nredis_url = \"redis://h:99999\"\n" + std::string(kProvider)),
+      "test.toml:2:13: state.redis_url: expected redis://HOST:PORT[/DB], got 'redis://h:99999'");
+  EXPECT_EQ(
+      error_of("[state]\non_error = \"ignore\"\n" + std::string(kProvider)),
+      "test.toml:2:12: state.on_error: unknown on_error 'ignore'; expected one of allow, deny");
+  EXPECT_EQ(error_of("[state]\nredis_password_env = \"hunter 2\"\n" + std::string(kProvider))
+                .substr(0, 50),
+            "test.toml:2:22: state.redis_password_env: 'hunter ");
+}
+
+TEST(ConfigTest, KeysAreReadAndChecked) {
+  Result<Config> c = load(
+      std::string(kProvider) +
+      "[[keys]]\nname = \"alice\"\nkey_env = \"ALICE_KEY\"\nmodels = [\"gpt-*\", \"ollama/*\"]\n"
+      "rpm = 60\ntpm = 100000\nbudget_usd = 25.5\nbudget_period = \"day\"\n"
+      "[[keys]]\nname = \"ci-bot\"\nkey_sha256 = \"" +
+      std::string(64, 'A') + "\"\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->keys.size(), 2u);
+  const KeyConfig& a = c->keys[0];
+  EXPECT_EQ(a.name, "alice");
+  EXPECT_EQ(a.key_env, "ALICE_KEY");
+  EXPECT_EQ(a.models, (std::vector<std::string>{"gpt-*", "ollama/*"}));
+  EXPECT_EQ(a.rpm, 60u);
+  EXPECT_EQ(a.tpm, 100000u);
+  EXPECT_EQ(a.budget_usd, 25.5);
+  EXPECT_EQ(a.budget_period, BudgetPeriod::Day);
+  EXPECT_EQ(a.loc.line, 5u);
+  const KeyConfig& b = c->keys[1];
+  EXPECT_EQ(b.key_sha256, std::string(64, 'a'));  // kept lower-case
+  EXPECT_TRUE(b.models.empty());
+  EXPECT_FALSE(b.rpm);
+  EXPECT_EQ(b.budget_period, BudgetPeriod::Month);
+
+  const std::string head =
+      std::string(kProvider) + "[[keys]]\nname = \"k\"\n";  // keys[0] at line 5
+  EXPECT_EQ(error_of(head),
+            "test.toml:5:1: keys[0].key_env: missing: set key_env (the environment variable "
+            "holding the key) or key_sha256 (its SHA-256)");
+  EXPECT_EQ(
+      error_of(head + "key_env = \"K\"\nkey_sha256 = \"" + std::string(64, '0') + "\"\n"),
+      "test.toml:8:14: keys[0].key_sha256: set exactly one of key_env and key_sha256, not both");
+  EXPECT_EQ(error_of(head + "key_sha256 = \"abc\"\n"),
+            "test.toml:7:14: keys[0].key_sha256: expected the key's SHA-256 as 64 hex digits "
+            "(printf %s KEY | "
+            "sha256sum)");
+  EXPECT_EQ(error_of(head + "key_env = \"K\"\nmodels = [\"gpt-*\", \"m[abc\"]\n"),
+            "test.toml:8:20: keys[0].models[1]: 'm[abc': the '[' at offset 1 is never closed");
+  EXPECT_EQ(error_of(head + "key_env = \"K\"\nmodels = [\"\"]\n"),
+            "test.toml:8:11: keys[0].models[0]: '': an empty pattern matches nothing; use \"*\" "
+            "for every model");
+  EXPECT_EQ(error_of(head + "key_env = \"K\"\nrpm = 0\n"),
+            "test.toml:8:7: keys[0].rpm: must be between 1 and 1099511627776, got 0");
+  EXPECT_EQ(error_of(head + "key_env = \"K\"\nbudget_period = \"week\"\n"),
+            "test.toml:8:17: keys[0].budget_period: unknown budget_period 'week'; expected one of "
+            "day, month, total");
+  EXPECT_EQ(error_of(head + "key_env = \"K\"\nrmp = 5\n"),
+            "test.toml:8:1: keys[0].rmp: unknown key; did you mean 'rpm'?");
+  EXPECT_EQ(error_of(std::string(kProvider) + "[[keys]]\nname = \"a b\"\nkey_env = \"K\"\n"),
+            "test.toml:6:8: keys[0].name: 'a b': a key name is 1 to 64 letters, digits, '.', '_' "
+            "or '-' (it appears "
+            "in logs, metrics and Redis keys)");
+  EXPECT_EQ(error_of(head + "key_env = \"K\"\n[[keys]]\nname = \"k\"\nkey_env = \"J\"\n"),
+            "test.toml:9:8: keys[1].name: duplicate key name 'k' (first defined at line 5)");
+  const std::string digest = std::string(64, 'b');
+  EXPECT_EQ(error_of(head + "key_sha256 = \"" + digest +
+                     "\"\n[[keys]]\nname = \"j\"\nkey_sha256 = \"" + digest + "\"\n"),
+            "test.toml:10:14: keys[1].key_sha256: the same key_sha256 as the key at line 5: a key "
+            "must identify one "
+            "[[keys]] entry");
+  EXPECT_EQ(error_of("keys = 3\n" + std::string(kProvider)),
+            "test.toml:1:8: keys: expected an array of tables ([[keys]]), found an integer");
+}
+
 TEST(ConfigTest, MissingRuleType) {
   EXPECT_EQ(build_error_of(std::string(kProvider) + "[[routers]]\nprovider = \"local\"\n"),
             "test.toml:5:1: routers[0].type: missing required key (a string)");
