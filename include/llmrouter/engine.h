@@ -43,6 +43,10 @@ struct EngineOptions {
   TelemetryOptions telemetry;
   /// Event loops of the transport; unset: `[server] workers` (0 there: one per core).
   std::optional<unsigned> loops;
+  /// Hold requests to `[[keys]]` (gateway.h), identified by their Authorization or
+  /// x-api-key header: an HTTP host's clients. False for a host whose every request is its
+  /// own (the C ABI, which takes no headers): no key is asked for and none is counted.
+  bool enforce_keys = true;
   /// Run discovery's first round before `create` returns (bounded by each provider's
   /// discovery_timeout_ms), then refresh in the background.
   bool discovery = true;
@@ -63,12 +67,15 @@ class Generation {
   const KeyTable& keys() const noexcept { return *keys_; }
   /// Where the gateway counts (the engine's, shared by every generation).
   const std::shared_ptr<LimitStore>& limits() const noexcept { return limits_; }
+  /// Whether requests are held to the keys (EngineOptions::enforce_keys).
+  bool enforces_keys() const noexcept { return enforce_keys_ && keys_->enabled(); }
 
  private:
   friend class Engine;
   std::shared_ptr<const Pipeline> pipeline_;
   std::shared_ptr<const KeyTable> keys_;
   std::shared_ptr<LimitStore> limits_;
+  bool enforce_keys_ = true;
   std::map<std::string, std::shared_ptr<const Provider>, std::less<>> providers_;
   ProviderLookup lookup_;
 };

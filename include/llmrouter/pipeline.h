@@ -150,8 +150,8 @@ class Call {
   const std::optional<Error>& error() const noexcept { return error_; }
   /// The model the client asked for (empty when the body did not decode).
   const std::string& requested_model() const noexcept { return requested_model_; }
-  /// Before it runs: refuses the call with `e` (a host's or the gateway's verdict); `run`
-  /// then only completes, with that error. A call that failed already keeps its error.
+  /// Before it runs: refuses the call with `e` (a host's or the gateway's verdict), in place
+  /// of any error `start` found; `run` then only completes, with that error.
   void refuse(Error e);
   /// Names the team key the request came with (Outcome::key). Before it runs.
   void set_key(std::string name) { outcome_.key = std::move(name); }

@@ -271,7 +271,7 @@ void Call::complete(std::optional<Error> error) {
 }
 
 void Call::refuse(Error e) {
-  if (error_ || completed_ || run_) return;
+  if (completed_ || run_) return;
   error_ = std::move(e);
 }
 

@@ -133,7 +133,9 @@ class Submitted final : public AsyncRequestObserver,
     if (who.kind == Caller::Kind::Key) {
       const KeyConfig& key = *who.key;
       call_->set_key(key.name);
-      if (!call_->error() && !key_allows_model(key, call_->requested_model())) {
+      // Before the routing's verdict: a model the key may not use is refused as such, routable
+      // or not. A body that did not decode has no model, and its own error.
+      if (!call_->requested_model().empty() && !key_allows_model(key, call_->requested_model())) {
         call_->refuse(model_denied_error(key, call_->requested_model()));
       }
       if (!call_->error() && (key.rpm || key.tpm || key.budget_usd)) {
@@ -397,6 +399,7 @@ struct Engine::Impl {
     g->keys_ = KeyTable::build(config, options.getenv, &warnings);
     for (const std::string& w : warnings) log(LogLevel::Warn, w);
     g->limits_ = limits;
+    g->enforce_keys_ = options.enforce_keys;
     return std::shared_ptr<const Generation>(std::move(g));
   }
 

@@ -214,7 +214,9 @@ clock = ["what time"]
 /// Starts the mock and one server per format of `formats`. Returns
 ///   { mock: {url}, servers: {openai: {url, provider, backup, sentModel, upstreamPath}, ...},
 ///     lastUpstreamRequest(format), stop() }
-export async function startStack(formats = FORMATS) {
+/// `options.extraConfig` is appended to every server's configuration (e.g. [[keys]]
+/// tables) and `options.env` added to the servers' environment.
+export async function startStack(formats = FORMATS, options = {}) {
   const serverBin = binary('LLMROUTER_SERVER', 'llmrouter-server');
   const mockBin = binary('LLMROUTER_MOCK', 'llmrouter-mock');
   const dir = mkdtempSync(join(tmpdir(), 'llmrouter-e2e-'));
@@ -238,14 +240,14 @@ export async function startStack(formats = FORMATS) {
     },
   };
   try {
-    const env = { ...process.env, LLMROUTER_E2E_KEY: API_KEY };
+    const env = { ...process.env, LLMROUTER_E2E_KEY: API_KEY, ...(options.env ?? {}) };
     const mock = await startProcess('llmrouter-mock', mockBin, ['--host', '127.0.0.1', '--port', '0'], env);
     procs.push(mock);
     stack.mock = mock;
     const started = await Promise.all(
       formats.map(async (format) => {
         const config = join(dir, `${format}.toml`);
-        writeFileSync(config, configFor(format, mock.url));
+        writeFileSync(config, configFor(format, mock.url) + (options.extraConfig ?? ''));
         const server = await startProcess('llmrouter-server', serverBin, [config, '--port', '0'], env);
         procs.push(server);
         return [format, server];
