@@ -638,7 +638,16 @@ struct Server::Impl {
   void models(const Request& req, const ResponsePtr& res) {
     const Headers h = with_id(new_id());
     if (!authorized(req)) return send_error(res, format_of_path(req.path), error(401, "invalid or missing API key"), h);
-    send_json(res, 200, h, models_json(engine->current()->pipeline().router().known_models()));
+    std::shared_ptr<const Generation> g = engine->current();
+    std::vector<RouteTarget> known = g->pipeline().router().known_models();
+    // A team key sees the models it may use.
+    if (g->keys().enabled()) {
+      if (const Caller c = g->keys().identify(given_key(req)); c.kind == Caller::Kind::Key) {
+        std::erase_if(known,
+                      [&](const RouteTarget& m) { return !key_allows_model(*c.key, m.model); });
+      }
+    }
+    send_json(res, 200, h, models_json(known));
   }
 
   // GET /v1/usage: the calling key's figures; the operator gets every key's.

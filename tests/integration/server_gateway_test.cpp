@@ -63,6 +63,16 @@ provider = "claude"
 type = "prefix"
 model_prefix = "gpt"
 provider = "oai"
+[[routers]]
+type = "prefix"
+model_prefix = "fast"
+provider = "claude"
+rewrite_model = "claude-3-haiku"
+[[routers]]
+type = "prefix"
+model_prefix = "cheap"
+provider = "oai"
+rewrite_model = "gpt-4o-mini"
 [[keys]]
 name = "alice"
 key_env = "ALICE_KEY"
@@ -143,7 +153,17 @@ TEST_F(ServerGatewayTest, RequestsWithoutAKnownKeyGet401InTheirFormat) {
   auto models = get("/v1/models", "");
   ASSERT_TRUE(models);
   EXPECT_EQ(models->status, 401);
-  EXPECT_EQ(get("/v1/models", "carol-key")->status, 200);
+  auto carol_models = get("/v1/models", "carol-key");
+  ASSERT_TRUE(carol_models);
+  EXPECT_EQ(carol_models->status, 200);
+  EXPECT_THAT(carol_models->body, HasSubstr(R"("id":"claude-3-haiku")"));
+  EXPECT_THAT(carol_models->body, HasSubstr(R"("id":"gpt-4o-mini")"));
+  // A key with models globs sees those it may use.
+  auto alice_models = get("/v1/models", "alice-key");
+  ASSERT_TRUE(alice_models);
+  EXPECT_EQ(alice_models->status, 200);
+  EXPECT_THAT(alice_models->body, Not(HasSubstr("claude")));
+  EXPECT_THAT(alice_models->body, HasSubstr(R"("id":"gpt-4o-mini")"));
   EXPECT_EQ(cloud_.requests(), 0) << "nothing unauthenticated reached a provider";
 }
 
