@@ -578,9 +578,23 @@ class CurlTransport final : public Transport {
   }
 
   // Each loop cancels what it has in flight and joins its thread (a loop whose own thread
-  // asks is only told to stop).
+  // asks is only told to stop). The shutdown hooks run first.
   void shutdown() override {
+    std::vector<std::weak_ptr<std::function<void()>>> hooks;
+    {
+      std::lock_guard lock(hooks_mu_);
+      hooks.swap(hooks_);
+    }
+    for (auto& h : hooks) {
+      if (auto hook = h.lock()) (*hook)();
+    }
     for (auto& loop : loops_) loop->stop();
+  }
+
+  void add_shutdown_hook(std::weak_ptr<std::function<void()>> hook) {
+    std::lock_guard lock(hooks_mu_);
+    std::erase_if(hooks_, [](const auto& h) { return h.expired(); });
+    hooks_.push_back(std::move(hook));
   }
 
   TransferId start(HttpRequest request, std::shared_ptr<TransferObserver> observer) override {
@@ -622,6 +636,8 @@ class CurlTransport final : public Transport {
   }
 
   std::vector<std::unique_ptr<Loop>> loops_;
+  std::mutex hooks_mu_;
+  std::vector<std::weak_ptr<std::function<void()>>> hooks_;  // guarded by hooks_mu_
   std::atomic<TransferId> next_id_{0};
   std::atomic<std::size_t> next_loop_{0};
   std::shared_ptr<std::atomic<uint64_t>> connections_ = std::make_shared<std::atomic<uint64_t>>(0);
@@ -634,6 +650,12 @@ bool in_transport_loop() noexcept { return tls_current_loop != nullptr; }
 std::vector<boost::asio::io_context*> detail::transport_loops(Transport& transport) {
   if (auto* curl = dynamic_cast<CurlTransport*>(&transport)) return curl->io_contexts();
   return {};
+}
+
+void detail::on_transport_shutdown(Transport& transport,
+                                   std::weak_ptr<std::function<void()>> hook) {
+  if (auto* curl = dynamic_cast<CurlTransport*>(&transport))
+    curl->add_shutdown_hook(std::move(hook));
 }
 
 std::unique_ptr<Transport> make_curl_transport(const TransportOptions& options) {
