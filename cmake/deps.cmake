@@ -9,15 +9,19 @@ find_package(fmt 9 CONFIG REQUIRED)                   # fmt::fmt
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)    # OpenSSL::Crypto (the gateway's SHA-256)
 find_package(tl-expected 1.0 CONFIG REQUIRED)         # tl::expected (Result<T>)
 # Boost.Asio (header-only, Debian's libboost1.81-dev): the engine's event loops. Only the
-# transport's translation unit includes it; it is no dependency of an installed library.
+# translation units that run on them include it (the transport, the HTTP edge, the Redis
+# client); it is no dependency of an installed library.
 find_package(boost_headers 1.81 CONFIG REQUIRED)       # Boost::headers
 # JSON is written by lib/json's own writer (see the comment on json::Writer). RapidJSON
 # (header-only, Debian's rapidjson-dev) is used for one thing: its JSON Schema validator,
 # in lib/core/json_schema.cpp only. Its config has no target, only RAPIDJSON_INCLUDE_DIRS.
 find_package(RapidJSON 1.1 CONFIG REQUIRED)
+find_package(PkgConfig REQUIRED)
+# hiredis (Debian's libhiredis-dev, 0.14): the Redis limit store's client, driven by the
+# engine's Asio loops (lib/gateway/redis.cpp). pkg-config only.
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis>=0.14)
 
 if(LLMROUTER_BUILD_APPS OR LLMROUTER_BUILD_TESTS OR LLMROUTER_BUILD_BENCHMARKS)
-  find_package(PkgConfig REQUIRED)
   # Debian ships cpp-httplib as a compiled library without a CMake config; its pkg-config
   # flags must match the .so's class layout.
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)

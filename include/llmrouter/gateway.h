@@ -40,6 +40,8 @@
 
 namespace llmrouter {
 
+class Transport;
+
 /// Reads an environment variable (nullopt when unset).
 using KeyEnvReader = std::function<std::optional<std::string>(const std::string& name)>;
 
@@ -199,6 +201,24 @@ class LimitStore {
 
 /// The LimitStore of one process.
 std::shared_ptr<LimitStore> make_memory_limit_store();
+
+/// The LimitStore in Redis (`[state] backend = "redis"`): `redis_url`'s server and DB, AUTH
+/// with the password in the `redis_password_env` variable (else the URL's), keys under
+/// `key_prefix`. Each admit, settle and usage is one Lua script, atomic in Redis, given the
+/// caller's time (`now_ms`), so that every instance counts the same slots as the memory
+/// store. Calls run on one connection on one of `transport`'s event loops (it must come from
+/// make_curl_transport), never blocking it; each has `redis_timeout` to answer, after which
+/// it fails and the connection is made again (after a short backoff). An outage is logged
+/// when it starts and when it ends, and shows in `healthy()` and `errors()`.
+/// Errors: Errc::Config when `redis_url` is not a Redis URL or the `redis_password_env`
+/// variable is unset or empty; Errc::InvalidArgument for a transport without event loops. A
+/// Redis that cannot be reached at start-up is no error: the store keeps trying.
+/// The store keeps `transport`. Its destructor fails the calls still pending (each callback
+/// gets Errc::Cancelled) and closes the connection on the loop, waiting for that (except on
+/// a loop thread). When the transport shuts down first, the store does the same as it
+/// does, and its calls fail at once from then on.
+[[nodiscard]] Result<std::shared_ptr<LimitStore>> make_redis_limit_store(
+    const StateConfig& state, const KeyEnvReader& getenv, std::shared_ptr<Transport> transport);
 
 /// Unix milliseconds now (the clock the gateway counts with).
 int64_t unix_now_ms();
