@@ -427,11 +427,15 @@ Result<std::unique_ptr<Engine>> Engine::create(Config config, EngineOptions opti
                                     config.telemetry.otlp_endpoint, config.telemetry.sample_ratio));
   }
   if (config.state.backend == StateBackend::Redis) {
-    return fail(
-        Errc::Config,
-        fmt::format("{}: state.backend: \"redis\" is not available in this build", config.source));
+    auto store = make_redis_limit_store(config.state, impl->options.getenv, impl->transport);
+    if (!store) return fail(store.error());
+    impl->limits = std::move(*store);
+    log(LogLevel::Info,
+        fmt::format("state: the gateway's counters are in Redis ({}, keys under '{}')",
+                    config.state.redis_url, config.state.key_prefix));
+  } else {
+    impl->limits = make_memory_limit_store();
   }
-  impl->limits = make_memory_limit_store();
   auto generation = impl->build(config, nullptr);
   if (!generation) return fail(generation.error());
   impl->events = (*generation)->pipeline().events();
