@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "llmrouter/config.h"
 #include "llmrouter/events.h"
@@ -78,6 +79,20 @@ class Generation {
   bool enforce_keys_ = true;
   std::map<std::string, std::shared_ptr<const Provider>, std::less<>> providers_;
   ProviderLookup lookup_;
+};
+
+/// What Engine::reload applied, and what it could not.
+struct ReloadReport {
+  /// Where the configuration came from (Config::source: its file).
+  std::string source;
+  /// The settings that differ from the running ones but take effect only at the next start,
+  /// as key paths in schema order ("server.port", "logging.path", "state.backend"): the
+  /// HTTP edge's `[server]` settings, `[logging]`, `[telemetry]`, and the connection to the
+  /// shared state's backend.
+  std::vector<std::string> restart_required;
+  /// The configuration's non-fatal findings (Config::warnings: providers skipped because
+  /// their key is unset).
+  std::vector<std::string> warnings;
 };
 
 /// What a host sees of a request submitted with Engine::submit. Calls come one at a time,
@@ -157,10 +172,22 @@ class Engine {
   std::shared_ptr<const Generation> current() const;
   /// Validates and builds `config`'s pipeline and providers and swaps them in at once;
   /// requests in flight finish on theirs. Request ids, the event bus, the log and the
-  /// transport carry on. `[server]`, `[logging]` and `[telemetry]` keep their start-up
-  /// values (a difference is logged as a warning). Errors leave the current generation
-  /// in place.
-  [[nodiscard]] Result<void> reload(Config config);
+  /// transport carry on. `[server]`, `[logging]`, `[telemetry]` and the state backend's
+  /// connection keep their start-up values: the report lists the ones that differ (also
+  /// logged as a warning). Every reload, applied or refused, publishes a `reload` event
+  /// and is logged (info, or error with every problem). One reload runs at a time; a
+  /// second waits. Blocks while the pipeline builds and discovery's first round runs
+  /// (bounded by each provider's discovery_timeout_ms): call it from a thread of the
+  /// host's, never from a transport loop. Errors (Errc::Config, one line per problem)
+  /// leave the current generation in place.
+  [[nodiscard]] Result<ReloadReport> reload(const Config& config);
+  /// `reload` of the TOML file at `path`, read with the engine's environment reader;
+  /// `adjust`, when set, is applied to the loaded configuration first (a host's
+  /// command-line overrides). A file that does not load is refused like a configuration
+  /// that does not build: the error lists every problem as FILE:LINE:COL: ..., and the
+  /// `reload` event and the log say so.
+  [[nodiscard]] Result<ReloadReport> reload_file(const std::string& path,
+                                                 const std::function<void(Config&)>& adjust = {});
 
   /// Starts one request and returns at once: decode, stages and routing run on the calling
   /// thread, each upstream exchange on a transport loop, and the reply reaches `callbacks`

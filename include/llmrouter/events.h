@@ -2,8 +2,9 @@
 #pragma once
 /// @file events.h
 /// The live event stream: `start`, `classified`, `routed` and `complete` for every request
-/// (the `complete` event is also the JSONL log line), and `health` when a provider is
-/// ejected or restored. The pipeline publishes typed events;
+/// (the `complete` event is also the JSONL log line), `health` when a provider is
+/// ejected or restored, and `reload` when a configuration reload was applied or refused.
+/// The pipeline and the engine publish typed events;
 /// the bus serialises each once, at its edge, to compact JSON shared by every subscriber
 /// (docs/pipeline.md lists the fields).
 ///
@@ -29,8 +30,8 @@ namespace llmrouter {
 class EventBus;
 struct Outcome;
 
-enum class EventType : uint8_t { Start, Classified, Routed, Complete, Health };
-/// "start", "classified", "routed", "complete", "health": the JSON's `type`.
+enum class EventType : uint8_t { Start, Classified, Routed, Complete, Health, Reload };
+/// "start", "classified", "routed", "complete", "health", "reload": the JSON's `type`.
 std::string_view event_type_name(EventType t) noexcept;
 
 /// A request arrived (`model` as asked; empty when refused before it was read).
@@ -70,8 +71,21 @@ struct HealthEvent {
   /// The last failure's error (ejected only).
   std::string_view reason;
 };
-/// What the pipeline publishes; it refers to the publisher's data only while `publish` runs.
-using Event = std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent, HealthEvent>;
+/// A configuration reload was applied (`ok`), or refused with `errors` (the running
+/// configuration is unchanged). See Engine::reload.
+struct ReloadEvent {
+  bool ok = false;
+  /// The configuration's file (Config::source).
+  std::string_view source;
+  /// Every problem, one line each (FILE:LINE:COL: ...); empty when applied.
+  const std::vector<std::string>& errors;
+  /// Changed settings that take effect only at the next start ("server.port").
+  const std::vector<std::string>& restart_required;
+};
+/// What the pipeline and the engine publish; it refers to the publisher's data only while
+/// `publish` runs.
+using Event =
+    std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent, HealthEvent, ReloadEvent>;
 
 EventType event_type(const Event& e) noexcept;
 /// The event as one compact JSON object: {"type", "id", "ts_ms", ...}.

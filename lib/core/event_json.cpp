@@ -220,6 +220,19 @@ void write_event(detail::json::Writer& w, const HealthEvent& e) {
   w.end_object();
 }
 
+void write_event(detail::json::Writer& w, const ReloadEvent& e) {
+  w.begin_object();
+  w.kv("type", "reload");
+  w.kv_int("ts_ms", now_ms());
+  w.kv_bool("ok", e.ok);
+  w.kv("source", e.source);
+  w.key("errors");
+  write_string_array(w, e.errors);
+  w.key("restart_required");
+  write_string_array(w, e.restart_required);
+  w.end_object();
+}
+
 }  // namespace
 
 std::string_view event_type_name(EventType t) noexcept {
@@ -234,6 +247,8 @@ std::string_view event_type_name(EventType t) noexcept {
       return "complete";
     case EventType::Health:
       return "health";
+    case EventType::Reload:
+      return "reload";
   }
   return "unknown";
 }
@@ -255,6 +270,9 @@ static_assert(
 static_assert(
     std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Health), Event>,
                    HealthEvent>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EventType::Reload), Event>,
+                   ReloadEvent>);
 
 EventType event_type(const Event& e) noexcept {
   return static_cast<EventType>(e.index());

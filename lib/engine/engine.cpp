@@ -28,6 +28,63 @@ unsigned default_loops(const Config& config) {
   return cores == 0 ? 1 : cores;
 }
 
+// The settings a reload leaves at their start-up values, as key paths: the HTTP edge and
+// the host read [server] once (but for max_upstream_reply_bytes, which the providers built
+// by a reload take), the JSONL log, the diagnostic log's level and the exporter are set up
+// once, and so is the shared state's backend with its connection.
+std::vector<std::string> restart_required(const Config& was, const Config& now) {
+  std::vector<std::string> out;
+  auto check = [&out](bool changed, std::string_view path) {
+    if (changed) out.emplace_back(path);
+  };
+  const ServerConfig& a = was.server;
+  const ServerConfig& b = now.server;
+  check(a.host != b.host, "server.host");
+  check(a.port != b.port, "server.port");
+  check(a.dashboard != b.dashboard, "server.dashboard");
+  // With [[keys]] the key table, which every reload builds anew, holds the operator key.
+  check(a.api_key_env != b.api_key_env && now.keys.empty(), "server.api_key_env");
+  check(a.max_body_bytes != b.max_body_bytes, "server.max_body_bytes");
+  check(a.max_connections != b.max_connections, "server.max_connections");
+  check(a.workers != b.workers, "server.workers");
+  check(a.max_header_bytes != b.max_header_bytes, "server.max_header_bytes");
+  check(a.max_headers != b.max_headers, "server.max_headers");
+  check(a.header_timeout != b.header_timeout, "server.header_timeout_ms");
+  check(a.idle_timeout != b.idle_timeout, "server.idle_timeout_ms");
+  check(a.body_timeout != b.body_timeout, "server.body_timeout_ms");
+  check(a.allowed_hosts != b.allowed_hosts, "server.allowed_hosts");
+  check(a.cors_origins != b.cors_origins, "server.cors_origins");
+  check(a.allow_unauthenticated != b.allow_unauthenticated, "server.allow_unauthenticated");
+  check(a.metrics_max_models != b.metrics_max_models, "server.metrics_max_models");
+  check(was.logging.enabled != now.logging.enabled, "logging.enabled");
+  check(was.logging.path != now.logging.path, "logging.path");
+  check(was.logging.level != now.logging.level, "logging.level");
+  const TelemetryConfig& t = was.telemetry;
+  const TelemetryConfig& u = now.telemetry;
+  check(t.enabled != u.enabled, "telemetry.enabled");
+  check(t.otlp_endpoint != u.otlp_endpoint, "telemetry.otlp_endpoint");
+  check(t.service_name != u.service_name, "telemetry.service_name");
+  check(t.sample_ratio != u.sample_ratio, "telemetry.sample_ratio");
+  check(was.state.backend != now.state.backend, "state.backend");
+  check(was.state.redis_url != now.state.redis_url, "state.redis_url");
+  check(was.state.redis_password_env != now.state.redis_password_env, "state.redis_password_env");
+  check(was.state.key_prefix != now.state.key_prefix, "state.key_prefix");
+  return out;
+}
+
+// An error's lines (Error::message holds one problem per line).
+std::vector<std::string> lines_of(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (!line.empty()) out.emplace_back(line);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
 EnvReader process_env() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
@@ -370,6 +427,7 @@ struct Engine::Impl {
   std::atomic<std::shared_ptr<const Generation>> current;
   // The gateway's counters, made once for the engine's life (the backend needs a restart).
   std::shared_ptr<LimitStore> limits;
+  std::vector<std::string> build_warnings;  // the last build's (unusable keys); under reload_mu
 
   Result<std::shared_ptr<const Generation>> build(const Config& config, const Pipeline* previous) {
     auto pipeline = Pipeline::build(
@@ -395,12 +453,43 @@ struct Engine::Impl {
       g->providers_.emplace(pc.name, std::move(*made));
     }
     g->lookup_ = [raw = g.get()](std::string_view name) { return raw->provider(name); };
-    std::vector<std::string> warnings;
-    g->keys_ = KeyTable::build(config, options.getenv, &warnings);
-    for (const std::string& w : warnings) log(LogLevel::Warn, w);
+    build_warnings.clear();
+    g->keys_ = KeyTable::build(config, options.getenv, &build_warnings);
+    for (const std::string& w : build_warnings) log(LogLevel::Warn, w);
     g->limits_ = limits;
     g->enforce_keys_ = options.enforce_keys;
     return std::shared_ptr<const Generation>(std::move(g));
+  }
+
+  // A reload, under reload_mu: builds `config`'s generation and swaps it in, or refuses it.
+  Result<ReloadReport> apply(const Config& config) {
+    std::shared_ptr<const Generation> old = current.load();
+    auto next = build(config, &old->pipeline());
+    if (!next) return refuse(config.source, next.error());
+    start_discovery(config);
+    current.store(std::move(*next));
+    ReloadReport report{config.source, restart_required(startup, config), config.warnings};
+    report.warnings.insert(report.warnings.end(), build_warnings.begin(), build_warnings.end());
+    const std::vector<std::string> no_errors;
+    events->publish(ReloadEvent{true, report.source, no_errors, report.restart_required});
+    log(LogLevel::Info, fmt::format("reloaded {}", report.source));
+    if (!report.restart_required.empty()) {
+      log(LogLevel::Warn,
+          fmt::format("reload of {}: these settings take effect at the next start: {}",
+                      report.source, fmt::join(report.restart_required, ", ")));
+    }
+    return report;
+  }
+
+  // A reload that failed: published, logged, and returned as the error.
+  Result<ReloadReport> refuse(std::string_view source, const Error& e) {
+    const std::vector<std::string> errors = lines_of(e.message);
+    const std::vector<std::string> none;
+    events->publish(ReloadEvent{false, source, errors, none});
+    log(LogLevel::Error,
+        fmt::format("reload of {} refused, the running configuration is unchanged:\n{}", source,
+                    e.message));
+    return fail(Errc::Config, e.message);
   }
 
   void start_discovery(const Config& config) {
@@ -474,30 +563,20 @@ void Engine::shutdown() {
 
 std::shared_ptr<const Generation> Engine::current() const { return impl_->current.load(); }
 
-Result<void> Engine::reload(Config config) {
+Result<ReloadReport> Engine::reload(const Config& config) {
   std::lock_guard lock(impl_->reload_mu);
-  const Config& was = impl_->startup;
-  if (config.server.host != was.server.host || config.server.port != was.server.port ||
-      config.server.max_body_bytes != was.server.max_body_bytes ||
-      config.server.max_connections != was.server.max_connections || config.server.workers != was.server.workers ||
-      config.server.dashboard != was.server.dashboard || config.server.api_key_env != was.server.api_key_env) {
-    log(LogLevel::Warn, fmt::format("reload of {}: [server] changes take effect at the next start", config.source));
-  }
-  if (config.logging.enabled != was.logging.enabled || config.logging.path != was.logging.path) {
-    log(LogLevel::Warn, fmt::format("reload of {}: [logging] changes take effect at the next start", config.source));
-  }
-  if (config.telemetry.enabled != was.telemetry.enabled || config.telemetry.otlp_endpoint != was.telemetry.otlp_endpoint ||
-      config.telemetry.service_name != was.telemetry.service_name ||
-      config.telemetry.sample_ratio != was.telemetry.sample_ratio) {
-    log(LogLevel::Warn, fmt::format("reload of {}: [telemetry] changes take effect at the next start", config.source));
-  }
-  std::shared_ptr<const Generation> old = impl_->current.load();
-  auto next = impl_->build(config, &old->pipeline());
-  if (!next) return fail(next.error());
-  impl_->start_discovery(config);
-  impl_->current.store(std::move(*next));
-  log(LogLevel::Info, fmt::format("reloaded {}", config.source));
-  return {};
+  return impl_->apply(config);
+}
+
+Result<ReloadReport> Engine::reload_file(const std::string& path,
+                                         const std::function<void(Config&)>& adjust) {
+  std::lock_guard lock(impl_->reload_mu);
+  LoadOptions load;
+  load.getenv = impl_->options.getenv;
+  auto config = load_config_file(path, load);
+  if (!config) return impl_->refuse(path, config.error());
+  if (adjust) adjust(*config);
+  return impl_->apply(*config);
 }
 
 namespace {

@@ -3,9 +3,13 @@
 // and pulled), in-process providers, and reload.
 #include "llmrouter/engine.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
@@ -544,6 +548,118 @@ TEST(EngineTest, AFailedReloadKeepsTheCurrentGeneration) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("no-such-classifier"), std::string::npos);
   EXPECT_EQ((*engine)->current().get(), before.get());
+}
+
+TEST(EngineTest, AReloadReportsTheSettingsThatNeedARestartAndPublishesAnEvent) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "a", "[server]\nport = 0"), quiet());
+  ASSERT_TRUE(engine) << engine.error().message;
+  auto reloads = (*engine)->events()->subscribe(16, 1u << 20, EventType::Reload);
+
+  // max_upstream_reply_bytes and [routing] are applied; the others wait for a restart.
+  auto r = (*engine)->reload(two_providers(mock, "b", R"([server]
+port = 9000
+workers = 3
+max_upstream_reply_bytes = 4096
+[logging]
+enabled = true
+[routing]
+max_attempts = 1
+[state]
+key_prefix = "other:"
+responses_max = 5
+)"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->source, "test.toml");
+  EXPECT_EQ(r->restart_required, (std::vector<std::string>{"server.port", "server.workers",
+                                                           "logging.enabled", "state.key_prefix"}));
+  EXPECT_TRUE(r->warnings.empty());
+  EXPECT_EQ((*engine)->current()->config().routing.max_attempts, 1u);
+  std::string ev;
+  EventType type{};
+  ASSERT_TRUE(reloads->next(ev, std::chrono::seconds(5), type));
+  EXPECT_EQ(type, EventType::Reload);
+  EXPECT_NE(ev.find(R"("type":"reload")"), std::string::npos) << ev;
+  EXPECT_NE(
+      ev.find(
+          R"("ok":true,"source":"test.toml","errors":[],)"
+          R"("restart_required":["server.port","server.workers","logging.enabled","state.key_prefix"]})"),
+      std::string::npos)
+      << ev;
+
+  // Back to the start-up values: nothing left to restart for.
+  auto back = (*engine)->reload(two_providers(mock, "a", "[server]\nport = 0"));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_TRUE(back->restart_required.empty());
+
+  // The operator key: read once by the host without [[keys]], by each reload's key table
+  // with them.
+  auto key =
+      (*engine)->reload(two_providers(mock, "a", "[server]\nport = 0\napi_key_env = \"OPERATOR\""));
+  ASSERT_TRUE(key) << key.error().message;
+  EXPECT_EQ(key->restart_required, std::vector<std::string>{"server.api_key_env"});
+  auto with_keys = (*engine)->reload(two_providers(
+      mock, "a",
+      fmt::format("[server]\nport = 0\napi_key_env = \"OPERATOR\"\n[[keys]]\nname = \"team\"\n"
+                  "key_sha256 = \"{}\"",
+                  std::string(64, 'a'))));
+  ASSERT_TRUE(with_keys) << with_keys.error().message;
+  EXPECT_TRUE(with_keys->restart_required.empty());
+}
+
+TEST(EngineTest, ReloadFileRefusesAnInvalidFileWithEveryErrorAndAppliesTheHostsOverrides) {
+  testing::MockUpstream mock;
+  auto engine = Engine::create(two_providers(mock, "a"), quiet());
+  ASSERT_TRUE(engine) << engine.error().message;
+  std::shared_ptr<const Generation> before = (*engine)->current();
+  auto reloads = (*engine)->events()->subscribe(16, 1u << 20, EventType::Reload);
+  const std::string path = fmt::format("{}/llmrouter-engine-reload-{}.toml",
+                                       std::filesystem::temp_directory_path().string(), ::getpid());
+  auto write = [&](const std::string& text) {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+  };
+
+  write("[server]\nport = -1\n[routing]\nmax_attempts = 0\n");
+  auto refused = (*engine)->reload_file(path);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::Config);
+  // Every problem, one line each, in file order.
+  const std::string& message = refused.error().message;
+  EXPECT_EQ(message.find(path + ":1:1: providers: missing"), 0u) << message;
+  EXPECT_NE(message.find("\n" + path + ":2:8: server.port"), std::string::npos) << message;
+  EXPECT_NE(message.find("\n" + path + ":4:16: routing.max_attempts"), std::string::npos)
+      << message;
+  EXPECT_EQ((*engine)->current().get(), before.get());
+  std::string ev;
+  ASSERT_TRUE(reloads->next(ev, std::chrono::seconds(5)));
+  EXPECT_NE(ev.find(R"("ok":false)"), std::string::npos) << ev;
+  EXPECT_NE(ev.find(fmt::format(R"("errors":["{}:1:1: providers: missing)", path)),
+            std::string::npos)
+      << ev;
+  EXPECT_NE(ev.find(fmt::format(R"(","{}:2:8: server.port)", path)), std::string::npos) << ev;
+  EXPECT_NE(ev.find(fmt::format(R"(","{}:4:16: routing.max_attempts)", path)), std::string::npos)
+      << ev;
+
+  auto missing = (*engine)->reload_file(path + ".missing");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("cannot open"), std::string::npos)
+      << missing.error().message;
+  ASSERT_TRUE(reloads->next(ev, std::chrono::seconds(5)));
+  EXPECT_NE(ev.find(R"("ok":false)"), std::string::npos) << ev;
+
+  // The host's overrides are applied before the comparison with the running settings.
+  write(
+      fmt::format("[server]\nport = 9000\n[[providers]]\nname = \"a\"\nformat = \"openai\"\n"
+                  "base_url = \"{}/v1\"\n[[routers]]\ntype = \"fallback\"\nproviders = [\"a\"]\n",
+                  mock.base_url()));
+  auto applied = (*engine)->reload_file(
+      path, [&](Config& c) { c.server.port = before->config().server.port; });
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_TRUE(applied->restart_required.empty());
+  EXPECT_EQ(applied->source, path);
+  EXPECT_NE((*engine)->current().get(), before.get());
+  std::filesystem::remove(path);
 }
 
 }  // namespace
