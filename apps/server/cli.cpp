@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // llmrouter-server's command line: config loading, a config summary (--check), and serving
-// until SIGINT or SIGTERM; SIGHUP reopens the request log (the HTTP host itself is
-// server.cpp). main.cpp runs it with the built-ins; a program of your own runs it with
-// more (examples/cpp/server_with_extensions.cpp).
+// until SIGINT or SIGTERM; SIGHUP reopens the request log and reloads the configuration
+// (the HTTP host itself is server.cpp). main.cpp runs it with the built-ins; a program of your own
+// runs it with more (examples/cpp/server_with_extensions.cpp).
 #include "cli.h"
 
 #include <pthread.h>
@@ -173,8 +173,12 @@ int run_cli(int argc, char** argv, Registries registries) {
     fmt::print(stderr, "{}\n", pipeline.error().message);
     return 1;
   }
-  if (!opt.host.empty()) config->server.host = opt.host;
-  if (opt.port >= 0) config->server.port = static_cast<uint16_t>(opt.port);
+  // The command line wins over the file, at start-up and at every reload.
+  auto overrides = [host = opt.host, port = opt.port](llmrouter::Config& c) {
+    if (!host.empty()) c.server.host = host;
+    if (port >= 0) c.server.port = static_cast<uint16_t>(port);
+  };
+  overrides(*config);
 
   if (opt.check) {
     print_summary(*config);
@@ -194,6 +198,8 @@ int run_cli(int argc, char** argv, Registries registries) {
   raise_open_file_limit(config->server.max_connections);
   ServerOptions options;
   options.registries = std::move(registries);
+  options.config_file = opt.config;
+  options.config_overrides = overrides;
   auto server = llmrouter::server::Server::create(std::move(*config), std::move(options));
   if (!server) {
     fmt::print(stderr, "llmrouter-server: {}\n", server.error().message);
@@ -225,12 +231,16 @@ int run_cli(int argc, char** argv, Registries registries) {
       std::lock_guard lock(live_mu);
       if (live) fn(*live);
     };
-    // SIGHUP reopens the request log (logrotate renames the file, then signals).
+    // SIGHUP reopens the request log (logrotate renames the file, then signals) and
+    // reloads the configuration file (the engine logs the outcome).
     auto next_stop_signal = [&] {
       for (;;) {
         sigwait(&signals, &sig);
         if (sig != SIGHUP) return;
-        with_server([](llmrouter::server::Server& running) { running.reopen_log(); });
+        with_server([](llmrouter::server::Server& running) {
+          running.reopen_log();
+          (void)running.reload();
+        });
       }
     };
     next_stop_signal();

@@ -186,6 +186,13 @@ struct Metrics::Impl {
                                           "Times an ejected provider was restored by a successful "
                                           "probe (each `health` event with state restored)")
                                       .Register(*registry);
+  Family<Counter>& reloads =
+      prometheus::BuildCounter()
+          .Name("llmrouter_config_reloads_total")
+          .Help(
+              "Configuration reloads (SIGHUP, POST /admin/reload), by outcome: ok (applied) or "
+              "invalid (refused, the running configuration unchanged)")
+          .Register(*registry);
 
   // The team gateway: requests, tokens and spend per key name (names come from the
   // configuration, so the series are bounded), and the limit store's health.
@@ -236,7 +243,11 @@ struct Metrics::Impl {
   }
 };
 
-Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
+  // Both series from the start, so that the first reload of either kind shows in rate().
+  impl_->reloads.Add({{"outcome", "ok"}});
+  impl_->reloads.Add({{"outcome", "invalid"}});
+}
 
 void Metrics::limit_models(std::size_t n) {
   std::lock_guard lock(impl_->models_mu);
@@ -301,6 +312,10 @@ void Metrics::record(WireFormat client, const Outcome& o) {
 void Metrics::health(std::string_view provider, bool ejected) {
   Family<Counter>& family = ejected ? impl_->ejections : impl_->restorations;
   family.Add({{"provider", std::string(provider)}}).Increment();
+}
+
+void Metrics::reload(bool ok) {
+  impl_->reloads.Add({{"outcome", ok ? "ok" : "invalid"}}).Increment();
 }
 
 std::string Metrics::scrape(const ScrapeInputs& in) {

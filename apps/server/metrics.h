@@ -2,7 +2,8 @@
 #pragma once
 // The server's Prometheus metrics (GET /metrics), on prometheus-cpp's core registry and text
 // serialiser. One `record` per request, from the Outcome the pipeline returns; one `health`
-// per `health` event (a provider ejected or restored); gauges, the providers' live figures
+// per `health` event (a provider ejected or restored); one `reload` per configuration
+// reload; gauges, the providers' live figures
 // and the counters owned by other parts (dropped dashboard events, log write errors) are
 // read at scrape time.
 
@@ -54,6 +55,8 @@ class Metrics {
   void record(WireFormat client, const Outcome& outcome);
   /// Counts one change of a provider's health: ejected, or restored. Thread-safe.
   void health(std::string_view provider, bool ejected);
+  /// Counts one configuration reload: applied (`ok`), or refused as invalid. Thread-safe.
+  void reload(bool ok);
   /// The text exposition format (version 0.0.4). Thread-safe.
   std::string scrape(const ScrapeInputs& inputs);
 

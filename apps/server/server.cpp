@@ -129,6 +129,8 @@ void add_provider(Headers& h, const Outcome& o) {
 }  // namespace
 
 struct Server::Impl {
+  // The configuration as at start-up, never written afterwards (a reload replaces the
+  // engine's generation): the [server] settings read here take effect at the next start.
   Config config;
   ServerOptions options;
   // The router itself; requests run on its current generation (pipeline and providers).
@@ -155,6 +157,10 @@ struct Server::Impl {
   std::mutex handles_mu;
   std::unordered_set<std::shared_ptr<RequestHandle>> handles;  // guarded by handles_mu
   bool cancel_all_now = false;                                 // guarded by handles_mu
+  // POST /admin/reload runs its reload on a thread of its own, one at a time.
+  std::mutex reload_thread_mu;
+  std::thread reload_thread;           // guarded by reload_thread_mu
+  std::atomic<bool> reloading{false};  // a POST /admin/reload is running
 
   void count_health() {
     simdjson::dom::parser parser;
@@ -271,6 +277,7 @@ struct Server::Impl {
     if (post && is_api_path(req.path)) return chat(format, req, res);
     if (post && req.path == "/v1/messages/count_tokens") return count_tokens(req, res);
     if (post && req.path == "/v1/route") return route(req, res);
+    if (post && req.path == "/admin/reload") return admin_reload(req, res);
     if (get && req.path == "/v1/models") return models(req, res);
     if (get && req.path == "/v1/providers") return providers(req, res);
     if (get && req.path == "/metrics") return scrape(req, res);
@@ -294,7 +301,8 @@ struct Server::Impl {
                                                              "/v1/providers",
                                                              "/v1/usage",
                                                              "/health",
-                                                             "/metrics"};
+                                                             "/metrics",
+                                                             "/admin/reload"};
     const bool exists =
         known.contains(req.path) || (config.server.dashboard && (req.path == "/dashboard" || req.path == "/dashboard/events"));
     if (exists) {
@@ -620,6 +628,53 @@ struct Server::Impl {
     send_json(res, 200, h, route_json(*p));
   }
 
+  // Reads the configuration file again and reloads it; the engine runs one reload at a time.
+  Result<ReloadReport> reload() {
+    if (options.config_file.empty()) {
+      return fail(Errc::Config,
+                  "there is no configuration file to reload: the server was given its "
+                  "configuration, not a file");
+    }
+    Result<ReloadReport> r = engine->reload_file(options.config_file, options.config_overrides);
+    metrics.reload(r.has_value());
+    return r;
+  }
+  void join_reload_thread() {
+    std::lock_guard lock(reload_thread_mu);
+    if (reload_thread.joinable()) reload_thread.join();
+  }
+
+  // POST /admin/reload. Reading the file, building the pipeline and discovery's first round
+  // block, so the reload runs on a thread of its own and the answer is written on the
+  // connection's loop. One at a time: another while it runs gets 409.
+  void admin_reload(const Request& req, const ResponsePtr& res) {
+    Headers h = with_id(new_id());
+    if (auto refused = operator_refusal(req))
+      return send_error(res, WireFormat::OpenAI, *refused, h);
+    if (options.config_file.empty()) {
+      return send_error(res, WireFormat::OpenAI,
+                        error(409,
+                              "there is no configuration file to reload: this server was given its "
+                              "configuration, not a file"),
+                        h);
+    }
+    std::lock_guard lock(reload_thread_mu);
+    if (reloading.exchange(true)) {
+      return send_error(
+          res, WireFormat::OpenAI,
+          error(409, "a reload is already running; send this one again once it is done"), h);
+    }
+    if (reload_thread.joinable()) reload_thread.join();  // the previous one, which has ended
+    reload_thread = std::thread([this, res, h = std::move(h)]() mutable {
+      Result<ReloadReport> r = reload();
+      res->post([res, h = std::move(h), r = std::move(r)]() mutable {
+        if (!r) return send_json(res, 400, std::move(h), reload_error_json(r.error()));
+        send_json(res, 200, std::move(h), reload_json(r->source, r->restart_required, r->warnings));
+      });
+      reloading.store(false);
+    });
+  }
+
   // Every provider's state and live figures.
   void providers(const Request& req, const ResponsePtr& res) {
     const Headers h = with_id(new_id());
@@ -830,6 +885,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() {
   stop();
   impl_->join_stopper();
+  impl_->join_reload_thread();
   impl_->stop_health_counter();
   impl_->edge.reset();  // every connection closed, while the loops still run
   impl_->engine->shutdown();
@@ -899,6 +955,9 @@ void Server::stop() {
 
 int Server::port() const noexcept { return impl_->port; }
 void Server::reopen_log() { impl_->engine->reopen_log(); }
+Result<ReloadReport> Server::reload() {
+  return impl_->reload();
+}
 const Pipeline& Server::pipeline() const noexcept { return impl_->engine->current()->pipeline(); }
 
 }  // namespace llmrouter::server

@@ -10,11 +10,13 @@
 // blocks a loop: a slow client pauses its upstream transfer instead.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "llmrouter/config.h"
+#include "llmrouter/engine.h"
 #include "llmrouter/http_provider.h"
 #include "llmrouter/pipeline.h"
 #include "llmrouter/registry.h"
@@ -36,6 +38,12 @@ struct ServerOptions {
   /// The rule types, classifiers, plugins and provider kinds the configuration may name (a
   /// host's own extensions registered next to the built-ins).
   Registries registries = Registries::with_builtins();
+  /// The file the configuration was read from: `reload` (SIGHUP, POST /admin/reload) reads
+  /// it again. Empty: the configuration came from elsewhere and there is nothing to reload.
+  std::string config_file;
+  /// Applied to every configuration `reload` reads, as the host applied it to the first
+  /// (llmrouter-server: --host and --port).
+  std::function<void(Config&)> config_overrides;
 };
 
 class Server {
@@ -66,6 +74,14 @@ class Server {
   int port() const noexcept;
   /// Reopens the JSONL request log by its path (SIGHUP, after logrotate renamed it).
   void reopen_log();
+  /// Reads `ServerOptions::config_file` again, applies `config_overrides`, and reloads it
+  /// (Engine::reload_file): new requests use it, requests in flight finish on theirs. The
+  /// reload is counted in /metrics and published as a `reload` event. `[server]` settings
+  /// keep their start-up values (listed in the report's `restart_required` when changed).
+  /// Blocks (reading, building, discovery's first round); one reload at a time, a second
+  /// waits. Thread-safe. Errors (Errc::Config): every problem of the file, one per line,
+  /// the running configuration unchanged; no `config_file`.
+  [[nodiscard]] Result<ReloadReport> reload();
   const Pipeline& pipeline() const noexcept;
 
  private:

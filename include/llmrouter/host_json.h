@@ -55,4 +55,14 @@ std::string providers_json(
 /// view): `{"object":"list","data":[...]}`.
 std::string usage_json(const std::vector<std::pair<KeyConfig, KeyUsage>>& keys, bool as_list);
 
+/// The `POST /admin/reload` answer for a reload that was applied: {"reloaded": true,
+/// "source", "restart_required": [key paths], "warnings": [messages]} (see ReloadReport).
+std::string reload_json(std::string_view source, const std::vector<std::string>& restart_required,
+                        const std::vector<std::string>& warnings);
+
+/// The `POST /admin/reload` answer for a configuration that was refused: OpenAI's error
+/// envelope, {"error": {"message", "type": "invalid_request_error", "param": null,
+/// "code": null, "errors": [one line per problem of `error`'s message]}}.
+std::string reload_error_json(const Error& error);
+
 }  // namespace llmrouter

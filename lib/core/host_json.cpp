@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // JSON bodies a host answers with outside the wire formats: the dry-run decision of
-// POST /v1/route and the model list of GET /v1/models.
+// POST /v1/route, the model list of GET /v1/models, the providers of GET /v1/providers and
+// the answers of POST /admin/reload.
 #include "llmrouter/host_json.h"
 
 #include <algorithm>
 #include <ctime>
+
+#include <fmt/format.h>
 
 #include "json/json.h"
 
@@ -263,6 +266,57 @@ std::string usage_json(const std::vector<std::pair<KeyConfig, KeyUsage>>& keys, 
   w.begin_array();
   for (const auto& [key, u] : keys) write_key_usage(w, key, u);
   w.end_array();
+  w.end_object();
+  return out;
+}
+
+std::string reload_json(std::string_view source, const std::vector<std::string>& restart_required,
+                        const std::vector<std::string>& warnings) {
+  std::string out;
+  detail::json::Writer w(out);
+  w.begin_object();
+  w.kv_bool("reloaded", true);
+  w.kv("source", source);
+  w.key("restart_required");
+  w.begin_array();
+  for (const std::string& path : restart_required) w.string(path);
+  w.end_array();
+  w.key("warnings");
+  w.begin_array();
+  for (const std::string& warning : warnings) w.string(warning);
+  w.end_array();
+  w.end_object();
+  return out;
+}
+
+std::string reload_error_json(const Error& error) {
+  std::vector<std::string_view> lines;
+  std::string_view text = error.message;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    if (nl != 0) lines.push_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  std::string out;
+  detail::json::Writer w(out);
+  w.begin_object();
+  w.key("error");
+  w.begin_object();
+  std::string message = "the configuration was not reloaded (the running one is unchanged): ";
+  if (lines.size() > 1) message.append(fmt::format("{} errors, the first: ", lines.size()));
+  if (!lines.empty()) message.append(lines.front());
+  w.kv("message", message);
+  w.kv("type", "invalid_request_error");
+  w.key("param");
+  w.null();
+  w.key("code");
+  w.null();
+  w.key("errors");
+  w.begin_array();
+  for (std::string_view line : lines) w.string(line);
+  w.end_array();
+  w.end_object();
   w.end_object();
   return out;
 }

@@ -7,6 +7,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 out=$("$script" --print --binary "$server")
 grep -qxF "ExecStart=$(readlink -f "$server") /etc/llmrouter/config.toml" <<<"$out" || fail "system ExecStart: $out"
 grep -qxF "EnvironmentFile=-/etc/llmrouter/env" <<<"$out" || fail "system EnvironmentFile"
+grep -qxF 'ExecReload=/bin/kill -HUP $MAINPID' <<<"$out" || fail "system ExecReload: $out"
 grep -qxF "DynamicUser=yes" <<<"$out" || fail "system unit runs as a dynamic user"
 grep -qxF "LimitNOFILE=65536" <<<"$out" || fail "system LimitNOFILE"
 grep -qxF "WantedBy=multi-user.target" <<<"$out" || fail "system WantedBy"
