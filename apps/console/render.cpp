@@ -340,6 +340,28 @@ Line health_line(const HealthEvent& e) {
   return l;
 }
 
+Line reload_line(const ReloadEvent& e) {
+  Line l;
+  l.add(clock_time(e.ts_ms), Style::Dim);
+  l.add("  reload  ");
+  if (e.ok) {
+    l.add("applied " + one_line(e.source), Style::Ok);
+    if (!e.restart_required.empty()) {
+      std::string wait = " · at the next start: ";
+      for (std::size_t i = 0; i < e.restart_required.size(); ++i) {
+        if (i > 0) wait += ", ";
+        wait += one_line(e.restart_required[i]);
+      }
+      l.add(wait, Style::Dim);
+    }
+  } else {
+    l.add("refused " + one_line(e.source), Style::Error);
+    l.add(" · " + std::to_string(e.errors.size()) + (e.errors.size() == 1 ? " error" : " errors"),
+          Style::Dim);
+  }
+  return l;
+}
+
 std::vector<Line> health_lines(const FeedModel& feed, int width, std::size_t max) {
   std::vector<Line> out;
   if (feed.health().empty()) return out;

@@ -111,6 +111,9 @@ std::vector<Line> providers_lines(const ProvidersModel& providers, int64_t now_m
 /// One health event: "12:00:01  name  ejected for 30s · 5 failures · reason" or
 /// "12:00:31  name  restored".
 Line health_line(const HealthEvent& event);
+/// A configuration reload: "HH:MM:SS  reload  applied FILE", with the settings that wait
+/// for a restart, or "refused FILE · N errors".
+Line reload_line(const ReloadEvent& event);
 /// The latest `max` health events (newest first) under a title with the totals; none when
 /// there were none.
 std::vector<Line> health_lines(const FeedModel& feed, int width, std::size_t max = 5);

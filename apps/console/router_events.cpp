@@ -266,8 +266,10 @@ std::string_view event_type(const RouterEvent& e) {
       return "routed";
     case 3:
       return "complete";
-    default:
+    case 4:
       return "health";
+    default:
+      return "reload";
   }
 }
 
@@ -351,6 +353,19 @@ Result<RouterEvent> parse_event(std::string_view json) {
       if (k == "duration_ms") return read_int(val, k, e.duration_ms);
       if (k == "failures") return read_uint(val, k, e.failures);
       if (k == "reason") return read_string(val, k, e.reason);
+      return {};
+    });
+    if (!r) return fail(r.error());
+    return e;
+  }
+  if (type == "reload") {
+    ReloadEvent e;
+    e.ts_ms = ts_ms;
+    auto r = each([&](std::string_view k, element val) -> Result<void> {
+      if (k == "ok") return read_bool(val, k, e.ok);
+      if (k == "source") return read_string(val, k, e.source);
+      if (k == "errors") return read_strings(val, k, e.errors);
+      if (k == "restart_required") return read_strings(val, k, e.restart_required);
       return {};
     });
     if (!r) return fail(r.error());

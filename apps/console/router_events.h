@@ -130,12 +130,26 @@ struct HealthEvent {
   bool ejected() const { return state == "ejected"; }
 };
 
+/// The router's configuration was reloaded (`ok`), or a reload was refused with `errors`
+/// (the running configuration unchanged). Not part of any request (`id` is 0).
+struct ReloadEvent {
+  uint64_t id = 0;
+  int64_t ts_ms = 0;
+  bool ok = false;
+  /// The configuration's file.
+  std::string source;
+  /// Every problem of a refused reload, one line each (FILE:LINE:COL: ...).
+  std::vector<std::string> errors;
+  /// Changed settings that take effect at the router's next start ("server.port").
+  std::vector<std::string> restart_required;
+};
+
 using RouterEvent =
-    std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent, HealthEvent>;
+    std::variant<StartEvent, ClassifiedEvent, RoutedEvent, CompleteEvent, HealthEvent, ReloadEvent>;
 
 /// The `type` of an event ("start", ...).
 std::string_view event_type(const RouterEvent& e);
-/// The request id an event belongs to (0 for a health event).
+/// The request id an event belongs to (0 for a health or reload event).
 uint64_t event_id(const RouterEvent& e);
 
 /// Parses one event's JSON. Errors (Errc::InvalidRequest): invalid JSON, not an object,

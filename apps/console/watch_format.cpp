@@ -155,6 +155,13 @@ std::vector<Line> watch_lines(const RouterEvent& event) {
     out.emplace_back();
   } else if (const auto* h = std::get_if<HealthEvent>(&event)) {
     out.push_back(health_line(*h));
+  } else if (const auto* reload = std::get_if<ReloadEvent>(&event)) {
+    out.push_back(reload_line(*reload));
+    for (const std::string& error : reload->errors) {
+      Line l;
+      l.add("  " + one_line(error), Style::Error);
+      out.push_back(std::move(l));
+    }
   }
   return out;
 }

@@ -107,5 +107,25 @@ TEST(WatchFormatTest, AProviderEjectedOrRestoredIsOneLine) {
   EXPECT_EQ(plain({*ejected, *restored}), expected);
 }
 
+TEST(WatchFormatTest, AReloadIsOneLineAndARefusedOneListsItsErrors) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  auto applied = parse_event(
+      R"({"type":"reload","ts_ms":47000000,"ok":true,"source":"/etc/llmrouter/config.toml","errors":[],"restart_required":["server.port"]})");
+  auto refused = parse_event(
+      R"({"type":"reload","ts_ms":47030000,"ok":false,"source":"config.toml","errors":["config.toml:3:8: server.port: must be between 0 and 65535, got 70000","config.toml:4:1: server.hots: unknown key; did you mean 'host'?"],"restart_required":[]})");
+  ASSERT_TRUE(applied) << applied.error().message;
+  ASSERT_TRUE(refused) << refused.error().message;
+  EXPECT_EQ(event_type(*applied), "reload");
+  EXPECT_EQ(event_id(*applied), 0u);
+  const std::vector<std::string> expected = {
+      "13:03:20  reload  applied /etc/llmrouter/config.toml · at the next start: server.port",
+      "13:03:50  reload  refused config.toml · 2 errors",
+      "  config.toml:3:8: server.port: must be between 0 and 65535, got 70000",
+      "  config.toml:4:1: server.hots: unknown key; did you mean 'host'?",
+  };
+  EXPECT_EQ(plain({*applied, *refused}), expected);
+}
+
 }  // namespace
 }  // namespace llmrouter::console
