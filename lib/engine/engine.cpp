@@ -69,6 +69,7 @@ std::vector<std::string> restart_required(const Config& was, const Config& now) 
   check(was.state.redis_url != now.state.redis_url, "state.redis_url");
   check(was.state.redis_password_env != now.state.redis_password_env, "state.redis_password_env");
   check(was.state.key_prefix != now.state.key_prefix, "state.key_prefix");
+  check(was.state.redis_timeout != now.state.redis_timeout, "state.redis_timeout_ms");
   return out;
 }
 
