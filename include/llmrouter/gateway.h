@@ -191,7 +191,8 @@ class LimitStore {
   /// failure is logged, never reported.
   virtual void settle(const Settlement& s) = 0;
   /// The key's figures now.
-  virtual void usage(std::string_view key, const KeyLimits& limits, int64_t now_ms, UsageDone done) = 0;
+  virtual void usage(std::string_view key, const KeyLimits& limits, int64_t now_ms,
+                     UsageDone done) = 0;
   /// Whether the store is reachable as far as it knows (for /metrics); the memory store
   /// always is.
   virtual bool healthy() const { return true; }

@@ -44,9 +44,9 @@ constexpr std::string_view kRoutingKeys[] = {
     "enforce_json_schema"};
 constexpr std::string_view kAffinityNames[] = {"none", "session"};
 constexpr std::string_view kStateKeys[] = {
-    "responses_ttl_s", "responses_max", "responses_max_bytes", "backend",
-    "redis_url",       "redis_password_env", "key_prefix",    "on_error",
-    "redis_timeout_ms"};
+    "responses_ttl_s", "responses_max", "responses_max_bytes",
+    "backend",         "redis_url",     "redis_password_env",
+    "key_prefix",      "on_error",      "redis_timeout_ms"};
 constexpr std::string_view kBackendNames[] = {"memory", "redis"};
 constexpr std::string_view kOnErrorNames[] = {"allow", "deny"};
 constexpr std::string_view kKeyKeys[] = {"name", "key_env", "key_sha256", "models",
@@ -303,8 +303,8 @@ class Loader {
   void read_keys(const toml::node& node);
   void read_key(TableReader& r, KeyConfig& k);
   // One of `names` at `key`, as its index; nullopt (and an error naming them) otherwise.
-  std::optional<std::size_t> choice(TableReader& r, std::string_view key, std::span<const std::string_view> names,
-                                    std::string_view what);
+  std::optional<std::size_t> choice(TableReader& r, std::string_view key,
+                                    std::span<const std::string_view> names, std::string_view what);
   void read_provider(TableReader& r, ProviderConfig& p);
   void read_routers(const toml::node& node);
   void read_rule(TableReader& r, RuleConfig& rule);
@@ -632,27 +632,31 @@ void Loader::read_state(TableReader& r, StateConfig& sc) {
   if (auto i = choice(r, "on_error", kOnErrorNames, "on_error")) {
     sc.on_error = *i == 0 ? StateErrorPolicy::Allow : StateErrorPolicy::Deny;
   }
-  if (auto v = r.integer("redis_timeout_ms", 10, 60'000)) sc.redis_timeout = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("redis_timeout_ms", 10, 60'000))
+    sc.redis_timeout = std::chrono::milliseconds(*v);
   r.finish(kStateKeys);
 }
 
 std::optional<std::size_t> Loader::choice(TableReader& r, std::string_view key,
-                                          std::span<const std::string_view> names, std::string_view what) {
+                                          std::span<const std::string_view> names,
+                                          std::string_view what) {
   auto v = r.string(key);
   if (!v) return std::nullopt;
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i] == *v) return i;
   }
   error(loc_of(r.table().get(key)->source()), r.key_path(key),
-        fmt::format("unknown {} '{}'; expected one of {}{}", what, *v, list_text(names), suggestion(*v, names)));
+        fmt::format("unknown {} '{}'; expected one of {}{}", what, *v, list_text(names),
+                    suggestion(*v, names)));
   return std::nullopt;
 }
 
 void Loader::read_keys(const toml::node& node) {
   const toml::array* arr = node.as_array();
   if (!arr || !arr->is_array_of_tables()) {
-    error(loc_of(node.source()), "keys",
-          fmt::format("expected an array of tables ([[keys]]), found {}", type_phrase(node.type())));
+    error(
+        loc_of(node.source()), "keys",
+        fmt::format("expected an array of tables ([[keys]]), found {}", type_phrase(node.type())));
     return;
   }
   std::map<std::string, uint32_t, std::less<>> names;  // name -> line, for duplicates
@@ -666,16 +670,19 @@ void Loader::read_keys(const toml::node& node) {
     if (!k.name.empty()) {
       auto [it, inserted] = names.emplace(k.name, k.loc.line);
       if (!inserted) {
-        error(loc_of(t.get("name")->source()), r.key_path("name"),
-              fmt::format("duplicate key name '{}' (first defined at line {})", k.name, it->second));
+        error(
+            loc_of(t.get("name")->source()), r.key_path("name"),
+            fmt::format("duplicate key name '{}' (first defined at line {})", k.name, it->second));
       }
     }
     if (k.key_sha256) {
       auto [it, inserted] = digests.emplace(*k.key_sha256, k.loc.line);
       if (!inserted) {
-        error(loc_of(t.get("key_sha256")->source()), r.key_path("key_sha256"),
-              fmt::format("the same key_sha256 as the key at line {}: a key must identify one [[keys]] entry",
-                          it->second));
+        error(
+            loc_of(t.get("key_sha256")->source()), r.key_path("key_sha256"),
+            fmt::format(
+                "the same key_sha256 as the key at line {}: a key must identify one [[keys]] entry",
+                it->second));
       }
     }
     config_.keys.push_back(std::move(k));
@@ -688,9 +695,10 @@ void Loader::read_key(TableReader& r, KeyConfig& k) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
         })) {
       error(loc_of(r.table().get("name")->source()), r.key_path("name"),
-            fmt::format("'{}': a key name is 1 to 64 letters, digits, '.', '_' or '-' (it appears in logs, "
-                        "metrics and Redis keys)",
-                        *v));
+            fmt::format(
+                "'{}': a key name is 1 to 64 letters, digits, '.', '_' or '-' (it appears in logs, "
+                "metrics and Redis keys)",
+                *v));
     } else {
       k.name = *v;
     }
@@ -699,7 +707,9 @@ void Loader::read_key(TableReader& r, KeyConfig& k) {
   if (auto v = r.string("key_sha256")) {
     std::string hex = *v;
     for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
+    if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c));
+        })) {
       error(loc_of(r.table().get("key_sha256")->source()), r.key_path("key_sha256"),
             "expected the key's SHA-256 as 64 hex digits (printf %s KEY | sha256sum)");
     } else {
@@ -713,13 +723,15 @@ void Loader::read_key(TableReader& r, KeyConfig& k) {
           "set exactly one of key_env and key_sha256, not both");
   } else if (!has_env && !has_digest) {
     error(r.loc(), r.key_path("key_env"),
-          "missing: set key_env (the environment variable holding the key) or key_sha256 (its SHA-256)");
+          "missing: set key_env (the environment variable holding the key) or key_sha256 (its "
+          "SHA-256)");
   }
   if (auto list = r.string_array("models")) {
     std::size_t i = 0;
     for (auto& [pattern, loc] : *list) {
       if (auto problem = detail::glob_problem(pattern)) {
-        error(loc, fmt::format("{}[{}]", r.key_path("models"), i), fmt::format("'{}': {}", pattern, *problem));
+        error(loc, fmt::format("{}[{}]", r.key_path("models"), i),
+              fmt::format("'{}': {}", pattern, *problem));
       } else {
         k.models.push_back(std::move(pattern));
       }
@@ -731,7 +743,9 @@ void Loader::read_key(TableReader& r, KeyConfig& k) {
   if (auto v = r.integer("tpm", 1, kMaxRate)) k.tpm = static_cast<uint64_t>(*v);
   if (auto v = r.number("budget_usd", 0.0, 1e9)) k.budget_usd = *v;
   if (auto i = choice(r, "budget_period", kPeriodNames, "budget_period")) {
-    k.budget_period = *i == 0 ? BudgetPeriod::Day : *i == 1 ? BudgetPeriod::Month : BudgetPeriod::Total;
+    k.budget_period = *i == 0   ? BudgetPeriod::Day
+                      : *i == 1 ? BudgetPeriod::Month
+                                : BudgetPeriod::Total;
   }
   r.finish(kKeyKeys);
 }

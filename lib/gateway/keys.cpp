@@ -23,7 +23,8 @@ using Digest = std::array<unsigned char, 32>;
 Digest sha256(std::string_view bytes) {
   Digest d{};
   unsigned int n = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), d.data(), &n, EVP_sha256(), nullptr) != 1 || n != d.size()) {
+  if (EVP_Digest(bytes.data(), bytes.size(), d.data(), &n, EVP_sha256(), nullptr) != 1 ||
+      n != d.size()) {
     // Cannot happen with OpenSSL's built-in SHA-256; a zero digest matches no key table entry
     // (entries are only ever usable with a real digest).
     d.fill(0);
@@ -70,7 +71,8 @@ std::string presented_key(const std::vector<std::pair<std::string, std::string>>
   std::string api_key;
   for (const auto& [name, value] : headers) {
     if (detail::equals_ignoring_case(name, "authorization")) {
-      if (value.size() > 7 && detail::equals_ignoring_case(std::string_view(value).substr(0, 7), "bearer ")) {
+      if (value.size() > 7 &&
+          detail::equals_ignoring_case(std::string_view(value).substr(0, 7), "bearer ")) {
         std::string_view v = std::string_view(value).substr(7);
         while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
         while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
@@ -116,9 +118,10 @@ std::shared_ptr<const KeyTable> KeyTable::build(const Config& config, const KeyE
         e.digest = sha256(*v);
         e.usable = true;
       } else {
-        warn(fmt::format("{}:{}:{}: keys[{}] '{}': the environment variable {} is not set (or empty): this key "
-                         "cannot be used until it is set and the configuration reloaded",
-                         config.source, k.loc.line, k.loc.column, table->keys_.size(), k.name, *k.key_env));
+        warn(fmt::format(
+            "{}:{}:{}: keys[{}] '{}': the environment variable {} is not set (or empty): this key "
+            "cannot be used until it is set and the configuration reloaded",
+            config.source, k.loc.line, k.loc.column, table->keys_.size(), k.name, *k.key_env));
       }
     }
     table->keys_.push_back(k);
@@ -137,7 +140,8 @@ Caller KeyTable::identify(std::string_view key) const {
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     const unsigned hit = same(d, entries_[i].digest) & (entries_[i].usable ? 1u : 0u);
     // Branch-free select of the first match.
-    const std::size_t take = static_cast<std::size_t>(0) - static_cast<std::size_t>(hit & (match == keys_.size()));
+    const std::size_t take =
+        static_cast<std::size_t>(0) - static_cast<std::size_t>(hit & (match == keys_.size()));
     match = (i & take) | (match & ~take);
   }
   if (is_operator) {
@@ -204,7 +208,8 @@ KeyLimits KeyLimits::of(const KeyConfig& key) {
 }
 
 int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 

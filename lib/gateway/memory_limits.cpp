@@ -62,7 +62,8 @@ class MemoryLimitStore final : public LimitStore {
     t.nano_usd += gateway::to_nano_usd(s.cost_usd);
   }
 
-  void usage(std::string_view key, const KeyLimits& limits, int64_t now_ms, UsageDone done) override {
+  void usage(std::string_view key, const KeyLimits& limits, int64_t now_ms,
+             UsageDone done) override {
     KeyUsage u;
     const int64_t now_s = gateway::slot_of(now_ms);
     u.period = budget_window(limits.period, now_s);
@@ -96,6 +97,8 @@ class MemoryLimitStore final : public LimitStore {
 
 }  // namespace
 
-std::shared_ptr<LimitStore> make_memory_limit_store() { return std::make_shared<MemoryLimitStore>(); }
+std::shared_ptr<LimitStore> make_memory_limit_store() {
+  return std::make_shared<MemoryLimitStore>();
+}
 
 }  // namespace llmrouter

@@ -15,13 +15,17 @@ namespace llmrouter::gateway {
 /// Slots in a window: the current second and the 60 before it.
 inline constexpr int64_t kWindowSlots = 61;
 
-inline int64_t slot_of(int64_t unix_ms) { return unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000; }
+inline int64_t slot_of(int64_t unix_ms) {
+  return unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+}
 
 inline int64_t to_nano_usd(double usd) {
   if (!std::isfinite(usd) || usd <= 0) return 0;
   return static_cast<int64_t>(std::llround(usd * 1e9));
 }
-inline double from_nano_usd(int64_t nano) { return static_cast<double>(nano) / 1e9; }
+inline double from_nano_usd(int64_t nano) {
+  return static_cast<double>(nano) / 1e9;
+}
 
 /// One counter over the last kWindowSlots seconds: a ring indexed by second.
 class Window {
@@ -58,7 +62,9 @@ class Window {
     int64_t slot = INT64_MIN;
     int64_t count = 0;
   };
-  static bool in_window(int64_t slot, int64_t now) { return slot > now - kWindowSlots && slot <= now; }
+  static bool in_window(int64_t slot, int64_t now) {
+    return slot > now - kWindowSlots && slot <= now;
+  }
   static std::size_t index(int64_t slot) {
     const int64_t m = slot % kWindowSlots;
     return static_cast<std::size_t>(m < 0 ? m + kWindowSlots : m);
@@ -76,8 +82,8 @@ inline int64_t retry_after(const Window& w, int64_t now, int64_t cost, uint64_t 
 }
 
 /// gateway.h's checks, in order, on the figures of one key.
-inline Admission decide(const AdmitQuery& q, int64_t now_s, const BudgetWindow& period, const Window& requests,
-                        const Window& tokens, int64_t spent_nano_usd) {
+inline Admission decide(const AdmitQuery& q, int64_t now_s, const BudgetWindow& period,
+                        const Window& requests, const Window& tokens, int64_t spent_nano_usd) {
   Admission a;
   a.slot = now_s;
   a.period_end_s = period.end_s;
@@ -86,7 +92,8 @@ inline Admission decide(const AdmitQuery& q, int64_t now_s, const BudgetWindow& 
   a.spent_usd = from_nano_usd(spent_nano_usd);
   if (q.limits.budget_usd && spent_nano_usd >= to_nano_usd(*q.limits.budget_usd)) {
     a.verdict = Admission::Verdict::OverBudget;
-    a.retry_after_s = q.limits.period == BudgetPeriod::Total ? 0 : std::max<int64_t>(1, period.end_s - now_s);
+    a.retry_after_s =
+        q.limits.period == BudgetPeriod::Total ? 0 : std::max<int64_t>(1, period.end_s - now_s);
     return a;
   }
   if (q.limits.rpm && a.window_requests + 1 > *q.limits.rpm) {
@@ -95,7 +102,8 @@ inline Admission decide(const AdmitQuery& q, int64_t now_s, const BudgetWindow& 
     return a;
   }
   const auto cost = static_cast<int64_t>(q.tokens);
-  if (q.limits.tpm && static_cast<int64_t>(a.window_tokens) + cost > static_cast<int64_t>(*q.limits.tpm)) {
+  if (q.limits.tpm &&
+      static_cast<int64_t>(a.window_tokens) + cost > static_cast<int64_t>(*q.limits.tpm)) {
     a.verdict = Admission::Verdict::OverTpm;
     a.retry_after_s = retry_after(tokens, now_s, cost, *q.limits.tpm);
     return a;

@@ -313,7 +313,8 @@ std::optional<std::string> glob_problem(std::string_view pattern) {
 
 bool glob_match(std::string_view pattern, std::string_view text) {
   // fnmatch wants NUL-terminated strings; a model name with a NUL matches nothing.
-  if (text.find('\0') != std::string_view::npos || pattern.find('\0') != std::string_view::npos) return false;
+  if (text.find('\0') != std::string_view::npos || pattern.find('\0') != std::string_view::npos)
+    return false;
   return ::fnmatch(std::string(pattern).c_str(), std::string(text).c_str(), 0) == 0;
 }
 
@@ -350,7 +351,8 @@ std::optional<RedisAddress> parse_redis_url(std::string_view url) {
   } else {
     a.host = std::string(rest);
   }
-  if (a.host.empty() || a.host.find_first_of(" \t\r\n/?#") != std::string::npos) return std::nullopt;
+  if (a.host.empty() || a.host.find_first_of(" \t\r\n/?#") != std::string::npos)
+    return std::nullopt;
   auto number = [](std::string_view s, uint64_t max) -> std::optional<uint64_t> {
     if (s.empty() || s.size() > 10) return std::nullopt;
     uint64_t v = 0;
