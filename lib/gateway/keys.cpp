@@ -120,7 +120,8 @@ std::shared_ptr<const KeyTable> KeyTable::build(const Config& config, const KeyE
       } else {
         warn(fmt::format(
             "{}:{}:{}: keys[{}] '{}': the environment variable {} is not set (or empty): this key "
-            "cannot be used until it is set and the configuration reloaded",
+            "cannot be used (set it and restart the router, or give the key as key_sha256, which a "
+            "reload picks up)",
             config.source, k.loc.line, k.loc.column, table->keys_.size(), k.name, *k.key_env));
       }
     }
