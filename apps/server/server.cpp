@@ -137,6 +137,8 @@ struct Server::Impl {
   std::unique_ptr<Engine> engine;
   std::unique_ptr<http::HttpServer> edge;
   std::optional<std::string> api_key;
+  // Bound to a non-loopback address without allow_unauthenticated: some key is always needed.
+  std::atomic<bool> requires_auth{false};
   int port = 0;
   Metrics metrics;
   // Dashboard subscriptions: live ones, and the events dropped by those that ended.
@@ -212,7 +214,10 @@ struct Server::Impl {
   // dashboard's event feed cannot set headers).
   static std::string given_key(const Request& req) {
     std::string given = presented_key(req.headers);
-    if (given.empty()) given = req.param("api_key").value_or("");
+    // Only the dashboard's page and feed take it from the URL (an EventSource cannot set
+    // headers); anywhere else a key in the URL would end up in access logs.
+    if (given.empty() && req.path.starts_with("/dashboard"))
+      given = req.param("api_key").value_or("");
     return given;
   }
 
@@ -222,7 +227,9 @@ struct Server::Impl {
     std::shared_ptr<const Generation> g = engine->current();
     if (g->keys().enabled())
       return g->keys().identify(given_key(req)).kind != Caller::Kind::Unknown;
-    if (!api_key) return true;
+    // A non-loopback bind that needed a key at start-up keeps needing one: a reload that
+    // removed every key must not open it to anyone (it fails closed).
+    if (!api_key) return !requires_auth.load();
     const std::string given = given_key(req);
     return !given.empty() && same_secret(given, *api_key);
   }
@@ -504,6 +511,13 @@ struct Server::Impl {
       decoded = decode_request(format, body);
     }
     if (!decoded) return send_error(res, format, decoded.error(), with_id(id));
+    // A team key counts tokens only for the models it may use.
+    if (g->keys().enabled()) {
+      if (const Caller c = g->keys().identify(given_key(req));
+          c.kind == Caller::Kind::Key && !key_allows_model(*c.key, decoded->model)) {
+        return send_error(res, format, model_denied_error(*c.key, decoded->model), with_id(id));
+      }
+    }
     auto routed = g->pipeline().route(format, body);
     if (routed && routed->decision) {
       const RouteTarget& t = routed->decision->target;
@@ -905,6 +919,7 @@ Result<int> Server::bind() {
                             "it openly",
                             impl_->config.source, s.host));
   }
+  impl_->requires_auth.store(!is_loopback_host(s.host) && !s.allow_unauthenticated);
   auto port = impl_->edge->listen(s.host, s.port);
   if (!port) return fail(port.error());
   impl_->port = *port;

@@ -609,7 +609,10 @@ void Loader::read_state(TableReader& r, StateConfig& sc) {
   if (auto v = r.string("redis_url")) {
     if (!detail::parse_redis_url(*v)) {
       error(loc_of(r.table().get("redis_url")->source()), r.key_path("redis_url"),
-            fmt::format("expected redis://HOST:PORT[/DB], got '{}'", *v));
+            fmt::format("expected redis://HOST:PORT[/DB], got '{}'",
+                        v->find('@') == std::string::npos
+                            ? *v
+                            : std::string("redis://...@").append(v->substr(v->rfind('@') + 1))));
     } else {
       sc.redis_url = *v;
     }

@@ -15,6 +15,7 @@
 #include "llmrouter/discovery.h"
 #include "llmrouter/formats.h"
 #include "llmrouter/log.h"
+#include "util/strings.h"
 
 namespace llmrouter {
 namespace {
@@ -174,8 +175,9 @@ class Submitted final : public AsyncRequestObserver,
   void start(WireFormat format, const Headers& client_headers, Endpoint endpoint) {
     const Pipeline& pipeline = generation_->pipeline();
     const KeyTable& keys = generation_->keys();
-    const Caller who =
-        keys.enabled() ? keys.identify(client_headers) : Caller{Caller::Kind::Operator, nullptr};
+    const Caller who = generation_->enforces_keys() ? keys.identify(client_headers)
+                                                    : Caller{Caller::Kind::Operator, nullptr};
+    start_thread_ = std::this_thread::get_id();
     if (who.kind == Caller::Kind::Unknown) {
       call_ = std::shared_ptr<Call>(pipeline.refuse(format, unknown_key_error()).release());
     } else {
@@ -196,7 +198,8 @@ class Submitted final : public AsyncRequestObserver,
       if (!call_->requested_model().empty() && !key_allows_model(key, call_->requested_model())) {
         call_->refuse(model_denied_error(key, call_->requested_model()));
       }
-      if (!call_->error() && (key.rpm || key.tpm || key.budget_usd)) {
+      // Every team key's requests are counted (GET /v1/usage), limited or not.
+      if (!call_->error()) {
         key_ = &key;
         estimate_ = estimate_input_tokens(call_->prepared()->request);
         // The call runs once the store has counted it: at once in memory, when Redis
@@ -204,10 +207,12 @@ class Submitted final : public AsyncRequestObserver,
         generation_->limits()->admit(
             AdmitQuery{key.name, KeyLimits::of(key), estimate_, unix_now_ms()},
             [self = shared_from_this()](Result<Admission> r) { self->admitted(std::move(r)); });
+        starting_.store(false);
         return;
       }
     }
     run();
+    starting_.store(false);
   }
 
   // The limit store's answer: the call runs, or ends refused.
@@ -222,14 +227,35 @@ class Submitted final : public AsyncRequestObserver,
       slot_ = r->slot;
       counted_ = true;
     }
-    if (cancelled_.load()) call_->refuse(Error{Errc::Cancelled, "the client went away", 0, {}});
+    {
+      std::lock_guard lock(mu_);
+      if (cancelled_) call_->refuse(Error{Errc::Cancelled, "the client went away", 0, {}});
+    }
     run();
   }
 
   void run() {
-    // Read before the call runs: a call waiting for room may set its error on another thread.
-    failed_at_start_.store(call_->error().has_value());
+    // Within `start`, on its thread: the caller may ask at once whether it failed (a call
+    // that fails ends within run_async). Read before the call runs: a call waiting for
+    // room may set its error on another thread.
+    if (starting_.load() && std::this_thread::get_id() == start_thread_) {
+      failed_at_start_.store(call_->error().has_value());
+    }
     Call::run_async(call_, generation_->lookup(), shared_from_this());
+    // A cancel or resume that came while the call was being admitted or started.
+    bool cancel = false;
+    bool resume = false;
+    {
+      std::lock_guard lock(mu_);
+      started_ = true;
+      cancel = cancelled_;
+      resume = resume_pending_;
+    }
+    if (cancel) {
+      call_->cancel();
+    } else if (resume) {
+      call_->resume();
+    }
   }
 
   // AsyncRequestObserver
@@ -262,11 +288,26 @@ class Submitted final : public AsyncRequestObserver,
 
   // RequestHandle
   uint64_t id() const noexcept override { return id_; }
+  // Before the call has started (it is being admitted), the request only notes them: `run`
+  // passes them on once it has.
   void cancel() override {
-    cancelled_.store(true);  // a call still being admitted ends as it is
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+      if (!started_) return;
+    }
     call_->cancel();
   }
-  void resume() override { call_->resume(); }
+  void resume() override {
+    {
+      std::lock_guard lock(mu_);
+      if (!started_) {
+        resume_pending_ = true;
+        return;
+      }
+    }
+    call_->resume();
+  }
 
  private:
   std::shared_ptr<const Generation> generation_;  // the request's stages and providers
@@ -278,7 +319,12 @@ class Submitted final : public AsyncRequestObserver,
   std::vector<std::string> tags_;
   bool streamed_ = false;
   std::atomic<bool> failed_at_start_{false};
-  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> starting_{true};  // `start` has not returned
+  std::thread::id start_thread_;      // set in `start`, before anything runs
+  std::mutex mu_;
+  bool started_ = false;         // guarded by mu_: run_async has returned
+  bool cancelled_ = false;       // guarded by mu_
+  bool resume_pending_ = false;  // guarded by mu_
   // A team key with limits: counted by the limit store before the call ran.
   const KeyConfig* key_ = nullptr;  // in generation_'s key table
   uint64_t estimate_ = 0;
@@ -520,9 +566,12 @@ Result<std::unique_ptr<Engine>> Engine::create(Config config, EngineOptions opti
     auto store = make_redis_limit_store(config.state, impl->options.getenv, impl->transport);
     if (!store) return fail(store.error());
     impl->limits = std::move(*store);
+    const auto where =
+        detail::parse_redis_url(config.state.redis_url);  // never the URL: it may hold a password
     log(LogLevel::Info,
-        fmt::format("state: the gateway's counters are in Redis ({}, keys under '{}')",
-                    config.state.redis_url, config.state.key_prefix));
+        fmt::format("state: the gateway's counters are in Redis at {}:{}/{} (keys under '{}')",
+                    where ? where->host : "?", where ? where->port : 0, where ? where->db : 0,
+                    config.state.key_prefix));
   } else {
     impl->limits = make_memory_limit_store();
   }

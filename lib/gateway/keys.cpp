@@ -21,12 +21,15 @@ namespace {
 using Digest = std::array<unsigned char, 32>;
 
 Digest sha256(std::string_view bytes) {
+  // Fetched once: OpenSSL 3's implicit fetch by EVP_sha256() costs more than the digest of
+  // a key.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   Digest d{};
   unsigned int n = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), d.data(), &n, EVP_sha256(), nullptr) != 1 ||
+  if (!md || EVP_Digest(bytes.data(), bytes.size(), d.data(), &n, md, nullptr) != 1 ||
       n != d.size()) {
-    // Cannot happen with OpenSSL's built-in SHA-256; a zero digest matches no key table entry
-    // (entries are only ever usable with a real digest).
+    // Cannot happen with OpenSSL's default provider; a zero digest matches no entry (entries
+    // are usable only with a real digest).
     d.fill(0);
   }
   return d;
@@ -123,6 +126,26 @@ std::shared_ptr<const KeyTable> KeyTable::build(const Config& config, const KeyE
             "cannot be used (set it and restart the router, or give the key as key_sha256, which a "
             "reload picks up)",
             config.source, k.loc.line, k.loc.column, table->keys_.size(), k.name, *k.key_env));
+      }
+    }
+    // A key that another entry (or the operator key) also is: the first match wins, so this
+    // entry could never be identified. Only a key_env can collide (digests are unique).
+    if (e.usable) {
+      if (table->has_operator_ && same(e.digest, table->operator_digest_)) {
+        warn(fmt::format(
+            "{}:{}:{}: keys[{}] '{}': its key is the operator key ([server] api_key_env); requests "
+            "with it are the operator's, without limits",
+            config.source, k.loc.line, k.loc.column, table->keys_.size(), k.name));
+      }
+      for (std::size_t i = 0; i < table->entries_.size(); ++i) {
+        if (table->entries_[i].usable && same(e.digest, table->entries_[i].digest)) {
+          warn(fmt::format(
+              "{}:{}:{}: keys[{}] '{}': its key is also the key of '{}', which is matched first: "
+              "this entry is never used",
+              config.source, k.loc.line, k.loc.column, table->keys_.size(), k.name,
+              table->keys_[i].name));
+          break;
+        }
       }
     }
     table->keys_.push_back(k);

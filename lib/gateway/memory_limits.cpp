@@ -47,7 +47,7 @@ class MemoryLimitStore final : public LimitStore {
         t.tokens += static_cast<int64_t>(q.tokens);
       }
     }
-    done(std::move(a));
+    done(a);
   }
 
   void settle(const Settlement& s) override {

@@ -75,8 +75,10 @@ struct Script {
 // count the same slots.
 
 constexpr std::string_view kPrelude = R"lua(
--- The window at `now` (slots now-60 .. now) of the hash `key`: its request and token
--- slots, each a list of {slot, count}. Fields of slots that have left it are deleted.
+-- The window at `now` (slots now-60 .. now, and any later one: an instance whose clock is
+-- ahead writes slots this one has not reached, and they count) of the hash `key`: its
+-- request and token slots, each a list of {slot, count}. Fields of slots that have left
+-- it are deleted.
 local function window(key, now)
   local fields = redis.call('HGETALL', key)
   local r, t = {}, {}
@@ -85,7 +87,7 @@ local function window(key, now)
     local slot = tonumber(string.sub(f, 2))
     if slot == nil or slot <= now - 61 then
       redis.call('HDEL', key, f)
-    elseif slot <= now then
+    else
       local list = t
       if string.sub(f, 1, 1) == 'r' then list = r end
       list[#list + 1] = {slot, tonumber(fields[i + 1])}

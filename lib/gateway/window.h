@@ -40,7 +40,7 @@ class Window {
     if (slot <= now - kWindowSlots || slot > now) return;
     add(slot, n);
   }
-  /// The count of the window at `now` (slots now-60 .. now).
+  /// The count of the window at `now` (slots now-60 .. now, and any later one).
   int64_t sum(int64_t now) const {
     int64_t total = 0;
     for (const Cell& c : cells_) {
@@ -62,9 +62,10 @@ class Window {
     int64_t slot = INT64_MIN;
     int64_t count = 0;
   };
-  static bool in_window(int64_t slot, int64_t now) {
-    return slot > now - kWindowSlots && slot <= now;
-  }
+  // A slot past `now` counts too (as in the Redis script, where an instance whose clock is
+  // ahead writes slots another has not reached); in one process it only follows a clock
+  // set back.
+  static bool in_window(int64_t slot, int64_t now) { return slot > now - kWindowSlots; }
   static std::size_t index(int64_t slot) {
     const int64_t m = slot % kWindowSlots;
     return static_cast<std::size_t>(m < 0 ? m + kWindowSlots : m);

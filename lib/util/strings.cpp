@@ -325,9 +325,10 @@ std::optional<RedisAddress> parse_redis_url(std::string_view url) {
   RedisAddress a;
   if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view user = rest.substr(0, at);
-    if (const std::size_t colon = user.find(':'); colon != std::string_view::npos) {
-      a.password = std::string(user.substr(colon + 1));
-    }
+    const std::size_t colon = user.find(':');
+    // AUTH with a password only: a user name (Redis 6 ACLs) is not supported.
+    if (colon != 0) return std::nullopt;
+    a.password = std::string(user.substr(colon + 1));
     rest = rest.substr(at + 1);
   }
   std::string_view db;

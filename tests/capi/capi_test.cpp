@@ -397,6 +397,18 @@ TEST_F(CApiTest, CompleteDeliversANonStreamedReplyWhole) {
   EXPECT_EQ(r.text().front(), '{');
 }
 
+TEST_F(CApiTest, TeamKeysDoNotApplyToTheHostsOwnRequests) {
+  // The C ABI's requests carry no headers: [[keys]] (even one restricted to other models)
+  // neither ask for a key nor refuse its model.
+  CApiTester t(mock_config("[[keys]]\nname = \"team\"\nkey_sha256 = \"" + std::string(64, 'a') +
+                           "\"\nmodels = [\"other-*\"]\nrpm = 1\n"));
+  ASSERT_TRUE(t.ok()) << t.error();
+  for (int i = 0; i < 2; ++i) {
+    Reply r = t.complete(LLMROUTER_FORMAT_OPENAI, chat("gpt-4.1", false));
+    ASSERT_EQ(r.status, LLMROUTER_OK) << r.error;
+  }
+}
+
 TEST_F(CApiTest, CompleteStreamsChunksInTheClientFormat) {
   CApiTester t(mock_config());
   ASSERT_TRUE(t.ok()) << t.error();

@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 
 export const FORMATS = ['openai', 'anthropic', 'ollama'];
 
-/// The key every server requires (Authorization: Bearer, x-api-key or ?api_key=).
+/// The key every server requires (Authorization: Bearer, x-api-key, or ?api_key= on the dashboard).
 export const API_KEY = 'e2e-router-key';
 
 /// What the alias/ rule sends upstream, per provider format.

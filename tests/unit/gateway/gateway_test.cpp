@@ -83,6 +83,27 @@ key_env = "CAROL_KEY"
   EXPECT_EQ(table->find("nobody"), nullptr);
 }
 
+TEST(KeyTableTest, WarnsOfKeysThatCanNeverBeIdentified) {
+  const Config c = keys_config(R"(
+[[keys]]
+name = "first"
+key_env = "SHARED"
+[[keys]]
+name = "second"
+key_env = "SHARED"
+[[keys]]
+name = "boss"
+key_env = "OPERATOR_KEY"
+)");
+  std::vector<std::string> warnings;
+  auto table = KeyTable::build(c, env({{"SHARED", "k"}, {"OPERATOR_KEY", "op"}}), &warnings);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_THAT(warnings[0], HasSubstr("'second': its key is also the key of 'first'"));
+  EXPECT_THAT(warnings[1], HasSubstr("'boss': its key is the operator key"));
+  EXPECT_EQ(table->identify("k").key->name, "first");
+  EXPECT_EQ(table->identify("op").kind, Caller::Kind::Operator);
+}
+
 TEST(KeyTableTest, ReadsTheKeyFromBearerOrXApiKey) {
   EXPECT_EQ(presented_key({{"Authorization", "Bearer  k1 "}}), "k1");
   EXPECT_EQ(presented_key({{"authorization", "bearer k2"}}), "k2");

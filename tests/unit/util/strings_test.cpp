@@ -98,3 +98,39 @@ TEST(Base64Test, EncodesWithPaddingAndDecodesBack) {
 
 }  // namespace
 }  // namespace llmrouter::detail
+
+namespace llmrouter::detail {
+namespace {
+
+TEST(RedisUrlTest, HostPortDbAndPassword) {
+  auto a = parse_redis_url("redis://127.0.0.1:6380/2");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 6380);
+  EXPECT_EQ(a->db, 2u);
+  EXPECT_EQ(a->password, "");
+  auto b = parse_redis_url("redis://:s3cret@[::1]");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, 6379);
+  EXPECT_EQ(b->password, "s3cret");
+  for (const char* bad : {"http://h:1", "redis://", "redis://h:0", "redis://h:65536",
+                          "redis://h:1/x", "redis://user:pw@h:1", "redis://h:1a", "redis://[::1"}) {
+    EXPECT_FALSE(parse_redis_url(bad)) << bad;
+  }
+}
+
+TEST(GlobTest, ProblemsAndMatches) {
+  EXPECT_FALSE(glob_problem("gpt-*"));
+  EXPECT_FALSE(glob_problem("m[]a]"));
+  EXPECT_TRUE(glob_problem(""));
+  EXPECT_TRUE(glob_problem("m[ab"));
+  EXPECT_TRUE(glob_problem("m\\"));
+  EXPECT_TRUE(glob_match("ollama/*", "ollama/gemma2:2b"));
+  EXPECT_TRUE(glob_match("m[!x]", "my"));
+  EXPECT_FALSE(glob_match("m[!x]", "mx"));
+  EXPECT_FALSE(glob_match("gpt-*", std::string("gpt-\0x", 6)));
+}
+
+}  // namespace
+}  // namespace llmrouter::detail
