@@ -469,7 +469,10 @@ class Client : public std::enable_shared_from_this<Client> {
     if (r == nullptr) {
       if (server_closed(conn) && !c.retried) {
         // The server closed an idle connection (its `timeout`, CLIENT KILL) as this call
-        // went out: it read none of it. Sent once more, on a new connection.
+        // went out: it read none of it. Sent once more, on a new connection. (A server that
+        // ran the call and then closed without answering, a crash or SHUTDOWN at that very
+        // moment, would count an admit or settle twice: rarer than idle closes, which would
+        // otherwise fail the first call after each idle period.)
         c.retried = true;
         asio::post(io_, [self = shared_from_this(), c = std::move(c)]() mutable {
           self->submit(std::move(c));
@@ -495,8 +498,7 @@ class Client : public std::enable_shared_from_this<Client> {
         // with the text, behind what is pending now.
         c.args[0] = "EVAL";
         c.args[1] = c.script->body;
-        c.script = nullptr;
-        c.deadline = Clock::now() + o_.timeout;
+        c.script = nullptr;  // keeps its deadline: a call never waits longer than the timeout
         send(conn, std::move(c));
         return;
       }
