@@ -20,6 +20,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -282,18 +283,23 @@ class Client : public std::enable_shared_from_this<Client> {
   // Sends a command (from any thread). `done` is called exactly once, on the loop's
   // thread, unless the loop has already stopped.
   void call(std::vector<std::string> args, const Script* script, CallDone done) {
-    if (shut_.load(std::memory_order_acquire)) {
-      done(fail(Errc::Cancelled, "the limit store's transport has shut down"));
-      return;
-    }
     Call c;
     c.args = std::move(args);
     c.done = std::move(done);
     c.script = script;
     c.deadline = Clock::now() + o_.timeout;
-    asio::post(io_, [self = shared_from_this(), c = std::move(c)]() mutable {
-      self->submit(std::move(c));
-    });
+    {
+      // Posted before transport_shutdown posts the close (which then fails it), or not at
+      // all: a call posted after the loop's last handler would never be answered.
+      std::lock_guard lock(post_mu_);
+      if (!shut_.load(std::memory_order_acquire)) {
+        asio::post(io_, [self = shared_from_this(), c = std::move(c)]() mutable {
+          self->submit(std::move(c));
+        });
+        return;
+      }
+    }
+    c.done(fail(Errc::Cancelled, "the limit store's transport has shut down"));
   }
 
   // Fails what is pending and closes the connection (from any thread); later calls fail at
@@ -318,6 +324,7 @@ class Client : public std::enable_shared_from_this<Client> {
   // The transport is shutting down (on the thread that shuts it down, before its loops
   // stop): closes the connection there; later calls fail at once.
   void transport_shutdown() {
+    std::lock_guard lock(post_mu_);
     if (shut_.exchange(true, std::memory_order_acq_rel)) return;
     close(std::make_shared<std::promise<void>>());
   }
@@ -694,6 +701,7 @@ class Client : public std::enable_shared_from_this<Client> {
   const std::string address_;  // HOST:PORT, for messages
   std::atomic<bool> healthy_{true};
   std::atomic<bool> shut_{false};  // the transport has shut down (or is shutting down)
+  std::mutex post_mu_;             // orders call()'s posts against transport_shutdown's
   // The loop's own state: touched only on its thread.
   asio::ip::tcp::resolver resolver_;
   asio::steady_timer deadline_;
