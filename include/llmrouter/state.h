@@ -46,6 +46,13 @@ class ResponseStore {
       std::string_view id) const = 0;
   /// New limits (a configuration reload); entries past them go at the next `put`.
   virtual void configure(const ResponseStoreLimits& limits) = 0;
+  /// Makes a following `get(id)` answer from what the store keeps elsewhere (another
+  /// process's conversations in Redis), then calls `done`, on any thread: at once when the
+  /// store holds `id` here or keeps nothing elsewhere (the default). Never blocks; `done` is
+  /// called exactly once, unless the loop that would call it has stopped.
+  virtual void prefetch(std::string_view id, std::function<void()> done);
+  /// Whether `prefetch` may have to ask elsewhere (false: it always answers at once).
+  virtual bool remote() const noexcept { return false; }
 };
 
 /// The in-memory ResponseStore: a table of entries in insertion order, bounded by `limits`.
@@ -62,6 +69,8 @@ class MemoryResponseStore final : public ResponseStore {
   Result<std::optional<std::vector<Message>>> get(std::string_view id) const override;
 
   void configure(const ResponseStoreLimits& limits) override;
+  /// Whether `get(id)` would find a conversation now (without copying it).
+  bool contains(std::string_view id) const;
   /// Entries held now (expired ones not yet removed included).
   std::size_t size() const;
   /// Approximate bytes held now.
@@ -74,6 +83,15 @@ class MemoryResponseStore final : public ResponseStore {
 
 /// Approximate bytes `conversation` holds: its text, tool inputs, media data and raw JSON.
 std::size_t approximate_bytes(const std::vector<Message>& conversation);
+
+/// A conversation as JSON text that `decode_conversation` turns back into the same messages
+/// (every field of every block kind; raw JSON kept as its exact text): what a store keeps
+/// outside the process.
+std::string encode_conversation(const std::vector<Message>& conversation);
+
+/// The messages of `encode_conversation`'s text. Errors: Errc::InvalidRequest naming the
+/// path, for text that is not such a conversation.
+Result<std::vector<Message>> decode_conversation(std::string_view text);
 
 /// The error OpenAI answers for a `previous_response_id` it does not know: 404,
 /// "Previous response with id 'ID' not found.", param "previous_response_id", code

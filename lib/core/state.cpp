@@ -89,6 +89,11 @@ std::string new_response_id() {
   return id;
 }
 
+void ResponseStore::prefetch(std::string_view /*id*/, std::function<void()> done) {
+  const std::function<void()> now = std::move(done);
+  now();
+}
+
 struct MemoryResponseStore::Impl {
   struct Entry {
     std::string id;
@@ -169,6 +174,13 @@ Result<std::optional<std::vector<Message>>> MemoryResponseStore::get(std::string
   }
   if (!found) return std::optional<std::vector<Message>>();
   return std::optional<std::vector<Message>>(*found);
+}
+
+bool MemoryResponseStore::contains(std::string_view id) const {
+  const TimePoint now = impl_->clock();
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->index.find(id);
+  return it != impl_->index.end() && it->second->expires > now;
 }
 
 void MemoryResponseStore::configure(const ResponseStoreLimits& limits) {
