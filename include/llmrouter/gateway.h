@@ -37,6 +37,7 @@
 
 #include "llmrouter/config.h"
 #include "llmrouter/result.h"
+#include "llmrouter/state.h"
 
 namespace llmrouter {
 
@@ -220,6 +221,26 @@ std::shared_ptr<LimitStore> make_memory_limit_store();
 /// does, and its calls fail at once from then on.
 [[nodiscard]] Result<std::shared_ptr<LimitStore>> make_redis_limit_store(
     const StateConfig& state, const KeyEnvReader& getenv, std::shared_ptr<Transport> transport);
+
+/// What `[state] backend = "redis"` keeps in Redis, on one connection (closed when both are
+/// gone): the LimitStore of make_redis_limit_store, and the conversations of Responses
+/// clients (state.h), so that a conversation started through one instance continues
+/// through another.
+struct RedisStores {
+  std::shared_ptr<LimitStore> limits;
+  /// Keeps each conversation here (a MemoryResponseStore with `responses_*`'s limits) and
+  /// sends it to Redis as `{key_prefix}resp:{ID}` with `responses_ttl` (not waited for; a
+  /// failure is logged and counted in the LimitStore's `errors()`; a conversation over
+  /// `responses_max_bytes` as JSON stays here). `prefetch` asks Redis for an id it does not hold
+  /// (within `redis_timeout`); when that failed, `get` answers 503 ("the conversation store cannot
+  /// be reached"), an entry Redis holds but that does not decode 500. `remote()` is true.
+  std::shared_ptr<ResponseStore> responses;
+};
+
+/// Both Redis stores, with make_redis_limit_store's errors and lifetime.
+[[nodiscard]] Result<RedisStores> make_redis_stores(const StateConfig& state,
+                                                    const KeyEnvReader& getenv,
+                                                    std::shared_ptr<Transport> transport);
 
 /// Unix milliseconds now (the clock the gateway counts with).
 int64_t unix_now_ms();

@@ -216,17 +216,20 @@ class Pipeline {
   /// `previous`, when given, is the pipeline this one replaces (a reload): the new one
   /// publishes on the same event bus, continues its request ids and in-flight count, and
   /// keeps its live figures (live.h) and the conversations kept for Responses clients
-  /// (state.h).
+  /// (state.h). `responses`, when given and there is no `previous`, is where those
+  /// conversations are kept (the Redis store); otherwise a MemoryResponseStore.
   [[nodiscard]] static Result<std::shared_ptr<const Pipeline>> build(
       const Config& config, const Registries& registries, const ModelCatalog* catalog = nullptr,
-      std::shared_ptr<const CallTracing> tracing = nullptr, const Pipeline* previous = nullptr);
+      std::shared_ptr<const CallTracing> tracing = nullptr, const Pipeline* previous = nullptr,
+      std::shared_ptr<ResponseStore> responses = nullptr);
 
   /// Runs on_start, classifiers, pre_request and routing for `req`. A Responses request
   /// naming a `previous_response_id` the router kept has that conversation prepended to
   /// its messages first (the field is then cleared). Errors: a plugin's error
   /// (Errc::Internal, "plugin 'x' failed: ...", HTTP 500), no route (Errc::NoRoute, 400), a
   /// forced provider that does not exist or is unavailable (Errc::NoRoute), a
-  /// `previous_response_id` neither kept nor going to a Responses provider (404).
+  /// `previous_response_id` neither kept nor going to a Responses provider (404, or the
+  /// store's own error when it could not look: the Redis store's 503).
   [[nodiscard]] Result<PreparedRequest> prepare(CanonicalRequest req, RequestState state) const;
 
   /// Decodes `body` (a client request in `client` format) and prepares it: the dry run

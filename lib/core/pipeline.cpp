@@ -52,7 +52,8 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
                                                         const Registries& registries,
                                                         const ModelCatalog* catalog,
                                                         std::shared_ptr<const CallTracing> tracing,
-                                                        const Pipeline* previous) {
+                                                        const Pipeline* previous,
+                                                        std::shared_ptr<ResponseStore> responses) {
   for (std::size_t i = 0; i < config.providers.size(); ++i) {
     const ProviderConfig& pc = config.providers[i];
     if (!registries.provider(pc.kind)) {
@@ -66,8 +67,13 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::build(const Config& config,
   std::shared_ptr<LiveStats> live =
       previous ? previous->live_ : std::make_shared<LiveStats>(config.routing);
   std::shared_ptr<Pipeline> p(new Pipeline(config, catalog, std::move(*rules), std::move(live)));
-  p->responses_ = previous ? previous->responses_
-                           : std::make_shared<MemoryResponseStore>(store_limits(config.state));
+  if (previous) {
+    p->responses_ = previous->responses_;
+  } else if (responses) {
+    p->responses_ = std::move(responses);
+  } else {
+    p->responses_ = std::make_shared<MemoryResponseStore>(store_limits(config.state));
+  }
   p->tracing_ = std::move(tracing);
   if (previous) {
     p->events_ = previous->events_;
@@ -167,10 +173,14 @@ Result<void> Pipeline::prepare_into(CanonicalRequest&& req, RequestState&& state
   state.requested_model = req.model;
   // A Responses conversation the router kept: the whole of it is what the stages see and
   // what is sent (re-encoded, without the id, which only the router knows).
+  // The store's own failure (Redis unreachable) is the answer in place of "not found", for
+  // a request that no provider keeping conversations takes.
+  std::optional<Error> store_failed;
   if (state.client_format == WireFormat::Responses && !req.previous_response_id.empty()) {
     auto kept = responses_->get(req.previous_response_id);
-    if (!kept) return fail(kept.error());
-    if (*kept) {
+    if (!kept) {
+      store_failed = std::move(kept.error());
+    } else if (*kept) {
       req.messages.insert(req.messages.begin(), std::make_move_iterator((*kept)->begin()),
                           std::make_move_iterator((*kept)->end()));
       req.previous_response_id.clear();
@@ -260,6 +270,7 @@ Result<void> Pipeline::prepare_into(CanonicalRequest&& req, RequestState&& state
   // An id the router does not know: only a provider that keeps conversations may.
   if (!req.previous_response_id.empty() && p.decision &&
       !keeps_conversations(p.decision->target.provider)) {
+    if (store_failed) return fail(std::move(*store_failed));
     return fail(previous_response_not_found(req.previous_response_id));
   }
   p.request = std::move(req);

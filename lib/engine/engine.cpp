@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "llmrouter/discovery.h"
 #include "llmrouter/formats.h"
@@ -163,6 +164,21 @@ class ReplyWriter final : public RequestObserver {
   bool stopped_ = false;
 };
 
+// The top-level `previous_response_id` of a Responses body, or "" (none, or not JSON: the
+// pipeline reports that). Scanned on demand, only when the name occurs in the body; `body`
+// gets simdjson's padding as spare capacity.
+std::string previous_response_id(std::string& body) {
+  if (body.find("\"previous_response_id\"") == std::string::npos) return {};
+  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  if (parser.iterate(body.data(), body.size(), body.capacity()).get(doc) != simdjson::SUCCESS)
+    return {};
+  std::string_view id;
+  if (doc["previous_response_id"].get_string().get(id) != simdjson::SUCCESS) return {};
+  return std::string(id);
+}
+
 // A submitted request: runs its Call asynchronously and turns the reply into client-format
 // bytes for the host's callbacks.
 class Submitted final : public AsyncRequestObserver,
@@ -173,18 +189,42 @@ class Submitted final : public AsyncRequestObserver,
       : generation_(std::move(generation)), body_(std::move(body)), callbacks_(std::move(callbacks)) {}
 
   void start(WireFormat format, const Headers& client_headers, Endpoint endpoint) {
+    start_thread_ = std::this_thread::get_id();
+    // A Responses conversation kept in another process is fetched first (on a loop; nothing
+    // waits for it): the pipeline reads it synchronously as it prepares the request.
+    const std::shared_ptr<ResponseStore>& store = generation_->pipeline().responses();
+    if (format == WireFormat::Responses && endpoint == Endpoint::Chat && store->remote()) {
+      if (std::string id = previous_response_id(body_); !id.empty()) {
+        store->prefetch(id, [self = shared_from_this(), format, headers = client_headers,
+                             endpoint] { self->start_now(format, headers, endpoint); });
+        starting_.store(false);
+        return;
+      }
+    }
+    start_now(format, client_headers, endpoint);
+    starting_.store(false);
+  }
+
+  void start_now(WireFormat format, const Headers& client_headers, Endpoint endpoint) {
     const Pipeline& pipeline = generation_->pipeline();
     const KeyTable& keys = generation_->keys();
     const Caller who = generation_->enforces_keys() ? keys.identify(client_headers)
                                                     : Caller{Caller::Kind::Operator, nullptr};
-    start_thread_ = std::this_thread::get_id();
+    std::shared_ptr<Call> call;
     if (who.kind == Caller::Kind::Unknown) {
-      call_ = std::shared_ptr<Call>(pipeline.refuse(format, unknown_key_error()).release());
+      call = std::shared_ptr<Call>(pipeline.refuse(format, unknown_key_error()).release());
     } else {
-      call_ = std::shared_ptr<Call>(
+      call = std::shared_ptr<Call>(
           pipeline.start(format, body_, forwarded_headers(client_headers), endpoint).release());
     }
-    id_ = call_->id();
+    {
+      // cancel() may come from another thread meanwhile (it only notes it until `run`).
+      std::lock_guard lock(mu_);
+      call_ = std::move(call);
+      // Cancelled while a conversation was being fetched: it ends as it is.
+      if (cancelled_) call_->refuse(Error{Errc::Cancelled, "the client went away", 0, {}});
+    }
+    id_.store(call_->id());
     if (call_->prepared()) {
       tags_ = call_->prepared()->request.tags;
       streamed_ = call_->prepared()->request.stream;
@@ -207,12 +247,10 @@ class Submitted final : public AsyncRequestObserver,
         generation_->limits()->admit(
             AdmitQuery{key.name, KeyLimits::of(key), estimate_, unix_now_ms()},
             [self = shared_from_this()](Result<Admission> r) { self->admitted(std::move(r)); });
-        starting_.store(false);
         return;
       }
     }
     run();
-    starting_.store(false);
   }
 
   // The limit store's answer: the call runs, or ends refused.
@@ -287,9 +325,9 @@ class Submitted final : public AsyncRequestObserver,
   bool streamed() const noexcept { return streamed_; }
 
   // RequestHandle
-  uint64_t id() const noexcept override { return id_; }
-  // Before the call has started (it is being admitted), the request only notes them: `run`
-  // passes them on once it has.
+  uint64_t id() const noexcept override { return id_.load(); }
+  // Before the call has started (it is being fetched, made or admitted), the request only
+  // notes them: `run` passes them on once it has.
   void cancel() override {
     {
       std::lock_guard lock(mu_);
@@ -313,9 +351,11 @@ class Submitted final : public AsyncRequestObserver,
   std::shared_ptr<const Generation> generation_;  // the request's stages and providers
   std::string body_;                              // the Call reads it until it ends
   std::shared_ptr<RequestCallbacks> callbacks_;
+  // Set once by start_now (under mu_), which may run on a loop thread after a conversation
+  // was fetched; read there afterwards, and by cancel and resume once started_.
   std::shared_ptr<Call> call_;
   std::optional<ReplyWriter> writer_;
-  uint64_t id_ = 0;
+  std::atomic<uint64_t> id_{0};
   std::vector<std::string> tags_;
   bool streamed_ = false;
   std::atomic<bool> failed_at_start_{false};
@@ -475,11 +515,15 @@ struct Engine::Impl {
   // The gateway's counters, made once for the engine's life (the backend needs a restart).
   std::shared_ptr<LimitStore> limits;
   std::vector<std::string> build_warnings;  // the last build's (unusable keys); under reload_mu
+  // Where Responses conversations are kept when not in each pipeline's memory (Redis); the
+  // first pipeline takes it, and reloads keep it.
+  std::shared_ptr<ResponseStore> responses;
 
   Result<std::shared_ptr<const Generation>> build(const Config& config, const Pipeline* previous) {
     auto pipeline = Pipeline::build(
         config, options.registries, catalog.get(),
-        telemetry ? std::shared_ptr<const CallTracing>(telemetry) : trace_context_only(), previous);
+        telemetry ? std::shared_ptr<const CallTracing>(telemetry) : trace_context_only(), previous,
+        responses);
     if (!pipeline) return fail(pipeline.error());
     auto g = std::make_shared<Generation>();
     g->pipeline_ = std::move(*pipeline);
@@ -563,13 +607,15 @@ Result<std::unique_ptr<Engine>> Engine::create(Config config, EngineOptions opti
                                     config.telemetry.otlp_endpoint, config.telemetry.sample_ratio));
   }
   if (config.state.backend == StateBackend::Redis) {
-    auto store = make_redis_limit_store(config.state, impl->options.getenv, impl->transport);
-    if (!store) return fail(store.error());
-    impl->limits = std::move(*store);
+    auto stores = make_redis_stores(config.state, impl->options.getenv, impl->transport);
+    if (!stores) return fail(stores.error());
+    impl->limits = std::move(stores->limits);
+    impl->responses = std::move(stores->responses);
     const auto where =
         detail::parse_redis_url(config.state.redis_url);  // never the URL: it may hold a password
     log(LogLevel::Info,
-        fmt::format("state: the gateway's counters are in Redis at {}:{}/{} (keys under '{}')",
+        fmt::format("state: the gateway's counters and Responses conversations are in Redis at {}:{}/{} "
+                    "(keys under '{}')",
                     where ? where->host : "?", where ? where->port : 0, where ? where->db : 0,
                     config.state.key_prefix));
   } else {

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -37,6 +38,7 @@
 #include "gateway/window.h"
 #include "llmrouter/gateway.h"
 #include "llmrouter/log.h"
+#include "llmrouter/state.h"
 #include "llmrouter/transport.h"
 #include "transport/loops.h"
 #include "util/strings.h"
@@ -743,17 +745,17 @@ int64_t totals_ttl_ms(const BudgetWindow& period, int64_t now_ms) {
   return std::max<int64_t>(0, (period.end_s + kPeriodGraceS) * 1000 - now_ms);
 }
 
-class RedisLimitStore final : public LimitStore {
+// The client of one or more stores: it closes the connection when the last of them goes.
+class Connection {
  public:
-  RedisLimitStore(std::shared_ptr<Transport> transport, std::shared_ptr<Client> client,
-                  std::string prefix)
-      : transport_(std::move(transport)), client_(std::move(client)), prefix_(std::move(prefix)) {
+  Connection(std::shared_ptr<Transport> transport, std::shared_ptr<Client> client)
+      : transport_(std::move(transport)), client_(std::move(client)) {
     on_shutdown_ =
         std::make_shared<std::function<void()>>([c = client_] { c->transport_shutdown(); });
     detail::on_transport_shutdown(*transport_, on_shutdown_);
   }
 
-  ~RedisLimitStore() override {
+  ~Connection() {
     if (client_->shut()) return;  // closed when the transport shut down
     auto closed = std::make_shared<std::promise<void>>();
     auto done = closed->get_future();
@@ -765,6 +767,28 @@ class RedisLimitStore final : public LimitStore {
           "state: the redis connection did not close in time (has the transport shut down?)");
     }
   }
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  const std::shared_ptr<Client>& client() const noexcept { return client_; }
+  // Calls of its stores that failed (LimitStore::errors).
+  const std::shared_ptr<std::atomic<uint64_t>>& errors() const noexcept { return errors_; }
+
+ private:
+  std::shared_ptr<Transport> transport_;  // its loops run the client
+  std::shared_ptr<Client> client_;
+  std::shared_ptr<std::atomic<uint64_t>> errors_ = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<std::function<void()>> on_shutdown_;  // the transport's hook (held weakly)
+};
+
+class RedisLimitStore final : public LimitStore {
+ public:
+  RedisLimitStore(std::shared_ptr<Connection> connection, std::string prefix)
+      : connection_(std::move(connection)),
+        client_(connection_->client()),
+        prefix_(std::move(prefix)),
+        errors_(connection_->errors()) {}
 
   RedisLimitStore(const RedisLimitStore&) = delete;
   RedisLimitStore& operator=(const RedisLimitStore&) = delete;
@@ -904,21 +928,164 @@ class RedisLimitStore final : public LimitStore {
     return k;
   }
 
-  std::shared_ptr<Transport> transport_;  // its loops run the client
-  std::shared_ptr<Client> client_;
-  std::shared_ptr<std::function<void()>> on_shutdown_;  // the transport's hook (held weakly)
+  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Client> client_;  // connection_'s
   std::string prefix_;
-  std::shared_ptr<std::atomic<uint64_t>> errors_ = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<std::atomic<uint64_t>> errors_;  // connection_'s
   const Script admit_{script_text(kAdmit)};
   const Script settle_{script_text(kSettle)};
   const Script usage_{script_text(kUsage)};
 };
 
+// Conversations for Responses clients: kept here (a MemoryResponseStore, the same limits)
+// and in Redis under `{prefix}resp:{ID}`, so that another instance can continue them.
+// Writes are sent and not waited for; a read that misses here asks Redis in `prefetch`.
+class RedisResponseStore final : public ResponseStore {
+ public:
+  RedisResponseStore(std::shared_ptr<Connection> connection, std::string prefix,
+                     const ResponseStoreLimits& limits)
+      : connection_(std::move(connection)),
+        client_(connection_->client()),
+        prefix_(std::move(prefix)),
+        state_(std::make_shared<State>(limits, connection_->errors())) {}
+
+  RedisResponseStore(const RedisResponseStore&) = delete;
+  RedisResponseStore& operator=(const RedisResponseStore&) = delete;
+
+  Result<void> put(std::string_view id, std::vector<Message> conversation) override {
+    std::string encoded = encode_conversation(conversation);
+    if (Result<void> kept = state_->local.put(id, std::move(conversation)); !kept) return kept;
+    const ResponseStoreLimits limits = state_->limits();
+    if (encoded.size() > limits.max_bytes) {
+      log(LogLevel::Debug,
+          fmt::format("state: conversation '{}' ({} bytes as JSON) is kept in this instance "
+                      "only: it is larger than responses_max_bytes",
+                      id, encoded.size()));
+      return {};
+    }
+    const int64_t ttl_ms = std::max<int64_t>(1, limits.ttl.count());
+    std::vector<std::string> args;
+    args.reserve(5);
+    args.emplace_back("SET");
+    args.push_back(key(id));
+    args.push_back(std::move(encoded));  // not copied: a conversation can be megabytes
+    args.emplace_back("PX");
+    args.push_back(std::to_string(ttl_ms));
+    client_->call(std::move(args), nullptr,
+                  [state = state_, client = std::weak_ptr<Client>(client_),
+                   id = std::string(id)](Result<Reply> r) {
+                    if (r) return;
+                    state->errors->fetch_add(1, std::memory_order_relaxed);
+                    auto c = client.lock();
+                    const bool outage = c && !c->healthy();
+                    log(outage ? LogLevel::Debug : LogLevel::Warn,
+                        fmt::format("state: conversation '{}' was not stored in redis: {}", id,
+                                    r.error().message));
+                  });
+    return {};
+  }
+
+  Result<std::optional<std::vector<Message>>> get(std::string_view id) const override {
+    auto found = state_->local.get(id);
+    if (!found || *found) return found;
+    if (std::optional<Error> e = state_->failure(id)) return fail(std::move(*e));
+    return found;
+  }
+
+  void configure(const ResponseStoreLimits& limits) override {
+    state_->local.configure(limits);
+    std::lock_guard lock(state_->mu);
+    state_->current_limits = limits;
+  }
+
+  void prefetch(std::string_view id, std::function<void()> done) override {
+    if (state_->local.contains(id)) {
+      done();
+      return;
+    }
+    client_->call(
+        {"GET", key(id)}, nullptr,
+        [state = state_, client = std::weak_ptr<Client>(client_), id = std::string(id),
+         done = std::move(done)](Result<Reply> r) {
+          state->answered(id, std::nullopt);
+          if (!r) {
+            state->errors->fetch_add(1, std::memory_order_relaxed);
+            auto c = client.lock();
+            const bool outage = c && !c->healthy();
+            log(outage ? LogLevel::Debug : LogLevel::Warn,
+                fmt::format("state: conversation '{}' could not be read from redis: {}", id,
+                            r.error().message));
+            state->answered(
+                id, Error{Errc::Upstream, "the conversation store cannot be reached", 503, {}});
+          } else if (r->type == Reply::Type::String) {
+            auto conversation = decode_conversation(r->str);
+            if (!conversation) {
+              log(LogLevel::Warn, fmt::format("state: conversation '{}' in redis is unreadable: {}",
+                                              id, conversation.error().message));
+              state->answered(
+                  id, Error{Errc::Internal, "the kept conversation cannot be read", 500, {}});
+            } else if (auto kept = state->local.put(id, std::move(*conversation)); !kept) {
+              log(LogLevel::Warn,
+                  fmt::format("state: conversation '{}' from redis: {}", id, kept.error().message));
+            }
+          }  // nil: Redis has none (never stored, expired): `get` finds none either
+          done();
+        });
+  }
+
+  bool remote() const noexcept override { return true; }
+
+ private:
+  // What the store's callbacks share with it (they may outlive it on the loop).
+  struct State {
+    State(const ResponseStoreLimits& l, std::shared_ptr<std::atomic<uint64_t>> e)
+        : local(l), errors(std::move(e)), current_limits(l) {}
+    MemoryResponseStore local;
+    std::shared_ptr<std::atomic<uint64_t>> errors;  // the connection's
+    std::mutex mu;
+    ResponseStoreLimits current_limits;  // guarded by mu
+    // The ids whose last read from Redis failed, and why: `get` answers that error rather
+    // than "not found". Bounded: past kMaxFailures they are forgotten all at once.
+    std::unordered_map<std::string, Error> failures;
+
+    ResponseStoreLimits limits() {
+      std::lock_guard lock(mu);
+      return current_limits;
+    }
+    void answered(const std::string& id, std::optional<Error> e) {
+      std::lock_guard lock(mu);
+      if (!e) {
+        failures.erase(id);
+        return;
+      }
+      if (failures.size() >= kMaxFailures) failures.clear();
+      failures.insert_or_assign(id, std::move(*e));
+    }
+    std::optional<Error> failure(std::string_view id) {
+      std::lock_guard lock(mu);
+      auto it = failures.find(std::string(id));
+      if (it == failures.end()) return std::nullopt;
+      return it->second;
+    }
+  };
+  static constexpr std::size_t kMaxFailures = 1024;
+
+  std::string key(std::string_view id) const {
+    std::string k = prefix_;
+    k.append("resp:").append(id);
+    return k;
+  }
+
+  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Client> client_;  // connection_'s
+  std::string prefix_;
+  std::shared_ptr<State> state_;
+};
+
 }  // namespace
 
-Result<std::shared_ptr<LimitStore>> make_redis_limit_store(const StateConfig& state,
-                                                           const KeyEnvReader& getenv,
-                                                           std::shared_ptr<Transport> transport) {
+Result<RedisStores> make_redis_stores(const StateConfig& state, const KeyEnvReader& getenv,
+                                      std::shared_ptr<Transport> transport) {
   const auto address = detail::parse_redis_url(state.redis_url);
   if (!address) {
     return fail(
@@ -952,8 +1119,22 @@ Result<std::shared_ptr<LimitStore>> make_redis_limit_store(const StateConfig& st
   // connections).
   auto client = std::make_shared<Client>(*loops.back(), std::move(o));
   client->start();
-  return std::shared_ptr<LimitStore>(
-      std::make_shared<RedisLimitStore>(std::move(transport), std::move(client), state.key_prefix));
+  auto connection = std::make_shared<Connection>(std::move(transport), std::move(client));
+  RedisStores stores;
+  stores.limits = std::make_shared<RedisLimitStore>(connection, state.key_prefix);
+  stores.responses = std::make_shared<RedisResponseStore>(
+      connection, state.key_prefix,
+      ResponseStoreLimits{state.responses_ttl, state.responses_max,
+                          static_cast<std::size_t>(state.responses_max_bytes)});
+  return stores;
+}
+
+Result<std::shared_ptr<LimitStore>> make_redis_limit_store(const StateConfig& state,
+                                                           const KeyEnvReader& getenv,
+                                                           std::shared_ptr<Transport> transport) {
+  auto stores = make_redis_stores(state, getenv, std::move(transport));
+  if (!stores) return fail(stores.error());
+  return std::move(stores->limits);
 }
 
 }  // namespace llmrouter

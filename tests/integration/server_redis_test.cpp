@@ -2,7 +2,8 @@
 // Two llmrouter-server instances sharing a real redis-server (started here on a free
 // loopback port): one key's rpm is enforced for both together, a budget spent through one
 // is refused by the other, and while Redis is down or frozen each follows its on_error,
-// without hanging, and recovers when Redis is back.
+// without hanging, and recovers when Redis is back. A Responses conversation started
+// through one continues through the other.
 #include <atomic>
 #include <string>
 #include <thread>
@@ -164,6 +165,145 @@ TEST_F(ServerRedisTest, AnOutageFollowsOnErrorAndEnds) {
   redis_->resume();
   EXPECT_TRUE(testing::wait_until([&] { return chat(*deny, "carol-key") == 200; },
                                   std::chrono::seconds(20)));
+}
+
+// ---- Responses conversations (`previous_response_id`) shared through Redis
+
+class ServerRedisConversationTest : public ServerRedisTest {
+ protected:
+  // An instance on the shared Redis whose "claude" models go to `upstream` (Anthropic: the
+  // router keeps the conversation).
+  std::unique_ptr<testing::RunningServer> instance_to(const testing::MockUpstream& upstream) {
+    return std::make_unique<testing::RunningServer>(testing::config_from(fmt::format(
+        R"(
+[server]
+host = "127.0.0.1"
+port = 0
+[state]
+backend = "redis"
+redis_url = "{redis}"
+key_prefix = "{prefix}"
+redis_timeout_ms = 200
+[[providers]]
+name = "claude"
+format = "anthropic"
+base_url = "{upstream}"
+[[routers]]
+type = "prefix"
+model_prefix = "claude"
+provider = "claude"
+)",
+        fmt::arg("redis", redis_->url()), fmt::arg("prefix", prefix_),
+        fmt::arg("upstream", upstream.base_url()))));
+  }
+
+  static int respond(testing::RunningServer& s, const std::string& body, std::string* reply) {
+    auto cli = s.client();
+    auto r = cli.Post("/v1/responses", body, "application/json");
+    if (!r) return -1;
+    if (reply) *reply = r->body;
+    return r->status;
+  }
+
+  // The "id" of a Responses reply ("resp_...").
+  static std::string response_id(const std::string& reply) {
+    const std::string_view marker = R"("id":"resp_)";
+    const auto at = reply.find(marker);
+    if (at == std::string::npos) return {};
+    const auto start = at + 6;
+    return reply.substr(start, reply.find('"', start) - start);
+  }
+
+  static std::string second_turn(const std::string& id) {
+    return fmt::format(
+        R"({{"model":"claude-sonnet","previous_response_id":"{}","input":[)"
+        R"({{"type":"function_call_output","call_id":"toolu_01P","output":"10:00 in Paris"}},)"
+        R"({{"type":"function_call_output","call_id":"toolu_01T","output":"17:00 in Tokyo"}}]}})",
+        id);
+  }
+
+  static constexpr const char* kFirstTurn =
+      R"({"model":"claude-sonnet","instructions":"Be brief.","input":"What time is it in Paris and Tokyo?"})";
+
+  testing::MockUpstream upstream_a_;
+  testing::MockUpstream upstream_b_;
+};
+
+TEST_F(ServerRedisConversationTest, AConversationStartedThroughOneContinuesThroughTheOther) {
+  auto a = instance_to(upstream_a_);
+  auto b = instance_to(upstream_b_);
+  std::string reply;
+  ASSERT_EQ(respond(*a, kFirstTurn, &reply), 200) << reply;
+  const std::string id = response_id(reply);
+  ASSERT_FALSE(id.empty()) << reply;
+
+  // The conversation is sent to Redis as the reply goes out: B may look just before it lands.
+  int status = 0;
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        status = respond(*b, second_turn(id), &reply);
+        return status != 404;
+      },
+      std::chrono::seconds(5)));
+  ASSERT_EQ(status, 200) << reply;
+  EXPECT_EQ(upstream_a_.requests("/v1/messages"), 1);
+  ASSERT_EQ(upstream_b_.requests("/v1/messages"), 1);
+  // B's provider got the whole conversation: A's question and its reply (text and both
+  // tool calls with their inputs), then the results, in Anthropic's format.
+  const std::string sent = upstream_b_.last_body("/v1/messages");
+  EXPECT_THAT(sent, HasSubstr("What time is it in Paris and Tokyo?"));
+  EXPECT_THAT(sent, HasSubstr("Checking both cities."));
+  EXPECT_THAT(sent, HasSubstr(R"("type":"tool_use","id":"toolu_01P","name":"get_time")"));
+  EXPECT_THAT(sent, HasSubstr(R"("id":"toolu_01T")"));
+  EXPECT_THAT(sent, HasSubstr(R"("city":"Tokyo")"));
+  EXPECT_THAT(sent, HasSubstr(R"("tool_use_id":"toolu_01P")"));
+  EXPECT_THAT(sent, HasSubstr("17:00 in Tokyo"));
+  EXPECT_LT(sent.find("What time is it"), sent.find("Checking both cities."));
+  EXPECT_LT(sent.find("Checking both cities."), sent.find("10:00 in Paris"));
+
+  // B's reply continues the chain in turn: A picks it up (the third turn has all of it).
+  const std::string id2 = response_id(reply);
+  ASSERT_FALSE(id2.empty()) << reply;
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        status = respond(*a,
+                         fmt::format(R"({{"model":"claude-sonnet","previous_response_id":"{}",)"
+                                     R"("input":"thanks"}})",
+                                     id2),
+                         &reply);
+        return status != 404;
+      },
+      std::chrono::seconds(5)));
+  ASSERT_EQ(status, 200) << reply;
+  const std::string third = upstream_a_.last_body("/v1/messages");
+  EXPECT_THAT(third, HasSubstr("What time is it in Paris and Tokyo?"));
+  EXPECT_THAT(third, HasSubstr("17:00 in Tokyo"));
+  EXPECT_THAT(third, HasSubstr("thanks"));
+}
+
+TEST_F(ServerRedisConversationTest, AnUnknownIdIsStillNotFound) {
+  auto b = instance_to(upstream_b_);
+  std::string reply;
+  EXPECT_EQ(respond(*b, second_turn("resp_neverissuedbyanyinstance0000"), &reply), 404);
+  EXPECT_THAT(reply, HasSubstr("previous_response_not_found"));
+  EXPECT_EQ(upstream_b_.requests("/v1/messages"), 0);
+}
+
+TEST_F(ServerRedisConversationTest, WithRedisDownAConversationElsewhereIsUnavailableNotUnknown) {
+  auto a = instance_to(upstream_a_);
+  auto b = instance_to(upstream_b_);
+  std::string reply;
+  ASSERT_EQ(respond(*a, kFirstTurn, &reply), 200) << reply;
+  const std::string id = response_id(reply);
+  ASSERT_FALSE(id.empty()) << reply;
+
+  redis_->stop();
+  EXPECT_EQ(respond(*b, second_turn(id), &reply), 503);
+  EXPECT_THAT(reply, HasSubstr("the conversation store cannot be reached"));
+  EXPECT_EQ(upstream_b_.requests("/v1/messages"), 0);
+  // A still holds it itself.
+  EXPECT_EQ(respond(*a, second_turn(id), &reply), 200) << reply;
+  EXPECT_THAT(upstream_a_.last_body("/v1/messages"), HasSubstr("Checking both cities."));
 }
 
 }  // namespace
