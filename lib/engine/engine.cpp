@@ -614,10 +614,11 @@ Result<std::unique_ptr<Engine>> Engine::create(Config config, EngineOptions opti
     const auto where =
         detail::parse_redis_url(config.state.redis_url);  // never the URL: it may hold a password
     log(LogLevel::Info,
-        fmt::format("state: the gateway's counters and Responses conversations are in Redis at {}:{}/{} "
-                    "(keys under '{}')",
-                    where ? where->host : "?", where ? where->port : 0, where ? where->db : 0,
-                    config.state.key_prefix));
+        fmt::format(
+            "state: the gateway's counters and Responses conversations are in Redis at {}:{}/{} "
+            "(keys under '{}')",
+            where ? where->host : "?", where ? where->port : 0, where ? where->db : 0,
+            config.state.key_prefix));
   } else {
     impl->limits = make_memory_limit_store();
   }
