@@ -782,6 +782,21 @@ class Connection {
   std::shared_ptr<std::function<void()>> on_shutdown_;  // the transport's hook (held weakly)
 };
 
+// The five figures an admit or usage script answers with; a failed call or another shape
+// is an error, counted in `errors`.
+Result<const std::vector<Reply>*> script_figures(const Result<Reply>& r, std::string_view script,
+                                                 std::atomic<uint64_t>& errors) {
+  if (!r) {
+    errors.fetch_add(1, std::memory_order_relaxed);
+    return fail(r.error());
+  }
+  if (r->type != Reply::Type::Array || r->elements.size() != 5) {
+    errors.fetch_add(1, std::memory_order_relaxed);
+    return fail(Errc::Internal, fmt::format("redis: unexpected reply to the {} script", script));
+  }
+  return &r->elements;
+}
+
 class RedisLimitStore final : public LimitStore {
  public:
   RedisLimitStore(std::shared_ptr<Connection> connection, std::string prefix)
@@ -812,18 +827,10 @@ class RedisLimitStore final : public LimitStore {
     const bool total = q.limits.period == BudgetPeriod::Total;
     client_->call(std::move(args), &admit_,
                   [errors = errors_, done = std::move(done), now_s, period_end = period.end_s,
-                   total](Result<Reply> r) {
-                    if (!r) {
-                      errors->fetch_add(1, std::memory_order_relaxed);
-                      done(fail(r.error()));
-                      return;
-                    }
-                    if (r->type != Reply::Type::Array || r->elements.size() != 5) {
-                      errors->fetch_add(1, std::memory_order_relaxed);
-                      done(fail(Errc::Internal, "redis: unexpected reply to the admit script"));
-                      return;
-                    }
-                    const std::vector<Reply>& e = r->elements;
+                   total](const Result<Reply>& r) {
+                    auto five = script_figures(r, "admit", *errors);
+                    if (!five) return done(fail(five.error()));
+                    const std::vector<Reply>& e = **five;
                     Admission a;
                     a.slot = now_s;
                     a.period_end_s = period_end;
@@ -890,18 +897,10 @@ class RedisLimitStore final : public LimitStore {
                                   totals_key(key, u.period.id),
                                   std::to_string(now_s)};
     client_->call(std::move(args), &usage_,
-                  [errors = errors_, done = std::move(done), u](Result<Reply> r) mutable {
-                    if (!r) {
-                      errors->fetch_add(1, std::memory_order_relaxed);
-                      done(fail(r.error()));
-                      return;
-                    }
-                    if (r->type != Reply::Type::Array || r->elements.size() != 5) {
-                      errors->fetch_add(1, std::memory_order_relaxed);
-                      done(fail(Errc::Internal, "redis: unexpected reply to the usage script"));
-                      return;
-                    }
-                    const std::vector<Reply>& e = r->elements;
+                  [errors = errors_, done = std::move(done), u](const Result<Reply>& r) mutable {
+                    auto five = script_figures(r, "usage", *errors);
+                    if (!five) return done(fail(five.error()));
+                    const std::vector<Reply>& e = **five;
                     u.window_requests = non_negative(as_int(e[0]));
                     u.window_tokens = non_negative(as_int(e[1]));
                     u.requests = non_negative(as_int(e[2]));
