@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -294,10 +294,21 @@ providers = ["a"]
   EXPECT_THAT(errors[1], HasSubstr("server.hots"));
   EXPECT_THAT(errors[2], HasSubstr(at + "9:"));
   EXPECT_THAT(errors[2], HasSubstr("providers[0].max_concurrency"));
-  const std::regex located("^" +
-                           std::regex_replace(at, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-                           R"(\d+:\d+: .+)");
-  for (const std::string& e : errors) EXPECT_TRUE(std::regex_match(e, located)) << e;
+  // Each is FILE:LINE:COL: MESSAGE. (No std::regex here: its instantiations in this binary
+  // would stand in for cpp-httplib's own, whose known races the TSan suppressions expect
+  // inside libcpp-httplib.so.)
+  auto located = [&](const std::string& e) {
+    if (!e.starts_with(at)) return false;
+    std::size_t i = at.size();
+    for (int field = 0; field < 2; ++field) {
+      const std::size_t digits = i;
+      while (i < e.size() && std::isdigit(static_cast<unsigned char>(e[i]))) ++i;
+      if (i == digits || i >= e.size() || e[i] != ':') return false;
+      ++i;
+    }
+    return e.compare(i, 1, " ") == 0 && e.size() > i + 1;
+  };
+  for (const std::string& e : errors) EXPECT_TRUE(located(e)) << e;
 
   // The event says so, with the same errors.
   {
