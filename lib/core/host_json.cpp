@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "json/json.h"
+#include "util/strings.h"
 
 namespace llmrouter {
 
@@ -290,14 +291,7 @@ std::string reload_json(std::string_view source, const std::vector<std::string>&
 }
 
 std::string reload_error_json(const Error& error) {
-  std::vector<std::string_view> lines;
-  std::string_view text = error.message;
-  while (!text.empty()) {
-    const std::size_t nl = text.find('\n');
-    if (nl != 0) lines.push_back(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
+  const std::vector<std::string_view> lines = detail::nonempty_lines(error.message);
   std::string out;
   detail::json::Writer w(out);
   w.begin_object();

@@ -75,19 +75,6 @@ std::vector<std::string> restart_required(const Config& was, const Config& now) 
   return out;
 }
 
-// An error's lines (Error::message holds one problem per line).
-std::vector<std::string> lines_of(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    if (!line.empty()) out.emplace_back(line);
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return out;
-}
-
 EnvReader process_env() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
@@ -574,7 +561,8 @@ struct Engine::Impl {
 
   // A reload that failed: published, logged, and returned as the error.
   Result<ReloadReport> refuse(std::string_view source, const Error& e) {
-    const std::vector<std::string> errors = lines_of(e.message);
+    const std::vector<std::string_view> lines = detail::nonempty_lines(e.message);
+    const std::vector<std::string> errors(lines.begin(), lines.end());
     const std::vector<std::string> none;
     events->publish(ReloadEvent{false, source, errors, none});
     log(LogLevel::Error,

@@ -294,6 +294,17 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+std::vector<std::string_view> nonempty_lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    if (nl != 0) out.push_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
 std::optional<std::string> glob_problem(std::string_view pattern) {
   if (pattern.empty()) return "an empty pattern matches nothing; use \"*\" for every model";
   for (std::size_t i = 0; i < pattern.size(); ++i) {

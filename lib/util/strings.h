@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llmrouter::detail {
 
@@ -59,6 +60,9 @@ void append_base64(std::string& out, std::string_view bytes);
 /// The bytes of standard base64 `text` (padding optional); empty when `text` holds a
 /// character outside the alphabet.
 std::optional<std::string> base64_decode(std::string_view text);
+
+/// The non-empty lines of `text` (an Error's message holds one problem per line).
+std::vector<std::string_view> nonempty_lines(std::string_view text);
 
 /// What is wrong with a glob pattern (`*`, `?`, `[abc]`, `[a-z]`, `[!x]`, `\\` escapes), or
 /// nullopt when it is a valid one: empty, an unclosed `[`, a trailing `\\`.
